@@ -1,0 +1,78 @@
+//! Test plugin: pushes against the per-call and per-business quotas.
+//!
+//! "emit N": a text reply of N bytes. "kv KEY SIZE": stores SIZE bytes under KEY
+//! and answers "stored" or the error. "log N": writes N log lines.
+//! "discount AMOUNT": the next cart summary gets a discount of AMOUNT minor units.
+
+wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.0.0" });
+
+use bottega::shop::types::*;
+use bottega::shop::{cart, kv, log};
+
+struct Quota;
+
+impl exports::bottega::shop::bot::Guest for Quota {
+    fn handle_message(_: ConversationContext, message: InboundMessage) -> Vec<Reply> {
+        let text = match message {
+            InboundMessage::Text(text) => text,
+            _ => return vec![Reply::CartSummary],
+        };
+        let words: Vec<&str> = text.split_whitespace().collect();
+        match words.as_slice() {
+            ["emit", n] => vec![Reply::Text("x".repeat(n.parse().unwrap_or(0)))],
+            ["kv", key, size] => {
+                let value = vec![b'v'; size.parse().unwrap_or(0)];
+                match kv::set(key, &value) {
+                    Ok(()) => vec![Reply::Text("stored".to_string())],
+                    Err(error) => vec![Reply::Text(format!("refused: {error:?}"))],
+                }
+            }
+            ["log", n] => {
+                for i in 0..n.parse::<u32>().unwrap_or(0) {
+                    log::log(log::Level::Info, &format!("line {i}"), &[]);
+                }
+                vec![Reply::Text("logged".to_string())]
+            }
+            ["discount", amount] => {
+                kv::set("discount", amount.as_bytes()).ok();
+                vec![Reply::CartSummary]
+            }
+            ["add", product, quantity] => match cart::add_item(product, quantity.parse().unwrap_or(0)) {
+                Ok(cart) => vec![Reply::Text(format!("lines={}", cart.lines.len()))],
+                Err(error) => vec![Reply::Text(format!("refused: {error:?}"))],
+            },
+            ["buttons", n] => vec![Reply::Buttons(ButtonsReply {
+                body: "pick".to_string(),
+                buttons: (0..n.parse::<u32>().unwrap_or(0))
+                    .map(|i| ReplyButton { id: format!("b{i}"), title: format!("Button {i}") })
+                    .collect(),
+            })],
+            _ => vec![Reply::Text(format!("unknown command: {text}"))],
+        }
+    }
+
+    fn handle_event(_: ConversationContext, _: ShopEvent) -> Vec<Reply> {
+        Vec::new()
+    }
+}
+
+impl exports::bottega::shop::storefront::Guest for Quota {
+    fn present_catalog(_: ConversationContext, _: CatalogQuery) -> Vec<Reply> {
+        Vec::new()
+    }
+    fn price_cart(_: ConversationContext, cart: Cart) -> Vec<DiscountLine> {
+        let amount = kv::get("discount")
+            .and_then(|v| String::from_utf8(v).ok())
+            .and_then(|s| s.parse::<i64>().ok());
+        match amount {
+            Some(amount_minor) => vec![DiscountLine {
+                label: "test discount".to_string(),
+                amount_minor,
+                product_ids: cart.lines.iter().take(1).map(|l| l.product_id.clone()).collect(),
+            }],
+            None => Vec::new(),
+        }
+    }
+}
+
+export!(Quota);

@@ -1,0 +1,189 @@
+//! `/v1/admin/*`: the operator creates and manages businesses.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Json, Operator};
+use crate::App;
+use crate::money::validate_currency;
+use crate::plugin::{Capability, PluginLimits};
+use crate::store::businesses::{self, Business, BusinessChanges, NewBusiness};
+
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(create_business, list_businesses))
+        .routes(routes!(get_business, update_business))
+        .routes(routes!(rotate_api_key))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBusiness {
+    pub name: String,
+    /// ISO 4217 code of the shop's prices.
+    pub currency: String,
+    /// Default BCP 47 locale of conversations; `en` when absent.
+    pub locale: Option<String>,
+    /// Capabilities its plugins may import; the node's defaults when absent.
+    pub capabilities: Option<Vec<Capability>>,
+    /// Per-call plugin limits; the node's defaults when absent.
+    pub limits: Option<PluginLimits>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedBusiness {
+    pub business: Business,
+    /// Shown once: store it now. Only its hash is kept.
+    pub api_key: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBusiness {
+    pub name: Option<String>,
+    pub locale: Option<String>,
+    pub capabilities: Option<Vec<Capability>>,
+    pub limits: Option<PluginLimits>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewApiKey {
+    /// Shown once; the previous key no longer works.
+    pub api_key: String,
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    let length = name.trim().chars().count();
+    if !(1..=200).contains(&length) {
+        return Err(ApiError::invalid("name must be 1 to 200 characters"));
+    }
+    Ok(())
+}
+
+fn check_locale(locale: &str) -> Result<(), ApiError> {
+    if locale.is_empty()
+        || locale.len() > 35
+        || !locale
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(ApiError::invalid(format!(
+            "`{locale}` is not a BCP 47 language tag (e.g. en, es-MX)"
+        )));
+    }
+    Ok(())
+}
+
+fn check_limits(app: &App, limits: &PluginLimits) -> Result<(), ApiError> {
+    limits
+        .validate(app.config.plugins.max_memory_bytes)
+        .map_err(ApiError::invalid)
+}
+
+/// Create a business; its API key is in the answer, once.
+#[utoipa::path(post, path = "/v1/admin/businesses", tag = "admin", request_body = CreateBusiness,
+    security(("admin_token" = [])),
+    responses((status = 201, body = CreatedBusiness), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn create_business(
+    State(app): State<App>,
+    _: Operator,
+    Json(body): Json<CreateBusiness>,
+) -> Result<(StatusCode, Json<CreatedBusiness>), ApiError> {
+    check_name(&body.name)?;
+    validate_currency(&body.currency).map_err(ApiError::invalid)?;
+    let locale = body.locale.unwrap_or_else(|| "en".to_string());
+    check_locale(&locale)?;
+    let limits = body.limits.unwrap_or(app.config.plugins.default_limits);
+    check_limits(&app, &limits)?;
+    let capabilities = body
+        .capabilities
+        .unwrap_or_else(|| app.config.plugins.default_capabilities.clone());
+    let (business, api_key) = businesses::create(
+        &app.db,
+        NewBusiness {
+            name: body.name.trim().to_string(),
+            currency: body.currency,
+            locale,
+            capabilities,
+            limits,
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedBusiness { business, api_key }),
+    ))
+}
+
+/// Every business on this node.
+#[utoipa::path(get, path = "/v1/admin/businesses", tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, body = Vec<Business>)))]
+async fn list_businesses(
+    State(app): State<App>,
+    _: Operator,
+) -> Result<Json<Vec<Business>>, ApiError> {
+    Ok(Json(businesses::list(&app.db).await?))
+}
+
+#[utoipa::path(get, path = "/v1/admin/businesses/{id}", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = Business), (status = 404, body = ErrorBody)))]
+async fn get_business(
+    State(app): State<App>,
+    _: Operator,
+    Path(id): Path<String>,
+) -> Result<Json<Business>, ApiError> {
+    businesses::get(&app.db, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("the business"))
+}
+
+/// Change a business's name, locale, capabilities or plugin limits.
+#[utoipa::path(patch, path = "/v1/admin/businesses/{id}", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)), request_body = UpdateBusiness,
+    responses((status = 200, body = Business), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_business(
+    State(app): State<App>,
+    _: Operator,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateBusiness>,
+) -> Result<Json<Business>, ApiError> {
+    if let Some(name) = &body.name {
+        check_name(name)?;
+    }
+    if let Some(locale) = &body.locale {
+        check_locale(locale)?;
+    }
+    if let Some(limits) = &body.limits {
+        check_limits(&app, limits)?;
+    }
+    let changes = BusinessChanges {
+        name: body.name.map(|n| n.trim().to_string()),
+        locale: body.locale,
+        capabilities: body.capabilities,
+        limits: body.limits,
+    };
+    businesses::update(&app.db, &id, changes)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("the business"))
+}
+
+/// Issue a new API key for a business; the old one stops working.
+#[utoipa::path(post, path = "/v1/admin/businesses/{id}/api-key", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = NewApiKey), (status = 404, body = ErrorBody)))]
+async fn rotate_api_key(
+    State(app): State<App>,
+    _: Operator,
+    Path(id): Path<String>,
+) -> Result<Json<NewApiKey>, ApiError> {
+    let api_key = businesses::rotate_api_key(&app.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the business"))?;
+    Ok(Json(NewApiKey { api_key }))
+}

@@ -1,0 +1,278 @@
+//! `/v1/messages` and `/v1/conversations`: customers' messages reach the
+//! business's bot (this is the channel API a business's own front end uses),
+//! and the business reads conversations and takes them over by hand.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Caller, Json, Query};
+use crate::App;
+use crate::chat::{ChatOutcome, Inbound, InboundRequest};
+use crate::plugin::bindings::ShopEvent;
+use crate::store::conversations::{self, Conversation, Message};
+
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(send_message))
+        .routes(routes!(list_conversations))
+        .routes(routes!(get_conversation))
+        .routes(routes!(list_messages))
+        .routes(routes!(take_conversation))
+        .routes(routes!(release_conversation))
+        .routes(routes!(agent_reply))
+}
+
+/// A customer's message. Exactly one of `text`, `choice`, `product_id`,
+/// `cart` and `browse` is given.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    /// The customer's handle (phone number, user name) on your channel. The
+    /// host keeps it; the plugin sees only a pseudonym.
+    pub customer: String,
+    /// BCP 47 language tag of the customer; the shop's locale when absent.
+    pub locale: Option<String>,
+    pub text: Option<String>,
+    /// A reply button or list row the customer tapped.
+    pub choice: Option<ChoiceInput>,
+    /// A product card the customer tapped.
+    pub product_id: Option<String>,
+    /// A whole cart sent at once; it becomes the conversation's cart.
+    pub cart: Option<Vec<CartLineInput>>,
+    /// The customer opened the catalog, optionally searching or in a section.
+    pub browse: Option<BrowseInput>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChoiceInput {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartLineInput {
+    pub product_id: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrowseInput {
+    pub query: Option<String>,
+    pub section: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConversationParams {
+    /// At most 200; 50 when absent.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryParams {
+    /// Only messages after this sequence number (a reader's cursor).
+    #[serde(default)]
+    pub after: i64,
+    /// At most 500; 100 when absent.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct History {
+    pub conversation: Conversation,
+    pub messages: Vec<Message>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Released {
+    pub conversation: Conversation,
+    /// What the bot said on getting the conversation back.
+    pub replies: Vec<Message>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentReply {
+    pub text: String,
+    /// Who is answering, shown in the history.
+    pub agent: Option<String>,
+}
+
+fn inbound(body: SendMessage) -> Result<InboundRequest, ApiError> {
+    let mut kinds = Vec::new();
+    if let Some(text) = body.text {
+        kinds.push(Inbound::Text(text));
+    }
+    if let Some(choice) = body.choice {
+        kinds.push(Inbound::Choice {
+            id: choice.id,
+            title: choice.title,
+        });
+    }
+    if let Some(product_id) = body.product_id {
+        kinds.push(Inbound::ProductTap(product_id));
+    }
+    if let Some(cart) = body.cart {
+        kinds.push(Inbound::Cart(
+            cart.into_iter()
+                .map(|l| (l.product_id, l.quantity))
+                .collect(),
+        ));
+    }
+    if let Some(browse) = body.browse {
+        kinds.push(Inbound::Browse {
+            query: browse.query,
+            section: browse.section,
+        });
+    }
+    if kinds.len() != 1 {
+        return Err(ApiError::invalid(format!(
+            "give exactly one of text, choice, product_id, cart or browse (got {})",
+            kinds.len()
+        )));
+    }
+    let message = kinds.pop().ok_or_else(|| ApiError::invalid("no message"))?;
+    Ok(InboundRequest {
+        channel: "api".into(),
+        handle: body.customer,
+        locale: body.locale,
+        message,
+    })
+}
+
+/// Deliver a customer's message to the shop's bot and get its replies.
+///
+/// The message is stored before the bot runs; if the bot fails, the customer
+/// gets a polite fallback reply and the failure is recorded for the business.
+#[utoipa::path(post, path = "/v1/messages", tag = "chat", security(("business_key" = [])), request_body = SendMessage,
+    responses((status = 200, body = ChatOutcome), (status = 422, body = ErrorBody)))]
+async fn send_message(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Json(body): Json<SendMessage>,
+) -> Result<Json<ChatOutcome>, ApiError> {
+    let request = inbound(body)?;
+    Ok(Json(app.chat.handle_inbound(&business, request).await?))
+}
+
+/// Conversations, most recent first.
+#[utoipa::path(get, path = "/v1/conversations", tag = "chat", security(("business_key" = [])), params(ConversationParams),
+    responses((status = 200, body = Vec<Conversation>)))]
+async fn list_conversations(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Query(params): Query<ConversationParams>,
+) -> Result<Json<Vec<Conversation>>, ApiError> {
+    let limit = params.limit.unwrap_or(50).min(200);
+    Ok(Json(
+        conversations::list(&app.db, &business.id, limit).await?,
+    ))
+}
+
+async fn conversation(app: &App, business_id: &str, id: &str) -> Result<Conversation, ApiError> {
+    conversations::get(&app.db, business_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the conversation"))
+}
+
+#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "chat", security(("business_key" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
+async fn get_conversation(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Conversation>, ApiError> {
+    Ok(Json(conversation(&app, &business.id, &id).await?))
+}
+
+/// A conversation's messages in order, after a cursor.
+#[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "chat", security(("business_key" = [])),
+    params(("id" = String, Path), HistoryParams), responses((status = 200, body = History), (status = 404, body = ErrorBody)))]
+async fn list_messages(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Path(id): Path<String>,
+    Query(params): Query<HistoryParams>,
+) -> Result<Json<History>, ApiError> {
+    let conversation = conversation(&app, &business.id, &id).await?;
+    let limit = params.limit.unwrap_or(100).min(500);
+    let messages = conversations::messages(&app.db, &business.id, &id, params.after, limit).await?;
+    Ok(Json(History {
+        conversation,
+        messages,
+    }))
+}
+
+/// A person takes the conversation over; the bot stays quiet until release.
+#[utoipa::path(post, path = "/v1/conversations/{id}/take", tag = "chat", security(("business_key" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
+async fn take_conversation(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Conversation>, ApiError> {
+    conversation(&app, &business.id, &id).await?;
+    conversations::set_handling(&app.db, &id, "agent").await?;
+    Ok(Json(conversation(&app, &business.id, &id).await?))
+}
+
+/// Hand the conversation back to the bot, which is told (`agent-released`).
+#[utoipa::path(post, path = "/v1/conversations/{id}/release", tag = "chat", security(("business_key" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = Released), (status = 404, body = ErrorBody)))]
+async fn release_conversation(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Released>, ApiError> {
+    conversation(&app, &business.id, &id).await?;
+    conversations::set_handling(&app.db, &id, "bot").await?;
+    let released = conversation(&app, &business.id, &id).await?;
+    let replies = app
+        .chat
+        .deliver_event(&business, &released, ShopEvent::AgentReleased)
+        .await?;
+    Ok(Json(Released {
+        conversation: conversation(&app, &business.id, &id).await?,
+        replies,
+    }))
+}
+
+/// A person answers in a conversation they hold.
+#[utoipa::path(post, path = "/v1/conversations/{id}/replies", tag = "chat", security(("business_key" = [])),
+    params(("id" = String, Path)), request_body = AgentReply,
+    responses((status = 201, body = Message), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn agent_reply(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<AgentReply>,
+) -> Result<(StatusCode, Json<Message>), ApiError> {
+    let held = conversation(&app, &business.id, &id).await?;
+    if held.handling != "agent" {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_held",
+            "take the conversation before replying as an agent",
+        ));
+    }
+    if body.text.trim().is_empty() || body.text.len() > crate::chat::MAX_INBOUND_TEXT_BYTES {
+        return Err(ApiError::invalid("text must be 1 to 4096 bytes"));
+    }
+    let reply = serde_json::json!({"type": "text", "text": body.text, "agent": body.agent});
+    let mut stored =
+        conversations::append(&app.db, &business.id, &id, "outbound", "agent", &[reply]).await?;
+    let message = stored
+        .pop()
+        .ok_or_else(|| ApiError::internal("stored reply vanished"))?;
+    Ok((StatusCode::CREATED, Json(message)))
+}

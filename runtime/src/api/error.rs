@@ -1,0 +1,123 @@
+//! The API's one error type: every failure answers with a status and
+//! `{"error": {"code": "...", "message": "..."}}`. Codes are stable; messages
+//! are for people. 5xx answers hide their detail, which goes to the log.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::chat::ChatError;
+use crate::plugin::UploadError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `invalid_request`, `not_found`, `unsupported_world`...
+    pub code: String,
+    /// What went wrong, for a person.
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
+    }
+
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} was not found"),
+        )
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!("internal error: {detail}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on our side; it has been logged",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(message) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", message)
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(error: ChatError) -> Self {
+        match error {
+            ChatError::Invalid(message) => ApiError::invalid(message),
+            ChatError::UnknownConversation(_) => ApiError::not_found("the conversation"),
+            ChatError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<UploadError> for ApiError {
+    fn from(error: UploadError) -> Self {
+        let (status, code) = match &error {
+            UploadError::Empty => (StatusCode::BAD_REQUEST, "empty_upload"),
+            UploadError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "plugin_too_large"),
+            UploadError::NotWasm => (StatusCode::UNPROCESSABLE_ENTITY, "not_wasm"),
+            UploadError::CoreModule => (StatusCode::UNPROCESSABLE_ENTITY, "not_a_component"),
+            UploadError::Malformed(_) => (StatusCode::UNPROCESSABLE_ENTITY, "malformed_component"),
+            UploadError::UnsupportedWorld { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_world")
+            }
+            UploadError::MissingExport(_) => (StatusCode::UNPROCESSABLE_ENTITY, "missing_export"),
+            UploadError::UnknownImport(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_import"),
+            UploadError::NotGranted { .. } => (StatusCode::FORBIDDEN, "capability_not_granted"),
+            UploadError::Compile(_) => (StatusCode::UNPROCESSABLE_ENTITY, "compile_failed"),
+            UploadError::Link(_) => (StatusCode::UNPROCESSABLE_ENTITY, "contract_mismatch"),
+        };
+        ApiError::new(status, code, error.to_string())
+    }
+}

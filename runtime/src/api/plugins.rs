@@ -1,0 +1,220 @@
+//! `/v1/plugins`: a business uploads plugin versions, sees which one answers
+//! (and whether the circuit breaker stopped it), and rolls back; plus what its
+//! plugins logged and how they failed.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Caller, Json, Query};
+use crate::App;
+use crate::store::businesses::{self, Business};
+use crate::store::plugin_events::{self, PluginFailure, PluginLogLine};
+use crate::store::plugins::{self, NewPluginVersion, PluginVersion};
+
+pub fn routes(max_upload_bytes: usize) -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(upload_plugin, list_plugins))
+        .layer(DefaultBodyLimit::max(max_upload_bytes.saturating_add(1)))
+        .routes(routes!(get_plugin))
+        .routes(routes!(activate_plugin))
+        .routes(routes!(list_failures))
+        .routes(routes!(list_logs))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PluginVersionView {
+    #[serde(flatten)]
+    pub version: PluginVersion,
+    /// True for the version that answers the business's customers.
+    pub active: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PluginsOverview {
+    pub active_version_id: Option<String>,
+    /// Set when the circuit breaker stopped the active plugin; activating a
+    /// version (the same or another) starts it again.
+    pub disabled_reason: Option<String>,
+    pub consecutive_failures: i64,
+    /// Newest first.
+    pub versions: Vec<PluginVersionView>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadParams {
+    /// Make the new version the one that answers (default true).
+    pub activate: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LimitParams {
+    /// At most 500; 100 when absent.
+    pub limit: Option<u32>,
+}
+
+fn view(business: &Business, version: PluginVersion) -> PluginVersionView {
+    let active = business.active_plugin_version_id.as_deref() == Some(version.id.as_str());
+    PluginVersionView { version, active }
+}
+
+/// Upload a plugin: the raw component as the body (`application/wasm`).
+///
+/// The host checks that it is a component built against a contract version it
+/// serves, importing only granted capabilities; compiles it; stores it as the
+/// next version; and activates it unless `activate=false`.
+#[utoipa::path(post, path = "/v1/plugins", tag = "plugins", security(("business_key" = [])), params(UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    responses((status = 201, body = PluginVersionView), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+async fn upload_plugin(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Query(params): Query<UploadParams>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<PluginVersionView>), ApiError> {
+    let limit = app.plugins.config().max_upload_bytes;
+    let wasm = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "plugin_too_large",
+                format!("the plugin is larger than the limit of {limit} bytes"),
+            )
+        } else {
+            ApiError::invalid(rejection.body_text())
+        }
+    })?;
+    let prepared = app
+        .plugins
+        .prepare_upload(&wasm, &business.capabilities)
+        .await?;
+    let capabilities: Vec<String> = prepared
+        .inspection
+        .capabilities
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let version = plugins::insert(
+        &app.db,
+        &business.id,
+        NewPluginVersion {
+            sha256: &prepared.inspection.sha256,
+            world: &prepared.inspection.world,
+            capabilities: &capabilities,
+            wasm: &wasm,
+        },
+    )
+    .await?;
+    app.plugins.install(&version.id, prepared);
+    let active = params.activate.unwrap_or(true);
+    if active {
+        businesses::activate_plugin(&app.db, &business.id, &version.id).await?;
+    }
+    tracing::info!(business = %business.id, version = version.version, sha256 = %version.sha256, active, "plugin uploaded");
+    Ok((
+        StatusCode::CREATED,
+        Json(PluginVersionView { version, active }),
+    ))
+}
+
+/// The business's plugin versions and the state of the active one.
+#[utoipa::path(get, path = "/v1/plugins", tag = "plugins", security(("business_key" = [])),
+    responses((status = 200, body = PluginsOverview)))]
+async fn list_plugins(
+    State(app): State<App>,
+    Caller(business): Caller,
+) -> Result<Json<PluginsOverview>, ApiError> {
+    let versions = plugins::list(&app.db, &business.id).await?;
+    Ok(Json(PluginsOverview {
+        active_version_id: business.active_plugin_version_id.clone(),
+        disabled_reason: business.plugin_disabled_reason.clone(),
+        consecutive_failures: business.plugin_consecutive_failures,
+        versions: versions.into_iter().map(|v| view(&business, v)).collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/plugins/{id}", tag = "plugins", security(("business_key" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = PluginVersionView), (status = 404, body = ErrorBody)))]
+async fn get_plugin(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<PluginVersionView>, ApiError> {
+    let version = plugins::get(&app.db, &business.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the plugin version"))?;
+    Ok(Json(view(&business, version)))
+}
+
+/// Make a version the one that answers (a rollback, or a restart after the
+/// circuit breaker stopped it).
+#[utoipa::path(post, path = "/v1/plugins/{id}/activate", tag = "plugins", security(("business_key" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = PluginVersionView), (status = 404, body = ErrorBody)))]
+async fn activate_plugin(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<PluginVersionView>, ApiError> {
+    let version = plugins::get(&app.db, &business.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the plugin version"))?;
+    if let Some(missing) = version.capabilities.iter().find(|c| {
+        !business
+            .capabilities
+            .iter()
+            .any(|g| g.as_str() == c.as_str())
+    }) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "capability_not_granted",
+            format!(
+                "plugin version {} imports capability `{missing}`, which this business has not been granted",
+                version.version
+            ),
+        ));
+    }
+    businesses::activate_plugin(&app.db, &business.id, &version.id).await?;
+    tracing::info!(business = %business.id, version = version.version, "plugin activated");
+    Ok(Json(PluginVersionView {
+        version,
+        active: true,
+    }))
+}
+
+/// Recent plugin failures (traps, deadlines, memory, bad replies), newest first.
+#[utoipa::path(get, path = "/v1/plugins/failures", tag = "plugins", security(("business_key" = [])), params(LimitParams),
+    responses((status = 200, body = Vec<PluginFailure>)))]
+async fn list_failures(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Query(params): Query<LimitParams>,
+) -> Result<Json<Vec<PluginFailure>>, ApiError> {
+    let limit = params.limit.unwrap_or(100).min(500);
+    Ok(Json(
+        plugin_events::failures(&app.db, &business.id, limit).await?,
+    ))
+}
+
+/// What the business's plugins logged, and the host's warnings about their
+/// replies, newest first.
+#[utoipa::path(get, path = "/v1/plugins/logs", tag = "plugins", security(("business_key" = [])), params(LimitParams),
+    responses((status = 200, body = Vec<PluginLogLine>)))]
+async fn list_logs(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Query(params): Query<LimitParams>,
+) -> Result<Json<Vec<PluginLogLine>>, ApiError> {
+    let limit = params.limit.unwrap_or(100).min(500);
+    Ok(Json(
+        plugin_events::logs(&app.db, &business.id, limit).await?,
+    ))
+}

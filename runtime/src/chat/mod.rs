@@ -1,0 +1,658 @@
+//! The conversation engine: one inbound message (or event), end to end.
+//!
+//! Resolve the customer to this business's pseudonym, store what they sent
+//! (before anything can fail), run the business's bot, render its replies from
+//! the host's own catalog, store them, and return them. A plugin that fails is
+//! recorded for the business, counted by the circuit breaker, and replaced by a
+//! polite fallback reply; it never costs the customer's message.
+//!
+//! Invariant: the customer's handle stops here. The bot receives a
+//! [`ConversationContext`] built only from the pseudonym and conversation.
+
+mod native;
+pub mod pseudonym;
+pub mod render;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub use native::{BoxFuture, NativeBot};
+pub use render::RenderedReply;
+
+use crate::commerce::cart::CartRef;
+use crate::plugin::bindings::{
+    CatalogQuery, Choice, ConversationContext, InboundMessage, Reply, ShopEvent,
+};
+use crate::plugin::{CallScope, PluginFault, PluginHost, PluginSession, SessionLogs, cart_to_wit};
+use crate::store::businesses::{self, Business};
+use crate::store::conversations::{self, Conversation, Message};
+use crate::store::plugin_events::{self, NewLogLine};
+use crate::store::{Db, StoreError};
+
+/// The longest text a customer may send, in bytes.
+pub const MAX_INBOUND_TEXT_BYTES: usize = 4096;
+/// The most lines a cart sent as one message may have.
+pub const MAX_INBOUND_CART_LINES: usize = 100;
+
+/// What a customer sent, as transports hand it to the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    Text(String),
+    /// A reply button or list row was tapped.
+    Choice {
+        id: String,
+        title: String,
+    },
+    ProductTap(String),
+    /// A whole cart: (product id, quantity) lines.
+    Cart(Vec<(String, u32)>),
+    /// The customer opened the catalog (optionally searching or in a section).
+    Browse {
+        query: Option<String>,
+        section: Option<String>,
+    },
+}
+
+/// One inbound message: who sent it, where, and what.
+#[derive(Debug, Clone)]
+pub struct InboundRequest {
+    /// `api`, `whatsapp`, `web`...
+    pub channel: String,
+    /// The customer's handle on that channel (phone number, chat handle). Kept
+    /// by the host; never given to a plugin.
+    pub handle: String,
+    pub locale: Option<String>,
+    pub message: Inbound,
+}
+
+/// What came of an inbound message.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChatOutcome {
+    pub conversation_id: String,
+    /// The customer's pseudonym for this business.
+    pub customer_id: String,
+    pub inbound: Message,
+    pub replies: Vec<Message>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// The message is not acceptable; nothing was stored.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no conversation `{0}`")]
+    UnknownConversation(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Replies the host sends when the bot cannot answer.
+pub mod fallback {
+    pub const NO_PLUGIN: &str =
+        "Hello! This shop isn't answering chat messages yet. Please try again later.";
+    pub const DISABLED: &str = "Sorry, our assistant is unavailable right now. Your message has been saved and the team will see it.";
+    pub const FAILED: &str =
+        "Sorry, something went wrong on our side. Please try again in a moment.";
+    pub const OVERLOADED: &str = "We're very busy right now. Please try again in a moment.";
+    pub const WITH_AGENT: &str = "Thanks! A member of the team will reply here shortly.";
+}
+
+/// What the bot is asked to do in one turn.
+enum Turn {
+    Message(InboundMessage),
+    Browse(CatalogQuery),
+    Event(ShopEvent),
+}
+
+pub struct ChatService {
+    db: Db,
+    plugins: Arc<PluginHost>,
+    native_bots: RwLock<HashMap<String, Arc<dyn NativeBot>>>,
+}
+
+impl std::fmt::Debug for ChatService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatService").finish_non_exhaustive()
+    }
+}
+
+impl ChatService {
+    pub fn new(db: Db, plugins: Arc<PluginHost>) -> ChatService {
+        ChatService {
+            db,
+            plugins,
+            native_bots: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Answers a business's messages with a bot compiled into the host instead
+    /// of its plugin.
+    pub fn set_native_bot(&self, business_id: &str, bot: Arc<dyn NativeBot>) {
+        self.native_bots
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(business_id.to_string(), bot);
+    }
+
+    /// Handles one inbound message for `business`.
+    pub async fn handle_inbound(
+        &self,
+        business: &Business,
+        request: InboundRequest,
+    ) -> Result<ChatOutcome, ChatError> {
+        validate_inbound(&request)?;
+        let customer_id = pseudonym::derive(&business.pseudonym_key, &request.handle);
+        let locale = request
+            .locale
+            .clone()
+            .unwrap_or_else(|| business.locale.clone());
+        let conversation = conversations::open(
+            &self.db,
+            &business.id,
+            &customer_id,
+            &request.channel,
+            &request.handle,
+            &locale,
+        )
+        .await?;
+
+        let body = inbound_body(&request.message);
+        let mut stored = conversations::append(
+            &self.db,
+            &business.id,
+            &conversation.id,
+            "inbound",
+            "customer",
+            &[body],
+        )
+        .await?;
+        let inbound = stored
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("stored message vanished".into()))?;
+
+        let mut notes = Vec::new();
+        let turn = match request.message {
+            Inbound::Text(text) => Turn::Message(InboundMessage::Text(text)),
+            Inbound::Choice { id, title } => {
+                Turn::Message(InboundMessage::Choice(Choice { id, title }))
+            }
+            Inbound::ProductTap(id) => Turn::Message(InboundMessage::ProductTap(id)),
+            Inbound::Cart(items) => {
+                let cart = cart_ref(&self.db, business, &conversation.id);
+                for (product_id, reason) in cart.replace(&items).await? {
+                    notes.push(format!("cart line `{product_id}` was left out: {reason:?}"));
+                }
+                Turn::Message(InboundMessage::Cart(
+                    items
+                        .into_iter()
+                        .map(|(product_id, quantity)| crate::plugin::bindings::CartItem {
+                            product_id,
+                            quantity,
+                        })
+                        .collect(),
+                ))
+            }
+            Inbound::Browse { query, section } => Turn::Browse(CatalogQuery {
+                text: query,
+                section,
+            }),
+        };
+
+        let replies = match conversation.handling.as_str() {
+            "agent" => Vec::new(),
+            "pending_agent" => vec![(
+                "host",
+                RenderedReply::Text {
+                    text: fallback::WITH_AGENT.into(),
+                },
+            )],
+            _ => self.run_turn(business, &conversation, turn, notes).await?,
+        };
+        let replies = self.store_replies(business, &conversation, replies).await?;
+        Ok(ChatOutcome {
+            conversation_id: conversation.id,
+            customer_id,
+            inbound,
+            replies,
+        })
+    }
+
+    /// Tells the bot about an event in a conversation and stores its replies.
+    pub async fn deliver_event(
+        &self,
+        business: &Business,
+        conversation: &Conversation,
+        event: ShopEvent,
+    ) -> Result<Vec<Message>, ChatError> {
+        let replies = self
+            .run_turn(business, conversation, Turn::Event(event), Vec::new())
+            .await?;
+        self.store_replies(business, conversation, replies).await
+    }
+
+    async fn store_replies(
+        &self,
+        business: &Business,
+        conversation: &Conversation,
+        replies: Vec<(&'static str, RenderedReply)>,
+    ) -> Result<Vec<Message>, ChatError> {
+        let mut stored = Vec::with_capacity(replies.len());
+        // Consecutive replies by one author are stored together.
+        let mut start = 0;
+        while start < replies.len() {
+            let author = replies[start].0;
+            let end = replies[start..]
+                .iter()
+                .position(|(a, _)| *a != author)
+                .map_or(replies.len(), |n| start + n);
+            let bodies: Vec<serde_json::Value> = replies[start..end]
+                .iter()
+                .map(|(_, reply)| {
+                    serde_json::to_value(reply).map_err(|e| StoreError::Corrupt(e.to_string()))
+                })
+                .collect::<Result<_, _>>()?;
+            stored.extend(
+                conversations::append(
+                    &self.db,
+                    &business.id,
+                    &conversation.id,
+                    "outbound",
+                    author,
+                    &bodies,
+                )
+                .await?,
+            );
+            start = end;
+        }
+        Ok(stored)
+    }
+
+    /// Runs the business's bot for one turn and renders its replies; on any
+    /// fault, records it and answers with a fallback.
+    async fn run_turn(
+        &self,
+        business: &Business,
+        conversation: &Conversation,
+        turn: Turn,
+        notes: Vec<String>,
+    ) -> Result<Vec<(&'static str, RenderedReply)>, ChatError> {
+        let context = ConversationContext {
+            customer_id: conversation.customer_id.clone(),
+            conversation_id: conversation.id.clone(),
+            locale: conversation.locale.clone(),
+            agent_active: conversation.handling == "agent",
+        };
+        let scope = CallScope {
+            db: self.db.clone(),
+            business_id: business.id.clone(),
+            conversation_id: conversation.id.clone(),
+            currency: business.currency.clone(),
+            limits: business.limits,
+        };
+
+        let native = self
+            .native_bots
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&business.id)
+            .cloned();
+        if let Some(bot) = native {
+            let mut responder = Responder::Native {
+                bot: bot.as_ref(),
+                scope: &scope,
+            };
+            let mut warnings = notes;
+            return match self
+                .converse(&mut responder, &scope, &context, turn, &mut warnings)
+                .await
+            {
+                Ok(rendered) => Ok(rendered),
+                Err(fault) => Ok(vec![("host", text(fallback_for(&fault)))]),
+            };
+        }
+
+        let Some(version_id) = business.active_plugin_version_id.clone() else {
+            return Ok(vec![("host", text(fallback::NO_PLUGIN))]);
+        };
+        if business.plugin_disabled_reason.is_some() {
+            return Ok(vec![("host", text(fallback::DISABLED))]);
+        }
+
+        let mut warnings = notes;
+        let mut logs = SessionLogs::default();
+        let outcome = async {
+            let plugin = self.plugins.load(&self.db, &version_id).await?;
+            let mut session = self
+                .plugins
+                .start_session(&plugin, scope.clone(), &business.capabilities)
+                .await?;
+            let result = self
+                .converse(
+                    &mut Responder::Plugin(&mut session),
+                    &scope,
+                    &context,
+                    turn,
+                    &mut warnings,
+                )
+                .await;
+            logs = session.finish();
+            result
+        }
+        .await;
+
+        self.keep_logs(business, &version_id, &conversation.id, logs, &warnings)
+            .await?;
+        match outcome {
+            Ok(rendered) => {
+                if business.plugin_consecutive_failures > 0 {
+                    businesses::reset_plugin_failures(&self.db, &business.id).await?;
+                }
+                Ok(rendered)
+            }
+            Err(fault) => {
+                self.record_fault(business, &version_id, &fault).await?;
+                Ok(vec![("host", text(fallback_for(&fault)))])
+            }
+        }
+    }
+
+    /// Asks the responder for its replies and renders them.
+    async fn converse(
+        &self,
+        responder: &mut Responder<'_>,
+        scope: &CallScope,
+        context: &ConversationContext,
+        turn: Turn,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<(&'static str, RenderedReply)>, PluginFault> {
+        let replies = responder.turn(context, &turn).await?;
+        render::validate(&replies)?;
+        let mut rendered = Vec::with_capacity(replies.len());
+        for reply in replies {
+            let host_error = |e: StoreError| PluginFault::Host(e.to_string());
+            let view = match reply {
+                Reply::Text(text) => RenderedReply::Text { text },
+                Reply::Buttons(b) => RenderedReply::Buttons {
+                    body: b.body,
+                    buttons: b
+                        .buttons
+                        .into_iter()
+                        .map(|b| render::ButtonView {
+                            id: b.id,
+                            title: b.title,
+                        })
+                        .collect(),
+                },
+                Reply::ChoiceList(l) => RenderedReply::List {
+                    body: l.body,
+                    button_label: l.button_label,
+                    rows: l
+                        .rows
+                        .into_iter()
+                        .map(|r| render::RowView {
+                            id: r.id,
+                            title: r.title,
+                            description: r.description,
+                        })
+                        .collect(),
+                },
+                Reply::Product(id) => {
+                    match render::cards(&scope.db, &scope.business_id, &[id], warnings)
+                        .await
+                        .map_err(host_error)?
+                        .pop()
+                    {
+                        Some(product) => RenderedReply::Product { product },
+                        None => continue,
+                    }
+                }
+                Reply::ProductList(p) => {
+                    let products =
+                        render::cards(&scope.db, &scope.business_id, &p.product_ids, warnings)
+                            .await
+                            .map_err(host_error)?;
+                    if products.is_empty() {
+                        continue;
+                    }
+                    RenderedReply::ProductList {
+                        header: p.header,
+                        body: p.body,
+                        products,
+                    }
+                }
+                Reply::CartSummary | Reply::Checkout => {
+                    let cart = cart_ref_scope(scope).view().await.map_err(host_error)?;
+                    if cart.lines.is_empty() {
+                        RenderedReply::Text {
+                            text: "Your cart is empty.".into(),
+                        }
+                    } else {
+                        let discounts = responder.price_cart(context, &cart_to_wit(&cart)).await?;
+                        let cart = render::priced(&cart, discounts, warnings);
+                        if matches!(reply, Reply::Checkout) {
+                            RenderedReply::Checkout { cart }
+                        } else {
+                            RenderedReply::CartSummary { cart }
+                        }
+                    }
+                }
+                Reply::HumanAgent(note) => {
+                    conversations::set_handling(&scope.db, &scope.conversation_id, "pending_agent")
+                        .await
+                        .map_err(host_error)?;
+                    RenderedReply::HandoffRequested { note }
+                }
+            };
+            rendered.push(("bot", view));
+        }
+        Ok(rendered)
+    }
+
+    async fn keep_logs(
+        &self,
+        business: &Business,
+        version_id: &str,
+        conversation_id: &str,
+        logs: SessionLogs,
+        warnings: &[String],
+    ) -> Result<(), StoreError> {
+        let mut lines = logs.lines;
+        let printed = logs.printed.trim();
+        if !printed.is_empty() {
+            lines.push(NewLogLine {
+                level: "info",
+                message: printed.to_string(),
+                fields: serde_json::json!({"stream": "stdio"}),
+            });
+        }
+        if logs.dropped > 0 {
+            lines.push(NewLogLine {
+                level: "warn",
+                message: format!(
+                    "{} log lines dropped: the call's log budget was spent",
+                    logs.dropped
+                ),
+                fields: serde_json::json!({"source": "host"}),
+            });
+        }
+        for warning in warnings {
+            lines.push(NewLogLine {
+                level: "warn",
+                message: warning.clone(),
+                fields: serde_json::json!({"source": "host"}),
+            });
+        }
+        if lines.is_empty() {
+            return Ok(());
+        }
+        plugin_events::append_logs(
+            &self.db,
+            &business.id,
+            version_id,
+            Some(conversation_id),
+            &lines,
+        )
+        .await
+    }
+
+    async fn record_fault(
+        &self,
+        business: &Business,
+        version_id: &str,
+        fault: &PluginFault,
+    ) -> Result<(), StoreError> {
+        tracing::warn!(business = %business.id, plugin_version = %version_id, kind = fault.kind(), "plugin call failed: {fault}");
+        if !fault.is_plugin_fault() {
+            return Ok(());
+        }
+        let detail = fault.to_string();
+        plugin_events::record_failure(&self.db, &business.id, version_id, fault.kind(), &detail)
+            .await?;
+        let threshold = self.plugins.config().failures_before_disable;
+        if businesses::record_plugin_failure(&self.db, &business.id, version_id, threshold, &detail)
+            .await?
+        {
+            tracing::warn!(business = %business.id, plugin_version = %version_id, "circuit breaker disabled the plugin");
+        }
+        Ok(())
+    }
+}
+
+/// Who answers a turn: the business's sandboxed plugin or a native bot.
+enum Responder<'a> {
+    Plugin(&'a mut PluginSession),
+    Native {
+        bot: &'a dyn NativeBot,
+        scope: &'a CallScope,
+    },
+}
+
+impl Responder<'_> {
+    async fn turn(
+        &mut self,
+        context: &ConversationContext,
+        turn: &Turn,
+    ) -> Result<Vec<Reply>, PluginFault> {
+        match (self, turn) {
+            (Responder::Plugin(session), Turn::Message(message)) => {
+                session.handle_message(context, message).await
+            }
+            (Responder::Plugin(session), Turn::Browse(query)) => {
+                session.present_catalog(context, query).await
+            }
+            (Responder::Plugin(session), Turn::Event(event)) => {
+                session.handle_event(context, event).await
+            }
+            (Responder::Native { bot, scope }, Turn::Message(message)) => {
+                Ok(bot.handle_message(scope, context, message).await)
+            }
+            (Responder::Native { .. }, _) => Ok(Vec::new()),
+        }
+    }
+
+    async fn price_cart(
+        &mut self,
+        context: &ConversationContext,
+        cart: &crate::plugin::bindings::Cart,
+    ) -> Result<Vec<crate::plugin::bindings::DiscountLine>, PluginFault> {
+        match self {
+            Responder::Plugin(session) => session.price_cart(context, cart).await,
+            Responder::Native { bot, scope } => Ok(bot.price_cart(scope, context, cart).await),
+        }
+    }
+}
+
+fn text(text: &str) -> RenderedReply {
+    RenderedReply::Text {
+        text: text.to_string(),
+    }
+}
+
+fn fallback_for(fault: &PluginFault) -> &'static str {
+    match fault {
+        PluginFault::Overloaded => fallback::OVERLOADED,
+        _ => fallback::FAILED,
+    }
+}
+
+fn cart_ref<'a>(db: &'a Db, business: &'a Business, conversation_id: &'a str) -> CartRef<'a> {
+    CartRef {
+        db,
+        business_id: &business.id,
+        conversation_id,
+        currency: &business.currency,
+    }
+}
+
+fn cart_ref_scope(scope: &CallScope) -> CartRef<'_> {
+    CartRef {
+        db: &scope.db,
+        business_id: &scope.business_id,
+        conversation_id: &scope.conversation_id,
+        currency: &scope.currency,
+    }
+}
+
+/// The stored form of an inbound message.
+fn inbound_body(message: &Inbound) -> serde_json::Value {
+    match message {
+        Inbound::Text(text) => serde_json::json!({"type": "text", "text": text}),
+        Inbound::Choice { id, title } => {
+            serde_json::json!({"type": "choice", "id": id, "title": title})
+        }
+        Inbound::ProductTap(id) => serde_json::json!({"type": "product_tap", "product_id": id}),
+        Inbound::Cart(items) => serde_json::json!({
+            "type": "cart",
+            "items": items.iter().map(|(id, q)| serde_json::json!({"product_id": id, "quantity": q})).collect::<Vec<_>>(),
+        }),
+        Inbound::Browse { query, section } => {
+            serde_json::json!({"type": "browse", "query": query, "section": section})
+        }
+    }
+}
+
+fn validate_inbound(request: &InboundRequest) -> Result<(), ChatError> {
+    let invalid = |why: String| Err(ChatError::Invalid(why));
+    let handle = request.handle.trim();
+    if handle.is_empty() || handle.len() > 256 {
+        return invalid("the customer handle must be 1 to 256 bytes".into());
+    }
+    if let Some(locale) = &request.locale {
+        if locale.is_empty()
+            || locale.len() > 35
+            || !locale
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return invalid(format!(
+                "`{locale}` is not a BCP 47 language tag (e.g. en, es-MX)"
+            ));
+        }
+    }
+    match &request.message {
+        Inbound::Text(text) if text.trim().is_empty() => invalid("the text is empty".into()),
+        Inbound::Text(text) if text.len() > MAX_INBOUND_TEXT_BYTES => invalid(format!(
+            "the text is {} bytes; at most {MAX_INBOUND_TEXT_BYTES}",
+            text.len()
+        )),
+        Inbound::Choice { id, title } if id.is_empty() || id.len() > 256 || title.len() > 1024 => {
+            invalid("a choice needs an id of 1 to 256 bytes and a title of at most 1024".into())
+        }
+        Inbound::ProductTap(id) if id.is_empty() || id.len() > 256 => {
+            invalid("a product tap needs a product id of 1 to 256 bytes".into())
+        }
+        Inbound::Cart(items) if items.is_empty() || items.len() > MAX_INBOUND_CART_LINES => {
+            invalid(format!(
+                "a cart has 1 to {MAX_INBOUND_CART_LINES} lines, got {}",
+                items.len()
+            ))
+        }
+        Inbound::Browse { query: Some(q), .. } if q.len() > 256 => {
+            invalid("a catalog search is at most 256 bytes".into())
+        }
+        _ => Ok(()),
+    }
+}

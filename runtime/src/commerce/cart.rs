@@ -1,0 +1,363 @@
+//! A conversation's cart: the rules for changing it (stock, availability,
+//! quantities, size) and its pricing. Prices always come from the catalog; a
+//! plugin can only propose discounts, which are validated here.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::money::Money;
+use crate::store::carts::{self, StoredLine};
+use crate::store::{Db, StoreResult, products};
+
+/// Different products one cart may hold.
+pub const MAX_LINES: usize = 50;
+/// Units of one product one cart may hold.
+pub const MAX_QUANTITY: u32 = 999;
+
+/// Why a cart change was refused (the contract's `cart-error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartError {
+    UnknownProduct,
+    Unavailable,
+    InsufficientStock,
+    InvalidQuantity,
+    CartFull,
+}
+
+/// A cart priced from the catalog, before discounts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CartView {
+    pub lines: Vec<StoredLine>,
+    pub currency: String,
+}
+
+impl CartView {
+    pub fn line_total(line: &StoredLine) -> i64 {
+        line.price_minor.saturating_mul(line.quantity)
+    }
+
+    pub fn subtotal(&self) -> i64 {
+        self.lines
+            .iter()
+            .map(Self::line_total)
+            .fold(0i64, i64::saturating_add)
+    }
+}
+
+/// Where a cart lives.
+#[derive(Debug, Clone, Copy)]
+pub struct CartRef<'a> {
+    pub db: &'a Db,
+    pub business_id: &'a str,
+    pub conversation_id: &'a str,
+    /// The shop's currency, shown on an empty cart.
+    pub currency: &'a str,
+}
+
+impl CartRef<'_> {
+    pub async fn view(&self) -> StoreResult<CartView> {
+        let lines = carts::lines(self.db, self.business_id, self.conversation_id).await?;
+        let currency = lines
+            .first()
+            .map_or_else(|| self.currency.to_string(), |l| l.currency.clone());
+        Ok(CartView { lines, currency })
+    }
+
+    /// Adds units of a product to what the cart already has.
+    pub async fn add(
+        &self,
+        product_id: &str,
+        quantity: u32,
+    ) -> StoreResult<Result<CartView, CartError>> {
+        let current = self.view().await?;
+        let existing = current
+            .lines
+            .iter()
+            .find(|l| l.product_id == product_id)
+            .map_or(0, |l| l.quantity);
+        let total = u32::try_from(existing)
+            .unwrap_or(u32::MAX)
+            .saturating_add(quantity);
+        if quantity == 0 {
+            return Ok(Err(CartError::InvalidQuantity));
+        }
+        self.set(product_id, total, &current).await
+    }
+
+    /// Sets a line's quantity; 0 removes it.
+    pub async fn set_quantity(
+        &self,
+        product_id: &str,
+        quantity: u32,
+    ) -> StoreResult<Result<CartView, CartError>> {
+        if quantity == 0 {
+            carts::remove(self.db, self.business_id, self.conversation_id, product_id).await?;
+            return Ok(Ok(self.view().await?));
+        }
+        let current = self.view().await?;
+        self.set(product_id, quantity, &current).await
+    }
+
+    async fn set(
+        &self,
+        product_id: &str,
+        quantity: u32,
+        current: &CartView,
+    ) -> StoreResult<Result<CartView, CartError>> {
+        if quantity == 0 || quantity > MAX_QUANTITY {
+            return Ok(Err(CartError::InvalidQuantity));
+        }
+        let Some(product) = products::get(self.db, self.business_id, product_id).await? else {
+            return Ok(Err(CartError::UnknownProduct));
+        };
+        if !product.available {
+            return Ok(Err(CartError::Unavailable));
+        }
+        if i64::from(quantity) > product.stock {
+            return Ok(Err(CartError::InsufficientStock));
+        }
+        let is_new = !current.lines.iter().any(|l| l.product_id == product_id);
+        if is_new && current.lines.len() >= MAX_LINES {
+            return Ok(Err(CartError::CartFull));
+        }
+        carts::set_quantity(
+            self.db,
+            self.business_id,
+            self.conversation_id,
+            product_id,
+            i64::from(quantity),
+        )
+        .await?;
+        Ok(Ok(self.view().await?))
+    }
+
+    pub async fn remove(&self, product_id: &str) -> StoreResult<CartView> {
+        carts::remove(self.db, self.business_id, self.conversation_id, product_id).await?;
+        self.view().await
+    }
+
+    pub async fn clear(&self) -> StoreResult<()> {
+        carts::clear(self.db, self.business_id, self.conversation_id).await
+    }
+
+    /// Makes a cart the customer sent as a whole the conversation's cart. Lines
+    /// that cannot be honoured are left out, and returned with the reason.
+    pub async fn replace(&self, items: &[(String, u32)]) -> StoreResult<Vec<(String, CartError)>> {
+        let mut accepted: Vec<(String, i64)> = Vec::new();
+        let mut refused = Vec::new();
+        for (product_id, quantity) in items {
+            let verdict = match products::get(self.db, self.business_id, product_id).await? {
+                None => Err(CartError::UnknownProduct),
+                Some(_) if *quantity == 0 || *quantity > MAX_QUANTITY => {
+                    Err(CartError::InvalidQuantity)
+                }
+                Some(p) if !p.available => Err(CartError::Unavailable),
+                Some(p) if i64::from(*quantity) > p.stock => Err(CartError::InsufficientStock),
+                Some(_) if accepted.len() >= MAX_LINES => Err(CartError::CartFull),
+                Some(_) => Ok(()),
+            };
+            match verdict {
+                Ok(()) => match accepted.iter_mut().find(|(id, _)| id == product_id) {
+                    Some((_, q)) => *q = (*q + i64::from(*quantity)).min(i64::from(MAX_QUANTITY)),
+                    None => accepted.push((product_id.clone(), i64::from(*quantity))),
+                },
+                Err(reason) => refused.push((product_id.clone(), reason)),
+            }
+        }
+        carts::replace(self.db, self.business_id, self.conversation_id, &accepted).await?;
+        Ok(refused)
+    }
+}
+
+/// A discount a plugin proposed (the contract's `discount-line`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProposedDiscount {
+    pub label: String,
+    pub amount_minor: i64,
+    pub product_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PricedLine {
+    pub product_id: String,
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub line_total: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AppliedDiscount {
+    pub label: String,
+    /// The amount taken off (positive).
+    pub amount: Money,
+    pub product_ids: Vec<String>,
+}
+
+/// A cart as the customer sees it: lines, accepted discounts and the total.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PricedCart {
+    pub lines: Vec<PricedLine>,
+    pub discounts: Vec<AppliedDiscount>,
+    pub subtotal: Money,
+    pub total: Money,
+}
+
+/// Prices a cart with the discounts that pass the rules: each amount positive
+/// and no larger than the lines it applies to (what is left of them after the
+/// discounts before it), and the total never below zero. Rejected discounts are
+/// returned with the reason, for the business's log.
+pub fn price(cart: &CartView, proposed: &[ProposedDiscount]) -> (PricedCart, Vec<String>) {
+    let currency = cart.currency.as_str();
+    let mut remaining: Vec<(String, i64)> = cart
+        .lines
+        .iter()
+        .map(|l| (l.product_id.clone(), CartView::line_total(l)))
+        .collect();
+    let mut discounts = Vec::new();
+    let mut rejected = Vec::new();
+    for discount in proposed {
+        if discount.amount_minor <= 0 {
+            rejected.push(format!(
+                "discount `{}` dropped: amount must be positive",
+                discount.label
+            ));
+            continue;
+        }
+        let applies = |id: &str| {
+            discount.product_ids.is_empty() || discount.product_ids.iter().any(|p| p == id)
+        };
+        if let Some(unknown) = discount
+            .product_ids
+            .iter()
+            .find(|p| !remaining.iter().any(|(id, _)| id == *p))
+        {
+            rejected.push(format!(
+                "discount `{}` dropped: product `{unknown}` is not in the cart",
+                discount.label
+            ));
+            continue;
+        }
+        let available: i64 = remaining
+            .iter()
+            .filter(|(id, _)| applies(id))
+            .map(|(_, v)| *v)
+            .sum();
+        if discount.amount_minor > available {
+            rejected.push(format!(
+                "discount `{}` dropped: {} is more than the {} left on the lines it applies to",
+                discount.label,
+                crate::money::format(discount.amount_minor, currency),
+                crate::money::format(available, currency)
+            ));
+            continue;
+        }
+        // Take the amount off the lines it applies to, in cart order.
+        let mut left = discount.amount_minor;
+        for (id, value) in remaining.iter_mut().filter(|(id, _)| applies(id)) {
+            let _ = id;
+            let take = left.min(*value);
+            *value -= take;
+            left -= take;
+        }
+        discounts.push(AppliedDiscount {
+            label: discount.label.clone(),
+            amount: Money::new(discount.amount_minor, currency),
+            product_ids: discount.product_ids.clone(),
+        });
+    }
+    let subtotal = cart.subtotal();
+    let total: i64 = remaining.iter().map(|(_, v)| *v).sum::<i64>().max(0);
+    let priced = PricedCart {
+        lines: cart
+            .lines
+            .iter()
+            .map(|l| PricedLine {
+                product_id: l.product_id.clone(),
+                name: l.name.clone(),
+                quantity: l.quantity,
+                unit_price: Money::new(l.price_minor, &l.currency),
+                line_total: Money::new(CartView::line_total(l), &l.currency),
+            })
+            .collect(),
+        discounts,
+        subtotal: Money::new(subtotal, currency),
+        total: Money::new(total, currency),
+    };
+    (priced, rejected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(id: &str, price: i64, quantity: i64) -> StoredLine {
+        StoredLine {
+            product_id: id.into(),
+            quantity,
+            name: id.into(),
+            price_minor: price,
+            currency: "EUR".into(),
+            available: true,
+            stock: 100,
+        }
+    }
+
+    fn discount(label: &str, amount: i64, ids: &[&str]) -> ProposedDiscount {
+        ProposedDiscount {
+            label: label.into(),
+            amount_minor: amount,
+            product_ids: ids.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn cart() -> CartView {
+        CartView {
+            lines: vec![line("apple", 50, 3), line("bread", 300, 1)],
+            currency: "EUR".into(),
+        }
+    }
+
+    #[test]
+    fn a_valid_bundle_discount_lowers_the_total() {
+        let (priced, rejected) = price(&cart(), &[discount("3 for 2", 50, &["apple"])]);
+        assert!(rejected.is_empty(), "{rejected:?}");
+        assert_eq!(priced.subtotal.amount_minor, 450);
+        assert_eq!(priced.total.amount_minor, 400);
+        assert_eq!(priced.total.formatted, "€4.00");
+    }
+
+    #[test]
+    fn a_discount_above_its_lines_is_dropped() {
+        let (priced, rejected) = price(&cart(), &[discount("too generous", 151, &["apple"])]);
+        assert_eq!(priced.total.amount_minor, 450);
+        assert_eq!(rejected.len(), 1);
+        assert!(
+            rejected[0].contains("more than the €1.50 left"),
+            "{}",
+            rejected[0]
+        );
+    }
+
+    #[test]
+    fn discounts_never_take_the_total_below_zero_or_apply_twice() {
+        let (priced, rejected) = price(
+            &cart(),
+            &[
+                discount("all of it", 450, &[]),
+                discount("and more", 1, &[]),
+                discount("negative", -5, &[]),
+            ],
+        );
+        assert_eq!(priced.total.amount_minor, 0);
+        assert_eq!(priced.discounts.len(), 1);
+        assert_eq!(rejected.len(), 2, "{rejected:?}");
+    }
+
+    #[test]
+    fn discounts_for_products_not_in_the_cart_are_dropped() {
+        let (priced, rejected) = price(&cart(), &[discount("ghost", 10, &["caviar"])]);
+        assert_eq!(priced.total.amount_minor, 450);
+        assert!(rejected[0].contains("`caviar` is not in the cart"));
+    }
+}

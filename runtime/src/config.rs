@@ -1,0 +1,68 @@
+//! The operator's configuration: where to listen, where data lives, which
+//! database, the admin token, and the defaults every business's plugin starts with.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::plugin::{Capability, PluginLimits};
+
+/// Everything the runtime needs to start. `bottega serve` builds it from flags
+/// and environment variables; tests build it directly.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// Holds the embedded SQLite database and the compiled-plugin cache.
+    pub data_dir: PathBuf,
+    /// `postgres://...` to use PostgreSQL; `None` for embedded SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Bearer token for `/v1/admin/*`.
+    pub admin_token: String,
+    /// Seed a demo shop when the database has no business yet.
+    pub seed_demo: bool,
+    pub plugins: PluginHostConfig,
+}
+
+/// How the plugin host is sized and what businesses get by default.
+#[derive(Debug, Clone)]
+pub struct PluginHostConfig {
+    /// Largest accepted plugin upload, in bytes.
+    pub max_upload_bytes: usize,
+    /// Plugin calls that may run at once on this node (pooling allocator slots).
+    pub max_concurrent_calls: u32,
+    /// Calls one business may run at once, so a busy shop cannot take every slot.
+    pub max_concurrent_calls_per_business: u32,
+    /// The most memory any business may be granted, in bytes.
+    pub max_memory_bytes: u64,
+    /// Consecutive failed calls after which a business's plugin is disabled.
+    pub failures_before_disable: u32,
+    pub default_limits: PluginLimits,
+    pub default_capabilities: Vec<Capability>,
+}
+
+impl Default for PluginHostConfig {
+    fn default() -> Self {
+        PluginHostConfig {
+            max_upload_bytes: 10 << 20,
+            max_concurrent_calls: 128,
+            max_concurrent_calls_per_business: 8,
+            max_memory_bytes: 256 << 20,
+            failures_before_disable: 5,
+            default_limits: PluginLimits::default(),
+            default_capabilities: Capability::ALL.to_vec(),
+        }
+    }
+}
+
+impl Config {
+    /// A configuration for a data directory with every other setting at its default.
+    pub fn new(data_dir: PathBuf, admin_token: String) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir,
+            database_url: None,
+            admin_token,
+            seed_demo: false,
+            plugins: PluginHostConfig::default(),
+        }
+    }
+}

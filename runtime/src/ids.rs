@@ -1,0 +1,73 @@
+//! Identifiers and secrets: prefixed, time-ordered ids for rows, random API keys
+//! (stored only as SHA-256 hashes) and constant-time comparison of secrets.
+
+use sha2::{Digest, Sha256};
+
+/// A new id such as `biz_01938f6c2b7e7c5a9d0e4f1a2b3c4d5e`: a type prefix and a
+/// UUIDv7, so ids sort by creation time.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// A new secret with 256 bits of entropy, hex encoded, with a readable prefix
+/// (`bk_` for business API keys).
+pub fn new_secret(prefix: &str) -> String {
+    let a = uuid::Uuid::new_v4();
+    let b = uuid::Uuid::new_v4();
+    format!("{prefix}_{}{}", a.simple(), b.simple())
+}
+
+/// The hash under which an API key is stored. Keys are random and long, so a
+/// fast hash is right here (argon2 is for human passwords).
+pub fn hash_api_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Compares two secrets without leaking where they differ through timing.
+pub fn secrets_match(given: &str, expected: &str) -> bool {
+    let given = Sha256::digest(given.as_bytes());
+    let expected = Sha256::digest(expected.as_bytes());
+    given
+        .iter()
+        .zip(expected.iter())
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// RFC 3339 rendering of a millisecond timestamp, for the API.
+pub fn rfc3339(ms: i64) -> String {
+    let time =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_carry_their_prefix_and_sort_by_creation() {
+        let first = new_id("msg");
+        let second = new_id("msg");
+        assert!(first.starts_with("msg_"));
+        assert!(first < second, "{first} should sort before {second}");
+    }
+
+    #[test]
+    fn secrets_are_long_and_distinct_and_compare_exactly() {
+        let key = new_secret("bk");
+        assert_eq!(key.len(), 3 + 64);
+        assert_ne!(key, new_secret("bk"));
+        assert!(secrets_match(&key, &key.clone()));
+        assert!(!secrets_match(&key, &new_secret("bk")));
+        assert_eq!(hash_api_key(&key), hash_api_key(&key));
+    }
+}

@@ -1,0 +1,21 @@
+//! Bottega: a runtime that hosts many chat shops, each driven by a WebAssembly plugin.
+//!
+//! The host owns everything that must be trusted (customers, carts, orders,
+//! transports, privacy); a business's plugin decides its bot's replies and its
+//! catalog behaviour through the contract in `wit/`. Start at [`app::App`], which
+//! wires the pieces: [`store`] (SQLite or PostgreSQL), [`plugin`] (the wasmtime
+//! host), [`chat`] (one inbound message, end to end) and [`api`] (HTTP).
+
+pub mod api;
+pub mod app;
+pub mod chat;
+pub mod commerce;
+pub mod config;
+pub mod ids;
+pub mod money;
+pub mod plugin;
+pub mod seed;
+pub mod store;
+
+pub use app::App;
+pub use config::Config;

@@ -1,0 +1,15 @@
+//! The one `bindgen!` of the host: Rust types and traits generated from the
+//! contract in `wit/`. Every other module uses these types; none keeps a copy.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "bottega:shop/shop@1.0.0",
+    imports: { default: async | trappable },
+    exports: { default: async },
+});
+
+pub use bottega::shop::types::{
+    ButtonsReply, Cart, CartItem, CartLine, CatalogQuery, Choice, ConversationContext,
+    DiscountLine, InboundMessage, ListReply, ListRow, Money, OrderRef, PaymentFailure, Product,
+    ProductListReply, Reply, ReplyButton, ShopEvent,
+};

@@ -1,0 +1,316 @@
+//! One plugin session: a fresh instance for one inbound message or event, and
+//! the export calls made on it, each under the business's deadline, memory and
+//! output limits. Every way a call can go wrong ends as a [`PluginFault`].
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::OwnedSemaphorePermit;
+use wasmtime::{Store, UpdateDeadline};
+
+use super::bindings::{
+    Cart, CatalogQuery, ConversationContext, DiscountLine, InboundMessage, Reply, Shop, ShopEvent,
+};
+use super::host::HostFault;
+use super::limits::MemoryLimitExceeded;
+use super::state::PluginState;
+use crate::store::plugin_events::NewLogLine;
+
+/// Slack for host calls in flight when the deadline passes (a database query
+/// cannot be interrupted mid-way; the whole call is dropped after this).
+const HOST_CALL_GRACE: Duration = Duration::from_millis(50);
+
+/// Why a plugin call did not produce a usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PluginFault {
+    #[error("the plugin trapped: {0}")]
+    Trap(String),
+    #[error("the plugin ran past its deadline of {0} ms")]
+    Deadline(u64),
+    #[error("the plugin exceeded its memory limit: {0}")]
+    Memory(String),
+    #[error("the plugin's output is {size} bytes; the limit is {limit}")]
+    OutputTooLarge { size: usize, limit: u64 },
+    #[error("the plugin's reply breaks the contract: {0}")]
+    InvalidReply(String),
+    #[error("{0}")]
+    CapabilityDenied(String),
+    #[error("the plugin could not be loaded: {0}")]
+    Unavailable(String),
+    /// Every slot for this business (or node) stayed busy until the deadline.
+    #[error("too many calls in progress")]
+    Overloaded,
+    /// The host failed (e.g. its database); not the plugin's fault.
+    #[error("{0}")]
+    Host(String),
+    #[error("the input is {size} bytes; the limit is {limit}")]
+    InputTooLarge { size: usize, limit: u64 },
+}
+
+impl PluginFault {
+    /// Stable name of the fault kind, as stored and shown to the business.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PluginFault::Trap(_) => "trap",
+            PluginFault::Deadline(_) => "deadline",
+            PluginFault::Memory(_) => "memory",
+            PluginFault::OutputTooLarge { .. } => "output_too_large",
+            PluginFault::InvalidReply(_) => "invalid_reply",
+            PluginFault::CapabilityDenied(_) => "capability_denied",
+            PluginFault::Unavailable(_) => "unavailable",
+            PluginFault::Overloaded => "overloaded",
+            PluginFault::Host(_) => "host",
+            PluginFault::InputTooLarge { .. } => "input_too_large",
+        }
+    }
+
+    /// True when the plugin itself is to blame, so the circuit breaker counts it.
+    pub fn is_plugin_fault(&self) -> bool {
+        !matches!(
+            self,
+            PluginFault::Overloaded | PluginFault::Host(_) | PluginFault::InputTooLarge { .. }
+        )
+    }
+}
+
+/// The call ran past its deadline (raised from the epoch callback).
+#[derive(Debug, thiserror::Error)]
+#[error("deadline exceeded")]
+struct DeadlineExceeded;
+
+/// An instantiated plugin, good for the calls of one message or event.
+pub struct PluginSession {
+    store: Store<PluginState>,
+    shop: Shop,
+    /// Set once a call failed: the instance may be in any state, so no further
+    /// call is made on it.
+    failed: Option<PluginFault>,
+    _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
+}
+
+impl PluginSession {
+    pub(super) fn new(
+        store: Store<PluginState>,
+        shop: Shop,
+        permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
+    ) -> Self {
+        PluginSession {
+            store,
+            shop,
+            failed: None,
+            _permits: permits,
+        }
+    }
+
+    /// Prepares a store for instantiation under the limits in its state: the
+    /// memory limiter, and a deadline checked at every epoch tick (yielding to
+    /// the executor in between, so a busy plugin never holds a worker thread).
+    pub(super) fn prepare_store(store: &mut Store<PluginState>) {
+        store.limiter(|state| &mut state.limiter);
+        store.data_mut().deadline = Instant::now() + deadline_of(store.data());
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|store| {
+            if Instant::now() >= store.data().deadline {
+                return Err(DeadlineExceeded.into());
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+    }
+
+    pub async fn handle_message(
+        &mut self,
+        context: &ConversationContext,
+        message: &InboundMessage,
+    ) -> Result<Vec<Reply>, PluginFault> {
+        let limit = self.arm()?;
+        let call =
+            self.shop
+                .bottega_shop_bot()
+                .call_handle_message(&mut self.store, context, message);
+        let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
+        let replies = self.settle(outcome, limit)?;
+        self.check_output(&replies)?;
+        Ok(replies)
+    }
+
+    pub async fn handle_event(
+        &mut self,
+        context: &ConversationContext,
+        event: &ShopEvent,
+    ) -> Result<Vec<Reply>, PluginFault> {
+        let limit = self.arm()?;
+        let call = self
+            .shop
+            .bottega_shop_bot()
+            .call_handle_event(&mut self.store, context, event);
+        let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
+        let replies = self.settle(outcome, limit)?;
+        self.check_output(&replies)?;
+        Ok(replies)
+    }
+
+    pub async fn present_catalog(
+        &mut self,
+        context: &ConversationContext,
+        query: &CatalogQuery,
+    ) -> Result<Vec<Reply>, PluginFault> {
+        let limit = self.arm()?;
+        let call = self.shop.bottega_shop_storefront().call_present_catalog(
+            &mut self.store,
+            context,
+            query,
+        );
+        let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
+        let replies = self.settle(outcome, limit)?;
+        self.check_output(&replies)?;
+        Ok(replies)
+    }
+
+    pub async fn price_cart(
+        &mut self,
+        context: &ConversationContext,
+        cart: &Cart,
+    ) -> Result<Vec<DiscountLine>, PluginFault> {
+        let input = cart_size(cart);
+        let max_input = self.store.data().scope.limits.max_input_bytes;
+        if input as u64 > max_input {
+            return Err(PluginFault::InputTooLarge {
+                size: input,
+                limit: max_input,
+            });
+        }
+        let limit = self.arm()?;
+        let call =
+            self.shop
+                .bottega_shop_storefront()
+                .call_price_cart(&mut self.store, context, cart);
+        let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
+        self.settle(outcome, limit)
+    }
+
+    /// The log lines kept during the session, how many were dropped, and what
+    /// the plugin printed.
+    pub fn finish(self) -> SessionLogs {
+        let state = self.store.data();
+        SessionLogs {
+            printed: state.printed(),
+            dropped: state.logs.dropped,
+            lines: self.store.into_data().logs.lines,
+        }
+    }
+
+    /// Starts a call's deadline.
+    fn arm(&mut self) -> Result<Duration, PluginFault> {
+        if let Some(fault) = &self.failed {
+            return Err(fault.clone());
+        }
+        let limit = deadline_of(self.store.data());
+        self.store.data_mut().deadline = Instant::now() + limit;
+        self.store.set_epoch_deadline(1);
+        Ok(limit)
+    }
+
+    fn settle<T>(
+        &mut self,
+        outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
+        limit: Duration,
+    ) -> Result<T, PluginFault> {
+        let result = match outcome {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => classify(&error, limit, &self.store.data().printed()),
+            Err(_elapsed) => PluginFault::Deadline(limit.as_millis() as u64),
+        };
+        self.failed = Some(result.clone());
+        Err(result)
+    }
+
+    fn check_output(&mut self, replies: &[Reply]) -> Result<(), PluginFault> {
+        let size: usize = replies.iter().map(reply_size).sum();
+        let limit = self.store.data().scope.limits.max_output_bytes;
+        if size as u64 > limit {
+            let fault = PluginFault::OutputTooLarge { size, limit };
+            self.failed = Some(fault.clone());
+            return Err(fault);
+        }
+        Ok(())
+    }
+}
+
+/// What a finished session leaves for the business to read.
+#[derive(Debug, Default)]
+pub struct SessionLogs {
+    pub lines: Vec<NewLogLine>,
+    pub dropped: u32,
+    /// stdout and stderr.
+    pub printed: String,
+}
+
+fn deadline_of(state: &PluginState) -> Duration {
+    Duration::from_millis(state.scope.limits.deadline_ms)
+}
+
+/// Turns a failed call's error into the fault it stands for.
+pub(super) fn classify(error: &wasmtime::Error, limit: Duration, printed: &str) -> PluginFault {
+    if error.downcast_ref::<DeadlineExceeded>().is_some() {
+        return PluginFault::Deadline(limit.as_millis() as u64);
+    }
+    if let Some(memory) = error.downcast_ref::<MemoryLimitExceeded>() {
+        return PluginFault::Memory(memory.to_string());
+    }
+    if let Some(host) = error.downcast_ref::<HostFault>() {
+        return PluginFault::Host(host.to_string());
+    }
+    let mut detail = match error.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => format!("{error:#}"),
+    };
+    let printed = printed.trim();
+    if !printed.is_empty() {
+        // A Rust panic prints its message to stderr before trapping.
+        let tail: String = printed
+            .chars()
+            .rev()
+            .take(500)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        detail = format!("{detail}; the plugin printed: {tail}");
+    }
+    PluginFault::Trap(detail)
+}
+
+/// Bytes of text a reply carries.
+fn reply_size(reply: &Reply) -> usize {
+    match reply {
+        Reply::Text(text) | Reply::Product(text) | Reply::HumanAgent(text) => text.len(),
+        Reply::Buttons(b) => {
+            b.body.len()
+                + b.buttons
+                    .iter()
+                    .map(|b| b.id.len() + b.title.len())
+                    .sum::<usize>()
+        }
+        Reply::ChoiceList(l) => {
+            l.body.len()
+                + l.button_label.len()
+                + l.rows
+                    .iter()
+                    .map(|r| {
+                        r.id.len() + r.title.len() + r.description.as_ref().map_or(0, String::len)
+                    })
+                    .sum::<usize>()
+        }
+        Reply::ProductList(p) => {
+            p.header.len() + p.body.len() + p.product_ids.iter().map(String::len).sum::<usize>()
+        }
+        Reply::CartSummary | Reply::Checkout => 0,
+    }
+}
+
+fn cart_size(cart: &Cart) -> usize {
+    cart.lines
+        .iter()
+        .map(|l| l.product_id.len() + l.name.len() + 32)
+        .sum::<usize>()
+        + 16
+}

@@ -1,0 +1,263 @@
+//! The plugin host: validates and compiles uploads, keeps compiled plugins
+//! ready to instantiate, and starts sandboxed sessions for the chat layer.
+//!
+//! Invariants: a plugin reaches only what its [`CallScope`] names (one
+//! business, one conversation) and the capabilities its business was granted;
+//! it never receives a customer's handle or phone number; every call runs under
+//! a deadline, a memory cap and an output cap; one business's calls can take at
+//! most `max_concurrent_calls_per_business` of the node's slots.
+
+pub mod bindings;
+mod capability;
+mod compiled_cache;
+mod engine;
+mod host;
+mod invoke;
+mod limits;
+mod state;
+pub mod validate;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store};
+
+pub use capability::Capability;
+pub use host::{HostFault, cart_to_wit};
+pub use invoke::{PluginFault, PluginSession, SessionLogs};
+pub use limits::PluginLimits;
+pub use state::CallScope;
+pub use validate::{Inspection, UploadError};
+
+use bindings::ShopPre;
+use compiled_cache::CompiledCache;
+use state::PluginState;
+
+use crate::config::PluginHostConfig;
+use crate::store::{Db, plugins};
+
+/// A plugin version compiled and linked, ready to instantiate.
+pub struct LoadedPlugin {
+    pub version_id: String,
+    pub capabilities: Vec<Capability>,
+    pre: ShopPre<PluginState>,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("version_id", &self.version_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An upload that passed validation, compiled and linked.
+pub struct PreparedUpload {
+    pub inspection: Inspection,
+    pre: ShopPre<PluginState>,
+}
+
+pub struct PluginHost {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    cache: CompiledCache,
+    /// Loaded plugins by version id; a cell per version so concurrent first
+    /// messages compile it once.
+    loaded: Mutex<HashMap<String, Arc<OnceCell<Arc<LoadedPlugin>>>>>,
+    /// Compilation is CPU-heavy; one at a time keeps message handling responsive.
+    compile_permits: Semaphore,
+    call_permits: Arc<Semaphore>,
+    business_permits: Mutex<HashMap<String, Arc<Semaphore>>>,
+    config: PluginHostConfig,
+}
+
+impl std::fmt::Debug for PluginHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginHost")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PluginHost {
+    /// A host whose compiled cache lives in `data_dir`.
+    pub fn new(config: PluginHostConfig, data_dir: &Path) -> anyhow::Result<PluginHost> {
+        let engine = engine::build(&config)?;
+        engine::start_epoch_ticker(&engine);
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        host::add_to_linker(&mut linker)?;
+        let cache = CompiledCache::new(&engine, data_dir)?;
+        Ok(PluginHost {
+            engine,
+            linker,
+            cache,
+            loaded: Mutex::new(HashMap::new()),
+            compile_permits: Semaphore::new(1),
+            call_permits: Arc::new(Semaphore::new(config.max_concurrent_calls as usize)),
+            business_permits: Mutex::new(HashMap::new()),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &PluginHostConfig {
+        &self.config
+    }
+
+    /// Validates an upload for a business granted `granted`, compiles it (into
+    /// this node's compiled cache) and links it against the contract.
+    pub async fn prepare_upload(
+        &self,
+        wasm: &[u8],
+        granted: &[Capability],
+    ) -> Result<PreparedUpload, UploadError> {
+        let inspection = validate::inspect(wasm, self.config.max_upload_bytes, granted)?;
+        let component = self
+            .compile(&inspection.sha256, wasm)
+            .await
+            .map_err(|e| UploadError::Compile(format!("{e:#}")))?;
+        let pre = self
+            .link(&component)
+            .map_err(|e| UploadError::Link(format!("{e:#}")))?;
+        Ok(PreparedUpload { inspection, pre })
+    }
+
+    /// Keeps a prepared upload loaded under its new version id.
+    pub fn install(&self, version_id: &str, prepared: PreparedUpload) {
+        let plugin = Arc::new(LoadedPlugin {
+            version_id: version_id.to_string(),
+            capabilities: prepared.inspection.capabilities,
+            pre: prepared.pre,
+        });
+        let cell = Arc::new(OnceCell::new_with(Some(plugin)));
+        self.lock_loaded().insert(version_id.to_string(), cell);
+    }
+
+    /// The loaded plugin for a version, compiling or reading it from this
+    /// node's compiled cache the first time.
+    pub async fn load(&self, db: &Db, version_id: &str) -> Result<Arc<LoadedPlugin>, PluginFault> {
+        let cell = self
+            .lock_loaded()
+            .entry(version_id.to_string())
+            .or_default()
+            .clone();
+        let plugin = cell
+            .get_or_try_init(|| async {
+                let wasm = plugins::wasm(db, version_id)
+                    .await
+                    .map_err(|e| PluginFault::Host(e.to_string()))?
+                    .ok_or_else(|| {
+                        PluginFault::Unavailable(format!(
+                            "plugin version {version_id} does not exist"
+                        ))
+                    })?;
+                // Stored uploads passed validation; inspect again for the
+                // capabilities (the grant check happens per session).
+                let inspection = validate::inspect(&wasm, usize::MAX, &Capability::ALL)
+                    .map_err(|e| PluginFault::Unavailable(e.to_string()))?;
+                let component = self
+                    .compile(&inspection.sha256, &wasm)
+                    .await
+                    .map_err(|e| PluginFault::Unavailable(format!("compiling failed: {e:#}")))?;
+                let pre = self
+                    .link(&component)
+                    .map_err(|e| PluginFault::Unavailable(format!("{e:#}")))?;
+                Ok::<_, PluginFault>(Arc::new(LoadedPlugin {
+                    version_id: version_id.to_string(),
+                    capabilities: inspection.capabilities,
+                    pre,
+                }))
+            })
+            .await?;
+        Ok(plugin.clone())
+    }
+
+    /// Instantiates a plugin for one message or event, once a slot is free
+    /// for its business (waiting at most its deadline).
+    pub async fn start_session(
+        &self,
+        plugin: &LoadedPlugin,
+        scope: CallScope,
+        granted: &[Capability],
+    ) -> Result<PluginSession, PluginFault> {
+        if let Some(missing) = plugin.capabilities.iter().find(|c| !granted.contains(c)) {
+            return Err(PluginFault::CapabilityDenied(format!(
+                "plugin version {} imports capability `{missing}`, which this business is no longer granted",
+                plugin.version_id
+            )));
+        }
+        let wait = Duration::from_millis(scope.limits.deadline_ms);
+        let permits = self.acquire_slots(&scope.business_id, wait).await?;
+        let mut store = Store::new(&self.engine, PluginState::new(scope));
+        PluginSession::prepare_store(&mut store);
+        let limit = Duration::from_millis(store.data().scope().limits.deadline_ms);
+        let instantiate = plugin.pre.instantiate_async(&mut store);
+        let shop = match tokio::time::timeout(limit, instantiate).await {
+            Ok(Ok(shop)) => shop,
+            Ok(Err(error)) => return Err(invoke::classify(&error, limit, &store.data().printed())),
+            Err(_) => return Err(PluginFault::Deadline(limit.as_millis() as u64)),
+        };
+        Ok(PluginSession::new(store, shop, permits))
+    }
+
+    async fn acquire_slots(
+        &self,
+        business_id: &str,
+        wait: Duration,
+    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), PluginFault> {
+        let business = {
+            let mut map = self
+                .business_permits
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            map.entry(business_id.to_string())
+                .or_insert_with(|| {
+                    Arc::new(Semaphore::new(
+                        self.config.max_concurrent_calls_per_business as usize,
+                    ))
+                })
+                .clone()
+        };
+        let acquire = async {
+            let mine = business
+                .acquire_owned()
+                .await
+                .map_err(|_| PluginFault::Overloaded)?;
+            let node = self
+                .call_permits
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| PluginFault::Overloaded)?;
+            Ok((mine, node))
+        };
+        tokio::time::timeout(wait, acquire)
+            .await
+            .map_err(|_| PluginFault::Overloaded)?
+    }
+
+    async fn compile(&self, sha256: &str, wasm: &[u8]) -> wasmtime::Result<Component> {
+        let _permit = self.compile_permits.acquire().await?;
+        let engine = self.engine.clone();
+        let cache = self.cache.clone();
+        let sha256 = sha256.to_string();
+        let wasm = wasm.to_vec();
+        tokio::task::spawn_blocking(move || cache.load_or_compile(&engine, &sha256, &wasm)).await?
+    }
+
+    fn link(&self, component: &Component) -> wasmtime::Result<ShopPre<PluginState>> {
+        ShopPre::new(self.linker.instantiate_pre(component)?)
+    }
+
+    fn lock_loaded(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, Arc<OnceCell<Arc<LoadedPlugin>>>>> {
+        self.loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

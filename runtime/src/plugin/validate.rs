@@ -1,0 +1,235 @@
+//! Upload validation: before anything is compiled, an upload must be a
+//! WebAssembly component (not a core module, not garbage), built against a
+//! contract version this host serves, exporting what the contract requires,
+//! and importing only what Bottega provides and the business was granted.
+
+use std::collections::BTreeSet;
+
+use sha2::{Digest, Sha256};
+use wasmparser::{Parser, Payload};
+
+use super::Capability;
+
+/// The contract's package name.
+pub const CONTRACT_PACKAGE: &str = "bottega:shop";
+/// Contract versions this host serves, newest first.
+pub const SUPPORTED_VERSIONS: &[&str] = &["1.0.0"];
+/// Interfaces a plugin must export.
+const REQUIRED_EXPORTS: &[&str] = &["bot", "storefront"];
+/// WASI packages the host links (with no files, no environment, no network).
+const WASI_PACKAGES: &[&str] = &[
+    "wasi:cli/",
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:filesystem/",
+    "wasi:sockets/",
+];
+
+/// Why an upload was refused. Each message says what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UploadError {
+    #[error("the upload is empty; send the component's bytes as the request body")]
+    Empty,
+    #[error("the plugin is {size} bytes; the limit is {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error("the upload is not WebAssembly (it does not start with the `\\0asm` magic bytes)")]
+    NotWasm,
+    #[error(
+        "the upload is a core WebAssembly module, not a component; build for wasm32-wasip2 (or wrap it with `wasm-tools component new`)"
+    )]
+    CoreModule,
+    #[error("the component is malformed: {0}")]
+    Malformed(String),
+    #[error("{found}; this host supports {}", supported_worlds())]
+    UnsupportedWorld { found: String },
+    #[error("the component does not export `{0}`, which every {CONTRACT_PACKAGE} plugin must")]
+    MissingExport(String),
+    #[error(
+        "the component imports `{0}`, which Bottega does not provide (no network, files or other host APIs)"
+    )]
+    UnknownImport(String),
+    #[error(
+        "the plugin imports capability `{capability}`, which this business has not been granted"
+    )]
+    NotGranted { capability: Capability },
+    #[error("the component could not be compiled: {0}")]
+    Compile(String),
+    #[error("the component does not fit the contract: {0}")]
+    Link(String),
+}
+
+fn supported_worlds() -> String {
+    SUPPORTED_VERSIONS
+        .iter()
+        .map(|v| format!("{CONTRACT_PACKAGE}@{v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What an accepted upload is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    pub sha256: String,
+    /// e.g. `bottega:shop@1.0.0`
+    pub world: String,
+    /// Capabilities the component imports, sorted.
+    pub capabilities: Vec<Capability>,
+}
+
+/// Checks an upload's shape without compiling it.
+pub fn inspect(
+    bytes: &[u8],
+    max_bytes: usize,
+    granted: &[Capability],
+) -> Result<Inspection, UploadError> {
+    if bytes.is_empty() {
+        return Err(UploadError::Empty);
+    }
+    if bytes.len() > max_bytes {
+        return Err(UploadError::TooLarge {
+            size: bytes.len(),
+            limit: max_bytes,
+        });
+    }
+    if !bytes.starts_with(b"\0asm") {
+        return Err(UploadError::NotWasm);
+    }
+    if Parser::is_core_wasm(bytes) {
+        return Err(UploadError::CoreModule);
+    }
+    if !Parser::is_component(bytes) {
+        return Err(UploadError::Malformed(
+            "unknown WebAssembly encoding version".into(),
+        ));
+    }
+    let (imports, exports) = top_level_names(bytes)?;
+
+    let version = contract_version(&exports)?;
+    for name in REQUIRED_EXPORTS {
+        let wanted = format!("{CONTRACT_PACKAGE}/{name}@{version}");
+        if !exports.contains(&wanted) {
+            return Err(UploadError::MissingExport(wanted));
+        }
+    }
+
+    let mut capabilities = BTreeSet::new();
+    for import in &imports {
+        if let Some(capability) = Capability::from_import(import) {
+            capabilities.insert(capability.as_str());
+            if !granted.contains(&capability) {
+                return Err(UploadError::NotGranted { capability });
+            }
+        } else if import.starts_with(&format!("{CONTRACT_PACKAGE}/types@")) {
+            // Types only: nothing to grant.
+        } else if !WASI_PACKAGES.iter().any(|p| import.starts_with(p)) {
+            return Err(UploadError::UnknownImport(import.clone()));
+        }
+    }
+    let capabilities = capabilities
+        .into_iter()
+        .filter_map(|c| c.parse().ok())
+        .collect();
+    Ok(Inspection {
+        sha256: hex::encode(Sha256::digest(bytes)),
+        world: format!("{CONTRACT_PACKAGE}@{version}"),
+        capabilities,
+    })
+}
+
+/// The names a component imports and exports at its top level (not those of
+/// the modules and components nested inside it).
+fn top_level_names(bytes: &[u8]) -> Result<(Vec<String>, BTreeSet<String>), UploadError> {
+    let mut imports = Vec::new();
+    let mut exports = BTreeSet::new();
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|e| UploadError::Malformed(e.message().to_string()))?;
+        match payload {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(reader) if depth == 0 => {
+                for import in reader {
+                    let import =
+                        import.map_err(|e| UploadError::Malformed(e.message().to_string()))?;
+                    imports.push(import.name.name.to_string());
+                }
+            }
+            Payload::ComponentExportSection(reader) if depth == 0 => {
+                for export in reader {
+                    let export =
+                        export.map_err(|e| UploadError::Malformed(e.message().to_string()))?;
+                    exports.insert(export.name.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((imports, exports))
+}
+
+/// The contract version the component's exports were built against.
+fn contract_version(exports: &BTreeSet<String>) -> Result<&'static str, UploadError> {
+    let prefix = format!("{CONTRACT_PACKAGE}/");
+    let versions: BTreeSet<&str> = exports
+        .iter()
+        .filter_map(|name| name.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split_once('@').map(|(_, version)| version))
+        .collect();
+    if let Some(version) = SUPPORTED_VERSIONS.iter().find(|v| versions.contains(*v)) {
+        return Ok(version);
+    }
+    let found = if versions.is_empty() {
+        let names: Vec<&str> = exports.iter().map(String::as_str).collect();
+        format!(
+            "the component exports nothing from {CONTRACT_PACKAGE} (it exports: {}); build it against the WIT in wit/",
+            if names.is_empty() {
+                "nothing".to_string()
+            } else {
+                names.join(", ")
+            }
+        )
+    } else {
+        let built: Vec<String> = versions
+            .iter()
+            .map(|v| format!("{CONTRACT_PACKAGE}@{v}"))
+            .collect();
+        format!("the component was built for {}", built.join(", "))
+    };
+    Err(UploadError::UnsupportedWorld { found })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_core_modules_and_oversized_uploads_are_named() {
+        assert_eq!(inspect(b"", 100, &[]), Err(UploadError::Empty));
+        assert_eq!(inspect(b"hello world", 100, &[]), Err(UploadError::NotWasm));
+        assert_eq!(
+            inspect(b"\0asm\x01\0\0\0", 100, &[]),
+            Err(UploadError::CoreModule)
+        );
+        assert_eq!(
+            inspect(&[0u8; 200], 100, &[]),
+            Err(UploadError::TooLarge {
+                size: 200,
+                limit: 100
+            })
+        );
+    }
+
+    #[test]
+    fn an_empty_component_is_told_which_world_to_build_for() {
+        // The smallest valid component: magic, component version and layer.
+        let empty_component = b"\0asm\x0d\0\x01\0";
+        let error = inspect(empty_component, 100, &[]).expect_err("exports nothing");
+        let message = error.to_string();
+        assert!(
+            message.contains("exports nothing from bottega:shop"),
+            "{message}"
+        );
+        assert!(message.contains("bottega:shop@1.0.0"), "{message}");
+    }
+}

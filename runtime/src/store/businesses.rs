@@ -1,0 +1,247 @@
+//! Businesses: the tenants of a Bottega node. Each has an API key (stored only
+//! as a hash), a pseudonym key for its customers, the capabilities and limits
+//! its plugins run with, and the state of its plugin's circuit breaker.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use utoipa::ToSchema;
+
+use super::{Db, StoreError, StoreResult, split_list};
+use crate::ids;
+use crate::plugin::{Capability, PluginLimits};
+
+/// A business as stored. `pseudonym_key` never leaves the host.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Business {
+    pub id: String,
+    pub name: String,
+    /// The shop's ISO 4217 currency.
+    pub currency: String,
+    /// Default BCP 47 locale of conversations.
+    pub locale: String,
+    /// Capabilities the business's plugins may import.
+    pub capabilities: Vec<Capability>,
+    pub limits: PluginLimits,
+    pub active_plugin_version_id: Option<String>,
+    /// Why the circuit breaker disabled the active plugin, if it did.
+    pub plugin_disabled_reason: Option<String>,
+    pub plugin_consecutive_failures: i64,
+    /// Bytes used in the key-value store.
+    pub kv_bytes: i64,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_time")]
+    pub created_at: i64,
+    #[serde(skip)]
+    pub pseudonym_key: String,
+}
+
+/// What a new business is created with.
+#[derive(Debug, Clone)]
+pub struct NewBusiness {
+    pub name: String,
+    pub currency: String,
+    pub locale: String,
+    pub capabilities: Vec<Capability>,
+    pub limits: PluginLimits,
+}
+
+/// Settings an operator can change later; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct BusinessChanges {
+    pub name: Option<String>,
+    pub locale: Option<String>,
+    pub capabilities: Option<Vec<Capability>>,
+    pub limits: Option<PluginLimits>,
+}
+
+pub(crate) fn serialize_time<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&ids::rfc3339(*ms))
+}
+
+const COLUMNS: &str = "id, name, currency, locale, capabilities, limits, active_plugin_version_id, \
+     plugin_disabled_reason, plugin_consecutive_failures, kv_bytes, created_at, pseudonym_key";
+
+fn from_row(row: &AnyRow) -> StoreResult<Business> {
+    let capabilities = split_list(&row.try_get::<String, _>("capabilities")?)
+        .iter()
+        .map(|c| c.parse::<Capability>().map_err(StoreError::Corrupt))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let limits: PluginLimits = serde_json::from_str(&row.try_get::<String, _>("limits")?)
+        .map_err(|e| StoreError::Corrupt(format!("business limits: {e}")))?;
+    Ok(Business {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        currency: row.try_get("currency")?,
+        locale: row.try_get("locale")?,
+        capabilities,
+        limits,
+        active_plugin_version_id: row.try_get("active_plugin_version_id")?,
+        plugin_disabled_reason: row.try_get("plugin_disabled_reason")?,
+        plugin_consecutive_failures: row.try_get("plugin_consecutive_failures")?,
+        kv_bytes: row.try_get("kv_bytes")?,
+        created_at: row.try_get("created_at")?,
+        pseudonym_key: row.try_get("pseudonym_key")?,
+    })
+}
+
+fn join_capabilities(capabilities: &[Capability]) -> String {
+    capabilities
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn limits_json(limits: &PluginLimits) -> StoreResult<String> {
+    serde_json::to_string(limits).map_err(|e| StoreError::Corrupt(format!("business limits: {e}")))
+}
+
+/// Creates a business and returns it with its API key, which is not stored and
+/// cannot be shown again.
+pub async fn create(db: &Db, new: NewBusiness) -> StoreResult<(Business, String)> {
+    let id = ids::new_id("biz");
+    let api_key = ids::new_secret("bk");
+    let pseudonym_key = ids::new_secret("pk");
+    sqlx::query(
+        "INSERT INTO businesses (id, name, currency, locale, api_key_hash, pseudonym_key, capabilities, limits, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&id)
+    .bind(&new.name)
+    .bind(&new.currency)
+    .bind(&new.locale)
+    .bind(ids::hash_api_key(&api_key))
+    .bind(&pseudonym_key)
+    .bind(join_capabilities(&new.capabilities))
+    .bind(limits_json(&new.limits)?)
+    .bind(ids::now_ms())
+    .execute(db.pool())
+    .await?;
+    let business = get(db, &id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("created business vanished".into()))?;
+    Ok((business, api_key))
+}
+
+pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Business>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM businesses WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The business an API key belongs to.
+pub async fn by_api_key(db: &Db, api_key: &str) -> StoreResult<Option<Business>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM businesses WHERE api_key_hash = $1"
+    ))
+    .bind(ids::hash_api_key(api_key))
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn list(db: &Db) -> StoreResult<Vec<Business>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM businesses ORDER BY created_at, id"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn count(db: &Db) -> StoreResult<i64> {
+    Ok(sqlx::query("SELECT COUNT(*) AS n FROM businesses")
+        .fetch_one(db.pool())
+        .await?
+        .try_get("n")?)
+}
+
+pub async fn update(db: &Db, id: &str, changes: BusinessChanges) -> StoreResult<Option<Business>> {
+    let Some(current) = get(db, id).await? else {
+        return Ok(None);
+    };
+    sqlx::query("UPDATE businesses SET name = $2, locale = $3, capabilities = $4, limits = $5 WHERE id = $1")
+        .bind(id)
+        .bind(changes.name.unwrap_or(current.name))
+        .bind(changes.locale.unwrap_or(current.locale))
+        .bind(join_capabilities(&changes.capabilities.unwrap_or(current.capabilities)))
+        .bind(limits_json(&changes.limits.unwrap_or(current.limits))?)
+        .execute(db.pool())
+        .await?;
+    get(db, id).await
+}
+
+/// Replaces a business's API key; the old one stops working at once.
+pub async fn rotate_api_key(db: &Db, id: &str) -> StoreResult<Option<String>> {
+    let api_key = ids::new_secret("bk");
+    let done = sqlx::query("UPDATE businesses SET api_key_hash = $2 WHERE id = $1")
+        .bind(id)
+        .bind(ids::hash_api_key(&api_key))
+        .execute(db.pool())
+        .await?;
+    Ok((done.rows_affected() == 1).then_some(api_key))
+}
+
+/// Makes `version_id` the plugin that answers, and closes the circuit breaker.
+pub async fn activate_plugin(db: &Db, business_id: &str, version_id: &str) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE businesses SET active_plugin_version_id = $2, plugin_disabled_reason = NULL, \
+         plugin_consecutive_failures = 0 WHERE id = $1",
+    )
+    .bind(business_id)
+    .bind(version_id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Counts one more consecutive failure of the active plugin `version_id`, and
+/// disables it with `reason` once `threshold` is reached. Returns true when this
+/// failure disabled the plugin.
+pub async fn record_plugin_failure(
+    db: &Db,
+    business_id: &str,
+    version_id: &str,
+    threshold: u32,
+    reason: &str,
+) -> StoreResult<bool> {
+    let row = sqlx::query(
+        "UPDATE businesses SET plugin_consecutive_failures = plugin_consecutive_failures + 1 \
+         WHERE id = $1 AND active_plugin_version_id = $2 RETURNING plugin_consecutive_failures",
+    )
+    .bind(business_id)
+    .bind(version_id)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(false) };
+    let failures: i64 = row.try_get("plugin_consecutive_failures")?;
+    if failures < i64::from(threshold) {
+        return Ok(false);
+    }
+    let done = sqlx::query(
+        "UPDATE businesses SET plugin_disabled_reason = $3 \
+         WHERE id = $1 AND active_plugin_version_id = $2 AND plugin_disabled_reason IS NULL",
+    )
+    .bind(business_id)
+    .bind(version_id)
+    .bind(format!(
+        "disabled after {failures} consecutive failures; last: {reason}"
+    ))
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A successful call ends a run of failures.
+pub async fn reset_plugin_failures(db: &Db, business_id: &str) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE businesses SET plugin_consecutive_failures = 0 WHERE id = $1 AND plugin_consecutive_failures <> 0",
+    )
+    .bind(business_id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! Customers, conversations and their message history.
+//!
+//! A customer is known to a business by a pseudonym (see `chat::pseudonym`);
+//! the handle (phone number, chat handle) is kept here for the transports and
+//! never handed to a plugin. A conversation numbers its messages 1, 2, 3... so
+//! history reads back in the order it happened.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use utoipa::ToSchema;
+
+use super::businesses::serialize_time;
+use super::{Db, StoreError, StoreResult};
+use crate::ids;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Conversation {
+    pub id: String,
+    /// The customer's pseudonym for this business.
+    pub customer_id: String,
+    pub channel: String,
+    pub locale: String,
+    /// Who answers: `bot`, `pending_agent` (a person was asked for) or `agent`.
+    pub handling: String,
+    pub message_count: i64,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_time")]
+    pub last_message_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Message {
+    pub id: String,
+    /// Position in the conversation, from 1.
+    pub seq: i64,
+    /// `inbound` (from the customer) or `outbound`.
+    pub direction: String,
+    /// `customer`, `bot` (the plugin) or `host` (fallbacks and notices).
+    pub author: String,
+    /// The message: an inbound message or a rendered reply.
+    #[schema(value_type = Object)]
+    pub body: serde_json::Value,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_time")]
+    pub created_at: i64,
+}
+
+const CONVERSATION_COLUMNS: &str =
+    "id, customer_id, channel, locale, handling, message_count, last_message_at";
+
+fn conversation_from_row(row: &AnyRow) -> StoreResult<Conversation> {
+    Ok(Conversation {
+        id: row.try_get("id")?,
+        customer_id: row.try_get("customer_id")?,
+        channel: row.try_get("channel")?,
+        locale: row.try_get("locale")?,
+        handling: row.try_get("handling")?,
+        message_count: row.try_get("message_count")?,
+        last_message_at: row.try_get("last_message_at")?,
+    })
+}
+
+fn message_from_row(row: &AnyRow) -> StoreResult<Message> {
+    let body: String = row.try_get("body")?;
+    Ok(Message {
+        id: row.try_get("id")?,
+        seq: row.try_get("seq")?,
+        direction: row.try_get("direction")?,
+        author: row.try_get("author")?,
+        body: serde_json::from_str(&body)
+            .map_err(|e| StoreError::Corrupt(format!("message body: {e}")))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Finds or creates the conversation of a customer on a channel, recording the
+/// customer's handle under their pseudonym the first time.
+pub async fn open(
+    db: &Db,
+    business_id: &str,
+    customer_id: &str,
+    channel: &str,
+    handle: &str,
+    locale: &str,
+) -> StoreResult<Conversation> {
+    let now = ids::now_ms();
+    sqlx::query(
+        "INSERT INTO customers (business_id, id, channel, handle, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (business_id, id) DO NOTHING",
+    )
+    .bind(business_id)
+    .bind(customer_id)
+    .bind(channel)
+    .bind(handle)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    sqlx::query(
+        "INSERT INTO conversations (id, business_id, customer_id, channel, locale, handling, message_count, created_at, last_message_at) \
+         VALUES ($1, $2, $3, $4, $5, 'bot', 0, $6, $6) ON CONFLICT (business_id, customer_id, channel) DO NOTHING",
+    )
+    .bind(ids::new_id("conv"))
+    .bind(business_id)
+    .bind(customer_id)
+    .bind(channel)
+    .bind(locale)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND customer_id = $2 AND channel = $3"
+    ))
+    .bind(business_id)
+    .bind(customer_id)
+    .bind(channel)
+    .fetch_one(db.pool())
+    .await?;
+    conversation_from_row(&row)
+}
+
+pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Conversation>> {
+    let row = sqlx::query(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND id = $2"
+    ))
+    .bind(business_id)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(conversation_from_row).transpose()
+}
+
+/// A business's conversations, most recent first.
+pub async fn list(db: &Db, business_id: &str, limit: u32) -> StoreResult<Vec<Conversation>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 ORDER BY last_message_at DESC, id DESC LIMIT $2"
+    ))
+    .bind(business_id)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(conversation_from_row).collect()
+}
+
+/// Appends messages to a conversation, numbering them after the ones it has.
+pub async fn append(
+    db: &Db,
+    business_id: &str,
+    conversation_id: &str,
+    direction: &str,
+    author: &str,
+    bodies: &[serde_json::Value],
+) -> StoreResult<Vec<Message>> {
+    if bodies.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = ids::now_ms();
+    let count = i64::try_from(bodies.len()).unwrap_or(i64::MAX);
+    let mut tx = db.pool().begin().await?;
+    let last: i64 = sqlx::query(
+        "UPDATE conversations SET message_count = message_count + $2, last_message_at = $3 WHERE id = $1 RETURNING message_count",
+    )
+    .bind(conversation_id)
+    .bind(count)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("message_count")?;
+    let mut stored = Vec::with_capacity(bodies.len());
+    for (seq, body) in (last - count + 1..).zip(bodies) {
+        let id = ids::new_id("msg");
+        sqlx::query(
+            "INSERT INTO messages (id, conversation_id, business_id, seq, direction, author, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&id)
+        .bind(conversation_id)
+        .bind(business_id)
+        .bind(seq)
+        .bind(direction)
+        .bind(author)
+        .bind(body.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        stored.push(Message {
+            id,
+            seq,
+            direction: direction.to_string(),
+            author: author.to_string(),
+            body: body.clone(),
+            created_at: now,
+        });
+    }
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// Messages after `after_seq`, oldest first.
+pub async fn messages(
+    db: &Db,
+    business_id: &str,
+    conversation_id: &str,
+    after_seq: i64,
+    limit: u32,
+) -> StoreResult<Vec<Message>> {
+    let rows = sqlx::query(
+        "SELECT id, seq, direction, author, body, created_at FROM messages \
+         WHERE business_id = $1 AND conversation_id = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+    )
+    .bind(business_id)
+    .bind(conversation_id)
+    .bind(after_seq)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(message_from_row).collect()
+}
+
+/// Sets who handles the conversation (`bot`, `pending_agent`, `agent`).
+pub async fn set_handling(db: &Db, conversation_id: &str, handling: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE conversations SET handling = $2 WHERE id = $1")
+        .bind(conversation_id)
+        .bind(handling)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

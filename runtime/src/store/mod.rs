@@ -1,0 +1,138 @@
+//! Storage: one schema for embedded SQLite (the single-node default) and
+//! PostgreSQL (many nodes), through sqlx's `Any` driver. Each submodule owns
+//! the queries of one table family; nothing outside `store` writes SQL.
+//!
+//! SQL here is written once for both databases: `$N` parameters, BIGINT times
+//! and flags, TEXT ids. Connections are never held across a plugin call.
+
+pub mod businesses;
+pub mod carts;
+pub mod conversations;
+pub mod kv;
+pub mod plugin_events;
+pub mod plugins;
+pub mod products;
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+/// Errors from the storage layer. Constraint violations whose meaning is known
+/// are translated where they happen (see [`StoreError::Conflict`]).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A uniqueness rule was broken; the message names what already exists.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database the runtime is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database: a connection pool plus which backend it is.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects to `database_url`, or to `bottega.db` in `data_dir` when there is
+    /// none, and applies the migrations.
+    pub async fn connect(database_url: Option<&str>, data_dir: &Path) -> StoreResult<Db> {
+        sqlx::any::install_default_drivers();
+        let url = match database_url {
+            Some(url) => url.to_string(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("bottega.db").display()
+            ),
+        };
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::Database(sqlx::Error::Configuration(
+                "DATABASE_URL must start with postgres:// or sqlite:".into(),
+            )));
+        };
+        let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let pool = match backend {
+            // SQLite allows one writer at a time; one connection (in WAL mode)
+            // serializes access instead of failing with "database is locked".
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
+        };
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Db { pool, backend })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection; used on shutdown.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// True when `error` is a unique-constraint violation.
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Splits a comma-separated list column.
+pub(crate) fn split_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` escaped
+/// (queries use `ESCAPE '\'`).
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}

@@ -1,0 +1,142 @@
+//! What businesses can read about their plugins' behaviour: failures (traps,
+//! deadlines, memory, bad output) that feed the circuit breaker, and the lines
+//! plugins log through the `log` capability.
+
+use serde::Serialize;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use super::businesses::serialize_time;
+use super::{Db, StoreError, StoreResult};
+use crate::ids;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PluginFailure {
+    pub id: String,
+    pub plugin_version_id: String,
+    /// `trap`, `deadline`, `memory`, `output_too_large`, `invalid_reply` or `unavailable`.
+    pub kind: String,
+    pub detail: String,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_time")]
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PluginLogLine {
+    pub plugin_version_id: String,
+    pub conversation_id: Option<String>,
+    /// `debug`, `info`, `warn` or `error`.
+    pub level: String,
+    pub message: String,
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Value,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_time")]
+    pub created_at: i64,
+}
+
+/// A log line to store.
+#[derive(Debug, Clone)]
+pub struct NewLogLine {
+    pub level: &'static str,
+    pub message: String,
+    pub fields: serde_json::Value,
+}
+
+pub async fn record_failure(
+    db: &Db,
+    business_id: &str,
+    version_id: &str,
+    kind: &str,
+    detail: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO plugin_failures (id, business_id, plugin_version_id, kind, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(ids::new_id("pf"))
+    .bind(business_id)
+    .bind(version_id)
+    .bind(kind)
+    .bind(detail)
+    .bind(ids::now_ms())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Most recent failures first.
+pub async fn failures(db: &Db, business_id: &str, limit: u32) -> StoreResult<Vec<PluginFailure>> {
+    let rows = sqlx::query(
+        "SELECT id, plugin_version_id, kind, detail, created_at FROM plugin_failures WHERE business_id = $1 \
+         ORDER BY created_at DESC, id DESC LIMIT $2",
+    )
+    .bind(business_id)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(PluginFailure {
+                id: row.try_get("id")?,
+                plugin_version_id: row.try_get("plugin_version_id")?,
+                kind: row.try_get("kind")?,
+                detail: row.try_get("detail")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn append_logs(
+    db: &Db,
+    business_id: &str,
+    version_id: &str,
+    conversation_id: Option<&str>,
+    lines: &[NewLogLine],
+) -> StoreResult<()> {
+    let now = ids::now_ms();
+    for line in lines {
+        sqlx::query(
+            "INSERT INTO plugin_logs (id, business_id, plugin_version_id, conversation_id, level, message, fields, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(ids::new_id("log"))
+        .bind(business_id)
+        .bind(version_id)
+        .bind(conversation_id)
+        .bind(line.level)
+        .bind(&line.message)
+        .bind(line.fields.to_string())
+        .bind(now)
+        .execute(db.pool())
+        .await?;
+    }
+    Ok(())
+}
+
+/// Most recent lines first.
+pub async fn logs(db: &Db, business_id: &str, limit: u32) -> StoreResult<Vec<PluginLogLine>> {
+    let rows = sqlx::query(
+        "SELECT plugin_version_id, conversation_id, level, message, fields, created_at FROM plugin_logs \
+         WHERE business_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+    )
+    .bind(business_id)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let fields: String = row.try_get("fields")?;
+            Ok(PluginLogLine {
+                plugin_version_id: row.try_get("plugin_version_id")?,
+                conversation_id: row.try_get("conversation_id")?,
+                level: row.try_get("level")?,
+                message: row.try_get("message")?,
+                fields: serde_json::from_str(&fields)
+                    .map_err(|e| StoreError::Corrupt(format!("log fields: {e}")))?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}

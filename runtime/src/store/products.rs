@@ -1,0 +1,221 @@
+//! The catalog: each business's products, read by the API, the plugin's
+//! `catalog` capability and the host's own rendering of product cards and carts.
+//! Every query is scoped by business id; there is no cross-business read.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use utoipa::ToSchema;
+
+use super::businesses::serialize_time;
+use super::{Db, StoreError, StoreResult, contains_pattern, is_unique_violation};
+use crate::ids;
+
+/// A product as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub photo_url: Option<String>,
+    /// Price in integer minor units of `currency`.
+    pub price_minor: i64,
+    pub currency: String,
+    pub stock: i64,
+    pub section: String,
+    pub available: bool,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_time")]
+    pub updated_at: i64,
+}
+
+/// A product's fields as the business sends them (create or replace).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductInput {
+    /// The business's own id for the product (letters, digits, `-`, `_`, `.`).
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub photo_url: Option<String>,
+    /// Price in integer minor units (250 = €2.50; 500 = ¥500).
+    pub price_minor: i64,
+    /// ISO 4217 code; must be the shop's currency.
+    pub currency: String,
+    #[serde(default)]
+    pub stock: i64,
+    pub section: String,
+    #[serde(default = "yes")]
+    pub available: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+const COLUMNS: &str = "id, name, description, photo_url, price_minor, currency, stock, section, available, updated_at";
+
+fn from_row(row: &AnyRow) -> StoreResult<Product> {
+    Ok(Product {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        photo_url: row.try_get("photo_url")?,
+        price_minor: row.try_get("price_minor")?,
+        currency: row.try_get("currency")?,
+        stock: row.try_get("stock")?,
+        section: row.try_get("section")?,
+        available: row.try_get::<i64, _>("available")? != 0,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Adds a product; a product id the business already uses is a conflict.
+pub async fn create(db: &Db, business_id: &str, input: &ProductInput) -> StoreResult<Product> {
+    let now = ids::now_ms();
+    let result = sqlx::query(
+        "INSERT INTO products (business_id, id, name, description, photo_url, price_minor, currency, stock, section, available, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+    )
+    .bind(business_id)
+    .bind(&input.id)
+    .bind(&input.name)
+    .bind(&input.description)
+    .bind(&input.photo_url)
+    .bind(input.price_minor)
+    .bind(&input.currency)
+    .bind(input.stock)
+    .bind(&input.section)
+    .bind(i64::from(input.available))
+    .bind(now)
+    .execute(db.pool())
+    .await;
+    match result {
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StoreError::Conflict(format!(
+                "a product with id `{}` already exists",
+                input.id
+            )));
+        }
+        other => other?,
+    };
+    get(db, business_id, &input.id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("created product vanished".into()))
+}
+
+/// Replaces a product's fields; `None` when the business has no such product.
+pub async fn replace(
+    db: &Db,
+    business_id: &str,
+    input: &ProductInput,
+) -> StoreResult<Option<Product>> {
+    let done = sqlx::query(
+        "UPDATE products SET name = $3, description = $4, photo_url = $5, price_minor = $6, currency = $7, \
+         stock = $8, section = $9, available = $10, updated_at = $11 WHERE business_id = $1 AND id = $2",
+    )
+    .bind(business_id)
+    .bind(&input.id)
+    .bind(&input.name)
+    .bind(&input.description)
+    .bind(&input.photo_url)
+    .bind(input.price_minor)
+    .bind(&input.currency)
+    .bind(input.stock)
+    .bind(&input.section)
+    .bind(i64::from(input.available))
+    .bind(ids::now_ms())
+    .execute(db.pool())
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    get(db, business_id, &input.id).await
+}
+
+pub async fn delete(db: &Db, business_id: &str, id: &str) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM products WHERE business_id = $1 AND id = $2")
+        .bind(business_id)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Product>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM products WHERE business_id = $1 AND id = $2"
+    ))
+    .bind(business_id)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Products of one section, or of the whole catalog, ordered by name.
+pub async fn list(
+    db: &Db,
+    business_id: &str,
+    section: Option<&str>,
+    offset: u32,
+    limit: u32,
+) -> StoreResult<Vec<Product>> {
+    let rows = match section {
+        Some(section) => {
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM products WHERE business_id = $1 AND section = $2 ORDER BY name, id LIMIT $3 OFFSET $4"
+            ))
+            .bind(business_id)
+            .bind(section)
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(db.pool())
+            .await?
+        }
+        None => {
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM products WHERE business_id = $1 ORDER BY section, name, id LIMIT $2 OFFSET $3"
+            ))
+            .bind(business_id)
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(db.pool())
+            .await?
+        }
+    };
+    rows.iter().map(from_row).collect()
+}
+
+/// The sections that have at least one available product, alphabetically.
+pub async fn sections(db: &Db, business_id: &str) -> StoreResult<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT section FROM products WHERE business_id = $1 AND available = 1 ORDER BY section",
+    )
+    .bind(business_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|row| Ok(row.try_get("section")?)).collect()
+}
+
+/// Products whose name or description contains `query`, case-insensitively.
+pub async fn search(
+    db: &Db,
+    business_id: &str,
+    query: &str,
+    limit: u32,
+) -> StoreResult<Vec<Product>> {
+    let pattern = contains_pattern(query.trim());
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM products WHERE business_id = $1 \
+         AND (LOWER(name) LIKE $2 ESCAPE '\\' OR LOWER(description) LIKE $2 ESCAPE '\\') \
+         ORDER BY name, id LIMIT $3"
+    ))
+    .bind(business_id)
+    .bind(pattern)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
