@@ -32,21 +32,12 @@ impl App {
     /// Connects to the database (migrating it), starts the plugin host, and
     /// seeds the demo shop when configured to and the database is empty.
     pub async fn start(config: Config) -> anyhow::Result<App> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot create the data directory {}: {e}",
-                config.data_dir.display()
-            )
-        })?;
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", config.data_dir.display()))?;
         let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await?;
         let plugins = Arc::new(PluginHost::new(config.plugins.clone(), &config.data_dir)?);
         let chat = ChatService::new(db.clone(), plugins.clone());
-        Ok(App(Arc::new(AppInner {
-            config,
-            db,
-            plugins,
-            chat,
-        })))
+        Ok(App(Arc::new(AppInner { config, db, plugins, chat })))
     }
 
     /// The HTTP API over this application.

@@ -27,11 +27,7 @@ pub fn hash_api_key(key: &str) -> String {
 pub fn secrets_match(given: &str, expected: &str) -> bool {
     let given = Sha256::digest(given.as_bytes());
     let expected = Sha256::digest(expected.as_bytes());
-    given
-        .iter()
-        .zip(expected.iter())
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0
+    given.iter().zip(expected.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 /// Milliseconds since the Unix epoch.
@@ -44,8 +40,7 @@ pub fn now_ms() -> i64 {
 
 /// RFC 3339 rendering of a millisecond timestamp, for the API.
 pub fn rfc3339(ms: i64) -> String {
-    let time =
-        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
     humantime::format_rfc3339_millis(time).to_string()
 }
 

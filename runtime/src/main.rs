@@ -8,11 +8,7 @@ use bottega::{App, Config};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "bottega",
-    version,
-    about = "A runtime for chat shops whose bots are WebAssembly plugins"
-)]
+#[command(name = "bottega", version, about = "A runtime for chat shops whose bots are WebAssembly plugins")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,9 +63,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let generated_token = args.admin_token.is_none();
-    let admin_token = args
-        .admin_token
-        .unwrap_or_else(|| bottega::ids::new_secret("adm"));
+    let admin_token = args.admin_token.unwrap_or_else(|| bottega::ids::new_secret("adm"));
     let config = Config {
         listen: args.listen,
         data_dir: args.data_dir,
@@ -112,9 +106,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
 
-    axum::serve(listener, app.router())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, app.router()).with_graceful_shutdown(shutdown_signal()).await?;
     app.db.close().await;
     Ok(())
 }

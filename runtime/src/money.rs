@@ -17,11 +17,7 @@ pub struct Money {
 
 impl Money {
     pub fn new(amount_minor: i64, currency: &str) -> Money {
-        Money {
-            amount_minor,
-            currency: currency.to_string(),
-            formatted: format(amount_minor, currency),
-        }
+        Money { amount_minor, currency: currency.to_string(), formatted: format(amount_minor, currency) }
     }
 }
 
@@ -57,17 +53,15 @@ const EXPONENTS: &[(&str, u32)] = &[
 
 /// ISO 4217 active codes with 2 decimal places.
 const TWO_DECIMALS: &[&str] = &[
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
-    "BGN", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF",
-    "CHE", "CHF", "CHW", "CNY", "COP", "COU", "CRC", "CUP", "CVE", "CZK", "DKK", "DOP", "DZD",
-    "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GTQ", "GYD",
-    "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IRR", "JMD", "KES", "KGS", "KHR", "KPW",
-    "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT",
-    "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK",
-    "NPR", "NZD", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "QAR", "RON", "RSD", "RUB", "SAR",
-    "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP",
-    "SZL", "THB", "TJS", "TMT", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "USD", "USN", "UYU",
-    "UZS", "VED", "VES", "WST", "XCD", "XCG", "YER", "ZAR", "ZMW", "ZWG",
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BMD", "BND",
+    "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHE", "CHF", "CHW", "CNY", "COP", "COU",
+    "CRC", "CUP", "CVE", "CZK", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
+    "GIP", "GMD", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IRR", "JMD", "KES", "KGS", "KHR",
+    "KPW", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU",
+    "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "PAB", "PEN", "PGK",
+    "PHP", "PKR", "PLN", "QAR", "RON", "RSD", "RUB", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS",
+    "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "USD",
+    "USN", "UYU", "UZS", "VED", "VES", "WST", "XCD", "XCG", "YER", "ZAR", "ZMW", "ZWG",
 ];
 
 /// The number of decimal places of an ISO 4217 currency, or `None` for a code
@@ -83,9 +77,7 @@ pub fn exponent(currency: &str) -> Option<u32> {
 pub fn validate_currency(currency: &str) -> Result<(), String> {
     match exponent(currency) {
         Some(_) => Ok(()),
-        None => Err(format!(
-            "`{currency}` is not an ISO 4217 currency code (expected e.g. EUR, USD, JPY)"
-        )),
+        None => Err(format!("`{currency}` is not an ISO 4217 currency code (expected e.g. EUR, USD, JPY)")),
     }
 }
 
@@ -113,12 +105,7 @@ pub fn format(amount_minor: i64, currency: &str) -> String {
         abs.to_string()
     } else {
         let unit = 10u64.pow(exponent);
-        format!(
-            "{}.{:0width$}",
-            abs / unit,
-            abs % unit,
-            width = exponent as usize
-        )
+        format!("{}.{:0width$}", abs / unit, abs % unit, width = exponent as usize)
     };
     match symbol(currency) {
         Some(symbol) => format!("{sign}{symbol}{number}"),
@@ -132,15 +119,8 @@ mod tests {
 
     #[test]
     fn exponents_follow_iso_4217() {
-        for (currency, expected) in [
-            ("EUR", 2),
-            ("JPY", 0),
-            ("KWD", 3),
-            ("INR", 2),
-            ("COP", 2),
-            ("IDR", 2),
-            ("CLF", 4),
-        ] {
+        for (currency, expected) in [("EUR", 2), ("JPY", 0), ("KWD", 3), ("INR", 2), ("COP", 2), ("IDR", 2), ("CLF", 4)]
+        {
             assert_eq!(exponent(currency), Some(expected), "{currency}");
         }
         assert_eq!(exponent("XYZ"), None);

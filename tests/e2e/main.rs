@@ -1,1 +1,13 @@
+//! End-to-end stories: businesses upload plugins, customers chat with shops,
+//! and the runtime keeps its promises (limits, isolation, privacy, errors).
+//! One test binary; every story that touches storage runs on SQLite and on
+//! PostgreSQL.
 
+mod api_errors;
+mod demo_shop;
+mod isolation;
+mod limits;
+mod plugin_versions;
+mod privacy;
+mod test_plugins;
+mod uploads;

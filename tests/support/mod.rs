@@ -1,1 +1,270 @@
+//! Test support: a real Bottega runtime (database, plugin host, HTTP API) per
+//! test, driven through its router without a socket, on SQLite or on a fresh
+//! PostgreSQL database of its own.
+//!
+//! PostgreSQL tests read `DATABASE_URL` (e.g. postgres://postgres@127.0.0.1:5432/test);
+//! where it is not set they print why and pass without running.
 
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use bottega::config::PluginHostConfig;
+use bottega::plugin::{Capability, PluginLimits};
+use bottega::{App, Config};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tower::ServiceExt;
+
+pub use bottega_plugin_artifacts as plugins;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a story once on each database: `on_both_databases!(story_fn)` makes a
+/// module `story_fn` with tests `sqlite` and `postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($story:ident),* $(,)?) => {$(
+        mod $story {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) = $crate::TestApp::start($crate::Backend::Sqlite).await {
+                    super::$story(app).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::TestApp::start($crate::Backend::Postgres).await {
+                    super::$story(app).await;
+                }
+            }
+        }
+    )*};
+}
+
+/// A running runtime with its own data directory and database.
+pub struct TestApp {
+    pub app: App,
+    router: Router,
+    pub data_dir: tempfile::TempDir,
+    postgres: Option<PostgresDatabase>,
+}
+
+/// A business created through the admin API.
+#[derive(Debug, Clone)]
+pub struct Shop {
+    pub id: String,
+    pub key: String,
+}
+
+impl TestApp {
+    /// A runtime on `backend`, or `None` (with a message) when PostgreSQL is
+    /// asked for and `DATABASE_URL` is not set.
+    pub async fn start(backend: Backend) -> Option<TestApp> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::start`], with a chance to change the configuration.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let data_dir = tempfile::tempdir().expect("temporary data directory");
+        let postgres = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => match std::env::var("DATABASE_URL") {
+                Ok(url) if !url.is_empty() => Some(PostgresDatabase::create(&url).await),
+                _ => {
+                    eprintln!("skipped: DATABASE_URL is not set, so this PostgreSQL test did not run");
+                    return None;
+                }
+            },
+        };
+        let mut config = test_config(data_dir.path().to_path_buf(), postgres.as_ref().map(|p| p.url.clone()));
+        adjust(&mut config);
+        let app = App::start(config).await.expect("runtime starts");
+        let router = app.router();
+        Some(TestApp { app, router, data_dir, postgres })
+    }
+
+    /// Starts a second runtime on the same data directory and database, as a
+    /// restart (or a second node) would.
+    pub async fn restart(&self) -> App {
+        let config = test_config(self.data_dir.path().to_path_buf(), self.postgres.as_ref().map(|p| p.url.clone()));
+        App::start(config).await.expect("runtime restarts")
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(key) = key {
+            builder = builder.header("authorization", format!("Bearer {key}"));
+        }
+        let request = match body {
+            Some(body) => builder.header("content-type", "application/json").body(Body::from(body.to_string())),
+            None => builder.body(Body::empty()),
+        }
+        .expect("request builds");
+        self.send(request).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body reads");
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("{status}: body is not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
+        self.request(Method::GET, path, Some(key), None).await
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+        self.request(Method::POST, path, Some(key), Some(body)).await
+    }
+
+    /// Creates a business (EUR, the node's defaults unless `settings` says otherwise).
+    pub async fn create_shop(&self, name: &str, settings: Value) -> Shop {
+        let mut body = json!({"name": name, "currency": "EUR"});
+        if let (Some(body), Some(settings)) = (body.as_object_mut(), settings.as_object()) {
+            body.extend(settings.clone());
+        }
+        let (status, created) = self.request(Method::POST, "/v1/admin/businesses", Some(ADMIN_TOKEN), Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        Shop {
+            id: created["business"]["id"].as_str().expect("business id").to_string(),
+            key: created["api_key"].as_str().expect("api key").to_string(),
+        }
+    }
+
+    /// Uploads a component's bytes as a business.
+    pub async fn upload_bytes(&self, shop: &Shop, wasm: Vec<u8>) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/v1/plugins")
+            .header("authorization", format!("Bearer {}", shop.key))
+            .header("content-type", "application/wasm")
+            .body(Body::from(wasm))
+            .expect("request builds");
+        self.send(request).await
+    }
+
+    /// Uploads a built plugin (a path from `plugins`) and expects it accepted.
+    pub async fn upload(&self, shop: &Shop, plugin_path: &str) -> Value {
+        let wasm = std::fs::read(plugin_path).expect("built plugin exists");
+        let (status, version) = self.upload_bytes(shop, wasm).await;
+        assert_eq!(status, StatusCode::CREATED, "{version}");
+        version
+    }
+
+    /// A customer sends text; returns the whole outcome.
+    pub async fn say(&self, shop: &Shop, customer: &str, text: &str) -> Value {
+        self.send_message(shop, json!({"customer": customer, "text": text})).await
+    }
+
+    /// A customer sends any message body; expects it accepted.
+    pub async fn send_message(&self, shop: &Shop, body: Value) -> Value {
+        let (status, outcome) = self.post("/v1/messages", &shop.key, body).await;
+        assert_eq!(status, StatusCode::OK, "{outcome}");
+        outcome
+    }
+
+    /// Adds a product to a shop's catalog.
+    pub async fn add_product(&self, shop: &Shop, id: &str, name: &str, price_minor: i64, section: &str) {
+        let body = json!({
+            "id": id, "name": name, "price_minor": price_minor, "currency": "EUR",
+            "stock": 10, "section": section,
+        });
+        let (status, product) = self.post("/v1/products", &shop.key, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{product}");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(database) = self.postgres.take() {
+            database.drop_in_background();
+        }
+    }
+}
+
+/// The reply bodies of an outcome.
+pub fn replies(outcome: &Value) -> Vec<Value> {
+    outcome["replies"].as_array().map(|r| r.iter().map(|m| m["body"].clone()).collect()).unwrap_or_default()
+}
+
+/// The text of every text reply of an outcome, joined.
+pub fn reply_text(outcome: &Value) -> String {
+    replies(outcome)
+        .iter()
+        .filter_map(|b| b["text"].as_str().or(b["body"].as_str()).map(str::to_string))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn test_config(data_dir: PathBuf, database_url: Option<String>) -> Config {
+    let mut config = Config::new(data_dir, ADMIN_TOKEN.to_string());
+    config.database_url = database_url;
+    config.plugins = PluginHostConfig {
+        max_concurrent_calls: 16,
+        max_concurrent_calls_per_business: 4,
+        default_limits: PluginLimits::default(),
+        default_capabilities: Capability::ALL.to_vec(),
+        ..PluginHostConfig::default()
+    };
+    config
+}
+
+/// A PostgreSQL database made for one test and dropped after it.
+struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PostgresDatabase {
+    async fn create(admin_url: &str) -> PostgresDatabase {
+        let name = format!("bottega_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("DATABASE_URL is reachable");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create test database");
+        admin.close().await.ok();
+        let (base, query) = match admin_url.split_once('?') {
+            Some((base, query)) => (base, format!("?{query}")),
+            None => (admin_url, String::new()),
+        };
+        let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+        PostgresDatabase { admin_url: admin_url.to_string(), url: format!("{server}/{name}{query}"), name }
+    }
+
+    fn drop_in_background(self) {
+        // Drop cannot await; a short-lived runtime on another thread can.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&self.admin_url).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}

@@ -12,8 +12,8 @@ wit_bindgen::generate!({
 });
 
 use bottega::shop::types::{
-    ButtonsReply, Cart, CatalogQuery, ConversationContext, DiscountLine, InboundMessage,
-    ListReply, ListRow, ProductListReply, Reply, ReplyButton, ShopEvent,
+    ButtonsReply, Cart, CatalogQuery, ConversationContext, DiscountLine, InboundMessage, ListReply, ListRow,
+    ProductListReply, Reply, ReplyButton, ShopEvent,
 };
 use bottega::shop::{cart, catalog, clock, kv, log};
 use exports::bottega::shop::{bot, storefront};
@@ -44,10 +44,9 @@ impl bot::Guest for Verdura {
 
     fn handle_event(_context: ConversationContext, event: ShopEvent) -> Vec<Reply> {
         let text = match event {
-            ShopEvent::OrderPaid(order) => format!(
-                "Thank you! Payment received for order {}. We're packing it fresh for you.",
-                order.order_id
-            ),
+            ShopEvent::OrderPaid(order) => {
+                format!("Thank you! Payment received for order {}. We're packing it fresh for you.", order.order_id)
+            }
             ShopEvent::PaymentFailed(failure) => format!(
                 "Your payment for order {} didn't go through ({}). You can try again from the same link.",
                 failure.order_id, failure.reason
@@ -55,9 +54,7 @@ impl bot::Guest for Verdura {
             ShopEvent::OrderShipped(order) => {
                 format!("Good news: order {} is on its way to you!", order.order_id)
             }
-            ShopEvent::AgentReleased => {
-                "I'm back! Type \"menu\" to keep shopping whenever you like.".to_string()
-            }
+            ShopEvent::AgentReleased => "I'm back! Type \"menu\" to keep shopping whenever you like.".to_string(),
         };
         vec![Reply::Text(text)]
     }
@@ -124,11 +121,7 @@ fn greet(context: &ConversationContext) -> Vec<Reply> {
         // A full store only means we greet them as new again: not worth failing for.
         let stamp = clock::now_ms().to_le_bytes().to_vec();
         if let Err(error) = kv::set(&seen_key, &stamp) {
-            log::log(
-                log::Level::Warn,
-                "could not remember a customer",
-                &[("error".to_string(), format!("{error:?}"))],
-            );
+            log::log(log::Level::Warn, "could not remember a customer", &[("error".to_string(), format!("{error:?}"))]);
         }
     }
     let body = if returning {
@@ -157,11 +150,7 @@ fn show_sections() -> Vec<Reply> {
         rows: sections
             .into_iter()
             .take(10)
-            .map(|section| ListRow {
-                id: format!("section:{section}"),
-                title: section,
-                description: None,
-            })
+            .map(|section| ListRow { id: format!("section:{section}"), title: section, description: None })
             .collect(),
     })]
 }
@@ -180,11 +169,8 @@ fn show_section(section: &str) -> Vec<Reply> {
 }
 
 fn search(query: &str) -> Vec<Reply> {
-    let found: Vec<String> = catalog::search_products(query, PAGE)
-        .into_iter()
-        .filter(|p| p.available)
-        .map(|p| p.id)
-        .collect();
+    let found: Vec<String> =
+        catalog::search_products(query, PAGE).into_iter().filter(|p| p.available).map(|p| p.id).collect();
     match found.len() {
         0 => vec![
             Reply::Text(format!("Sorry, I couldn't find \"{query}\". Try another word, or browse the shop.")),
@@ -249,10 +235,7 @@ fn add_to_cart(product_id: &str, quantity: u32) -> Vec<Reply> {
                 "added to basket",
                 &[("product".to_string(), product_id.to_string()), ("quantity".to_string(), quantity.to_string())],
             );
-            vec![
-                Reply::Text(format!("Added {quantity} × {name}. Your basket has {units} items.")),
-                cart_actions(),
-            ]
+            vec![Reply::Text(format!("Added {quantity} × {name}. Your basket has {units} items.")), cart_actions()]
         }
         Err(error) => {
             let text = match error {
@@ -294,9 +277,7 @@ fn bundle_discounts(cart: &Cart) -> Vec<DiscountLine> {
     cart.lines
         .iter()
         .filter(|line| line.quantity >= 3)
-        .filter(|line| {
-            catalog::get_product(&line.product_id).is_some_and(|p| p.section == BUNDLE_SECTION)
-        })
+        .filter(|line| catalog::get_product(&line.product_id).is_some_and(|p| p.section == BUNDLE_SECTION))
         .map(|line| DiscountLine {
             label: format!("3 for 2 on {}", line.name),
             amount_minor: i64::from(line.quantity / 3) * line.unit_price.amount_minor,
@@ -315,11 +296,7 @@ fn main_menu() -> Reply {
 fn cart_actions() -> Reply {
     Reply::Buttons(ButtonsReply {
         body: "Anything else?".to_string(),
-        buttons: vec![
-            button("checkout", "Check out"),
-            button("browse", "Keep browsing"),
-            button("cart", "My basket"),
-        ],
+        buttons: vec![button("checkout", "Check out"), button("browse", "Keep browsing"), button("cart", "My basket")],
     })
 }
 

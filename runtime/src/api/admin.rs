@@ -66,23 +66,14 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 }
 
 fn check_locale(locale: &str) -> Result<(), ApiError> {
-    if locale.is_empty()
-        || locale.len() > 35
-        || !locale
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-')
-    {
-        return Err(ApiError::invalid(format!(
-            "`{locale}` is not a BCP 47 language tag (e.g. en, es-MX)"
-        )));
+    if !crate::chat::is_language_tag(locale) {
+        return Err(ApiError::invalid(format!("`{locale}` is not a BCP 47 language tag (e.g. en, es-MX)")));
     }
     Ok(())
 }
 
 fn check_limits(app: &App, limits: &PluginLimits) -> Result<(), ApiError> {
-    limits
-        .validate(app.config.plugins.max_memory_bytes)
-        .map_err(ApiError::invalid)
+    limits.validate(app.config.plugins.max_memory_bytes).map_err(ApiError::invalid)
 }
 
 /// Create a business; its API key is in the answer, once.
@@ -100,47 +91,26 @@ async fn create_business(
     check_locale(&locale)?;
     let limits = body.limits.unwrap_or(app.config.plugins.default_limits);
     check_limits(&app, &limits)?;
-    let capabilities = body
-        .capabilities
-        .unwrap_or_else(|| app.config.plugins.default_capabilities.clone());
+    let capabilities = body.capabilities.unwrap_or_else(|| app.config.plugins.default_capabilities.clone());
     let (business, api_key) = businesses::create(
         &app.db,
-        NewBusiness {
-            name: body.name.trim().to_string(),
-            currency: body.currency,
-            locale,
-            capabilities,
-            limits,
-        },
+        NewBusiness { name: body.name.trim().to_string(), currency: body.currency, locale, capabilities, limits },
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedBusiness { business, api_key }),
-    ))
+    Ok((StatusCode::CREATED, Json(CreatedBusiness { business, api_key })))
 }
 
 /// Every business on this node.
 #[utoipa::path(get, path = "/v1/admin/businesses", tag = "admin", security(("admin_token" = [])),
     responses((status = 200, body = Vec<Business>)))]
-async fn list_businesses(
-    State(app): State<App>,
-    _: Operator,
-) -> Result<Json<Vec<Business>>, ApiError> {
+async fn list_businesses(State(app): State<App>, _: Operator) -> Result<Json<Vec<Business>>, ApiError> {
     Ok(Json(businesses::list(&app.db).await?))
 }
 
 #[utoipa::path(get, path = "/v1/admin/businesses/{id}", tag = "admin", security(("admin_token" = [])),
     params(("id" = String, Path)), responses((status = 200, body = Business), (status = 404, body = ErrorBody)))]
-async fn get_business(
-    State(app): State<App>,
-    _: Operator,
-    Path(id): Path<String>,
-) -> Result<Json<Business>, ApiError> {
-    businesses::get(&app.db, &id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("the business"))
+async fn get_business(State(app): State<App>, _: Operator, Path(id): Path<String>) -> Result<Json<Business>, ApiError> {
+    businesses::get(&app.db, &id).await?.map(Json).ok_or_else(|| ApiError::not_found("the business"))
 }
 
 /// Change a business's name, locale, capabilities or plugin limits.
@@ -168,10 +138,7 @@ async fn update_business(
         capabilities: body.capabilities,
         limits: body.limits,
     };
-    businesses::update(&app.db, &id, changes)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("the business"))
+    businesses::update(&app.db, &id, changes).await?.map(Json).ok_or_else(|| ApiError::not_found("the business"))
 }
 
 /// Issue a new API key for a business; the old one stops working.
@@ -182,8 +149,6 @@ async fn rotate_api_key(
     _: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<NewApiKey>, ApiError> {
-    let api_key = businesses::rotate_api_key(&app.db, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the business"))?;
+    let api_key = businesses::rotate_api_key(&app.db, &id).await?.ok_or_else(|| ApiError::not_found("the business"))?;
     Ok(Json(NewApiKey { api_key }))
 }

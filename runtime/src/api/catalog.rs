@@ -13,9 +13,11 @@ use crate::App;
 use crate::store::products::{self, Product, ProductInput};
 
 pub fn routes() -> OpenApiRouter<App> {
-    OpenApiRouter::new()
-        .routes(routes!(create_product, list_products))
-        .routes(routes!(get_product, replace_product, delete_product))
+    OpenApiRouter::new().routes(routes!(create_product, list_products)).routes(routes!(
+        get_product,
+        replace_product,
+        delete_product
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -37,34 +39,23 @@ pub struct ProductPage {
 /// Checks a product's fields, naming the first bad one.
 pub fn check_product(input: &ProductInput, shop_currency: &str) -> Result<(), ApiError> {
     let id_ok = (1..=64).contains(&input.id.len())
-        && input
-            .id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        && input.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if !id_ok {
-        return Err(ApiError::invalid(
-            "id must be 1 to 64 letters, digits, `-`, `_` or `.`",
-        ));
+        return Err(ApiError::invalid("id must be 1 to 64 letters, digits, `-`, `_` or `.`"));
     }
     if !(1..=200).contains(&input.name.trim().chars().count()) {
         return Err(ApiError::invalid("name must be 1 to 200 characters"));
     }
     if input.description.chars().count() > 2000 {
-        return Err(ApiError::invalid(
-            "description must be at most 2000 characters",
-        ));
+        return Err(ApiError::invalid("description must be at most 2000 characters"));
     }
-    if let Some(url) = &input.photo_url {
-        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048 {
-            return Err(ApiError::invalid(
-                "photo_url must be an http(s) URL of at most 2048 characters",
-            ));
-        }
+    if let Some(url) = &input.photo_url
+        && (!(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048)
+    {
+        return Err(ApiError::invalid("photo_url must be an http(s) URL of at most 2048 characters"));
     }
     if input.price_minor < 0 {
-        return Err(ApiError::invalid(
-            "price_minor must be zero or more (integer minor units)",
-        ));
+        return Err(ApiError::invalid("price_minor must be zero or more (integer minor units)"));
     }
     if input.currency != shop_currency {
         return Err(ApiError::invalid(format!(
@@ -103,14 +94,7 @@ async fn list_products(
     Query(params): Query<ListParams>,
 ) -> Result<Json<ProductPage>, ApiError> {
     let limit = params.limit.unwrap_or(50).min(200);
-    let products = products::list(
-        &app.db,
-        &business.id,
-        params.section.as_deref(),
-        params.offset,
-        limit,
-    )
-    .await?;
+    let products = products::list(&app.db, &business.id, params.section.as_deref(), params.offset, limit).await?;
     Ok(Json(ProductPage { products }))
 }
 
@@ -121,10 +105,7 @@ async fn get_product(
     Caller(business): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Product>, ApiError> {
-    products::get(&app.db, &business.id, &id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("the product"))
+    products::get(&app.db, &business.id, &id).await?.map(Json).ok_or_else(|| ApiError::not_found("the product"))
 }
 
 /// Replace a product's fields (the `id` in the body, if any, must match the path).
@@ -138,16 +119,10 @@ async fn replace_product(
     Json(input): Json<ProductInput>,
 ) -> Result<Json<Product>, ApiError> {
     if input.id != id {
-        return Err(ApiError::invalid(format!(
-            "the body's id `{}` differs from the path's `{id}`",
-            input.id
-        )));
+        return Err(ApiError::invalid(format!("the body's id `{}` differs from the path's `{id}`", input.id)));
     }
     check_product(&input, &business.currency)?;
-    products::replace(&app.db, &business.id, &input)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("the product"))
+    products::replace(&app.db, &business.id, &input).await?.map(Json).ok_or_else(|| ApiError::not_found("the product"))
 }
 
 #[utoipa::path(delete, path = "/v1/products/{id}", tag = "catalog", security(("business_key" = [])),

@@ -114,26 +114,16 @@ fn inbound(body: SendMessage) -> Result<InboundRequest, ApiError> {
         kinds.push(Inbound::Text(text));
     }
     if let Some(choice) = body.choice {
-        kinds.push(Inbound::Choice {
-            id: choice.id,
-            title: choice.title,
-        });
+        kinds.push(Inbound::Choice { id: choice.id, title: choice.title });
     }
     if let Some(product_id) = body.product_id {
         kinds.push(Inbound::ProductTap(product_id));
     }
     if let Some(cart) = body.cart {
-        kinds.push(Inbound::Cart(
-            cart.into_iter()
-                .map(|l| (l.product_id, l.quantity))
-                .collect(),
-        ));
+        kinds.push(Inbound::Cart(cart.into_iter().map(|l| (l.product_id, l.quantity)).collect()));
     }
     if let Some(browse) = body.browse {
-        kinds.push(Inbound::Browse {
-            query: browse.query,
-            section: browse.section,
-        });
+        kinds.push(Inbound::Browse { query: browse.query, section: browse.section });
     }
     if kinds.len() != 1 {
         return Err(ApiError::invalid(format!(
@@ -142,12 +132,7 @@ fn inbound(body: SendMessage) -> Result<InboundRequest, ApiError> {
         )));
     }
     let message = kinds.pop().ok_or_else(|| ApiError::invalid("no message"))?;
-    Ok(InboundRequest {
-        channel: "api".into(),
-        handle: body.customer,
-        locale: body.locale,
-        message,
-    })
+    Ok(InboundRequest { channel: "api".into(), handle: body.customer, locale: body.locale, message })
 }
 
 /// Deliver a customer's message to the shop's bot and get its replies.
@@ -174,15 +159,11 @@ async fn list_conversations(
     Query(params): Query<ConversationParams>,
 ) -> Result<Json<Vec<Conversation>>, ApiError> {
     let limit = params.limit.unwrap_or(50).min(200);
-    Ok(Json(
-        conversations::list(&app.db, &business.id, limit).await?,
-    ))
+    Ok(Json(conversations::list(&app.db, &business.id, limit).await?))
 }
 
 async fn conversation(app: &App, business_id: &str, id: &str) -> Result<Conversation, ApiError> {
-    conversations::get(&app.db, business_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the conversation"))
+    conversations::get(&app.db, business_id, id).await?.ok_or_else(|| ApiError::not_found("the conversation"))
 }
 
 #[utoipa::path(get, path = "/v1/conversations/{id}", tag = "chat", security(("business_key" = [])),
@@ -207,10 +188,7 @@ async fn list_messages(
     let conversation = conversation(&app, &business.id, &id).await?;
     let limit = params.limit.unwrap_or(100).min(500);
     let messages = conversations::messages(&app.db, &business.id, &id, params.after, limit).await?;
-    Ok(Json(History {
-        conversation,
-        messages,
-    }))
+    Ok(Json(History { conversation, messages }))
 }
 
 /// A person takes the conversation over; the bot stays quiet until release.
@@ -237,14 +215,8 @@ async fn release_conversation(
     conversation(&app, &business.id, &id).await?;
     conversations::set_handling(&app.db, &id, "bot").await?;
     let released = conversation(&app, &business.id, &id).await?;
-    let replies = app
-        .chat
-        .deliver_event(&business, &released, ShopEvent::AgentReleased)
-        .await?;
-    Ok(Json(Released {
-        conversation: conversation(&app, &business.id, &id).await?,
-        replies,
-    }))
+    let replies = app.chat.deliver_event(&business, &released, ShopEvent::AgentReleased).await?;
+    Ok(Json(Released { conversation: conversation(&app, &business.id, &id).await?, replies }))
 }
 
 /// A person answers in a conversation they hold.
@@ -269,10 +241,7 @@ async fn agent_reply(
         return Err(ApiError::invalid("text must be 1 to 4096 bytes"));
     }
     let reply = serde_json::json!({"type": "text", "text": body.text, "agent": body.agent});
-    let mut stored =
-        conversations::append(&app.db, &business.id, &id, "outbound", "agent", &[reply]).await?;
-    let message = stored
-        .pop()
-        .ok_or_else(|| ApiError::internal("stored reply vanished"))?;
+    let mut stored = conversations::append(&app.db, &business.id, &id, "outbound", "agent", &[reply]).await?;
+    let message = stored.pop().ok_or_else(|| ApiError::internal("stored reply vanished"))?;
     Ok((StatusCode::CREATED, Json(message)))
 }

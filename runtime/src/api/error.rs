@@ -35,11 +35,7 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError { status, code, message: message.into() }
     }
 
     pub fn invalid(message: impl Into<String>) -> ApiError {
@@ -47,11 +43,7 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} was not found"),
-        )
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} was not found"))
     }
 
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
@@ -70,12 +62,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code.to_string(),
-                message: self.message,
-            },
-        };
+        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message } };
         (self.status, Json(body)).into_response()
     }
 }
@@ -83,9 +70,7 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict(message) => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", message)
-            }
+            StoreError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             other => ApiError::internal(other),
         }
     }
@@ -109,9 +94,7 @@ impl From<UploadError> for ApiError {
             UploadError::NotWasm => (StatusCode::UNPROCESSABLE_ENTITY, "not_wasm"),
             UploadError::CoreModule => (StatusCode::UNPROCESSABLE_ENTITY, "not_a_component"),
             UploadError::Malformed(_) => (StatusCode::UNPROCESSABLE_ENTITY, "malformed_component"),
-            UploadError::UnsupportedWorld { .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_world")
-            }
+            UploadError::UnsupportedWorld { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_world"),
             UploadError::MissingExport(_) => (StatusCode::UNPROCESSABLE_ENTITY, "missing_export"),
             UploadError::UnknownImport(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_import"),
             UploadError::NotGranted { .. } => (StatusCode::FORBIDDEN, "capability_not_granted"),

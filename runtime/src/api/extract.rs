@@ -1,9 +1,7 @@
 //! Extractors: JSON bodies and query strings whose rejections come back in the
 //! API's error format, and the two kinds of caller (operator and business).
 
-use axum::extract::{
-    FromRequest, FromRequestParts, rejection::JsonRejection, rejection::QueryRejection,
-};
+use axum::extract::{FromRequest, FromRequestParts, rejection::JsonRejection, rejection::QueryRejection};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 
@@ -41,11 +39,7 @@ pub struct Query<T>(pub T);
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            rejection.body_text(),
-        )
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
     }
 }
 

@@ -40,14 +40,8 @@ struct SecuritySchemes;
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "admin_token",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
-        components.add_security_scheme(
-            "business_key",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
+        components.add_security_scheme("admin_token", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme("business_key", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
 }
 
@@ -60,10 +54,7 @@ pub fn router(app: App) -> Router {
         .merge(chat::routes())
         .split_for_parts();
     api.route("/healthz", get(healthz))
-        .route(
-            "/openapi.json",
-            get(move || async move { Json(openapi.clone()) }),
-        )
+        .route("/openapi.json", get(move || async move { Json(openapi.clone()) }))
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(app)
@@ -77,27 +68,17 @@ struct Health {
 
 /// Liveness and database reachability.
 async fn healthz(State(app): State<App>) -> Result<Json<Health>, ApiError> {
-    sqlx::query("SELECT 1")
-        .execute(app.db.pool())
-        .await
-        .map_err(|e| {
-            tracing::error!("health check: database unreachable: {e}");
-            ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "database_unavailable",
-                "the database is unreachable",
-            )
-        })?;
-    Ok(Json(Health {
-        status: "ok",
-        database: "ok",
-    }))
+    sqlx::query("SELECT 1").execute(app.db.pool()).await.map_err(|e| {
+        tracing::error!("health check: database unreachable: {e}");
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is unreachable",
+        )
+    })?;
+    Ok(Json(Health { status: "ok", database: "ok" }))
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::NOT_FOUND,
-        "no_route",
-        "no such endpoint; see /openapi.json",
-    )
+    ApiError::new(axum::http::StatusCode::NOT_FOUND, "no_route", "no such endpoint; see /openapi.json")
 }

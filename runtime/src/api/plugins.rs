@@ -93,16 +93,8 @@ async fn upload_plugin(
             ApiError::invalid(rejection.body_text())
         }
     })?;
-    let prepared = app
-        .plugins
-        .prepare_upload(&wasm, &business.capabilities)
-        .await?;
-    let capabilities: Vec<String> = prepared
-        .inspection
-        .capabilities
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
+    let prepared = app.plugins.prepare_upload(&wasm, &business.capabilities).await?;
+    let capabilities: Vec<String> = prepared.inspection.capabilities.iter().map(|c| c.to_string()).collect();
     let version = plugins::insert(
         &app.db,
         &business.id,
@@ -120,19 +112,13 @@ async fn upload_plugin(
         businesses::activate_plugin(&app.db, &business.id, &version.id).await?;
     }
     tracing::info!(business = %business.id, version = version.version, sha256 = %version.sha256, active, "plugin uploaded");
-    Ok((
-        StatusCode::CREATED,
-        Json(PluginVersionView { version, active }),
-    ))
+    Ok((StatusCode::CREATED, Json(PluginVersionView { version, active })))
 }
 
 /// The business's plugin versions and the state of the active one.
 #[utoipa::path(get, path = "/v1/plugins", tag = "plugins", security(("business_key" = [])),
     responses((status = 200, body = PluginsOverview)))]
-async fn list_plugins(
-    State(app): State<App>,
-    Caller(business): Caller,
-) -> Result<Json<PluginsOverview>, ApiError> {
+async fn list_plugins(State(app): State<App>, Caller(business): Caller) -> Result<Json<PluginsOverview>, ApiError> {
     let versions = plugins::list(&app.db, &business.id).await?;
     Ok(Json(PluginsOverview {
         active_version_id: business.active_plugin_version_id.clone(),
@@ -149,9 +135,8 @@ async fn get_plugin(
     Caller(business): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<PluginVersionView>, ApiError> {
-    let version = plugins::get(&app.db, &business.id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the plugin version"))?;
+    let version =
+        plugins::get(&app.db, &business.id, &id).await?.ok_or_else(|| ApiError::not_found("the plugin version"))?;
     Ok(Json(view(&business, version)))
 }
 
@@ -164,15 +149,11 @@ async fn activate_plugin(
     Caller(business): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<PluginVersionView>, ApiError> {
-    let version = plugins::get(&app.db, &business.id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the plugin version"))?;
-    if let Some(missing) = version.capabilities.iter().find(|c| {
-        !business
-            .capabilities
-            .iter()
-            .any(|g| g.as_str() == c.as_str())
-    }) {
+    let version =
+        plugins::get(&app.db, &business.id, &id).await?.ok_or_else(|| ApiError::not_found("the plugin version"))?;
+    if let Some(missing) =
+        version.capabilities.iter().find(|c| !business.capabilities.iter().any(|g| g.as_str() == c.as_str()))
+    {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "capability_not_granted",
@@ -184,10 +165,7 @@ async fn activate_plugin(
     }
     businesses::activate_plugin(&app.db, &business.id, &version.id).await?;
     tracing::info!(business = %business.id, version = version.version, "plugin activated");
-    Ok(Json(PluginVersionView {
-        version,
-        active: true,
-    }))
+    Ok(Json(PluginVersionView { version, active: true }))
 }
 
 /// Recent plugin failures (traps, deadlines, memory, bad replies), newest first.
@@ -199,9 +177,7 @@ async fn list_failures(
     Query(params): Query<LimitParams>,
 ) -> Result<Json<Vec<PluginFailure>>, ApiError> {
     let limit = params.limit.unwrap_or(100).min(500);
-    Ok(Json(
-        plugin_events::failures(&app.db, &business.id, limit).await?,
-    ))
+    Ok(Json(plugin_events::failures(&app.db, &business.id, limit).await?))
 }
 
 /// What the business's plugins logged, and the host's warnings about their
@@ -214,7 +190,5 @@ async fn list_logs(
     Query(params): Query<LimitParams>,
 ) -> Result<Json<Vec<PluginLogLine>>, ApiError> {
     let limit = params.limit.unwrap_or(100).min(500);
-    Ok(Json(
-        plugin_events::logs(&app.db, &business.id, limit).await?,
-    ))
+    Ok(Json(plugin_events::logs(&app.db, &business.id, limit).await?))
 }

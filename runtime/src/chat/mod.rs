@@ -9,6 +9,7 @@
 //! Invariant: the customer's handle stops here. The bot receives a
 //! [`ConversationContext`] built only from the pseudonym and conversation.
 
+mod inbound;
 mod native;
 pub mod pseudonym;
 pub mod render;
@@ -19,54 +20,17 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use inbound::{Inbound, InboundRequest, MAX_INBOUND_CART_LINES, MAX_INBOUND_TEXT_BYTES, is_language_tag};
 pub use native::{BoxFuture, NativeBot};
 pub use render::RenderedReply;
 
 use crate::commerce::cart::CartRef;
-use crate::plugin::bindings::{
-    CatalogQuery, Choice, ConversationContext, InboundMessage, Reply, ShopEvent,
-};
+use crate::plugin::bindings::{CatalogQuery, Choice, ConversationContext, InboundMessage, Reply, ShopEvent};
 use crate::plugin::{CallScope, PluginFault, PluginHost, PluginSession, SessionLogs, cart_to_wit};
 use crate::store::businesses::{self, Business};
 use crate::store::conversations::{self, Conversation, Message};
 use crate::store::plugin_events::{self, NewLogLine};
 use crate::store::{Db, StoreError};
-
-/// The longest text a customer may send, in bytes.
-pub const MAX_INBOUND_TEXT_BYTES: usize = 4096;
-/// The most lines a cart sent as one message may have.
-pub const MAX_INBOUND_CART_LINES: usize = 100;
-
-/// What a customer sent, as transports hand it to the host.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Inbound {
-    Text(String),
-    /// A reply button or list row was tapped.
-    Choice {
-        id: String,
-        title: String,
-    },
-    ProductTap(String),
-    /// A whole cart: (product id, quantity) lines.
-    Cart(Vec<(String, u32)>),
-    /// The customer opened the catalog (optionally searching or in a section).
-    Browse {
-        query: Option<String>,
-        section: Option<String>,
-    },
-}
-
-/// One inbound message: who sent it, where, and what.
-#[derive(Debug, Clone)]
-pub struct InboundRequest {
-    /// `api`, `whatsapp`, `web`...
-    pub channel: String,
-    /// The customer's handle on that channel (phone number, chat handle). Kept
-    /// by the host; never given to a plugin.
-    pub handle: String,
-    pub locale: Option<String>,
-    pub message: Inbound,
-}
 
 /// What came of an inbound message.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -91,11 +55,10 @@ pub enum ChatError {
 
 /// Replies the host sends when the bot cannot answer.
 pub mod fallback {
-    pub const NO_PLUGIN: &str =
-        "Hello! This shop isn't answering chat messages yet. Please try again later.";
-    pub const DISABLED: &str = "Sorry, our assistant is unavailable right now. Your message has been saved and the team will see it.";
-    pub const FAILED: &str =
-        "Sorry, something went wrong on our side. Please try again in a moment.";
+    pub const NO_PLUGIN: &str = "Hello! This shop isn't answering chat messages yet. Please try again later.";
+    pub const DISABLED: &str =
+        "Sorry, our assistant is unavailable right now. Your message has been saved and the team will see it.";
+    pub const FAILED: &str = "Sorry, something went wrong on our side. Please try again in a moment.";
     pub const OVERLOADED: &str = "We're very busy right now. Please try again in a moment.";
     pub const WITH_AGENT: &str = "Thanks! A member of the team will reply here shortly.";
 }
@@ -121,64 +84,33 @@ impl std::fmt::Debug for ChatService {
 
 impl ChatService {
     pub fn new(db: Db, plugins: Arc<PluginHost>) -> ChatService {
-        ChatService {
-            db,
-            plugins,
-            native_bots: RwLock::new(HashMap::new()),
-        }
+        ChatService { db, plugins, native_bots: RwLock::new(HashMap::new()) }
     }
 
     /// Answers a business's messages with a bot compiled into the host instead
     /// of its plugin.
     pub fn set_native_bot(&self, business_id: &str, bot: Arc<dyn NativeBot>) {
-        self.native_bots
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(business_id.to_string(), bot);
+        self.native_bots.write().unwrap_or_else(|p| p.into_inner()).insert(business_id.to_string(), bot);
     }
 
     /// Handles one inbound message for `business`.
-    pub async fn handle_inbound(
-        &self,
-        business: &Business,
-        request: InboundRequest,
-    ) -> Result<ChatOutcome, ChatError> {
-        validate_inbound(&request)?;
+    pub async fn handle_inbound(&self, business: &Business, request: InboundRequest) -> Result<ChatOutcome, ChatError> {
+        inbound::validate(&request)?;
         let customer_id = pseudonym::derive(&business.pseudonym_key, &request.handle);
-        let locale = request
-            .locale
-            .clone()
-            .unwrap_or_else(|| business.locale.clone());
-        let conversation = conversations::open(
-            &self.db,
-            &business.id,
-            &customer_id,
-            &request.channel,
-            &request.handle,
-            &locale,
-        )
-        .await?;
+        let locale = request.locale.clone().unwrap_or_else(|| business.locale.clone());
+        let conversation =
+            conversations::open(&self.db, &business.id, &customer_id, &request.channel, &request.handle, &locale)
+                .await?;
 
-        let body = inbound_body(&request.message);
-        let mut stored = conversations::append(
-            &self.db,
-            &business.id,
-            &conversation.id,
-            "inbound",
-            "customer",
-            &[body],
-        )
-        .await?;
-        let inbound = stored
-            .pop()
-            .ok_or_else(|| StoreError::Corrupt("stored message vanished".into()))?;
+        let body = inbound::stored_body(&request.message);
+        let mut stored =
+            conversations::append(&self.db, &business.id, &conversation.id, "inbound", "customer", &[body]).await?;
+        let inbound = stored.pop().ok_or_else(|| StoreError::Corrupt("stored message vanished".into()))?;
 
         let mut notes = Vec::new();
         let turn = match request.message {
             Inbound::Text(text) => Turn::Message(InboundMessage::Text(text)),
-            Inbound::Choice { id, title } => {
-                Turn::Message(InboundMessage::Choice(Choice { id, title }))
-            }
+            Inbound::Choice { id, title } => Turn::Message(InboundMessage::Choice(Choice { id, title })),
             Inbound::ProductTap(id) => Turn::Message(InboundMessage::ProductTap(id)),
             Inbound::Cart(items) => {
                 let cart = cart_ref(&self.db, business, &conversation.id);
@@ -188,36 +120,20 @@ impl ChatService {
                 Turn::Message(InboundMessage::Cart(
                     items
                         .into_iter()
-                        .map(|(product_id, quantity)| crate::plugin::bindings::CartItem {
-                            product_id,
-                            quantity,
-                        })
+                        .map(|(product_id, quantity)| crate::plugin::bindings::CartItem { product_id, quantity })
                         .collect(),
                 ))
             }
-            Inbound::Browse { query, section } => Turn::Browse(CatalogQuery {
-                text: query,
-                section,
-            }),
+            Inbound::Browse { query, section } => Turn::Browse(CatalogQuery { text: query, section }),
         };
 
         let replies = match conversation.handling.as_str() {
             "agent" => Vec::new(),
-            "pending_agent" => vec![(
-                "host",
-                RenderedReply::Text {
-                    text: fallback::WITH_AGENT.into(),
-                },
-            )],
+            "pending_agent" => vec![("host", RenderedReply::Text { text: fallback::WITH_AGENT.into() })],
             _ => self.run_turn(business, &conversation, turn, notes).await?,
         };
         let replies = self.store_replies(business, &conversation, replies).await?;
-        Ok(ChatOutcome {
-            conversation_id: conversation.id,
-            customer_id,
-            inbound,
-            replies,
-        })
+        Ok(ChatOutcome { conversation_id: conversation.id, customer_id, inbound, replies })
     }
 
     /// Tells the bot about an event in a conversation and stores its replies.
@@ -227,9 +143,7 @@ impl ChatService {
         conversation: &Conversation,
         event: ShopEvent,
     ) -> Result<Vec<Message>, ChatError> {
-        let replies = self
-            .run_turn(business, conversation, Turn::Event(event), Vec::new())
-            .await?;
+        let replies = self.run_turn(business, conversation, Turn::Event(event), Vec::new()).await?;
         self.store_replies(business, conversation, replies).await
     }
 
@@ -244,26 +158,13 @@ impl ChatService {
         let mut start = 0;
         while start < replies.len() {
             let author = replies[start].0;
-            let end = replies[start..]
-                .iter()
-                .position(|(a, _)| *a != author)
-                .map_or(replies.len(), |n| start + n);
+            let end = replies[start..].iter().position(|(a, _)| *a != author).map_or(replies.len(), |n| start + n);
             let bodies: Vec<serde_json::Value> = replies[start..end]
                 .iter()
-                .map(|(_, reply)| {
-                    serde_json::to_value(reply).map_err(|e| StoreError::Corrupt(e.to_string()))
-                })
+                .map(|(_, reply)| serde_json::to_value(reply).map_err(|e| StoreError::Corrupt(e.to_string())))
                 .collect::<Result<_, _>>()?;
             stored.extend(
-                conversations::append(
-                    &self.db,
-                    &business.id,
-                    &conversation.id,
-                    "outbound",
-                    author,
-                    &bodies,
-                )
-                .await?,
+                conversations::append(&self.db, &business.id, &conversation.id, "outbound", author, &bodies).await?,
             );
             start = end;
         }
@@ -293,22 +194,11 @@ impl ChatService {
             limits: business.limits,
         };
 
-        let native = self
-            .native_bots
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&business.id)
-            .cloned();
+        let native = self.native_bots.read().unwrap_or_else(|p| p.into_inner()).get(&business.id).cloned();
         if let Some(bot) = native {
-            let mut responder = Responder::Native {
-                bot: bot.as_ref(),
-                scope: &scope,
-            };
+            let mut responder = Responder::Native { bot: bot.as_ref(), scope: &scope };
             let mut warnings = notes;
-            return match self
-                .converse(&mut responder, &scope, &context, turn, &mut warnings)
-                .await
-            {
+            return match self.converse(&mut responder, &scope, &context, turn, &mut warnings).await {
                 Ok(rendered) => Ok(rendered),
                 Err(fault) => Ok(vec![("host", text(fallback_for(&fault)))]),
             };
@@ -325,26 +215,15 @@ impl ChatService {
         let mut logs = SessionLogs::default();
         let outcome = async {
             let plugin = self.plugins.load(&self.db, &version_id).await?;
-            let mut session = self
-                .plugins
-                .start_session(&plugin, scope.clone(), &business.capabilities)
-                .await?;
-            let result = self
-                .converse(
-                    &mut Responder::Plugin(&mut session),
-                    &scope,
-                    &context,
-                    turn,
-                    &mut warnings,
-                )
-                .await;
+            let mut session = self.plugins.start_session(&plugin, scope.clone(), &business.capabilities).await?;
+            let result =
+                self.converse(&mut Responder::Plugin(&mut session), &scope, &context, turn, &mut warnings).await;
             logs = session.finish();
             result
         }
         .await;
 
-        self.keep_logs(business, &version_id, &conversation.id, logs, &warnings)
-            .await?;
+        self.keep_logs(business, &version_id, &conversation.id, logs, &warnings).await?;
         match outcome {
             Ok(rendered) => {
                 if business.plugin_consecutive_failures > 0 {
@@ -377,14 +256,7 @@ impl ChatService {
                 Reply::Text(text) => RenderedReply::Text { text },
                 Reply::Buttons(b) => RenderedReply::Buttons {
                     body: b.body,
-                    buttons: b
-                        .buttons
-                        .into_iter()
-                        .map(|b| render::ButtonView {
-                            id: b.id,
-                            title: b.title,
-                        })
-                        .collect(),
+                    buttons: b.buttons.into_iter().map(|b| render::ButtonView { id: b.id, title: b.title }).collect(),
                 },
                 Reply::ChoiceList(l) => RenderedReply::List {
                     body: l.body,
@@ -392,43 +264,29 @@ impl ChatService {
                     rows: l
                         .rows
                         .into_iter()
-                        .map(|r| render::RowView {
-                            id: r.id,
-                            title: r.title,
-                            description: r.description,
-                        })
+                        .map(|r| render::RowView { id: r.id, title: r.title, description: r.description })
                         .collect(),
                 },
                 Reply::Product(id) => {
-                    match render::cards(&scope.db, &scope.business_id, &[id], warnings)
-                        .await
-                        .map_err(host_error)?
-                        .pop()
+                    match render::cards(&scope.db, &scope.business_id, &[id], warnings).await.map_err(host_error)?.pop()
                     {
                         Some(product) => RenderedReply::Product { product },
                         None => continue,
                     }
                 }
                 Reply::ProductList(p) => {
-                    let products =
-                        render::cards(&scope.db, &scope.business_id, &p.product_ids, warnings)
-                            .await
-                            .map_err(host_error)?;
+                    let products = render::cards(&scope.db, &scope.business_id, &p.product_ids, warnings)
+                        .await
+                        .map_err(host_error)?;
                     if products.is_empty() {
                         continue;
                     }
-                    RenderedReply::ProductList {
-                        header: p.header,
-                        body: p.body,
-                        products,
-                    }
+                    RenderedReply::ProductList { header: p.header, body: p.body, products }
                 }
                 Reply::CartSummary | Reply::Checkout => {
                     let cart = cart_ref_scope(scope).view().await.map_err(host_error)?;
                     if cart.lines.is_empty() {
-                        RenderedReply::Text {
-                            text: "Your cart is empty.".into(),
-                        }
+                        RenderedReply::Text { text: "Your cart is empty.".into() }
                     } else {
                         let discounts = responder.price_cart(context, &cart_to_wit(&cart)).await?;
                         let cart = render::priced(&cart, discounts, warnings);
@@ -471,10 +329,7 @@ impl ChatService {
         if logs.dropped > 0 {
             lines.push(NewLogLine {
                 level: "warn",
-                message: format!(
-                    "{} log lines dropped: the call's log budget was spent",
-                    logs.dropped
-                ),
+                message: format!("{} log lines dropped: the call's log budget was spent", logs.dropped),
                 fields: serde_json::json!({"source": "host"}),
             });
         }
@@ -488,33 +343,18 @@ impl ChatService {
         if lines.is_empty() {
             return Ok(());
         }
-        plugin_events::append_logs(
-            &self.db,
-            &business.id,
-            version_id,
-            Some(conversation_id),
-            &lines,
-        )
-        .await
+        plugin_events::append_logs(&self.db, &business.id, version_id, Some(conversation_id), &lines).await
     }
 
-    async fn record_fault(
-        &self,
-        business: &Business,
-        version_id: &str,
-        fault: &PluginFault,
-    ) -> Result<(), StoreError> {
+    async fn record_fault(&self, business: &Business, version_id: &str, fault: &PluginFault) -> Result<(), StoreError> {
         tracing::warn!(business = %business.id, plugin_version = %version_id, kind = fault.kind(), "plugin call failed: {fault}");
         if !fault.is_plugin_fault() {
             return Ok(());
         }
         let detail = fault.to_string();
-        plugin_events::record_failure(&self.db, &business.id, version_id, fault.kind(), &detail)
-            .await?;
+        plugin_events::record_failure(&self.db, &business.id, version_id, fault.kind(), &detail).await?;
         let threshold = self.plugins.config().failures_before_disable;
-        if businesses::record_plugin_failure(&self.db, &business.id, version_id, threshold, &detail)
-            .await?
-        {
+        if businesses::record_plugin_failure(&self.db, &business.id, version_id, threshold, &detail).await? {
             tracing::warn!(business = %business.id, plugin_version = %version_id, "circuit breaker disabled the plugin");
         }
         Ok(())
@@ -524,28 +364,15 @@ impl ChatService {
 /// Who answers a turn: the business's sandboxed plugin or a native bot.
 enum Responder<'a> {
     Plugin(&'a mut PluginSession),
-    Native {
-        bot: &'a dyn NativeBot,
-        scope: &'a CallScope,
-    },
+    Native { bot: &'a dyn NativeBot, scope: &'a CallScope },
 }
 
 impl Responder<'_> {
-    async fn turn(
-        &mut self,
-        context: &ConversationContext,
-        turn: &Turn,
-    ) -> Result<Vec<Reply>, PluginFault> {
+    async fn turn(&mut self, context: &ConversationContext, turn: &Turn) -> Result<Vec<Reply>, PluginFault> {
         match (self, turn) {
-            (Responder::Plugin(session), Turn::Message(message)) => {
-                session.handle_message(context, message).await
-            }
-            (Responder::Plugin(session), Turn::Browse(query)) => {
-                session.present_catalog(context, query).await
-            }
-            (Responder::Plugin(session), Turn::Event(event)) => {
-                session.handle_event(context, event).await
-            }
+            (Responder::Plugin(session), Turn::Message(message)) => session.handle_message(context, message).await,
+            (Responder::Plugin(session), Turn::Browse(query)) => session.present_catalog(context, query).await,
+            (Responder::Plugin(session), Turn::Event(event)) => session.handle_event(context, event).await,
             (Responder::Native { bot, scope }, Turn::Message(message)) => {
                 Ok(bot.handle_message(scope, context, message).await)
             }
@@ -566,9 +393,7 @@ impl Responder<'_> {
 }
 
 fn text(text: &str) -> RenderedReply {
-    RenderedReply::Text {
-        text: text.to_string(),
-    }
+    RenderedReply::Text { text: text.to_string() }
 }
 
 fn fallback_for(fault: &PluginFault) -> &'static str {
@@ -579,12 +404,7 @@ fn fallback_for(fault: &PluginFault) -> &'static str {
 }
 
 fn cart_ref<'a>(db: &'a Db, business: &'a Business, conversation_id: &'a str) -> CartRef<'a> {
-    CartRef {
-        db,
-        business_id: &business.id,
-        conversation_id,
-        currency: &business.currency,
-    }
+    CartRef { db, business_id: &business.id, conversation_id, currency: &business.currency }
 }
 
 fn cart_ref_scope(scope: &CallScope) -> CartRef<'_> {
@@ -593,66 +413,5 @@ fn cart_ref_scope(scope: &CallScope) -> CartRef<'_> {
         business_id: &scope.business_id,
         conversation_id: &scope.conversation_id,
         currency: &scope.currency,
-    }
-}
-
-/// The stored form of an inbound message.
-fn inbound_body(message: &Inbound) -> serde_json::Value {
-    match message {
-        Inbound::Text(text) => serde_json::json!({"type": "text", "text": text}),
-        Inbound::Choice { id, title } => {
-            serde_json::json!({"type": "choice", "id": id, "title": title})
-        }
-        Inbound::ProductTap(id) => serde_json::json!({"type": "product_tap", "product_id": id}),
-        Inbound::Cart(items) => serde_json::json!({
-            "type": "cart",
-            "items": items.iter().map(|(id, q)| serde_json::json!({"product_id": id, "quantity": q})).collect::<Vec<_>>(),
-        }),
-        Inbound::Browse { query, section } => {
-            serde_json::json!({"type": "browse", "query": query, "section": section})
-        }
-    }
-}
-
-fn validate_inbound(request: &InboundRequest) -> Result<(), ChatError> {
-    let invalid = |why: String| Err(ChatError::Invalid(why));
-    let handle = request.handle.trim();
-    if handle.is_empty() || handle.len() > 256 {
-        return invalid("the customer handle must be 1 to 256 bytes".into());
-    }
-    if let Some(locale) = &request.locale {
-        if locale.is_empty()
-            || locale.len() > 35
-            || !locale
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
-            return invalid(format!(
-                "`{locale}` is not a BCP 47 language tag (e.g. en, es-MX)"
-            ));
-        }
-    }
-    match &request.message {
-        Inbound::Text(text) if text.trim().is_empty() => invalid("the text is empty".into()),
-        Inbound::Text(text) if text.len() > MAX_INBOUND_TEXT_BYTES => invalid(format!(
-            "the text is {} bytes; at most {MAX_INBOUND_TEXT_BYTES}",
-            text.len()
-        )),
-        Inbound::Choice { id, title } if id.is_empty() || id.len() > 256 || title.len() > 1024 => {
-            invalid("a choice needs an id of 1 to 256 bytes and a title of at most 1024".into())
-        }
-        Inbound::ProductTap(id) if id.is_empty() || id.len() > 256 => {
-            invalid("a product tap needs a product id of 1 to 256 bytes".into())
-        }
-        Inbound::Cart(items) if items.is_empty() || items.len() > MAX_INBOUND_CART_LINES => {
-            invalid(format!(
-                "a cart has 1 to {MAX_INBOUND_CART_LINES} lines, got {}",
-                items.len()
-            ))
-        }
-        Inbound::Browse { query: Some(q), .. } if q.len() > 256 => {
-            invalid("a catalog search is at most 256 bytes".into())
-        }
-        _ => Ok(()),
     }
 }

@@ -9,8 +9,7 @@ use sha2::Sha256;
 
 pub fn derive(pseudonym_key: &str, handle: &str) -> String {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(pseudonym_key.as_bytes()).unwrap_or_else(|_| unreachable!());
+    let mut mac = Hmac::<Sha256>::new_from_slice(pseudonym_key.as_bytes()).unwrap_or_else(|_| unreachable!());
     mac.update(normalize(handle).as_bytes());
     let digest = mac.finalize().into_bytes();
     format!("cus_{}", hex::encode(&digest[..16]))
@@ -20,14 +19,9 @@ pub fn derive(pseudonym_key: &str, handle: &str) -> String {
 /// case are ignored, and so are a phone number's spaces, dashes and brackets.
 fn normalize(handle: &str) -> String {
     let trimmed = handle.trim();
-    let looks_like_phone = trimmed
-        .chars()
-        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    let looks_like_phone = trimmed.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
     if looks_like_phone {
-        trimmed
-            .chars()
-            .filter(|c| c.is_ascii_digit() || *c == '+')
-            .collect()
+        trimmed.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect()
     } else {
         trimmed.to_lowercase()
     }
@@ -40,16 +34,8 @@ mod tests {
     #[test]
     fn stable_per_business_and_different_across_businesses() {
         let a = derive("key-of-shop-a", "+34 600 111 222");
-        assert_eq!(
-            a,
-            derive("key-of-shop-a", "+34600111222"),
-            "formatting of a phone number does not matter"
-        );
-        assert_ne!(
-            a,
-            derive("key-of-shop-b", "+34600111222"),
-            "another shop sees another id"
-        );
+        assert_eq!(a, derive("key-of-shop-a", "+34600111222"), "formatting of a phone number does not matter");
+        assert_ne!(a, derive("key-of-shop-b", "+34600111222"), "another shop sees another id");
         assert!(a.starts_with("cus_") && a.len() == 4 + 32);
         assert!(!a.contains("600111222"));
     }

@@ -102,10 +102,7 @@ impl From<Product> for ProductCard {
 pub fn validate(replies: &[Reply]) -> Result<(), PluginFault> {
     let bad = |why: String| Err(PluginFault::InvalidReply(why));
     if replies.len() > MAX_REPLIES {
-        return bad(format!(
-            "{} replies in one turn; at most {MAX_REPLIES}",
-            replies.len()
-        ));
+        return bad(format!("{} replies in one turn; at most {MAX_REPLIES}", replies.len()));
     }
     for (n, reply) in replies.iter().enumerate() {
         let at = format!("reply {}", n + 1);
@@ -114,10 +111,7 @@ pub fn validate(replies: &[Reply]) -> Result<(), PluginFault> {
             Reply::Buttons(b) => {
                 check_text(&at, "body", &b.body, MAX_BODY_CHARS)?;
                 if b.buttons.is_empty() || b.buttons.len() > MAX_BUTTONS {
-                    return bad(format!(
-                        "{at}: {} buttons; a buttons reply has 1 to {MAX_BUTTONS}",
-                        b.buttons.len()
-                    ));
+                    return bad(format!("{at}: {} buttons; a buttons reply has 1 to {MAX_BUTTONS}", b.buttons.len()));
                 }
                 for button in &b.buttons {
                     check_text(&at, "button id", &button.id, MAX_ID_CHARS)?;
@@ -129,20 +123,17 @@ pub fn validate(replies: &[Reply]) -> Result<(), PluginFault> {
                 check_text(&at, "body", &l.body, MAX_BODY_CHARS)?;
                 check_text(&at, "button label", &l.button_label, MAX_BUTTON_TITLE_CHARS)?;
                 if l.rows.is_empty() || l.rows.len() > MAX_ROWS {
-                    return bad(format!(
-                        "{at}: {} rows; a list has 1 to {MAX_ROWS}",
-                        l.rows.len()
-                    ));
+                    return bad(format!("{at}: {} rows; a list has 1 to {MAX_ROWS}", l.rows.len()));
                 }
                 for row in &l.rows {
                     check_text(&at, "row id", &row.id, MAX_ID_CHARS)?;
                     check_text(&at, "row title", &row.title, MAX_ROW_TITLE_CHARS)?;
-                    if let Some(description) = &row.description {
-                        if description.chars().count() > MAX_ROW_DESCRIPTION_CHARS {
-                            return bad(format!(
-                                "{at}: a row description is longer than {MAX_ROW_DESCRIPTION_CHARS} characters"
-                            ));
-                        }
+                    if let Some(description) = &row.description
+                        && description.chars().count() > MAX_ROW_DESCRIPTION_CHARS
+                    {
+                        return bad(format!(
+                            "{at}: a row description is longer than {MAX_ROW_DESCRIPTION_CHARS} characters"
+                        ));
                     }
                 }
                 check_unique(&at, l.rows.iter().map(|r| r.id.as_str()))?;
@@ -160,9 +151,7 @@ pub fn validate(replies: &[Reply]) -> Result<(), PluginFault> {
             }
             Reply::HumanAgent(note) => {
                 if note.chars().count() > MAX_TEXT_CHARS {
-                    return bad(format!(
-                        "{at}: the note for the agent is longer than {MAX_TEXT_CHARS} characters"
-                    ));
+                    return bad(format!("{at}: the note for the agent is longer than {MAX_TEXT_CHARS} characters"));
                 }
             }
             Reply::CartSummary | Reply::Checkout => {}
@@ -173,15 +162,11 @@ pub fn validate(replies: &[Reply]) -> Result<(), PluginFault> {
 
 fn check_text(at: &str, what: &str, text: &str, max: usize) -> Result<(), PluginFault> {
     if text.trim().is_empty() {
-        return Err(PluginFault::InvalidReply(format!(
-            "{at}: the {what} is empty"
-        )));
+        return Err(PluginFault::InvalidReply(format!("{at}: the {what} is empty")));
     }
     let chars = text.chars().count();
     if chars > max {
-        return Err(PluginFault::InvalidReply(format!(
-            "{at}: the {what} has {chars} characters; at most {max}"
-        )));
+        return Err(PluginFault::InvalidReply(format!("{at}: the {what} has {chars} characters; at most {max}")));
     }
     Ok(())
 }
@@ -190,9 +175,7 @@ fn check_unique<'a>(at: &str, ids: impl Iterator<Item = &'a str>) -> Result<(), 
     let mut seen = std::collections::HashSet::new();
     for id in ids {
         if !seen.insert(id) {
-            return Err(PluginFault::InvalidReply(format!(
-                "{at}: the id `{id}` is used twice"
-            )));
+            return Err(PluginFault::InvalidReply(format!("{at}: the id `{id}` is used twice")));
         }
     }
     Ok(())
@@ -210,9 +193,7 @@ pub async fn cards(
     for id in ids {
         match products::get(db, business_id, id).await? {
             Some(product) => cards.push(product.into()),
-            None => warnings.push(format!(
-                "product `{id}` is not in the catalog; its card was left out"
-            )),
+            None => warnings.push(format!("product `{id}` is not in the catalog; its card was left out")),
         }
     }
     Ok(cards)
@@ -222,11 +203,7 @@ pub async fn cards(
 pub fn proposed(lines: Vec<DiscountLine>) -> Vec<ProposedDiscount> {
     lines
         .into_iter()
-        .map(|d| ProposedDiscount {
-            label: d.label,
-            amount_minor: d.amount_minor,
-            product_ids: d.product_ids,
-        })
+        .map(|d| ProposedDiscount { label: d.label, amount_minor: d.amount_minor, product_ids: d.product_ids })
         .collect()
 }
 

@@ -37,10 +37,7 @@ impl CartView {
     }
 
     pub fn subtotal(&self) -> i64 {
-        self.lines
-            .iter()
-            .map(Self::line_total)
-            .fold(0i64, i64::saturating_add)
+        self.lines.iter().map(Self::line_total).fold(0i64, i64::saturating_add)
     }
 }
 
@@ -57,27 +54,15 @@ pub struct CartRef<'a> {
 impl CartRef<'_> {
     pub async fn view(&self) -> StoreResult<CartView> {
         let lines = carts::lines(self.db, self.business_id, self.conversation_id).await?;
-        let currency = lines
-            .first()
-            .map_or_else(|| self.currency.to_string(), |l| l.currency.clone());
+        let currency = lines.first().map_or_else(|| self.currency.to_string(), |l| l.currency.clone());
         Ok(CartView { lines, currency })
     }
 
     /// Adds units of a product to what the cart already has.
-    pub async fn add(
-        &self,
-        product_id: &str,
-        quantity: u32,
-    ) -> StoreResult<Result<CartView, CartError>> {
+    pub async fn add(&self, product_id: &str, quantity: u32) -> StoreResult<Result<CartView, CartError>> {
         let current = self.view().await?;
-        let existing = current
-            .lines
-            .iter()
-            .find(|l| l.product_id == product_id)
-            .map_or(0, |l| l.quantity);
-        let total = u32::try_from(existing)
-            .unwrap_or(u32::MAX)
-            .saturating_add(quantity);
+        let existing = current.lines.iter().find(|l| l.product_id == product_id).map_or(0, |l| l.quantity);
+        let total = u32::try_from(existing).unwrap_or(u32::MAX).saturating_add(quantity);
         if quantity == 0 {
             return Ok(Err(CartError::InvalidQuantity));
         }
@@ -85,11 +70,7 @@ impl CartRef<'_> {
     }
 
     /// Sets a line's quantity; 0 removes it.
-    pub async fn set_quantity(
-        &self,
-        product_id: &str,
-        quantity: u32,
-    ) -> StoreResult<Result<CartView, CartError>> {
+    pub async fn set_quantity(&self, product_id: &str, quantity: u32) -> StoreResult<Result<CartView, CartError>> {
         if quantity == 0 {
             carts::remove(self.db, self.business_id, self.conversation_id, product_id).await?;
             return Ok(Ok(self.view().await?));
@@ -120,14 +101,7 @@ impl CartRef<'_> {
         if is_new && current.lines.len() >= MAX_LINES {
             return Ok(Err(CartError::CartFull));
         }
-        carts::set_quantity(
-            self.db,
-            self.business_id,
-            self.conversation_id,
-            product_id,
-            i64::from(quantity),
-        )
-        .await?;
+        carts::set_quantity(self.db, self.business_id, self.conversation_id, product_id, i64::from(quantity)).await?;
         Ok(Ok(self.view().await?))
     }
 
@@ -148,9 +122,7 @@ impl CartRef<'_> {
         for (product_id, quantity) in items {
             let verdict = match products::get(self.db, self.business_id, product_id).await? {
                 None => Err(CartError::UnknownProduct),
-                Some(_) if *quantity == 0 || *quantity > MAX_QUANTITY => {
-                    Err(CartError::InvalidQuantity)
-                }
+                Some(_) if *quantity == 0 || *quantity > MAX_QUANTITY => Err(CartError::InvalidQuantity),
                 Some(p) if !p.available => Err(CartError::Unavailable),
                 Some(p) if i64::from(*quantity) > p.stock => Err(CartError::InsufficientStock),
                 Some(_) if accepted.len() >= MAX_LINES => Err(CartError::CartFull),
@@ -209,40 +181,21 @@ pub struct PricedCart {
 /// returned with the reason, for the business's log.
 pub fn price(cart: &CartView, proposed: &[ProposedDiscount]) -> (PricedCart, Vec<String>) {
     let currency = cart.currency.as_str();
-    let mut remaining: Vec<(String, i64)> = cart
-        .lines
-        .iter()
-        .map(|l| (l.product_id.clone(), CartView::line_total(l)))
-        .collect();
+    let mut remaining: Vec<(String, i64)> =
+        cart.lines.iter().map(|l| (l.product_id.clone(), CartView::line_total(l))).collect();
     let mut discounts = Vec::new();
     let mut rejected = Vec::new();
     for discount in proposed {
         if discount.amount_minor <= 0 {
-            rejected.push(format!(
-                "discount `{}` dropped: amount must be positive",
-                discount.label
-            ));
+            rejected.push(format!("discount `{}` dropped: amount must be positive", discount.label));
             continue;
         }
-        let applies = |id: &str| {
-            discount.product_ids.is_empty() || discount.product_ids.iter().any(|p| p == id)
-        };
-        if let Some(unknown) = discount
-            .product_ids
-            .iter()
-            .find(|p| !remaining.iter().any(|(id, _)| id == *p))
-        {
-            rejected.push(format!(
-                "discount `{}` dropped: product `{unknown}` is not in the cart",
-                discount.label
-            ));
+        let applies = |id: &str| discount.product_ids.is_empty() || discount.product_ids.iter().any(|p| p == id);
+        if let Some(unknown) = discount.product_ids.iter().find(|p| !remaining.iter().any(|(id, _)| id == *p)) {
+            rejected.push(format!("discount `{}` dropped: product `{unknown}` is not in the cart", discount.label));
             continue;
         }
-        let available: i64 = remaining
-            .iter()
-            .filter(|(id, _)| applies(id))
-            .map(|(_, v)| *v)
-            .sum();
+        let available: i64 = remaining.iter().filter(|(id, _)| applies(id)).map(|(_, v)| *v).sum();
         if discount.amount_minor > available {
             rejected.push(format!(
                 "discount `{}` dropped: {} is more than the {} left on the lines it applies to",
@@ -312,10 +265,7 @@ mod tests {
     }
 
     fn cart() -> CartView {
-        CartView {
-            lines: vec![line("apple", 50, 3), line("bread", 300, 1)],
-            currency: "EUR".into(),
-        }
+        CartView { lines: vec![line("apple", 50, 3), line("bread", 300, 1)], currency: "EUR".into() }
     }
 
     #[test]
@@ -332,22 +282,14 @@ mod tests {
         let (priced, rejected) = price(&cart(), &[discount("too generous", 151, &["apple"])]);
         assert_eq!(priced.total.amount_minor, 450);
         assert_eq!(rejected.len(), 1);
-        assert!(
-            rejected[0].contains("more than the €1.50 left"),
-            "{}",
-            rejected[0]
-        );
+        assert!(rejected[0].contains("more than the €1.50 left"), "{}", rejected[0]);
     }
 
     #[test]
     fn discounts_never_take_the_total_below_zero_or_apply_twice() {
         let (priced, rejected) = price(
             &cart(),
-            &[
-                discount("all of it", 450, &[]),
-                discount("and more", 1, &[]),
-                discount("negative", -5, &[]),
-            ],
+            &[discount("all of it", 450, &[]), discount("and more", 1, &[]), discount("negative", -5, &[])],
         );
         assert_eq!(priced.total.amount_minor, 0);
         assert_eq!(priced.discounts.len(), 1);

@@ -9,7 +9,6 @@ wasmtime::component::bindgen!({
 });
 
 pub use bottega::shop::types::{
-    ButtonsReply, Cart, CartItem, CartLine, CatalogQuery, Choice, ConversationContext,
-    DiscountLine, InboundMessage, ListReply, ListRow, Money, OrderRef, PaymentFailure, Product,
-    ProductListReply, Reply, ReplyButton, ShopEvent,
+    ButtonsReply, Cart, CartItem, CartLine, CatalogQuery, Choice, ConversationContext, DiscountLine, InboundMessage,
+    ListReply, ListRow, Money, OrderRef, PaymentFailure, Product, ProductListReply, Reply, ReplyButton, ShopEvent,
 };

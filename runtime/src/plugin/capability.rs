@@ -26,13 +26,8 @@ pub enum Capability {
 }
 
 impl Capability {
-    pub const ALL: [Capability; 5] = [
-        Capability::Catalog,
-        Capability::Cart,
-        Capability::Kv,
-        Capability::Log,
-        Capability::Clock,
-    ];
+    pub const ALL: [Capability; 5] =
+        [Capability::Catalog, Capability::Cart, Capability::Kv, Capability::Log, Capability::Clock];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -66,9 +61,7 @@ impl FromStr for Capability {
         Capability::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown capability `{s}` (expected one of catalog, cart, kv, log, clock)")
-            })
+            .ok_or_else(|| format!("unknown capability `{s}` (expected one of catalog, cart, kv, log, clock)"))
     }
 }
 
@@ -78,14 +71,8 @@ mod tests {
 
     #[test]
     fn imports_map_to_capabilities() {
-        assert_eq!(
-            Capability::from_import("bottega:shop/catalog@1.0.0"),
-            Some(Capability::Catalog)
-        );
-        assert_eq!(
-            Capability::from_import("bottega:shop/kv@1.0.0"),
-            Some(Capability::Kv)
-        );
+        assert_eq!(Capability::from_import("bottega:shop/catalog@1.0.0"), Some(Capability::Catalog));
+        assert_eq!(Capability::from_import("bottega:shop/kv@1.0.0"), Some(Capability::Kv));
         assert_eq!(Capability::from_import("bottega:shop/types@1.0.0"), None);
         assert_eq!(Capability::from_import("wasi:cli/environment@0.2.6"), None);
         assert_eq!("clock".parse::<Capability>(), Ok(Capability::Clock));

@@ -23,9 +23,7 @@ impl CompiledCache {
     pub fn new(engine: &Engine, data_dir: &Path) -> std::io::Result<CompiledCache> {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        let dir = data_dir
-            .join("compiled")
-            .join(format!("{:016x}", hasher.finish()));
+        let dir = data_dir.join("compiled").join(format!("{:016x}", hasher.finish()));
         std::fs::create_dir_all(&dir)?;
         Ok(CompiledCache { dir })
     }
@@ -37,12 +35,7 @@ impl CompiledCache {
     /// The compiled component for `wasm` (whose hash is `sha256`): loaded from
     /// disk when this node compiled it before, else compiled and stored.
     /// Blocking: call from a blocking thread.
-    pub fn load_or_compile(
-        &self,
-        engine: &Engine,
-        sha256: &str,
-        wasm: &[u8],
-    ) -> wasmtime::Result<Component> {
+    pub fn load_or_compile(&self, engine: &Engine, sha256: &str, wasm: &[u8]) -> wasmtime::Result<Component> {
         let path = self.path(sha256);
         if path.exists() {
             match self.load(engine, &path) {
@@ -53,9 +46,7 @@ impl CompiledCache {
             }
         }
         let compiled = engine.precompile_component(wasm)?;
-        let temporary = self
-            .dir
-            .join(format!("{sha256}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        let temporary = self.dir.join(format!("{sha256}.{}.tmp", uuid::Uuid::new_v4().simple()));
         std::fs::write(&temporary, &compiled)?;
         std::fs::rename(&temporary, &path)?;
         self.load(engine, &path)

@@ -47,7 +47,5 @@ pub fn start_epoch_ticker(engine: &Engine) {
             }
         })
         .map(|_| ())
-        .unwrap_or_else(|e| {
-            tracing::error!("could not start the epoch ticker: {e}; plugin deadlines will not fire")
-        });
+        .unwrap_or_else(|e| tracing::error!("could not start the epoch ticker: {e}; plugin deadlines will not fire"));
 }

@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::{Store, UpdateDeadline};
 
-use super::bindings::{
-    Cart, CatalogQuery, ConversationContext, DiscountLine, InboundMessage, Reply, Shop, ShopEvent,
-};
+use super::bindings::{Cart, CatalogQuery, ConversationContext, DiscountLine, InboundMessage, Reply, Shop, ShopEvent};
 use super::host::HostFault;
 use super::limits::MemoryLimitExceeded;
 use super::state::PluginState;
@@ -65,10 +63,7 @@ impl PluginFault {
 
     /// True when the plugin itself is to blame, so the circuit breaker counts it.
     pub fn is_plugin_fault(&self) -> bool {
-        !matches!(
-            self,
-            PluginFault::Overloaded | PluginFault::Host(_) | PluginFault::InputTooLarge { .. }
-        )
+        !matches!(self, PluginFault::Overloaded | PluginFault::Host(_) | PluginFault::InputTooLarge { .. })
     }
 }
 
@@ -93,12 +88,7 @@ impl PluginSession {
         shop: Shop,
         permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
     ) -> Self {
-        PluginSession {
-            store,
-            shop,
-            failed: None,
-            _permits: permits,
-        }
+        PluginSession { store, shop, failed: None, _permits: permits }
     }
 
     /// Prepares a store for instantiation under the limits in its state: the
@@ -112,7 +102,9 @@ impl PluginSession {
             if Instant::now() >= store.data().deadline {
                 return Err(DeadlineExceeded.into());
             }
-            Ok(UpdateDeadline::Yield(1))
+            // tokio's yield_now puts the task at the back of the run queue, so a
+            // busy plugin shares its worker thread fairly with other requests.
+            Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
         });
     }
 
@@ -122,10 +114,7 @@ impl PluginSession {
         message: &InboundMessage,
     ) -> Result<Vec<Reply>, PluginFault> {
         let limit = self.arm()?;
-        let call =
-            self.shop
-                .bottega_shop_bot()
-                .call_handle_message(&mut self.store, context, message);
+        let call = self.shop.bottega_shop_bot().call_handle_message(&mut self.store, context, message);
         let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
         let replies = self.settle(outcome, limit)?;
         self.check_output(&replies)?;
@@ -138,10 +127,7 @@ impl PluginSession {
         event: &ShopEvent,
     ) -> Result<Vec<Reply>, PluginFault> {
         let limit = self.arm()?;
-        let call = self
-            .shop
-            .bottega_shop_bot()
-            .call_handle_event(&mut self.store, context, event);
+        let call = self.shop.bottega_shop_bot().call_handle_event(&mut self.store, context, event);
         let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
         let replies = self.settle(outcome, limit)?;
         self.check_output(&replies)?;
@@ -154,11 +140,7 @@ impl PluginSession {
         query: &CatalogQuery,
     ) -> Result<Vec<Reply>, PluginFault> {
         let limit = self.arm()?;
-        let call = self.shop.bottega_shop_storefront().call_present_catalog(
-            &mut self.store,
-            context,
-            query,
-        );
+        let call = self.shop.bottega_shop_storefront().call_present_catalog(&mut self.store, context, query);
         let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
         let replies = self.settle(outcome, limit)?;
         self.check_output(&replies)?;
@@ -173,16 +155,10 @@ impl PluginSession {
         let input = cart_size(cart);
         let max_input = self.store.data().scope.limits.max_input_bytes;
         if input as u64 > max_input {
-            return Err(PluginFault::InputTooLarge {
-                size: input,
-                limit: max_input,
-            });
+            return Err(PluginFault::InputTooLarge { size: input, limit: max_input });
         }
         let limit = self.arm()?;
-        let call =
-            self.shop
-                .bottega_shop_storefront()
-                .call_price_cart(&mut self.store, context, cart);
+        let call = self.shop.bottega_shop_storefront().call_price_cart(&mut self.store, context, cart);
         let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
         self.settle(outcome, limit)
     }
@@ -191,11 +167,7 @@ impl PluginSession {
     /// the plugin printed.
     pub fn finish(self) -> SessionLogs {
         let state = self.store.data();
-        SessionLogs {
-            printed: state.printed(),
-            dropped: state.logs.dropped,
-            lines: self.store.into_data().logs.lines,
-        }
+        SessionLogs { printed: state.printed(), dropped: state.logs.dropped, lines: self.store.into_data().logs.lines }
     }
 
     /// Starts a call's deadline.
@@ -266,14 +238,7 @@ pub(super) fn classify(error: &wasmtime::Error, limit: Duration, printed: &str) 
     let printed = printed.trim();
     if !printed.is_empty() {
         // A Rust panic prints its message to stderr before trapping.
-        let tail: String = printed
-            .chars()
-            .rev()
-            .take(500)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail: String = printed.chars().rev().take(500).collect::<Vec<_>>().into_iter().rev().collect();
         detail = format!("{detail}; the plugin printed: {tail}");
     }
     PluginFault::Trap(detail)
@@ -283,34 +248,20 @@ pub(super) fn classify(error: &wasmtime::Error, limit: Duration, printed: &str) 
 fn reply_size(reply: &Reply) -> usize {
     match reply {
         Reply::Text(text) | Reply::Product(text) | Reply::HumanAgent(text) => text.len(),
-        Reply::Buttons(b) => {
-            b.body.len()
-                + b.buttons
-                    .iter()
-                    .map(|b| b.id.len() + b.title.len())
-                    .sum::<usize>()
-        }
+        Reply::Buttons(b) => b.body.len() + b.buttons.iter().map(|b| b.id.len() + b.title.len()).sum::<usize>(),
         Reply::ChoiceList(l) => {
             l.body.len()
                 + l.button_label.len()
                 + l.rows
                     .iter()
-                    .map(|r| {
-                        r.id.len() + r.title.len() + r.description.as_ref().map_or(0, String::len)
-                    })
+                    .map(|r| r.id.len() + r.title.len() + r.description.as_ref().map_or(0, String::len))
                     .sum::<usize>()
         }
-        Reply::ProductList(p) => {
-            p.header.len() + p.body.len() + p.product_ids.iter().map(String::len).sum::<usize>()
-        }
+        Reply::ProductList(p) => p.header.len() + p.body.len() + p.product_ids.iter().map(String::len).sum::<usize>(),
         Reply::CartSummary | Reply::Checkout => 0,
     }
 }
 
 fn cart_size(cart: &Cart) -> usize {
-    cart.lines
-        .iter()
-        .map(|l| l.product_id.len() + l.name.len() + 32)
-        .sum::<usize>()
-        + 16
+    cart.lines.iter().map(|l| l.product_id.len() + l.name.len() + 32).sum::<usize>() + 16
 }

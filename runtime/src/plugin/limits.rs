@@ -49,10 +49,7 @@ impl PluginLimits {
     /// Checks the limits against the node's maxima, naming the first bad one.
     pub fn validate(&self, max_memory_bytes: u64) -> Result<(), String> {
         if !(1..=30_000).contains(&self.deadline_ms) {
-            return Err(format!(
-                "deadline_ms must be between 1 and 30000, got {}",
-                self.deadline_ms
-            ));
+            return Err(format!("deadline_ms must be between 1 and 30000, got {}", self.deadline_ms));
         }
         if self.memory_bytes < (1 << 20) || self.memory_bytes > max_memory_bytes {
             return Err(format!(
@@ -101,28 +98,14 @@ impl PluginLimiter {
 }
 
 impl wasmtime::ResourceLimiter for PluginLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes {
-            return Err(MemoryLimitExceeded {
-                limit: self.memory_bytes,
-                desired,
-            }
-            .into());
+            return Err(MemoryLimitExceeded { limit: self.memory_bytes, desired }.into());
         }
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= self.table_elements)
     }
 }

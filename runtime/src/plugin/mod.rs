@@ -49,9 +49,7 @@ pub struct LoadedPlugin {
 
 impl std::fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedPlugin")
-            .field("version_id", &self.version_id)
-            .finish_non_exhaustive()
+        f.debug_struct("LoadedPlugin").field("version_id", &self.version_id).finish_non_exhaustive()
     }
 }
 
@@ -77,9 +75,7 @@ pub struct PluginHost {
 
 impl std::fmt::Debug for PluginHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PluginHost")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("PluginHost").field("config", &self.config).finish_non_exhaustive()
     }
 }
 
@@ -110,19 +106,11 @@ impl PluginHost {
 
     /// Validates an upload for a business granted `granted`, compiles it (into
     /// this node's compiled cache) and links it against the contract.
-    pub async fn prepare_upload(
-        &self,
-        wasm: &[u8],
-        granted: &[Capability],
-    ) -> Result<PreparedUpload, UploadError> {
+    pub async fn prepare_upload(&self, wasm: &[u8], granted: &[Capability]) -> Result<PreparedUpload, UploadError> {
         let inspection = validate::inspect(wasm, self.config.max_upload_bytes, granted)?;
-        let component = self
-            .compile(&inspection.sha256, wasm)
-            .await
-            .map_err(|e| UploadError::Compile(format!("{e:#}")))?;
-        let pre = self
-            .link(&component)
-            .map_err(|e| UploadError::Link(format!("{e:#}")))?;
+        let component =
+            self.compile(&inspection.sha256, wasm).await.map_err(|e| UploadError::Compile(format!("{e:#}")))?;
+        let pre = self.link(&component).map_err(|e| UploadError::Link(format!("{e:#}")))?;
         Ok(PreparedUpload { inspection, pre })
     }
 
@@ -140,21 +128,13 @@ impl PluginHost {
     /// The loaded plugin for a version, compiling or reading it from this
     /// node's compiled cache the first time.
     pub async fn load(&self, db: &Db, version_id: &str) -> Result<Arc<LoadedPlugin>, PluginFault> {
-        let cell = self
-            .lock_loaded()
-            .entry(version_id.to_string())
-            .or_default()
-            .clone();
+        let cell = self.lock_loaded().entry(version_id.to_string()).or_default().clone();
         let plugin = cell
             .get_or_try_init(|| async {
                 let wasm = plugins::wasm(db, version_id)
                     .await
                     .map_err(|e| PluginFault::Host(e.to_string()))?
-                    .ok_or_else(|| {
-                        PluginFault::Unavailable(format!(
-                            "plugin version {version_id} does not exist"
-                        ))
-                    })?;
+                    .ok_or_else(|| PluginFault::Unavailable(format!("plugin version {version_id} does not exist")))?;
                 // Stored uploads passed validation; inspect again for the
                 // capabilities (the grant check happens per session).
                 let inspection = validate::inspect(&wasm, usize::MAX, &Capability::ALL)
@@ -163,9 +143,7 @@ impl PluginHost {
                     .compile(&inspection.sha256, &wasm)
                     .await
                     .map_err(|e| PluginFault::Unavailable(format!("compiling failed: {e:#}")))?;
-                let pre = self
-                    .link(&component)
-                    .map_err(|e| PluginFault::Unavailable(format!("{e:#}")))?;
+                let pre = self.link(&component).map_err(|e| PluginFault::Unavailable(format!("{e:#}")))?;
                 Ok::<_, PluginFault>(Arc::new(LoadedPlugin {
                     version_id: version_id.to_string(),
                     capabilities: inspection.capabilities,
@@ -210,34 +188,17 @@ impl PluginHost {
         wait: Duration,
     ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), PluginFault> {
         let business = {
-            let mut map = self
-                .business_permits
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut map = self.business_permits.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             map.entry(business_id.to_string())
-                .or_insert_with(|| {
-                    Arc::new(Semaphore::new(
-                        self.config.max_concurrent_calls_per_business as usize,
-                    ))
-                })
+                .or_insert_with(|| Arc::new(Semaphore::new(self.config.max_concurrent_calls_per_business as usize)))
                 .clone()
         };
         let acquire = async {
-            let mine = business
-                .acquire_owned()
-                .await
-                .map_err(|_| PluginFault::Overloaded)?;
-            let node = self
-                .call_permits
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| PluginFault::Overloaded)?;
+            let mine = business.acquire_owned().await.map_err(|_| PluginFault::Overloaded)?;
+            let node = self.call_permits.clone().acquire_owned().await.map_err(|_| PluginFault::Overloaded)?;
             Ok((mine, node))
         };
-        tokio::time::timeout(wait, acquire)
-            .await
-            .map_err(|_| PluginFault::Overloaded)?
+        tokio::time::timeout(wait, acquire).await.map_err(|_| PluginFault::Overloaded)?
     }
 
     async fn compile(&self, sha256: &str, wasm: &[u8]) -> wasmtime::Result<Component> {
@@ -253,11 +214,7 @@ impl PluginHost {
         ShopPre::new(self.linker.instantiate_pre(component)?)
     }
 
-    fn lock_loaded(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, Arc<OnceCell<Arc<LoadedPlugin>>>>> {
-        self.loaded
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<OnceCell<Arc<LoadedPlugin>>>>> {
+        self.loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

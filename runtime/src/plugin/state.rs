@@ -77,10 +77,7 @@ impl PluginState {
 
 impl WasiView for PluginState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -96,12 +93,7 @@ pub struct LogBuffer {
 
 impl LogBuffer {
     fn new(limits: &PluginLimits) -> LogBuffer {
-        LogBuffer {
-            lines: Vec::new(),
-            dropped: 0,
-            bytes_left: limits.max_log_bytes,
-            lines_left: limits.max_log_lines,
-        }
+        LogBuffer { lines: Vec::new(), dropped: 0, bytes_left: limits.max_log_bytes, lines_left: limits.max_log_lines }
     }
 
     /// Keeps a line if the budget allows, else counts it as dropped.

@@ -17,14 +17,8 @@ pub const SUPPORTED_VERSIONS: &[&str] = &["1.0.0"];
 /// Interfaces a plugin must export.
 const REQUIRED_EXPORTS: &[&str] = &["bot", "storefront"];
 /// WASI packages the host links (with no files, no environment, no network).
-const WASI_PACKAGES: &[&str] = &[
-    "wasi:cli/",
-    "wasi:io/",
-    "wasi:clocks/",
-    "wasi:random/",
-    "wasi:filesystem/",
-    "wasi:sockets/",
-];
+const WASI_PACKAGES: &[&str] =
+    &["wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:filesystem/", "wasi:sockets/"];
 
 /// Why an upload was refused. Each message says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,13 +39,9 @@ pub enum UploadError {
     UnsupportedWorld { found: String },
     #[error("the component does not export `{0}`, which every {CONTRACT_PACKAGE} plugin must")]
     MissingExport(String),
-    #[error(
-        "the component imports `{0}`, which Bottega does not provide (no network, files or other host APIs)"
-    )]
+    #[error("the component imports `{0}`, which Bottega does not provide (no network, files or other host APIs)")]
     UnknownImport(String),
-    #[error(
-        "the plugin imports capability `{capability}`, which this business has not been granted"
-    )]
+    #[error("the plugin imports capability `{capability}`, which this business has not been granted")]
     NotGranted { capability: Capability },
     #[error("the component could not be compiled: {0}")]
     Compile(String),
@@ -60,11 +50,7 @@ pub enum UploadError {
 }
 
 fn supported_worlds() -> String {
-    SUPPORTED_VERSIONS
-        .iter()
-        .map(|v| format!("{CONTRACT_PACKAGE}@{v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    SUPPORTED_VERSIONS.iter().map(|v| format!("{CONTRACT_PACKAGE}@{v}")).collect::<Vec<_>>().join(", ")
 }
 
 /// What an accepted upload is.
@@ -78,19 +64,12 @@ pub struct Inspection {
 }
 
 /// Checks an upload's shape without compiling it.
-pub fn inspect(
-    bytes: &[u8],
-    max_bytes: usize,
-    granted: &[Capability],
-) -> Result<Inspection, UploadError> {
+pub fn inspect(bytes: &[u8], max_bytes: usize, granted: &[Capability]) -> Result<Inspection, UploadError> {
     if bytes.is_empty() {
         return Err(UploadError::Empty);
     }
     if bytes.len() > max_bytes {
-        return Err(UploadError::TooLarge {
-            size: bytes.len(),
-            limit: max_bytes,
-        });
+        return Err(UploadError::TooLarge { size: bytes.len(), limit: max_bytes });
     }
     if !bytes.starts_with(b"\0asm") {
         return Err(UploadError::NotWasm);
@@ -99,9 +78,7 @@ pub fn inspect(
         return Err(UploadError::CoreModule);
     }
     if !Parser::is_component(bytes) {
-        return Err(UploadError::Malformed(
-            "unknown WebAssembly encoding version".into(),
-        ));
+        return Err(UploadError::Malformed("unknown WebAssembly encoding version".into()));
     }
     let (imports, exports) = top_level_names(bytes)?;
 
@@ -126,10 +103,7 @@ pub fn inspect(
             return Err(UploadError::UnknownImport(import.clone()));
         }
     }
-    let capabilities = capabilities
-        .into_iter()
-        .filter_map(|c| c.parse().ok())
-        .collect();
+    let capabilities = capabilities.into_iter().filter_map(|c| c.parse().ok()).collect();
     Ok(Inspection {
         sha256: hex::encode(Sha256::digest(bytes)),
         world: format!("{CONTRACT_PACKAGE}@{version}"),
@@ -150,15 +124,13 @@ fn top_level_names(bytes: &[u8]) -> Result<(Vec<String>, BTreeSet<String>), Uplo
             Payload::End(_) => depth = depth.saturating_sub(1),
             Payload::ComponentImportSection(reader) if depth == 0 => {
                 for import in reader {
-                    let import =
-                        import.map_err(|e| UploadError::Malformed(e.message().to_string()))?;
+                    let import = import.map_err(|e| UploadError::Malformed(e.message().to_string()))?;
                     imports.push(import.name.name.to_string());
                 }
             }
             Payload::ComponentExportSection(reader) if depth == 0 => {
                 for export in reader {
-                    let export =
-                        export.map_err(|e| UploadError::Malformed(e.message().to_string()))?;
+                    let export = export.map_err(|e| UploadError::Malformed(e.message().to_string()))?;
                     exports.insert(export.name.name.to_string());
                 }
             }
@@ -183,17 +155,10 @@ fn contract_version(exports: &BTreeSet<String>) -> Result<&'static str, UploadEr
         let names: Vec<&str> = exports.iter().map(String::as_str).collect();
         format!(
             "the component exports nothing from {CONTRACT_PACKAGE} (it exports: {}); build it against the WIT in wit/",
-            if names.is_empty() {
-                "nothing".to_string()
-            } else {
-                names.join(", ")
-            }
+            if names.is_empty() { "nothing".to_string() } else { names.join(", ") }
         )
     } else {
-        let built: Vec<String> = versions
-            .iter()
-            .map(|v| format!("{CONTRACT_PACKAGE}@{v}"))
-            .collect();
+        let built: Vec<String> = versions.iter().map(|v| format!("{CONTRACT_PACKAGE}@{v}")).collect();
         format!("the component was built for {}", built.join(", "))
     };
     Err(UploadError::UnsupportedWorld { found })
@@ -207,17 +172,8 @@ mod tests {
     fn garbage_core_modules_and_oversized_uploads_are_named() {
         assert_eq!(inspect(b"", 100, &[]), Err(UploadError::Empty));
         assert_eq!(inspect(b"hello world", 100, &[]), Err(UploadError::NotWasm));
-        assert_eq!(
-            inspect(b"\0asm\x01\0\0\0", 100, &[]),
-            Err(UploadError::CoreModule)
-        );
-        assert_eq!(
-            inspect(&[0u8; 200], 100, &[]),
-            Err(UploadError::TooLarge {
-                size: 200,
-                limit: 100
-            })
-        );
+        assert_eq!(inspect(b"\0asm\x01\0\0\0", 100, &[]), Err(UploadError::CoreModule));
+        assert_eq!(inspect(&[0u8; 200], 100, &[]), Err(UploadError::TooLarge { size: 200, limit: 100 }));
     }
 
     #[test]
@@ -226,10 +182,7 @@ mod tests {
         let empty_component = b"\0asm\x0d\0\x01\0";
         let error = inspect(empty_component, 100, &[]).expect_err("exports nothing");
         let message = error.to_string();
-        assert!(
-            message.contains("exports nothing from bottega:shop"),
-            "{message}"
-        );
+        assert!(message.contains("exports nothing from bottega:shop"), "{message}");
         assert!(message.contains("bottega:shop@1.0.0"), "{message}");
     }
 }

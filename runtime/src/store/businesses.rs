@@ -86,11 +86,7 @@ fn from_row(row: &AnyRow) -> StoreResult<Business> {
 }
 
 fn join_capabilities(capabilities: &[Capability]) -> String {
-    capabilities
-        .iter()
-        .map(|c| c.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
+    capabilities.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")
 }
 
 fn limits_json(limits: &PluginLimits) -> StoreResult<String> {
@@ -118,9 +114,7 @@ pub async fn create(db: &Db, new: NewBusiness) -> StoreResult<(Business, String)
     .bind(ids::now_ms())
     .execute(db.pool())
     .await?;
-    let business = get(db, &id)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("created business vanished".into()))?;
+    let business = get(db, &id).await?.ok_or_else(|| StoreError::Corrupt("created business vanished".into()))?;
     Ok((business, api_key))
 }
 
@@ -134,29 +128,21 @@ pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Business>> {
 
 /// The business an API key belongs to.
 pub async fn by_api_key(db: &Db, api_key: &str) -> StoreResult<Option<Business>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM businesses WHERE api_key_hash = $1"
-    ))
-    .bind(ids::hash_api_key(api_key))
-    .fetch_optional(db.pool())
-    .await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM businesses WHERE api_key_hash = $1"))
+        .bind(ids::hash_api_key(api_key))
+        .fetch_optional(db.pool())
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 pub async fn list(db: &Db) -> StoreResult<Vec<Business>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM businesses ORDER BY created_at, id"
-    ))
-    .fetch_all(db.pool())
-    .await?;
+    let rows =
+        sqlx::query(&format!("SELECT {COLUMNS} FROM businesses ORDER BY created_at, id")).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 
 pub async fn count(db: &Db) -> StoreResult<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) AS n FROM businesses")
-        .fetch_one(db.pool())
-        .await?
-        .try_get("n")?)
+    Ok(sqlx::query("SELECT COUNT(*) AS n FROM businesses").fetch_one(db.pool()).await?.try_get("n")?)
 }
 
 pub async fn update(db: &Db, id: &str, changes: BusinessChanges) -> StoreResult<Option<Business>> {
@@ -227,9 +213,7 @@ pub async fn record_plugin_failure(
     )
     .bind(business_id)
     .bind(version_id)
-    .bind(format!(
-        "disabled after {failures} consecutive failures; last: {reason}"
-    ))
+    .bind(format!("disabled after {failures} consecutive failures; last: {reason}"))
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)

@@ -21,11 +21,7 @@ pub struct StoredLine {
 
 /// The lines of a conversation's cart, in the order they were added; lines
 /// whose product was deleted from the catalog are left out.
-pub async fn lines(
-    db: &Db,
-    business_id: &str,
-    conversation_id: &str,
-) -> StoreResult<Vec<StoredLine>> {
+pub async fn lines(db: &Db, business_id: &str, conversation_id: &str) -> StoreResult<Vec<StoredLine>> {
     let rows = sqlx::query(
         "SELECT c.product_id, c.quantity, p.name, p.price_minor, p.currency, p.available, p.stock \
          FROM cart_lines c JOIN products p ON p.business_id = c.business_id AND p.id = c.product_id \
@@ -72,12 +68,7 @@ pub async fn set_quantity(
     Ok(())
 }
 
-pub async fn remove(
-    db: &Db,
-    business_id: &str,
-    conversation_id: &str,
-    product_id: &str,
-) -> StoreResult<()> {
+pub async fn remove(db: &Db, business_id: &str, conversation_id: &str, product_id: &str) -> StoreResult<()> {
     sqlx::query("DELETE FROM cart_lines WHERE business_id = $1 AND conversation_id = $2 AND product_id = $3")
         .bind(business_id)
         .bind(conversation_id)
@@ -97,12 +88,7 @@ pub async fn clear(db: &Db, business_id: &str, conversation_id: &str) -> StoreRe
 }
 
 /// Replaces the whole cart (a cart the customer sent as one message).
-pub async fn replace(
-    db: &Db,
-    business_id: &str,
-    conversation_id: &str,
-    lines: &[(String, i64)],
-) -> StoreResult<()> {
+pub async fn replace(db: &Db, business_id: &str, conversation_id: &str, lines: &[(String, i64)]) -> StoreResult<()> {
     let now = ids::now_ms();
     let mut tx = db.pool().begin().await?;
     sqlx::query("DELETE FROM cart_lines WHERE business_id = $1 AND conversation_id = $2")

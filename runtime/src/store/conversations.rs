@@ -46,8 +46,7 @@ pub struct Message {
     pub created_at: i64,
 }
 
-const CONVERSATION_COLUMNS: &str =
-    "id, customer_id, channel, locale, handling, message_count, last_message_at";
+const CONVERSATION_COLUMNS: &str = "id, customer_id, channel, locale, handling, message_count, last_message_at";
 
 fn conversation_from_row(row: &AnyRow) -> StoreResult<Conversation> {
     Ok(Conversation {
@@ -68,8 +67,7 @@ fn message_from_row(row: &AnyRow) -> StoreResult<Message> {
         seq: row.try_get("seq")?,
         direction: row.try_get("direction")?,
         author: row.try_get("author")?,
-        body: serde_json::from_str(&body)
-            .map_err(|e| StoreError::Corrupt(format!("message body: {e}")))?,
+        body: serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("message body: {e}")))?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -120,13 +118,12 @@ pub async fn open(
 }
 
 pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Conversation>> {
-    let row = sqlx::query(&format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND id = $2"
-    ))
-    .bind(business_id)
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
+    let row =
+        sqlx::query(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND id = $2"))
+            .bind(business_id)
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?;
     row.as_ref().map(conversation_from_row).transpose()
 }
 

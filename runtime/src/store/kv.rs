@@ -82,12 +82,7 @@ pub async fn delete(db: &Db, business_id: &str, key: &str) -> StoreResult<()> {
 }
 
 /// Keys starting with `prefix`, sorted.
-pub async fn keys(
-    db: &Db,
-    business_id: &str,
-    prefix: &str,
-    limit: u32,
-) -> StoreResult<Vec<String>> {
+pub async fn keys(db: &Db, business_id: &str, prefix: &str, limit: u32) -> StoreResult<Vec<String>> {
     let rows = sqlx::query(
         "SELECT key FROM kv_entries WHERE business_id = $1 AND substr(key, 1, CAST($3 AS INTEGER)) = $2 ORDER BY key LIMIT $4",
     )

@@ -57,10 +57,7 @@ impl Db {
         sqlx::any::install_default_drivers();
         let url = match database_url {
             Some(url) => url.to_string(),
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                data_dir.join("bottega.db").display()
-            ),
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("bottega.db").display()),
         };
         let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
@@ -80,8 +77,10 @@ impl Db {
                     .max_connections(1)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-                                .await?;
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                            )
+                            .await?;
                             Ok(())
                         })
                     })
@@ -115,11 +114,7 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
 
 /// Splits a comma-separated list column.
 pub(crate) fn split_list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    value.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 /// A `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` escaped

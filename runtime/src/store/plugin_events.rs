@@ -44,13 +44,7 @@ pub struct NewLogLine {
     pub fields: serde_json::Value,
 }
 
-pub async fn record_failure(
-    db: &Db,
-    business_id: &str,
-    version_id: &str,
-    kind: &str,
-    detail: &str,
-) -> StoreResult<()> {
+pub async fn record_failure(db: &Db, business_id: &str, version_id: &str, kind: &str, detail: &str) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO plugin_failures (id, business_id, plugin_version_id, kind, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -133,8 +127,7 @@ pub async fn logs(db: &Db, business_id: &str, limit: u32) -> StoreResult<Vec<Plu
                 conversation_id: row.try_get("conversation_id")?,
                 level: row.try_get("level")?,
                 message: row.try_get("message")?,
-                fields: serde_json::from_str(&fields)
-                    .map_err(|e| StoreError::Corrupt(format!("log fields: {e}")))?,
+                fields: serde_json::from_str(&fields).map_err(|e| StoreError::Corrupt(format!("log fields: {e}")))?,
                 created_at: row.try_get("created_at")?,
             })
         })

@@ -52,11 +52,7 @@ fn from_row(row: &AnyRow) -> StoreResult<PluginVersion> {
 }
 
 /// Stores an upload as the business's next version number.
-pub async fn insert(
-    db: &Db,
-    business_id: &str,
-    new: NewPluginVersion<'_>,
-) -> StoreResult<PluginVersion> {
+pub async fn insert(db: &Db, business_id: &str, new: NewPluginVersion<'_>) -> StoreResult<PluginVersion> {
     let id = ids::new_id("pv");
     // Two uploads racing for the same number: the loser takes the next one.
     for _ in 0..3 {
@@ -78,42 +74,32 @@ pub async fn insert(
             Err(e) if is_unique_violation(&e) => continue,
             other => other?,
         };
-        return get(db, business_id, &id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("stored plugin vanished".into()));
+        return get(db, business_id, &id).await?.ok_or_else(|| StoreError::Corrupt("stored plugin vanished".into()));
     }
-    Err(StoreError::Conflict(
-        "too many concurrent uploads; try again".into(),
-    ))
+    Err(StoreError::Conflict("too many concurrent uploads; try again".into()))
 }
 
 pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<PluginVersion>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM plugin_versions WHERE business_id = $1 AND id = $2"
-    ))
-    .bind(business_id)
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM plugin_versions WHERE business_id = $1 AND id = $2"))
+        .bind(business_id)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// A business's versions, newest first.
 pub async fn list(db: &Db, business_id: &str) -> StoreResult<Vec<PluginVersion>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM plugin_versions WHERE business_id = $1 ORDER BY version DESC"
-    ))
-    .bind(business_id)
-    .fetch_all(db.pool())
-    .await?;
+    let rows =
+        sqlx::query(&format!("SELECT {COLUMNS} FROM plugin_versions WHERE business_id = $1 ORDER BY version DESC"))
+            .bind(business_id)
+            .fetch_all(db.pool())
+            .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// The uploaded bytes of a version.
 pub async fn wasm(db: &Db, id: &str) -> StoreResult<Option<Vec<u8>>> {
-    let row = sqlx::query("SELECT wasm FROM plugin_versions WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query("SELECT wasm FROM plugin_versions WHERE id = $1").bind(id).fetch_optional(db.pool()).await?;
     row.map(|row| Ok(row.try_get("wasm")?)).transpose()
 }

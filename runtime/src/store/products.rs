@@ -93,24 +93,15 @@ pub async fn create(db: &Db, business_id: &str, input: &ProductInput) -> StoreRe
     .await;
     match result {
         Err(e) if is_unique_violation(&e) => {
-            return Err(StoreError::Conflict(format!(
-                "a product with id `{}` already exists",
-                input.id
-            )));
+            return Err(StoreError::Conflict(format!("a product with id `{}` already exists", input.id)));
         }
         other => other?,
     };
-    get(db, business_id, &input.id)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("created product vanished".into()))
+    get(db, business_id, &input.id).await?.ok_or_else(|| StoreError::Corrupt("created product vanished".into()))
 }
 
 /// Replaces a product's fields; `None` when the business has no such product.
-pub async fn replace(
-    db: &Db,
-    business_id: &str,
-    input: &ProductInput,
-) -> StoreResult<Option<Product>> {
+pub async fn replace(db: &Db, business_id: &str, input: &ProductInput) -> StoreResult<Option<Product>> {
     let done = sqlx::query(
         "UPDATE products SET name = $3, description = $4, photo_url = $5, price_minor = $6, currency = $7, \
          stock = $8, section = $9, available = $10, updated_at = $11 WHERE business_id = $1 AND id = $2",
@@ -144,13 +135,11 @@ pub async fn delete(db: &Db, business_id: &str, id: &str) -> StoreResult<bool> {
 }
 
 pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Product>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM products WHERE business_id = $1 AND id = $2"
-    ))
-    .bind(business_id)
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM products WHERE business_id = $1 AND id = $2"))
+        .bind(business_id)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -190,22 +179,16 @@ pub async fn list(
 
 /// The sections that have at least one available product, alphabetically.
 pub async fn sections(db: &Db, business_id: &str) -> StoreResult<Vec<String>> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT section FROM products WHERE business_id = $1 AND available = 1 ORDER BY section",
-    )
-    .bind(business_id)
-    .fetch_all(db.pool())
-    .await?;
+    let rows =
+        sqlx::query("SELECT DISTINCT section FROM products WHERE business_id = $1 AND available = 1 ORDER BY section")
+            .bind(business_id)
+            .fetch_all(db.pool())
+            .await?;
     rows.iter().map(|row| Ok(row.try_get("section")?)).collect()
 }
 
 /// Products whose name or description contains `query`, case-insensitively.
-pub async fn search(
-    db: &Db,
-    business_id: &str,
-    query: &str,
-    limit: u32,
-) -> StoreResult<Vec<Product>> {
+pub async fn search(db: &Db, business_id: &str, query: &str, limit: u32) -> StoreResult<Vec<Product>> {
     let pattern = contains_pattern(query.trim());
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM products WHERE business_id = $1 \

@@ -24,7 +24,9 @@ impl exports::bottega::shop::bot::Guest for Quota {
                 let value = vec![b'v'; size.parse().unwrap_or(0)];
                 match kv::set(key, &value) {
                     Ok(()) => vec![Reply::Text("stored".to_string())],
-                    Err(error) => vec![Reply::Text(format!("refused: {error:?}"))],
+                    Err(kv::KvError::KeyTooLong(n)) => vec![Reply::Text(format!("refused: key-too-long {n}"))],
+                    Err(kv::KvError::ValueTooLarge(n)) => vec![Reply::Text(format!("refused: value-too-large {n}"))],
+                    Err(kv::KvError::QuotaExceeded(n)) => vec![Reply::Text(format!("refused: quota-exceeded {n}"))],
                 }
             }
             ["log", n] => {
@@ -39,7 +41,7 @@ impl exports::bottega::shop::bot::Guest for Quota {
             }
             ["add", product, quantity] => match cart::add_item(product, quantity.parse().unwrap_or(0)) {
                 Ok(cart) => vec![Reply::Text(format!("lines={}", cart.lines.len()))],
-                Err(error) => vec![Reply::Text(format!("refused: {error:?}"))],
+                Err(error) => vec![Reply::Text(format!("refused: {}", error.name()))],
             },
             ["buttons", n] => vec![Reply::Buttons(ButtonsReply {
                 body: "pick".to_string(),
@@ -61,9 +63,7 @@ impl exports::bottega::shop::storefront::Guest for Quota {
         Vec::new()
     }
     fn price_cart(_: ConversationContext, cart: Cart) -> Vec<DiscountLine> {
-        let amount = kv::get("discount")
-            .and_then(|v| String::from_utf8(v).ok())
-            .and_then(|s| s.parse::<i64>().ok());
+        let amount = kv::get("discount").and_then(|v| String::from_utf8(v).ok()).and_then(|s| s.parse::<i64>().ok());
         match amount {
             Some(amount_minor) => vec![DiscountLine {
                 label: "test discount".to_string(),

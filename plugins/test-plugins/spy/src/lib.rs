@@ -25,8 +25,10 @@ impl exports::bottega::shop::bot::Guest for Spy {
             format!("fs_cwd={}", std::fs::read_dir(".").is_ok()),
             format!("net_connect={}", std::net::TcpStream::connect("127.0.0.1:5432").is_ok()),
         ];
-        if let InboundMessage::Text(text) = &message {
-            if let Some(rest) = text.strip_prefix("probe ") {
+        if let InboundMessage::Text(text) = &message
+            && let Some(rest) = text.strip_prefix("probe ")
+        {
+            {
                 let mut parts = rest.split_whitespace();
                 let product = parts.next().unwrap_or_default();
                 let key = parts.next().unwrap_or_default();

@@ -17,20 +17,11 @@ pub fn to_wit(view: &CartView) -> Cart {
                 product_id: l.product_id.clone(),
                 name: l.name.clone(),
                 quantity: u32::try_from(l.quantity).unwrap_or(u32::MAX),
-                unit_price: Money {
-                    amount_minor: l.price_minor,
-                    currency: l.currency.clone(),
-                },
-                line_total: Money {
-                    amount_minor: CartView::line_total(l),
-                    currency: l.currency.clone(),
-                },
+                unit_price: Money { amount_minor: l.price_minor, currency: l.currency.clone() },
+                line_total: Money { amount_minor: CartView::line_total(l), currency: l.currency.clone() },
             })
             .collect(),
-        subtotal: Money {
-            amount_minor: view.subtotal(),
-            currency: view.currency.clone(),
-        },
+        subtotal: Money { amount_minor: view.subtotal(), currency: view.currency.clone() },
     }
 }
 
@@ -47,12 +38,7 @@ fn error_to_wit(error: host_cart::CartError) -> CartError {
 impl PluginState {
     fn cart(&self) -> CartRef<'_> {
         let s = &self.scope;
-        CartRef {
-            db: &s.db,
-            business_id: &s.business_id,
-            conversation_id: &s.conversation_id,
-            currency: &s.currency,
-        }
+        CartRef { db: &s.db, business_id: &s.business_id, conversation_id: &s.conversation_id, currency: &s.currency }
     }
 }
 
@@ -62,38 +48,18 @@ impl Host for PluginState {
         Ok(to_wit(&view))
     }
 
-    async fn add_item(
-        &mut self,
-        product_id: String,
-        quantity: u32,
-    ) -> wasmtime::Result<Result<Cart, CartError>> {
-        let result = self
-            .cart()
-            .add(&product_id, quantity)
-            .await
-            .map_err(fault("cart.add-item"))?;
+    async fn add_item(&mut self, product_id: String, quantity: u32) -> wasmtime::Result<Result<Cart, CartError>> {
+        let result = self.cart().add(&product_id, quantity).await.map_err(fault("cart.add-item"))?;
         Ok(result.as_ref().map(to_wit).map_err(|e| error_to_wit(*e)))
     }
 
-    async fn set_quantity(
-        &mut self,
-        product_id: String,
-        quantity: u32,
-    ) -> wasmtime::Result<Result<Cart, CartError>> {
-        let result = self
-            .cart()
-            .set_quantity(&product_id, quantity)
-            .await
-            .map_err(fault("cart.set-quantity"))?;
+    async fn set_quantity(&mut self, product_id: String, quantity: u32) -> wasmtime::Result<Result<Cart, CartError>> {
+        let result = self.cart().set_quantity(&product_id, quantity).await.map_err(fault("cart.set-quantity"))?;
         Ok(result.as_ref().map(to_wit).map_err(|e| error_to_wit(*e)))
     }
 
     async fn remove_item(&mut self, product_id: String) -> wasmtime::Result<Cart> {
-        let view = self
-            .cart()
-            .remove(&product_id)
-            .await
-            .map_err(fault("cart.remove-item"))?;
+        let view = self.cart().remove(&product_id).await.map_err(fault("cart.remove-item"))?;
         Ok(to_wit(&view))
     }
 

@@ -15,10 +15,7 @@ pub(crate) fn to_wit(p: products::Product) -> Product {
         name: p.name,
         description: p.description,
         photo_url: p.photo_url,
-        price: Money {
-            amount_minor: p.price_minor,
-            currency: p.currency,
-        },
+        price: Money { amount_minor: p.price_minor, currency: p.currency },
         stock: u32::try_from(p.stock.max(0)).unwrap_or(u32::MAX),
         section: p.section,
         available: p.available,
@@ -28,17 +25,13 @@ pub(crate) fn to_wit(p: products::Product) -> Product {
 impl Host for PluginState {
     async fn get_product(&mut self, id: String) -> wasmtime::Result<Option<Product>> {
         let s = &self.scope;
-        let product = products::get(&s.db, &s.business_id, &id)
-            .await
-            .map_err(fault("catalog.get-product"))?;
+        let product = products::get(&s.db, &s.business_id, &id).await.map_err(fault("catalog.get-product"))?;
         Ok(product.map(to_wit))
     }
 
     async fn list_sections(&mut self) -> wasmtime::Result<Vec<String>> {
         let s = &self.scope;
-        products::sections(&s.db, &s.business_id)
-            .await
-            .map_err(fault("catalog.list-sections"))
+        products::sections(&s.db, &s.business_id).await.map_err(fault("catalog.list-sections"))
     }
 
     async fn list_products(
@@ -48,23 +41,13 @@ impl Host for PluginState {
         limit: u32,
     ) -> wasmtime::Result<Vec<Product>> {
         let s = &self.scope;
-        let found = products::list(
-            &s.db,
-            &s.business_id,
-            section.as_deref(),
-            offset,
-            limit.min(MAX_PAGE),
-        )
-        .await
-        .map_err(fault("catalog.list-products"))?;
+        let found = products::list(&s.db, &s.business_id, section.as_deref(), offset, limit.min(MAX_PAGE))
+            .await
+            .map_err(fault("catalog.list-products"))?;
         Ok(found.into_iter().map(to_wit).collect())
     }
 
-    async fn search_products(
-        &mut self,
-        query: String,
-        limit: u32,
-    ) -> wasmtime::Result<Vec<Product>> {
+    async fn search_products(&mut self, query: String, limit: u32) -> wasmtime::Result<Vec<Product>> {
         let s = &self.scope;
         let found = products::search(&s.db, &s.business_id, &query, limit.min(MAX_PAGE))
             .await

@@ -27,9 +27,7 @@ pub struct HostFault {
     pub source: crate::store::StoreError,
 }
 
-pub(crate) fn fault(
-    function: &'static str,
-) -> impl FnOnce(crate::store::StoreError) -> wasmtime::Error {
+pub(crate) fn fault(function: &'static str) -> impl FnOnce(crate::store::StoreError) -> wasmtime::Error {
     move |source| wasmtime::Error::new(HostFault { function, source })
 }
 

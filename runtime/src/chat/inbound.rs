@@ -1,0 +1,97 @@
+//! Inbound messages as every transport hands them to the host, the rules they
+//! must meet before anything is stored, and the form history keeps them in.
+
+use super::ChatError;
+
+/// The longest text a customer may send, in bytes.
+pub const MAX_INBOUND_TEXT_BYTES: usize = 4096;
+/// The most lines a cart sent as one message may have.
+pub const MAX_INBOUND_CART_LINES: usize = 100;
+
+/// What a customer sent, as transports hand it to the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    Text(String),
+    /// A reply button or list row was tapped.
+    Choice {
+        id: String,
+        title: String,
+    },
+    ProductTap(String),
+    /// A whole cart: (product id, quantity) lines.
+    Cart(Vec<(String, u32)>),
+    /// The customer opened the catalog (optionally searching or in a section).
+    Browse {
+        query: Option<String>,
+        section: Option<String>,
+    },
+}
+
+/// One inbound message: who sent it, where, and what.
+#[derive(Debug, Clone)]
+pub struct InboundRequest {
+    /// `api`, `whatsapp`, `web`...
+    pub channel: String,
+    /// The customer's handle on that channel (phone number, chat handle). Kept
+    /// by the host; never given to a plugin.
+    pub handle: String,
+    pub locale: Option<String>,
+    pub message: Inbound,
+}
+
+/// True for a plausible BCP 47 language tag (`en`, `es-MX`, `zh-Hant-TW`).
+pub fn is_language_tag(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag.len() <= 35
+        && tag.split('-').all(|part| (1..=8).contains(&part.len()) && part.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// The stored form of an inbound message.
+pub(super) fn stored_body(message: &Inbound) -> serde_json::Value {
+    match message {
+        Inbound::Text(text) => serde_json::json!({"type": "text", "text": text}),
+        Inbound::Choice { id, title } => {
+            serde_json::json!({"type": "choice", "id": id, "title": title})
+        }
+        Inbound::ProductTap(id) => serde_json::json!({"type": "product_tap", "product_id": id}),
+        Inbound::Cart(items) => serde_json::json!({
+            "type": "cart",
+            "items": items.iter().map(|(id, q)| serde_json::json!({"product_id": id, "quantity": q})).collect::<Vec<_>>(),
+        }),
+        Inbound::Browse { query, section } => {
+            serde_json::json!({"type": "browse", "query": query, "section": section})
+        }
+    }
+}
+
+pub(super) fn validate(request: &InboundRequest) -> Result<(), ChatError> {
+    let invalid = |why: String| Err(ChatError::Invalid(why));
+    let handle = request.handle.trim();
+    if handle.is_empty() || handle.len() > 256 {
+        return invalid("the customer handle must be 1 to 256 bytes".into());
+    }
+    if let Some(locale) = &request.locale
+        && !is_language_tag(locale)
+    {
+        return invalid(format!("`{locale}` is not a BCP 47 language tag (e.g. en, es-MX)"));
+    }
+    match &request.message {
+        Inbound::Text(text) if text.trim().is_empty() => invalid("the text is empty".into()),
+        Inbound::Text(text) if text.len() > MAX_INBOUND_TEXT_BYTES => {
+            invalid(format!("the text is {} bytes; at most {MAX_INBOUND_TEXT_BYTES}", text.len()))
+        }
+        Inbound::Choice { id, title } if id.is_empty() || id.len() > 256 || title.len() > 1024 => {
+            invalid("a choice needs an id of 1 to 256 bytes and a title of at most 1024".into())
+        }
+        Inbound::ProductTap(id) if id.is_empty() || id.len() > 256 => {
+            invalid("a product tap needs a product id of 1 to 256 bytes".into())
+        }
+        Inbound::Cart(items) if items.is_empty() || items.len() > MAX_INBOUND_CART_LINES => {
+            invalid(format!("a cart has 1 to {MAX_INBOUND_CART_LINES} lines, got {}", items.len()))
+        }
+        Inbound::Browse { query: Some(q), .. } if q.len() > 256 => {
+            invalid("a catalog search is at most 256 bytes".into())
+        }
+        _ => Ok(()),
+    }
+}

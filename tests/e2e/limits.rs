@@ -1,0 +1,204 @@
+//! Every limit twice: once obeyed (the plugin answers), once exceeded (the
+//! plugin is stopped, the customer gets a polite reply, the business sees why).
+
+use std::time::{Duration, Instant};
+
+use bottega::chat::fallback;
+use bottega_tests::*;
+use serde_json::{Value, json};
+
+bottega_tests::on_both_databases!(
+    deadline,
+    memory,
+    output_size,
+    kv_quota,
+    log_budget,
+    invalid_replies_and_discounts,
+    a_crashing_plugin_trips_the_circuit_breaker,
+    a_looping_shop_does_not_stop_other_shops,
+);
+
+async fn latest_failure(app: &TestApp, shop: &Shop) -> Value {
+    let (_, failures) = app.get("/v1/plugins/failures", &shop.key).await;
+    failures[0].clone()
+}
+
+fn limits(overrides: Value) -> Value {
+    let mut limits = serde_json::to_value(bottega::plugin::PluginLimits::default()).expect("limits serialize");
+    if let (Some(limits), Some(overrides)) = (limits.as_object_mut(), overrides.as_object()) {
+        limits.extend(overrides.clone());
+    }
+    json!({"limits": limits})
+}
+
+async fn deadline(app: TestApp) {
+    let shop = app.create_shop("Spinner", limits(json!({"deadline_ms": 300}))).await;
+    app.upload(&shop, plugins::TEST_LOOP).await;
+
+    let within = app.say(&shop, "c1", "spin 20").await;
+    assert_eq!(reply_text(&within), "spun 20 ms");
+
+    let started = Instant::now();
+    let stopped = app.say(&shop, "c1", "loop forever").await;
+    let took = started.elapsed();
+    assert_eq!(reply_text(&stopped), fallback::FAILED);
+    assert_eq!(stopped["replies"][0]["author"], "host");
+    assert!(took < Duration::from_secs(3), "the loop was stopped at its deadline, not after {took:?}");
+    let failure = latest_failure(&app, &shop).await;
+    assert_eq!(failure["kind"], "deadline");
+    assert!(failure["detail"].as_str().unwrap_or_default().contains("300 ms"), "{failure}");
+}
+
+async fn memory(app: TestApp) {
+    let shop = app.create_shop("Hoarder", limits(json!({"memory_bytes": 16 << 20}))).await;
+    app.upload(&shop, plugins::TEST_MEMORY).await;
+
+    let within = app.say(&shop, "c1", "alloc 4").await;
+    assert!(reply_text(&within).starts_with("allocated 4 MiB"), "{within}");
+
+    let exceeded = app.say(&shop, "c1", "alloc 64").await;
+    assert_eq!(reply_text(&exceeded), fallback::FAILED);
+    let failure = latest_failure(&app, &shop).await;
+    assert_eq!(failure["kind"], "memory", "{failure}");
+    assert!(failure["detail"].as_str().unwrap_or_default().contains("16777216"), "{failure}");
+
+    // Growing without bound is stopped the same way.
+    app.say(&shop, "c1", "everything").await;
+    assert_eq!(latest_failure(&app, &shop).await["kind"], "memory");
+}
+
+async fn output_size(app: TestApp) {
+    let shop = app.create_shop("Chatty", limits(json!({"max_output_bytes": 1000}))).await;
+    app.upload(&shop, plugins::TEST_QUOTA).await;
+
+    let within = app.say(&shop, "c1", "emit 1000").await;
+    assert_eq!(reply_text(&within).len(), 1000);
+
+    let exceeded = app.say(&shop, "c1", "emit 1001").await;
+    assert_eq!(reply_text(&exceeded), fallback::FAILED);
+    let failure = latest_failure(&app, &shop).await;
+    assert_eq!(failure["kind"], "output_too_large");
+    assert_eq!(failure["detail"], "the plugin's output is 1001 bytes; the limit is 1000");
+}
+
+async fn kv_quota(app: TestApp) {
+    let shop = app
+        .create_shop(
+            "Hoarding keys",
+            limits(json!({"kv_quota_bytes": 4096, "kv_max_value_bytes": 3000, "kv_max_key_bytes": 16})),
+        )
+        .await;
+    app.upload(&shop, plugins::TEST_QUOTA).await;
+
+    assert_eq!(reply_text(&app.say(&shop, "c1", "kv first 2000").await), "stored");
+    // Overwriting a key charges only the difference.
+    assert_eq!(reply_text(&app.say(&shop, "c1", "kv first 2500").await), "stored");
+    assert_eq!(reply_text(&app.say(&shop, "c1", "kv second 2000").await), "refused: quota-exceeded 4096");
+    assert_eq!(reply_text(&app.say(&shop, "c1", "kv second 1500").await), "stored");
+    assert_eq!(reply_text(&app.say(&shop, "c1", "kv big 3001").await), "refused: value-too-large 3000");
+    assert_eq!(reply_text(&app.say(&shop, "c1", "kv a-key-longer-than-sixteen 1").await), "refused: key-too-long 16");
+
+    let (_, business) = app.get(&format!("/v1/admin/businesses/{}", shop.id), ADMIN_TOKEN).await;
+    assert_eq!(business["kv_bytes"], ("first".len() + 2500 + "second".len() + 1500) as i64);
+}
+
+async fn log_budget(app: TestApp) {
+    let shop = app.create_shop("Logger", limits(json!({"max_log_lines": 5}))).await;
+    app.upload(&shop, plugins::TEST_QUOTA).await;
+
+    app.say(&shop, "c1", "log 5").await;
+    let (_, logs) = app.get("/v1/plugins/logs", &shop.key).await;
+    assert_eq!(logs.as_array().map(Vec::len), Some(5), "within the budget every line is kept: {logs}");
+
+    app.say(&shop, "c1", "log 8").await;
+    let (_, logs) = app.get("/v1/plugins/logs?limit=100", &shop.key).await;
+    let messages: Vec<&str> = logs.as_array().expect("logs").iter().filter_map(|l| l["message"].as_str()).collect();
+    assert_eq!(messages.len(), 5 + 5 + 1);
+    assert_eq!(messages[0], "3 log lines dropped: the call's log budget was spent");
+}
+
+async fn invalid_replies_and_discounts(app: TestApp) {
+    let shop = app.create_shop("Rule breaker", json!({})).await;
+    app.add_product(&shop, "tea", "Tea", 300, "Drinks").await;
+    app.upload(&shop, plugins::TEST_QUOTA).await;
+
+    // Three buttons is the contract's maximum; four is refused.
+    assert_eq!(replies(&app.say(&shop, "c1", "buttons 3").await)[0]["buttons"].as_array().map(Vec::len), Some(3));
+    assert_eq!(reply_text(&app.say(&shop, "c1", "buttons 4").await), fallback::FAILED);
+    let failure = latest_failure(&app, &shop).await;
+    assert_eq!(failure["kind"], "invalid_reply");
+    assert!(failure["detail"].as_str().unwrap_or_default().contains("4 buttons"), "{failure}");
+
+    // A discount within the line is applied; one above it is dropped and logged.
+    assert_eq!(reply_text(&app.say(&shop, "c1", "add tea 2").await), "lines=1");
+    let fair = app.say(&shop, "c1", "discount 100").await;
+    assert_eq!(replies(&fair)[0]["cart"]["total"]["amount_minor"], 500);
+    let greedy = app.say(&shop, "c1", "discount 601").await;
+    assert_eq!(replies(&greedy)[0]["cart"]["total"]["amount_minor"], 600);
+    assert_eq!(replies(&greedy)[0]["cart"]["discounts"], json!([]));
+    let (_, logs) = app.get("/v1/plugins/logs", &shop.key).await;
+    assert!(logs[0]["message"].as_str().unwrap_or_default().contains("dropped"), "{logs}");
+
+    // Cart rules: no more than in stock, and only real products.
+    assert_eq!(reply_text(&app.say(&shop, "c1", "add tea 11").await), "refused: insufficient-stock");
+    assert_eq!(reply_text(&app.say(&shop, "c1", "add caviar 1").await), "refused: unknown-product");
+}
+
+async fn a_crashing_plugin_trips_the_circuit_breaker(app: TestApp) {
+    let shop = app.create_shop("Crashy", json!({})).await;
+    let version = app.upload(&shop, plugins::TEST_TRAP).await;
+    assert_eq!(reply_text(&app.say(&shop, "c1", "ok").await), "still standing");
+
+    let threshold = app.app.config.plugins.failures_before_disable;
+    for _ in 0..threshold {
+        let crashed = app.say(&shop, "c1", "boom").await;
+        assert_eq!(reply_text(&crashed), fallback::FAILED);
+    }
+    let failure = latest_failure(&app, &shop).await;
+    assert_eq!(failure["kind"], "trap");
+    assert!(
+        failure["detail"].as_str().unwrap_or_default().contains("the shelf collapsed"),
+        "the panic message is kept: {failure}"
+    );
+
+    // Disabled: the plugin is no longer called, and the business sees why.
+    let (_, overview) = app.get("/v1/plugins", &shop.key).await;
+    let reason = overview["disabled_reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with(&format!("disabled after {threshold} consecutive failures")), "{overview}");
+    assert_eq!(reply_text(&app.say(&shop, "c1", "ok").await), fallback::DISABLED);
+
+    // Activating the version again closes the breaker.
+    let id = version["id"].as_str().expect("id");
+    app.post(&format!("/v1/plugins/{id}/activate"), &shop.key, json!({})).await;
+    assert_eq!(reply_text(&app.say(&shop, "c1", "ok").await), "still standing");
+    let (_, overview) = app.get("/v1/plugins", &shop.key).await;
+    assert_eq!(overview["disabled_reason"], Value::Null);
+}
+
+async fn a_looping_shop_does_not_stop_other_shops(app: TestApp) {
+    let looping = app.create_shop("Looping", limits(json!({"deadline_ms": 2000}))).await;
+    app.upload(&looping, plugins::TEST_LOOP).await;
+    let grocer = app.create_shop("Grocer", json!({})).await;
+    app.add_product(&grocer, "pear", "Pear", 90, "Fruit").await;
+    app.upload(&grocer, plugins::GROCERY_RUST).await;
+
+    let app = std::sync::Arc::new(app);
+    let loops: Vec<_> = (0..6)
+        .map(|n| {
+            let (app, shop) = (app.clone(), looping.clone());
+            tokio::spawn(async move { app.say(&shop, &format!("looper {n}"), "forever").await })
+        })
+        .collect();
+    // Give the loops a moment to occupy their slots.
+    tokio::task::yield_now().await;
+    for n in 0..5 {
+        let answer = app.say(&grocer, &format!("shopper {n}"), "hi").await;
+        assert!(reply_text(&answer).starts_with("Welcome to Verdura"), "{answer}");
+    }
+    assert!(loops.iter().any(|l| !l.is_finished()), "the grocer answered while the loops were still running");
+    for l in loops {
+        let stopped = l.await.expect("loop task");
+        let text = reply_text(&stopped);
+        assert!(text == fallback::FAILED || text == fallback::OVERLOADED, "{stopped}");
+    }
+}
