@@ -7,6 +7,7 @@ mod api_errors;
 mod demo_shop;
 mod isolation;
 mod limits;
+mod operator;
 mod plugin_versions;
 mod privacy;
 mod test_plugins;

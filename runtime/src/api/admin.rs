@@ -47,8 +47,11 @@ pub struct CreatedBusiness {
 pub struct UpdateBusiness {
     pub name: Option<String>,
     pub locale: Option<String>,
+    /// Replaces the granted capabilities.
     pub capabilities: Option<Vec<Capability>>,
-    pub limits: Option<PluginLimits>,
+    /// Limits to change; the ones left out keep their current value.
+    #[schema(value_type = Object)]
+    pub limits: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,6 +77,18 @@ fn check_locale(locale: &str) -> Result<(), ApiError> {
 
 fn check_limits(app: &App, limits: &PluginLimits) -> Result<(), ApiError> {
     limits.validate(app.config.plugins.max_memory_bytes).map_err(ApiError::invalid)
+}
+
+/// `current` with the fields of `changes` (a JSON object) laid over it.
+fn merge_limits(current: &PluginLimits, changes: serde_json::Value) -> Result<PluginLimits, ApiError> {
+    let serde_json::Value::Object(changes) = changes else {
+        return Err(ApiError::invalid("limits must be an object"));
+    };
+    let mut merged = serde_json::to_value(current).map_err(ApiError::internal)?;
+    if let Some(merged) = merged.as_object_mut() {
+        merged.extend(changes);
+    }
+    serde_json::from_value(merged).map_err(|e| ApiError::invalid(format!("limits: {e}")))
 }
 
 /// Create a business; its API key is in the answer, once.
@@ -129,14 +144,20 @@ async fn update_business(
     if let Some(locale) = &body.locale {
         check_locale(locale)?;
     }
-    if let Some(limits) = &body.limits {
-        check_limits(&app, limits)?;
-    }
+    let limits = match body.limits {
+        Some(changes) => {
+            let current = businesses::get(&app.db, &id).await?.ok_or_else(|| ApiError::not_found("the business"))?;
+            let limits = merge_limits(&current.limits, changes)?;
+            check_limits(&app, &limits)?;
+            Some(limits)
+        }
+        None => None,
+    };
     let changes = BusinessChanges {
         name: body.name.map(|n| n.trim().to_string()),
         locale: body.locale,
         capabilities: body.capabilities,
-        limits: body.limits,
+        limits,
     };
     businesses::update(&app.db, &id, changes).await?.map(Json).ok_or_else(|| ApiError::not_found("the business"))
 }

@@ -26,6 +26,14 @@ pub fn routes(max_upload_bytes: usize) -> OpenApiRouter<App> {
         .routes(routes!(activate_plugin))
         .routes(routes!(list_failures))
         .routes(routes!(list_logs))
+        .routes(routes!(get_own_business))
+}
+
+/// The calling business: its settings, capabilities, plugin limits and usage.
+#[utoipa::path(get, path = "/v1/business", tag = "plugins", security(("business_key" = [])),
+    responses((status = 200, body = Business)))]
+async fn get_own_business(Caller(business): Caller) -> Json<Business> {
+    Json(business)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

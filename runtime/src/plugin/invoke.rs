@@ -113,6 +113,7 @@ impl PluginSession {
         context: &ConversationContext,
         message: &InboundMessage,
     ) -> Result<Vec<Reply>, PluginFault> {
+        self.check_input(context_size(context) + message_size(message))?;
         let limit = self.arm()?;
         let call = self.shop.bottega_shop_bot().call_handle_message(&mut self.store, context, message);
         let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
@@ -152,11 +153,7 @@ impl PluginSession {
         context: &ConversationContext,
         cart: &Cart,
     ) -> Result<Vec<DiscountLine>, PluginFault> {
-        let input = cart_size(cart);
-        let max_input = self.store.data().scope.limits.max_input_bytes;
-        if input as u64 > max_input {
-            return Err(PluginFault::InputTooLarge { size: input, limit: max_input });
-        }
+        self.check_input(context_size(context) + cart_size(cart))?;
         let limit = self.arm()?;
         let call = self.shop.bottega_shop_storefront().call_price_cart(&mut self.store, context, cart);
         let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
@@ -193,6 +190,14 @@ impl PluginSession {
         };
         self.failed = Some(result.clone());
         Err(result)
+    }
+
+    fn check_input(&self, size: usize) -> Result<(), PluginFault> {
+        let limit = self.store.data().scope.limits.max_input_bytes;
+        if size as u64 > limit {
+            return Err(PluginFault::InputTooLarge { size, limit });
+        }
+        Ok(())
     }
 
     fn check_output(&mut self, replies: &[Reply]) -> Result<(), PluginFault> {
@@ -259,6 +264,18 @@ fn reply_size(reply: &Reply) -> usize {
         }
         Reply::ProductList(p) => p.header.len() + p.body.len() + p.product_ids.iter().map(String::len).sum::<usize>(),
         Reply::CartSummary | Reply::Checkout => 0,
+    }
+}
+
+fn context_size(context: &ConversationContext) -> usize {
+    context.customer_id.len() + context.conversation_id.len() + context.locale.len() + 1
+}
+
+fn message_size(message: &InboundMessage) -> usize {
+    match message {
+        InboundMessage::Text(text) | InboundMessage::ProductTap(text) => text.len(),
+        InboundMessage::Choice(choice) => choice.id.len() + choice.title.len(),
+        InboundMessage::Cart(items) => items.iter().map(|i| i.product_id.len() + 4).sum(),
     }
 }
 

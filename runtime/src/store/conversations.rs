@@ -36,7 +36,7 @@ pub struct Message {
     pub seq: i64,
     /// `inbound` (from the customer) or `outbound`.
     pub direction: String,
-    /// `customer`, `bot` (the plugin) or `host` (fallbacks and notices).
+    /// `customer`, `bot` (the plugin), `agent` (a person) or `host` (fallbacks and notices).
     pub author: String,
     /// The message: an inbound message or a rendered reply.
     #[schema(value_type = Object)]
