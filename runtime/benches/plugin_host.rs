@@ -2,8 +2,9 @@
 //!
 //! 1. compile: validate + compile + link an upload (cold compiled cache);
 //! 2. load: a restarted node loading the version from its compiled cache;
-//! 3. dispatch: instantiate + one `handle-message` call (p50/p99), next to the
-//!    same answer from a native Rust handler;
+//! 3. dispatch: session start (instantiate, or take an idle instance) + one
+//!    `handle-message` call (p50/p99), fresh instances and the default bounded
+//!    reuse, next to the same answer from a native Rust handler;
 //! 4. end to end: messages per second through the HTTP API (SQLite, and
 //!    PostgreSQL when `DATABASE_URL` is set), plugin shop vs the same server
 //!    answering with an equivalent native Rust handler, as a ratio of one run.
@@ -22,7 +23,8 @@ use bottega::{App, Config};
 
 const DISPATCH_ITERATIONS: usize = 3000;
 const E2E_CLIENTS: usize = 8;
-const E2E_PHASE: Duration = Duration::from_secs(3);
+const E2E_PHASE: Duration = Duration::from_secs(2);
+const E2E_ROUNDS: usize = 5;
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -78,9 +80,26 @@ async fn run() -> anyhow::Result<()> {
         agent_active: false,
     };
     let message = InboundMessage::Cart(vec![CartItem { product_id: "bananas".into(), quantity: 2 }]);
-    let mut dispatch = Vec::with_capacity(DISPATCH_ITERATIONS);
+    // A fresh instance for every message (max_instance_uses = 1)...
+    let mut fresh_scope = scope.clone();
+    fresh_scope.limits.max_instance_uses = 1;
     let mut instantiate = Vec::with_capacity(DISPATCH_ITERATIONS);
-    let mut warm = Vec::with_capacity(DISPATCH_ITERATIONS);
+    let mut fresh = Vec::with_capacity(DISPATCH_ITERATIONS);
+    for _ in 0..DISPATCH_ITERATIONS {
+        let started = Instant::now();
+        let mut session = app
+            .plugins
+            .start_session(&plugin, fresh_scope.clone(), &business.capabilities)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        instantiate.push(started.elapsed());
+        let replies = session.handle_message(&context, &message).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        session.finish();
+        fresh.push(started.elapsed());
+        assert_eq!(replies.len(), 3);
+    }
+    // ...and with the default bounded reuse (a fresh instance every 100 messages).
+    let mut reused = Vec::with_capacity(DISPATCH_ITERATIONS);
     for _ in 0..DISPATCH_ITERATIONS {
         let started = Instant::now();
         let mut session = app
@@ -88,15 +107,10 @@ async fn run() -> anyhow::Result<()> {
             .start_session(&plugin, scope.clone(), &business.capabilities)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let instantiated = started.elapsed();
         let replies = session.handle_message(&context, &message).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        dispatch.push(started.elapsed());
-        instantiate.push(instantiated);
+        session.finish();
+        reused.push(started.elapsed());
         assert_eq!(replies.len(), 3);
-        // A second call on the same instance: what a reused instance would cost.
-        let again = Instant::now();
-        session.handle_message(&context, &message).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        warm.push(again.elapsed());
     }
     let native = NativeGrocer;
     let mut native_dispatch = Vec::with_capacity(DISPATCH_ITERATIONS);
@@ -106,11 +120,15 @@ async fn run() -> anyhow::Result<()> {
         native_dispatch.push(started.elapsed());
         assert_eq!(replies.len(), 3);
     }
-    report("instantiate (fresh instance per message)", &mut instantiate);
-    report("warm call (second call, same instance)", &mut warm);
-    let plugin_p50 = report("dispatch: instantiate + handle-message", &mut dispatch);
-    let native_p50 = report("dispatch: native Rust handler", &mut native_dispatch);
-    println!("  dispatch p50 plugin/native: {:.1}x", ratio(plugin_p50, native_p50));
+    report("instantiate a fresh instance", &mut instantiate);
+    let fresh_p50 = report("dispatch, fresh instance (incl. teardown)", &mut fresh);
+    let reused_p50 = report("dispatch, bounded reuse (default, 1 in 100 fresh)", &mut reused);
+    let native_p50 = report("dispatch, native Rust handler", &mut native_dispatch);
+    println!(
+        "  dispatch p50 vs native: fresh {:.0}x, reuse {:.0}x",
+        ratio(fresh_p50, native_p50),
+        ratio(reused_p50, native_p50)
+    );
 
     // 4. End to end through HTTP.
     e2e("SQLite", &app, &demo.api_key).await?;
@@ -175,20 +193,27 @@ async fn e2e(label: &str, app: &App, plugin_key: &str) -> anyhow::Result<()> {
     println!("\nend to end, {label}: {E2E_CLIENTS} clients, \"hi\" from 20 customers each");
     let mut plugin_rates = Vec::new();
     let mut native_rates = Vec::new();
-    for _ in 0..2 {
-        plugin_rates.push(load(&url, plugin_key).await?);
-        native_rates.push(load(&url, &native_key).await?);
+    // Warm both paths (connections, caches), then alternate so drift hits both.
+    load(&url, plugin_key, Duration::from_millis(500)).await?;
+    load(&url, &native_key, Duration::from_millis(500)).await?;
+    for _ in 0..E2E_ROUNDS {
+        plugin_rates.push(load(&url, plugin_key, E2E_PHASE).await?);
+        native_rates.push(load(&url, &native_key, E2E_PHASE).await?);
     }
     server.abort();
-    let best = |rates: &[f64]| rates.iter().copied().fold(0.0, f64::max);
-    let (plugin, native) = (best(&plugin_rates), best(&native_rates));
-    println!("  plugin shop : {plugin:8.0} messages/s (runs: {plugin_rates:.0?})");
-    println!("  native shop : {native:8.0} messages/s (runs: {native_rates:.0?})");
-    println!("  plugin/native throughput ratio: {:.2}", plugin / native);
+    let median = |rates: &[f64]| {
+        let mut sorted = rates.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        sorted[sorted.len() / 2]
+    };
+    let (plugin, native) = (median(&plugin_rates), median(&native_rates));
+    println!("  plugin shop : {plugin:8.0} messages/s median (runs: {plugin_rates:.0?})");
+    println!("  native shop : {native:8.0} messages/s median (runs: {native_rates:.0?})");
+    println!("  plugin/native throughput ratio (medians): {:.2}", plugin / native);
     Ok(())
 }
 
-async fn load(url: &str, key: &str) -> anyhow::Result<f64> {
+async fn load(url: &str, key: &str, phase: Duration) -> anyhow::Result<f64> {
     let client = reqwest::Client::new();
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -196,7 +221,7 @@ async fn load(url: &str, key: &str) -> anyhow::Result<f64> {
         let (client, url, key) = (client.clone(), url.to_string(), key.to_string());
         tasks.push(tokio::spawn(async move {
             let mut sent = 0u64;
-            while started.elapsed() < E2E_PHASE {
+            while started.elapsed() < phase {
                 let body = serde_json::json!({"customer": format!("c{c}-{}", sent % 20), "text": "hi"});
                 let response = client.post(&url).bearer_auth(&key).json(&body).send().await?;
                 anyhow::ensure!(response.status().is_success(), "status {}", response.status());

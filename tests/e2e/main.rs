@@ -5,6 +5,7 @@
 
 mod api_errors;
 mod demo_shop;
+mod instances;
 mod isolation;
 mod limits;
 mod operator;

@@ -118,6 +118,9 @@ async fn upload_plugin(
     let active = params.activate.unwrap_or(true);
     if active {
         businesses::activate_plugin(&app.db, &business.id, &version.id).await?;
+        if let Some(previous) = &business.active_plugin_version_id {
+            app.plugins.retire_idle(previous);
+        }
     }
     tracing::info!(business = %business.id, version = version.version, sha256 = %version.sha256, active, "plugin uploaded");
     Ok((StatusCode::CREATED, Json(PluginVersionView { version, active })))
@@ -172,6 +175,9 @@ async fn activate_plugin(
         ));
     }
     businesses::activate_plugin(&app.db, &business.id, &version.id).await?;
+    if let Some(previous) = business.active_plugin_version_id.as_ref().filter(|p| **p != version.id) {
+        app.plugins.retire_idle(previous);
+    }
     tracing::info!(business = %business.id, version = version.version, "plugin activated");
     Ok(Json(PluginVersionView { version, active: true }))
 }

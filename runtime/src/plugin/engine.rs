@@ -18,7 +18,9 @@ pub fn build(config: &PluginHostConfig) -> wasmtime::Result<Engine> {
     wasm.epoch_interruption(true);
     wasm.cranelift_opt_level(wasmtime::OptLevel::Speed);
 
-    let slots = config.max_concurrent_calls;
+    // Every running call holds an instance, and so does every idle instance
+    // kept for reuse (at most as many as running calls).
+    let slots = config.max_concurrent_calls * 2;
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(slots);
     pool.total_core_instances(slots * 8);

@@ -2,6 +2,8 @@
 //! the export calls made on it, each under the business's deadline, memory and
 //! output limits. Every way a call can go wrong ends as a [`PluginFault`].
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::OwnedSemaphorePermit;
@@ -79,16 +81,27 @@ pub struct PluginSession {
     /// Set once a call failed: the instance may be in any state, so no further
     /// call is made on it.
     failed: Option<PluginFault>,
+    /// Messages this instance answered before this session.
+    uses: u32,
+    /// Where the instance goes back for reuse, if it may.
+    recycle: Option<Recycler>,
     _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
 }
 
 impl PluginSession {
     pub(super) fn new(
-        store: Store<PluginState>,
-        shop: Shop,
+        instance: IdleInstance,
+        recycle: Option<Recycler>,
         permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
     ) -> Self {
-        PluginSession { store, shop, failed: None, _permits: permits }
+        PluginSession {
+            store: instance.store,
+            shop: instance.shop,
+            uses: instance.uses,
+            failed: None,
+            recycle,
+            _permits: permits,
+        }
     }
 
     /// Prepares a store for instantiation under the limits in its state: the
@@ -161,10 +174,18 @@ impl PluginSession {
     }
 
     /// The log lines kept during the session, how many were dropped, and what
-    /// the plugin printed.
-    pub fn finish(self) -> SessionLogs {
-        let state = self.store.data();
-        SessionLogs { printed: state.printed(), dropped: state.logs.dropped, lines: self.store.into_data().logs.lines }
+    /// the plugin printed. The instance goes back for reuse if every call
+    /// succeeded, it printed nothing, and it has uses left; else it is dropped.
+    pub fn finish(mut self) -> SessionLogs {
+        let printed = self.store.data().printed();
+        let logs = std::mem::take(&mut self.store.data_mut().logs);
+        let uses = self.uses + 1;
+        let reusable =
+            self.failed.is_none() && printed.is_empty() && uses < self.store.data().scope.limits.max_instance_uses;
+        if let (true, Some(recycle)) = (reusable, self.recycle.take()) {
+            recycle.put(IdleInstance { store: self.store, shop: self.shop, uses });
+        }
+        SessionLogs { printed, dropped: logs.dropped, lines: logs.lines }
     }
 
     /// Starts a call's deadline.
@@ -209,6 +230,41 @@ impl PluginSession {
             return Err(fault);
         }
         Ok(())
+    }
+}
+
+/// An instance between sessions.
+pub(super) struct IdleInstance {
+    pub store: Store<PluginState>,
+    pub shop: Shop,
+    pub uses: u32,
+}
+
+/// Returns instances to their plugin version's idle list, within the node's
+/// budget of idle instances (each holds a pooling-allocator slot).
+pub(super) struct Recycler {
+    pub idle: Arc<Mutex<Vec<IdleInstance>>>,
+    pub per_version: usize,
+    pub node_idle: Arc<AtomicUsize>,
+    pub node_capacity: usize,
+}
+
+impl Recycler {
+    fn put(self, instance: IdleInstance) {
+        let reserved = self
+            .node_idle
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.node_capacity).then_some(n + 1))
+            .is_ok();
+        if !reserved {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < self.per_version {
+            idle.push(instance);
+        } else {
+            drop(idle);
+            self.node_idle.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 

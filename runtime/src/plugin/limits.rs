@@ -27,6 +27,10 @@ pub struct PluginLimits {
     pub kv_max_value_bytes: u32,
     /// Total key plus value bytes the business may keep.
     pub kv_quota_bytes: u64,
+    /// Messages one plugin instance may answer before it is discarded; 1 means
+    /// a fresh instance for every message. A reused instance only ever serves
+    /// the same business, and is discarded after any failure or output.
+    pub max_instance_uses: u32,
 }
 
 impl Default for PluginLimits {
@@ -41,6 +45,7 @@ impl Default for PluginLimits {
             kv_max_key_bytes: 256,
             kv_max_value_bytes: 64 << 10,
             kv_quota_bytes: 1 << 20,
+            max_instance_uses: 100,
         }
     }
 }
@@ -56,6 +61,9 @@ impl PluginLimits {
                 "memory_bytes must be between 1048576 and this node's maximum {max_memory_bytes}, got {}",
                 self.memory_bytes
             ));
+        }
+        if !(1..=10_000).contains(&self.max_instance_uses) {
+            return Err(format!("max_instance_uses must be between 1 and 10000, got {}", self.max_instance_uses));
         }
         for (name, value) in [
             ("max_input_bytes", self.max_input_bytes),

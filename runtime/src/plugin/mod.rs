@@ -28,6 +28,7 @@ use wasmtime::{Engine, Store};
 
 pub use capability::Capability;
 pub use host::{HostFault, cart_to_wit};
+use invoke::{IdleInstance, Recycler};
 pub use invoke::{PluginFault, PluginSession, SessionLogs};
 pub use limits::PluginLimits;
 pub use state::CallScope;
@@ -45,6 +46,15 @@ pub struct LoadedPlugin {
     pub version_id: String,
     pub capabilities: Vec<Capability>,
     pre: ShopPre<PluginState>,
+    /// Instances that answered a message and may answer another (same
+    /// business: a version belongs to one business).
+    idle: Arc<Mutex<Vec<IdleInstance>>>,
+}
+
+impl LoadedPlugin {
+    fn new(version_id: &str, capabilities: Vec<Capability>, pre: ShopPre<PluginState>) -> LoadedPlugin {
+        LoadedPlugin { version_id: version_id.to_string(), capabilities, pre, idle: Arc::default() }
+    }
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -70,6 +80,8 @@ pub struct PluginHost {
     compile_permits: Semaphore,
     call_permits: Arc<Semaphore>,
     business_permits: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Idle instances kept for reuse on this node, at most `max_concurrent_calls`.
+    idle_instances: Arc<std::sync::atomic::AtomicUsize>,
     config: PluginHostConfig,
 }
 
@@ -96,6 +108,7 @@ impl PluginHost {
             compile_permits: Semaphore::new(1),
             call_permits: Arc::new(Semaphore::new(config.max_concurrent_calls as usize)),
             business_permits: Mutex::new(HashMap::new()),
+            idle_instances: Arc::default(),
             config,
         })
     }
@@ -116,11 +129,7 @@ impl PluginHost {
 
     /// Keeps a prepared upload loaded under its new version id.
     pub fn install(&self, version_id: &str, prepared: PreparedUpload) {
-        let plugin = Arc::new(LoadedPlugin {
-            version_id: version_id.to_string(),
-            capabilities: prepared.inspection.capabilities,
-            pre: prepared.pre,
-        });
+        let plugin = Arc::new(LoadedPlugin::new(version_id, prepared.inspection.capabilities, prepared.pre));
         let cell = Arc::new(OnceCell::new_with(Some(plugin)));
         self.lock_loaded().insert(version_id.to_string(), cell);
     }
@@ -144,18 +153,15 @@ impl PluginHost {
                     .await
                     .map_err(|e| PluginFault::Unavailable(format!("compiling failed: {e:#}")))?;
                 let pre = self.link(&component).map_err(|e| PluginFault::Unavailable(format!("{e:#}")))?;
-                Ok::<_, PluginFault>(Arc::new(LoadedPlugin {
-                    version_id: version_id.to_string(),
-                    capabilities: inspection.capabilities,
-                    pre,
-                }))
+                Ok::<_, PluginFault>(Arc::new(LoadedPlugin::new(version_id, inspection.capabilities, pre)))
             })
             .await?;
         Ok(plugin.clone())
     }
 
-    /// Instantiates a plugin for one message or event, once a slot is free
-    /// for its business (waiting at most its deadline).
+    /// An instance of a plugin for one message or event, once a slot is free
+    /// for its business (waiting at most its deadline): an idle instance of the
+    /// same version when there is one, else a fresh one.
     pub async fn start_session(
         &self,
         plugin: &LoadedPlugin,
@@ -170,6 +176,20 @@ impl PluginHost {
         }
         let wait = Duration::from_millis(scope.limits.deadline_ms);
         let permits = self.acquire_slots(&scope.business_id, wait).await?;
+        let recycle = (scope.limits.max_instance_uses > 1).then(|| Recycler {
+            idle: plugin.idle.clone(),
+            per_version: self.config.max_concurrent_calls_per_business as usize,
+            node_idle: self.idle_instances.clone(),
+            node_capacity: self.config.max_concurrent_calls as usize,
+        });
+        if let Some(mut idle) = recycle.as_ref().and_then(|_| self.take_idle(plugin)) {
+            let same = idle.store.data().scope.business_id == scope.business_id
+                && idle.store.data().scope.limits == scope.limits;
+            if same {
+                idle.store.data_mut().reset(scope);
+                return Ok(PluginSession::new(idle, recycle, permits));
+            }
+        }
         let mut store = Store::new(&self.engine, PluginState::new(scope));
         PluginSession::prepare_store(&mut store);
         let limit = Duration::from_millis(store.data().scope().limits.deadline_ms);
@@ -179,7 +199,23 @@ impl PluginHost {
             Ok(Err(error)) => return Err(invoke::classify(&error, limit, &store.data().printed())),
             Err(_) => return Err(PluginFault::Deadline(limit.as_millis() as u64)),
         };
-        Ok(PluginSession::new(store, shop, permits))
+        Ok(PluginSession::new(IdleInstance { store, shop, uses: 0 }, recycle, permits))
+    }
+
+    /// Drops the idle instances of a version (e.g. when another one becomes
+    /// active), freeing their slots.
+    pub fn retire_idle(&self, version_id: &str) {
+        let cell = self.lock_loaded().get(version_id).cloned();
+        if let Some(plugin) = cell.as_ref().and_then(|cell| cell.get()) {
+            let retired = std::mem::take(&mut *plugin.idle.lock().unwrap_or_else(|p| p.into_inner()));
+            self.idle_instances.fetch_sub(retired.len(), std::sync::atomic::Ordering::AcqRel);
+        }
+    }
+
+    fn take_idle(&self, plugin: &LoadedPlugin) -> Option<IdleInstance> {
+        let instance = plugin.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()?;
+        self.idle_instances.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        Some(instance)
     }
 
     async fn acquire_slots(

@@ -65,6 +65,14 @@ impl PluginState {
         }
     }
 
+    /// Readies a reused instance's state for a new call scope: fresh log
+    /// budget and limiter, nothing of the previous call's scope kept.
+    pub(super) fn reset(&mut self, scope: CallScope) {
+        self.limiter = PluginLimiter::new(&scope.limits);
+        self.logs = LogBuffer::new(&scope.limits);
+        self.scope = scope;
+    }
+
     /// What the plugin printed to stdout or stderr, lossily decoded.
     pub fn printed(&self) -> String {
         String::from_utf8_lossy(&self.stdio.contents()).into_owned()

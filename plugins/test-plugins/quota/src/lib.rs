@@ -3,6 +3,8 @@
 //! "emit N": a text reply of N bytes. "kv KEY SIZE": stores SIZE bytes under KEY
 //! and answers "stored" or the error. "log N": writes N log lines.
 //! "discount AMOUNT": the next cart summary gets a discount of AMOUNT minor units.
+//! "count": how many messages this instance has answered (shows instance reuse).
+//! "crash": panics.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.0.0" });
 
@@ -11,12 +13,15 @@ use bottega::shop::{cart, kv, log};
 
 struct Quota;
 
+static ANSWERED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 impl exports::bottega::shop::bot::Guest for Quota {
     fn handle_message(_: ConversationContext, message: InboundMessage) -> Vec<Reply> {
         let text = match message {
             InboundMessage::Text(text) => text,
             _ => return vec![Reply::CartSummary],
         };
+        let answered = ANSWERED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let words: Vec<&str> = text.split_whitespace().collect();
         match words.as_slice() {
             ["emit", n] => vec![Reply::Text("x".repeat(n.parse().unwrap_or(0)))],
@@ -49,6 +54,8 @@ impl exports::bottega::shop::bot::Guest for Quota {
                     .map(|i| ReplyButton { id: format!("b{i}"), title: format!("Button {i}") })
                     .collect(),
             })],
+            ["count"] => vec![Reply::Text(format!("answered {answered}"))],
+            ["crash"] => panic!("crashing on purpose"),
             _ => vec![Reply::Text(format!("unknown command: {text}"))],
         }
     }
