@@ -147,21 +147,7 @@ async fn run() -> anyhow::Result<()> {
             },
         )
         .await?;
-        let prepared = pg.plugins.prepare_upload(wasm, &Capability::ALL).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        let caps: Vec<String> = prepared.inspection.capabilities.iter().map(|c| c.to_string()).collect();
-        let stored = bottega::store::plugins::insert(
-            &pg.db,
-            &business.id,
-            bottega::store::plugins::NewPluginVersion {
-                sha256: &prepared.inspection.sha256,
-                world: &prepared.inspection.world,
-                capabilities: &caps,
-                wasm,
-            },
-        )
-        .await?;
-        pg.plugins.install(&stored.id, prepared);
-        businesses::activate_plugin(&pg.db, &business.id, &stored.id).await?;
+        pg.plugins.publish(&pg.db, &business, wasm, true).await?;
         e2e("PostgreSQL", &pg, &key).await?;
     } else {
         println!("\n(end to end on PostgreSQL skipped: DATABASE_URL is not set)");

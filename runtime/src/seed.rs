@@ -6,7 +6,6 @@
 use crate::App;
 use crate::plugin::Capability;
 use crate::store::businesses::{self, Business, NewBusiness};
-use crate::store::plugins::{self, NewPluginVersion};
 use crate::store::products::{self, ProductInput};
 
 /// (id, name, description, price in cents, stock, section)
@@ -65,26 +64,10 @@ pub async fn seed_demo_if_empty(app: &App) -> anyhow::Result<Option<DemoShop>> {
         };
         products::create(&app.db, &business.id, &input).await?;
     }
-    let wasm = bottega_plugin_artifacts::GROCERY_RUST_BYTES;
-    let prepared = app
-        .plugins
-        .prepare_upload(wasm, &business.capabilities)
+    app.plugins
+        .publish(&app.db, &business, bottega_plugin_artifacts::GROCERY_RUST_BYTES, true)
         .await
         .map_err(|e| anyhow::anyhow!("the embedded example plugin was refused: {e}"))?;
-    let capabilities: Vec<String> = prepared.inspection.capabilities.iter().map(|c| c.to_string()).collect();
-    let version = plugins::insert(
-        &app.db,
-        &business.id,
-        NewPluginVersion {
-            sha256: &prepared.inspection.sha256,
-            world: &prepared.inspection.world,
-            capabilities: &capabilities,
-            wasm,
-        },
-    )
-    .await?;
-    app.plugins.install(&version.id, prepared);
-    businesses::activate_plugin(&app.db, &business.id, &version.id).await?;
     let business = businesses::get(&app.db, &business.id).await?.unwrap_or(business);
     Ok(Some(DemoShop { business, api_key }))
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::chat::ChatError;
-use crate::plugin::UploadError;
+use crate::plugin::{PublishError, UploadError};
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -82,6 +82,15 @@ impl From<ChatError> for ApiError {
             ChatError::Invalid(message) => ApiError::invalid(message),
             ChatError::UnknownConversation(_) => ApiError::not_found("the conversation"),
             ChatError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<PublishError> for ApiError {
+    fn from(error: PublishError) -> Self {
+        match error {
+            PublishError::Upload(upload) => upload.into(),
+            PublishError::Store(store) => store.into(),
         }
     }
 }

@@ -16,7 +16,7 @@ use super::extract::{Caller, Json, Query};
 use crate::App;
 use crate::store::businesses::{self, Business};
 use crate::store::plugin_events::{self, PluginFailure, PluginLogLine};
-use crate::store::plugins::{self, NewPluginVersion, PluginVersion};
+use crate::store::plugins::{self, PluginVersion};
 
 pub fn routes(max_upload_bytes: usize) -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -101,28 +101,8 @@ async fn upload_plugin(
             ApiError::invalid(rejection.body_text())
         }
     })?;
-    let prepared = app.plugins.prepare_upload(&wasm, &business.capabilities).await?;
-    let capabilities: Vec<String> = prepared.inspection.capabilities.iter().map(|c| c.to_string()).collect();
-    let version = plugins::insert(
-        &app.db,
-        &business.id,
-        NewPluginVersion {
-            sha256: &prepared.inspection.sha256,
-            world: &prepared.inspection.world,
-            capabilities: &capabilities,
-            wasm: &wasm,
-        },
-    )
-    .await?;
-    app.plugins.install(&version.id, prepared);
     let active = params.activate.unwrap_or(true);
-    if active {
-        businesses::activate_plugin(&app.db, &business.id, &version.id).await?;
-        if let Some(previous) = &business.active_plugin_version_id {
-            app.plugins.retire_idle(previous);
-        }
-    }
-    tracing::info!(business = %business.id, version = version.version, sha256 = %version.sha256, active, "plugin uploaded");
+    let version = app.plugins.publish(&app.db, &business, &wasm, active).await?;
     Ok((StatusCode::CREATED, Json(PluginVersionView { version, active })))
 }
 

@@ -39,7 +39,9 @@ use compiled_cache::CompiledCache;
 use state::PluginState;
 
 use crate::config::PluginHostConfig;
-use crate::store::{Db, plugins};
+use crate::store::businesses::{self, Business};
+use crate::store::plugins::{NewPluginVersion, PluginVersion};
+use crate::store::{Db, StoreError, plugins};
 
 /// A plugin version compiled and linked, ready to instantiate.
 pub struct LoadedPlugin {
@@ -61,6 +63,15 @@ impl std::fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadedPlugin").field("version_id", &self.version_id).finish_non_exhaustive()
     }
+}
+
+/// Why a plugin could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// An upload that passed validation, compiled and linked.
@@ -127,8 +138,42 @@ impl PluginHost {
         Ok(PreparedUpload { inspection, pre })
     }
 
+    /// Publishes an upload for a business: validates and compiles it, stores it
+    /// as the business's next version, keeps it loaded, and (if `activate`)
+    /// makes it the version that answers.
+    pub async fn publish(
+        &self,
+        db: &Db,
+        business: &Business,
+        wasm: &[u8],
+        activate: bool,
+    ) -> Result<PluginVersion, PublishError> {
+        let prepared = self.prepare_upload(wasm, &business.capabilities).await?;
+        let capabilities: Vec<String> = prepared.inspection.capabilities.iter().map(|c| c.to_string()).collect();
+        let version = plugins::insert(
+            db,
+            &business.id,
+            NewPluginVersion {
+                sha256: &prepared.inspection.sha256,
+                world: &prepared.inspection.world,
+                capabilities: &capabilities,
+                wasm,
+            },
+        )
+        .await?;
+        self.install(&version.id, prepared);
+        if activate {
+            businesses::activate_plugin(db, &business.id, &version.id).await?;
+            if let Some(previous) = &business.active_plugin_version_id {
+                self.retire_idle(previous);
+            }
+        }
+        tracing::info!(business = %business.id, version = version.version, sha256 = %version.sha256, activate, "plugin published");
+        Ok(version)
+    }
+
     /// Keeps a prepared upload loaded under its new version id.
-    pub fn install(&self, version_id: &str, prepared: PreparedUpload) {
+    fn install(&self, version_id: &str, prepared: PreparedUpload) {
         let plugin = Arc::new(LoadedPlugin::new(version_id, prepared.inspection.capabilities, prepared.pre));
         let cell = Arc::new(OnceCell::new_with(Some(plugin)));
         self.lock_loaded().insert(version_id.to_string(), cell);
