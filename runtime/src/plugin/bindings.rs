@@ -8,7 +8,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use bottega::shop::types::{
+pub use self::bottega::shop::types::{
     ButtonsReply, Cart, CartItem, CartLine, CatalogQuery, Choice, ConversationContext, DiscountLine, InboundMessage,
     ListReply, ListRow, Money, OrderRef, PaymentFailure, Product, ProductListReply, Reply, ReplyButton, ShopEvent,
 };
