@@ -40,6 +40,28 @@ async fn bad_requests_get_json_errors(app: TestApp) {
         ),
         ("/v1/messages", json!({"customer": "c", "text": "hi", "locale": "en_GB!"}), 422, "invalid_request", "BCP 47"),
         (
+            "/v1/messages",
+            json!({"customer": "c", "browse": {"section": "s".repeat(300)}}),
+            422,
+            "invalid_request",
+            "at most 256",
+        ),
+        ("/v1/messages", json!({"customer": "c\0d", "text": "hi"}), 422, "invalid_request", "handle"),
+        (
+            "/v1/products",
+            json!({"id": "a", "name": "A\0", "price_minor": 1, "currency": "EUR", "section": "S"}),
+            422,
+            "invalid_request",
+            "NUL",
+        ),
+        (
+            "/v1/products",
+            json!({"id": "a", "name": "A", "price_minor": 1_000_000_000_001i64, "currency": "EUR", "section": "S"}),
+            422,
+            "invalid_request",
+            "price_minor",
+        ),
+        (
             "/v1/products",
             json!({"id": "a", "name": "A", "price_minor": 100, "currency": "USD", "section": "S"}),
             422,

@@ -100,6 +100,32 @@ async fn kv_quota(app: TestApp) {
 
     let (_, business) = app.get(&format!("/v1/admin/businesses/{}", shop.id), ADMIN_TOKEN).await;
     assert_eq!(business["kv_bytes"], ("first".len() + 2500 + "second".len() + 1500) as i64);
+
+    // Concurrent writes are counted one after the other: of ten 502-byte
+    // entries racing for a 4096-byte quota, exactly eight fit.
+    let racer = app.create_shop("Racing keys", limits(json!({"kv_quota_bytes": 4096}))).await;
+    app.upload(&racer, plugins::TEST_QUOTA).await;
+    let app = std::sync::Arc::new(app);
+    let writes: Vec<_> = (0..10)
+        .map(|n| {
+            let (app, shop) = (app.clone(), racer.clone());
+            tokio::spawn(
+                async move { reply_text(&app.say(&shop, &format!("writer {n}"), &format!("kv k{n} 500")).await) },
+            )
+        })
+        .collect();
+    let mut stored = 0;
+    for write in writes {
+        let answer = write.await.expect("write task");
+        match answer.as_str() {
+            "stored" => stored += 1,
+            "refused: quota-exceeded 4096" => {}
+            other => panic!("unexpected answer: {other}"),
+        }
+    }
+    assert_eq!(stored, 8);
+    let (_, business) = app.get(&format!("/v1/admin/businesses/{}", racer.id), ADMIN_TOKEN).await;
+    assert_eq!(business["kv_bytes"], 8 * 502);
 }
 
 async fn log_budget(app: TestApp) {
@@ -138,6 +164,16 @@ async fn invalid_replies_and_discounts(app: TestApp) {
     assert_eq!(replies(&greedy)[0]["cart"]["discounts"], json!([]));
     let (_, logs) = app.get("/v1/plugins/logs", &shop.key).await;
     assert!(logs[0]["message"].as_str().unwrap_or_default().contains("dropped"), "{logs}");
+
+    // A cart sent whole: a product named twice counts once, within its stock.
+    let sent = app
+        .send_message(
+            &shop,
+            json!({"customer": "c2", "cart": [
+        {"product_id": "tea", "quantity": 6}, {"product_id": "tea", "quantity": 6}]}),
+        )
+        .await;
+    assert_eq!(replies(&sent)[0]["cart"]["lines"][0]["quantity"], 6, "{sent}");
 
     // Cart rules: no more than in stock, and only real products.
     assert_eq!(reply_text(&app.say(&shop, "c1", "add tea 11").await), "refused: insufficient-stock");

@@ -62,8 +62,8 @@ pub struct NewApiKey {
 
 fn check_name(name: &str) -> Result<(), ApiError> {
     let length = name.trim().chars().count();
-    if !(1..=200).contains(&length) {
-        return Err(ApiError::invalid("name must be 1 to 200 characters"));
+    if !(1..=200).contains(&length) || name.contains('\0') {
+        return Err(ApiError::invalid("name must be 1 to 200 characters, without NUL"));
     }
     Ok(())
 }

@@ -36,6 +36,10 @@ pub struct ProductPage {
     pub products: Vec<Product>,
 }
 
+/// The highest price a product may have, in minor units (10^12: carts of the
+/// largest size stay far from overflowing an i64).
+pub const MAX_PRICE_MINOR: i64 = 1_000_000_000_000;
+
 /// Checks a product's fields, naming the first bad one.
 pub fn check_product(input: &ProductInput, shop_currency: &str) -> Result<(), ApiError> {
     let id_ok = (1..=64).contains(&input.id.len())
@@ -54,8 +58,14 @@ pub fn check_product(input: &ProductInput, shop_currency: &str) -> Result<(), Ap
     {
         return Err(ApiError::invalid("photo_url must be an http(s) URL of at most 2048 characters"));
     }
-    if input.price_minor < 0 {
-        return Err(ApiError::invalid("price_minor must be zero or more (integer minor units)"));
+    if !(0..=MAX_PRICE_MINOR).contains(&input.price_minor) {
+        return Err(ApiError::invalid(format!(
+            "price_minor must be between 0 and {MAX_PRICE_MINOR} (integer minor units)"
+        )));
+    }
+    let texts = [&input.id, &input.name, &input.description, &input.section, &input.currency];
+    if texts.into_iter().chain(input.photo_url.as_ref()).any(|t| t.contains('\0')) {
+        return Err(ApiError::invalid("text fields must not contain NUL characters"));
     }
     if input.currency != shop_currency {
         return Err(ApiError::invalid(format!(

@@ -67,7 +67,7 @@ pub(super) fn stored_body(message: &Inbound) -> serde_json::Value {
 pub(super) fn validate(request: &InboundRequest) -> Result<(), ChatError> {
     let invalid = |why: String| Err(ChatError::Invalid(why));
     let handle = request.handle.trim();
-    if handle.is_empty() || handle.len() > 256 {
+    if handle.is_empty() || handle.len() > 256 || handle.contains('\0') {
         return invalid("the customer handle must be 1 to 256 bytes".into());
     }
     if let Some(locale) = &request.locale
@@ -89,8 +89,10 @@ pub(super) fn validate(request: &InboundRequest) -> Result<(), ChatError> {
         Inbound::Cart(items) if items.is_empty() || items.len() > MAX_INBOUND_CART_LINES => {
             invalid(format!("a cart has 1 to {MAX_INBOUND_CART_LINES} lines, got {}", items.len()))
         }
-        Inbound::Browse { query: Some(q), .. } if q.len() > 256 => {
-            invalid("a catalog search is at most 256 bytes".into())
+        Inbound::Browse { query, section }
+            if query.as_ref().is_some_and(|q| q.len() > 256) || section.as_ref().is_some_and(|s| s.len() > 256) =>
+        {
+            invalid("a catalog search or section is at most 256 bytes".into())
         }
         _ => Ok(()),
     }

@@ -223,7 +223,11 @@ impl ChatService {
         }
         .await;
 
-        self.keep_logs(business, &version_id, &conversation.id, logs, &warnings).await?;
+        // The customer's answer matters more than the business's log: a failure
+        // to keep either is logged, not turned into an error.
+        if let Err(error) = self.keep_logs(business, &version_id, &conversation.id, logs, &warnings).await {
+            tracing::error!(business = %business.id, "could not keep plugin logs: {error}");
+        }
         match outcome {
             Ok(rendered) => {
                 if business.plugin_consecutive_failures > 0 {
@@ -232,7 +236,9 @@ impl ChatService {
                 Ok(rendered)
             }
             Err(fault) => {
-                self.record_fault(business, &version_id, &fault).await?;
+                if let Err(error) = self.record_fault(business, &version_id, &fault).await {
+                    tracing::error!(business = %business.id, "could not record a plugin failure: {error}");
+                }
                 Ok(vec![("host", text(fallback_for(&fault)))])
             }
         }

@@ -13,6 +13,9 @@ use crate::store::{Db, StoreResult, products};
 pub const MAX_LINES: usize = 50;
 /// Units of one product one cart may hold.
 pub const MAX_QUANTITY: u32 = 999;
+/// Discount lines one cart may carry.
+pub const MAX_DISCOUNTS: usize = 20;
+pub const MAX_DISCOUNT_LABEL_CHARS: usize = 100;
 
 /// Why a cart change was refused (the contract's `cart-error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,18 +123,21 @@ impl CartRef<'_> {
         let mut accepted: Vec<(String, i64)> = Vec::new();
         let mut refused = Vec::new();
         for (product_id, quantity) in items {
+            // A product named twice counts once, with both quantities.
+            let earlier = accepted.iter().find(|(id, _)| id == product_id).map_or(0, |(_, q)| *q);
+            let wanted = earlier + i64::from(*quantity);
             let verdict = match products::get(self.db, self.business_id, product_id).await? {
                 None => Err(CartError::UnknownProduct),
-                Some(_) if *quantity == 0 || *quantity > MAX_QUANTITY => Err(CartError::InvalidQuantity),
+                Some(_) if *quantity == 0 || wanted > i64::from(MAX_QUANTITY) => Err(CartError::InvalidQuantity),
                 Some(p) if !p.available => Err(CartError::Unavailable),
-                Some(p) if i64::from(*quantity) > p.stock => Err(CartError::InsufficientStock),
-                Some(_) if accepted.len() >= MAX_LINES => Err(CartError::CartFull),
+                Some(p) if wanted > p.stock => Err(CartError::InsufficientStock),
+                Some(_) if earlier == 0 && accepted.len() >= MAX_LINES => Err(CartError::CartFull),
                 Some(_) => Ok(()),
             };
             match verdict {
                 Ok(()) => match accepted.iter_mut().find(|(id, _)| id == product_id) {
-                    Some((_, q)) => *q = (*q + i64::from(*quantity)).min(i64::from(MAX_QUANTITY)),
-                    None => accepted.push((product_id.clone(), i64::from(*quantity))),
+                    Some((_, q)) => *q = wanted,
+                    None => accepted.push((product_id.clone(), wanted)),
                 },
                 Err(reason) => refused.push((product_id.clone(), reason)),
             }
@@ -185,7 +191,16 @@ pub fn price(cart: &CartView, proposed: &[ProposedDiscount]) -> (PricedCart, Vec
         cart.lines.iter().map(|l| (l.product_id.clone(), CartView::line_total(l))).collect();
     let mut discounts = Vec::new();
     let mut rejected = Vec::new();
-    for discount in proposed {
+    for (n, discount) in proposed.iter().enumerate() {
+        if n >= MAX_DISCOUNTS {
+            rejected.push(format!("{} discounts dropped: at most {MAX_DISCOUNTS} apply", proposed.len() - n));
+            break;
+        }
+        if discount.label.trim().is_empty() || discount.label.chars().count() > MAX_DISCOUNT_LABEL_CHARS {
+            rejected
+                .push(format!("a discount was dropped: its label must be 1 to {MAX_DISCOUNT_LABEL_CHARS} characters"));
+            continue;
+        }
         if discount.amount_minor <= 0 {
             rejected.push(format!("discount `{}` dropped: amount must be positive", discount.label));
             continue;
@@ -195,7 +210,7 @@ pub fn price(cart: &CartView, proposed: &[ProposedDiscount]) -> (PricedCart, Vec
             rejected.push(format!("discount `{}` dropped: product `{unknown}` is not in the cart", discount.label));
             continue;
         }
-        let available: i64 = remaining.iter().filter(|(id, _)| applies(id)).map(|(_, v)| *v).sum();
+        let available = remaining.iter().filter(|(id, _)| applies(id)).map(|(_, v)| *v).fold(0i64, i64::saturating_add);
         if discount.amount_minor > available {
             rejected.push(format!(
                 "discount `{}` dropped: {} is more than the {} left on the lines it applies to",
@@ -220,7 +235,7 @@ pub fn price(cart: &CartView, proposed: &[ProposedDiscount]) -> (PricedCart, Vec
         });
     }
     let subtotal = cart.subtotal();
-    let total: i64 = remaining.iter().map(|(_, v)| *v).sum::<i64>().max(0);
+    let total = remaining.iter().map(|(_, v)| *v).fold(0i64, i64::saturating_add).max(0);
     let priced = PricedCart {
         lines: cart
             .lines

@@ -23,21 +23,26 @@ pub fn build(config: &PluginHostConfig) -> wasmtime::Result<Engine> {
     let slots = config.max_concurrent_calls * 2;
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(slots);
-    pool.total_core_instances(slots * 8);
-    pool.total_memories(slots * 2);
-    pool.total_tables(slots * 4);
+    // Per-component maxima equal each slot's share of the totals, so no
+    // business can take more than its slots' worth of the pool.
+    const CORE_INSTANCES: u32 = 16;
+    const MEMORIES: u32 = 2;
+    const TABLES: u32 = 4;
+    pool.total_core_instances(slots * CORE_INSTANCES);
+    pool.total_memories(slots * MEMORIES);
+    pool.total_tables(slots * TABLES);
     pool.total_stacks(slots);
     pool.max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX));
-    pool.max_core_instances_per_component(64);
-    pool.max_memories_per_component(8);
-    pool.max_tables_per_component(16);
+    pool.max_core_instances_per_component(CORE_INSTANCES);
+    pool.max_memories_per_component(MEMORIES);
+    pool.max_tables_per_component(TABLES);
     pool.table_elements(100_000);
     wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&wasm)
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
-pub fn start_epoch_ticker(engine: &Engine) {
+pub fn start_epoch_ticker(engine: &Engine) -> std::io::Result<()> {
     let weak = engine.weak();
     std::thread::Builder::new()
         .name("bottega-epoch".into())
@@ -49,5 +54,4 @@ pub fn start_epoch_ticker(engine: &Engine) {
             }
         })
         .map(|_| ())
-        .unwrap_or_else(|e| tracing::error!("could not start the epoch ticker: {e}; plugin deadlines will not fire"));
 }

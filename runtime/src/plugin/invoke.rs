@@ -140,6 +140,7 @@ impl PluginSession {
         context: &ConversationContext,
         event: &ShopEvent,
     ) -> Result<Vec<Reply>, PluginFault> {
+        self.check_input(context_size(context) + event_size(event))?;
         let limit = self.arm()?;
         let call = self.shop.bottega_shop_bot().call_handle_event(&mut self.store, context, event);
         let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
@@ -153,6 +154,11 @@ impl PluginSession {
         context: &ConversationContext,
         query: &CatalogQuery,
     ) -> Result<Vec<Reply>, PluginFault> {
+        self.check_input(
+            context_size(context)
+                + query.text.as_ref().map_or(0, String::len)
+                + query.section.as_ref().map_or(0, String::len),
+        )?;
         let limit = self.arm()?;
         let call = self.shop.bottega_shop_storefront().call_present_catalog(&mut self.store, context, query);
         let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
@@ -170,7 +176,11 @@ impl PluginSession {
         let limit = self.arm()?;
         let call = self.shop.bottega_shop_storefront().call_price_cart(&mut self.store, context, cart);
         let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
-        self.settle(outcome, limit)
+        let discounts = self.settle(outcome, limit)?;
+        let size: usize =
+            discounts.iter().map(|d| d.label.len() + 8 + d.product_ids.iter().map(String::len).sum::<usize>()).sum();
+        self.check_size(size)?;
+        Ok(discounts)
     }
 
     /// The log lines kept during the session, how many were dropped, and what
@@ -222,7 +232,10 @@ impl PluginSession {
     }
 
     fn check_output(&mut self, replies: &[Reply]) -> Result<(), PluginFault> {
-        let size: usize = replies.iter().map(reply_size).sum();
+        self.check_size(replies.iter().map(reply_size).sum())
+    }
+
+    fn check_size(&mut self, size: usize) -> Result<(), PluginFault> {
         let limit = self.store.data().scope.limits.max_output_bytes;
         if size as u64 > limit {
             let fault = PluginFault::OutputTooLarge { size, limit };
@@ -242,8 +255,15 @@ pub(super) struct IdleInstance {
 
 /// Returns instances to their plugin version's idle list, within the node's
 /// budget of idle instances (each holds a pooling-allocator slot).
+/// A version's idle instances; `retired` once another version took over.
+#[derive(Default)]
+pub(super) struct IdleList {
+    pub instances: Vec<IdleInstance>,
+    pub retired: bool,
+}
+
 pub(super) struct Recycler {
-    pub idle: Arc<Mutex<Vec<IdleInstance>>>,
+    pub idle: Arc<Mutex<IdleList>>,
     pub per_version: usize,
     pub node_idle: Arc<AtomicUsize>,
     pub node_capacity: usize,
@@ -259,8 +279,8 @@ impl Recycler {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < self.per_version {
-            idle.push(instance);
+        if !idle.retired && idle.instances.len() < self.per_version {
+            idle.instances.push(instance);
         } else {
             drop(idle);
             self.node_idle.fetch_sub(1, Ordering::AcqRel);
@@ -332,6 +352,14 @@ fn message_size(message: &InboundMessage) -> usize {
         InboundMessage::Text(text) | InboundMessage::ProductTap(text) => text.len(),
         InboundMessage::Choice(choice) => choice.id.len() + choice.title.len(),
         InboundMessage::Cart(items) => items.iter().map(|i| i.product_id.len() + 4).sum(),
+    }
+}
+
+fn event_size(event: &ShopEvent) -> usize {
+    match event {
+        ShopEvent::OrderPaid(order) | ShopEvent::OrderShipped(order) => order.order_id.len() + 16,
+        ShopEvent::PaymentFailed(failure) => failure.order_id.len() + failure.reason.len(),
+        ShopEvent::AgentReleased => 0,
     }
 }
 

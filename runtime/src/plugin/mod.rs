@@ -28,7 +28,7 @@ use wasmtime::{Engine, Store};
 
 pub use capability::Capability;
 pub use host::{HostFault, cart_to_wit};
-use invoke::{IdleInstance, Recycler};
+use invoke::{IdleInstance, IdleList, Recycler};
 pub use invoke::{PluginFault, PluginSession, SessionLogs};
 pub use limits::PluginLimits;
 pub use state::CallScope;
@@ -50,7 +50,7 @@ pub struct LoadedPlugin {
     pre: ShopPre<PluginState>,
     /// Instances that answered a message and may answer another (same
     /// business: a version belongs to one business).
-    idle: Arc<Mutex<Vec<IdleInstance>>>,
+    idle: Arc<Mutex<IdleList>>,
 }
 
 impl LoadedPlugin {
@@ -106,7 +106,8 @@ impl PluginHost {
     /// A host whose compiled cache lives in `data_dir`.
     pub fn new(config: PluginHostConfig, data_dir: &Path) -> anyhow::Result<PluginHost> {
         let engine = engine::build(&config)?;
-        engine::start_epoch_ticker(&engine);
+        engine::start_epoch_ticker(&engine)
+            .map_err(|e| anyhow::anyhow!("cannot start the epoch ticker (plugin deadlines depend on it): {e}"))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         host::add_to_linker(&mut linker)?;
@@ -241,6 +242,10 @@ impl PluginHost {
         let instantiate = plugin.pre.instantiate_async(&mut store);
         let shop = match tokio::time::timeout(limit, instantiate).await {
             Ok(Ok(shop)) => shop,
+            // Every slot of the pooling allocator is taken: load, not the plugin's fault.
+            Ok(Err(error)) if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
+                return Err(PluginFault::Overloaded);
+            }
             Ok(Err(error)) => return Err(invoke::classify(&error, limit, &store.data().printed())),
             Err(_) => return Err(PluginFault::Deadline(limit.as_millis() as u64)),
         };
@@ -252,13 +257,16 @@ impl PluginHost {
     pub fn retire_idle(&self, version_id: &str) {
         let cell = self.lock_loaded().get(version_id).cloned();
         if let Some(plugin) = cell.as_ref().and_then(|cell| cell.get()) {
-            let retired = std::mem::take(&mut *plugin.idle.lock().unwrap_or_else(|p| p.into_inner()));
+            let mut idle = plugin.idle.lock().unwrap_or_else(|p| p.into_inner());
+            // Sessions still running return their instances to nothing.
+            idle.retired = true;
+            let retired = std::mem::take(&mut idle.instances);
             self.idle_instances.fetch_sub(retired.len(), std::sync::atomic::Ordering::AcqRel);
         }
     }
 
     fn take_idle(&self, plugin: &LoadedPlugin) -> Option<IdleInstance> {
-        let instance = plugin.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()?;
+        let instance = plugin.idle.lock().unwrap_or_else(|p| p.into_inner()).instances.pop()?;
         self.idle_instances.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
         Some(instance)
     }

@@ -1,6 +1,7 @@
 //! The per-business key-value store behind the plugin `kv` capability, with
-//! the business's running byte total kept on its row so quotas are enforced by
-//! one conditional update rather than a scan.
+//! the business's running byte total kept on its row so quotas are enforced
+//! without a scan. Writes lock the business row first, so concurrent writes of
+//! one business are counted one after the other.
 
 use sqlx::Row;
 
@@ -33,19 +34,19 @@ pub async fn set(
     let size = i64::try_from(key.len() + value.len()).unwrap_or(i64::MAX);
     let quota = i64::try_from(quota).unwrap_or(i64::MAX);
     let mut tx = db.pool().begin().await?;
-    // Charging the business row first also locks it (PostgreSQL), so two writes
-    // of one business cannot both slip under the quota.
-    let charged = sqlx::query(
-        "UPDATE businesses SET kv_bytes = kv_bytes + $2 - COALESCE((SELECT size FROM kv_entries WHERE business_id = $1 AND key = $3), 0) \
-         WHERE id = $1 AND kv_bytes + $2 - COALESCE((SELECT size FROM kv_entries WHERE business_id = $1 AND key = $3), 0) <= $4",
-    )
-    .bind(business_id)
-    .bind(size)
-    .bind(key)
-    .bind(quota)
-    .execute(&mut *tx)
-    .await?;
-    if charged.rows_affected() == 0 {
+    // Lock the business row first (PostgreSQL row lock; SQLite write lock), so
+    // the entry size read next is current and two writes cannot both count it.
+    let used = lock_usage(&mut tx, business_id).await?;
+    let old: i64 = sqlx::query("SELECT size FROM kv_entries WHERE business_id = $1 AND key = $2")
+        .bind(business_id)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.try_get("size"))
+        .transpose()?
+        .unwrap_or(0);
+    let after = used - old + size;
+    if after > quota {
         tx.rollback().await?;
         return Ok(Err(KvRefusal::QuotaExceeded));
     }
@@ -59,26 +60,45 @@ pub async fn set(
     .bind(size)
     .execute(&mut *tx)
     .await?;
+    sqlx::query("UPDATE businesses SET kv_bytes = $2 WHERE id = $1")
+        .bind(business_id)
+        .bind(after)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
 
 pub async fn delete(db: &Db, business_id: &str, key: &str) -> StoreResult<()> {
     let mut tx = db.pool().begin().await?;
-    sqlx::query(
-        "UPDATE businesses SET kv_bytes = kv_bytes - COALESCE((SELECT size FROM kv_entries WHERE business_id = $1 AND key = $2), 0) WHERE id = $1",
-    )
-    .bind(business_id)
-    .bind(key)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM kv_entries WHERE business_id = $1 AND key = $2")
+    lock_usage(&mut tx, business_id).await?;
+    let freed: Option<i64> = sqlx::query("DELETE FROM kv_entries WHERE business_id = $1 AND key = $2 RETURNING size")
         .bind(business_id)
         .bind(key)
-        .execute(&mut *tx)
-        .await?;
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.try_get("size"))
+        .transpose()?;
+    if let Some(freed) = freed {
+        sqlx::query("UPDATE businesses SET kv_bytes = kv_bytes - $2 WHERE id = $1")
+            .bind(business_id)
+            .bind(freed)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(())
+}
+
+/// Locks the business's row for the transaction (a no-op update: portable
+/// across SQLite and PostgreSQL, unlike `SELECT ... FOR UPDATE`) and returns
+/// the bytes it uses.
+async fn lock_usage(tx: &mut sqlx::Transaction<'_, sqlx::Any>, business_id: &str) -> StoreResult<i64> {
+    let row = sqlx::query("UPDATE businesses SET kv_bytes = kv_bytes WHERE id = $1 RETURNING kv_bytes")
+        .bind(business_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(row.try_get("kv_bytes")?)
 }
 
 /// Keys starting with `prefix`, sorted.

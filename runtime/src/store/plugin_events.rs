@@ -44,6 +44,11 @@ pub struct NewLogLine {
     pub fields: serde_json::Value,
 }
 
+/// PostgreSQL TEXT cannot hold NUL; what a plugin wrote is kept with U+FFFD instead.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') { text.replace('\0', "\u{FFFD}").into() } else { text.into() }
+}
+
 pub async fn record_failure(db: &Db, business_id: &str, version_id: &str, kind: &str, detail: &str) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO plugin_failures (id, business_id, plugin_version_id, kind, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -52,7 +57,7 @@ pub async fn record_failure(db: &Db, business_id: &str, version_id: &str, kind: 
     .bind(business_id)
     .bind(version_id)
     .bind(kind)
-    .bind(detail)
+    .bind(printable(detail).into_owned())
     .bind(ids::now_ms())
     .execute(db.pool())
     .await?;
@@ -100,7 +105,7 @@ pub async fn append_logs(
         .bind(version_id)
         .bind(conversation_id)
         .bind(line.level)
-        .bind(&line.message)
+        .bind(printable(&line.message).into_owned())
         .bind(line.fields.to_string())
         .bind(now)
         .execute(db.pool())
