@@ -13,6 +13,7 @@ bottega_tests::on_both_databases!(
     output_size,
     kv_quota,
     log_budget,
+    printing_is_truncated_not_fatal,
     invalid_replies_and_discounts,
     a_crashing_plugin_trips_the_circuit_breaker,
     a_looping_shop_does_not_stop_other_shops,
@@ -141,6 +142,17 @@ async fn log_budget(app: TestApp) {
     let messages: Vec<&str> = logs.as_array().expect("logs").iter().filter_map(|l| l["message"].as_str()).collect();
     assert_eq!(messages.len(), 5 + 5 + 1);
     assert_eq!(messages[0], "3 log lines dropped: the call's log budget was spent");
+}
+
+async fn printing_is_truncated_not_fatal(app: TestApp) {
+    let shop = app.create_shop("Printer", limits(json!({"max_log_bytes": 2048}))).await;
+    app.upload(&shop, plugins::TEST_QUOTA).await;
+    assert_eq!(reply_text(&app.say(&shop, "c1", "print 100000").await), "printed");
+    let (_, logs) = app.get("/v1/plugins/logs", &shop.key).await;
+    let printed = logs[0]["message"].as_str().unwrap_or_default();
+    assert!(printed.starts_with("pppp"), "{printed}");
+    assert!(printed.ends_with("[97952 more bytes dropped: the call's log budget was spent]"), "{printed}");
+    assert_eq!(logs[0]["fields"]["stream"], "stdio");
 }
 
 async fn invalid_replies_and_discounts(app: TestApp) {

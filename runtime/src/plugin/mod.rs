@@ -15,6 +15,7 @@ mod host;
 mod invoke;
 mod limits;
 mod state;
+mod stdio;
 pub mod validate;
 
 use std::collections::HashMap;

@@ -5,11 +5,11 @@
 use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::PluginLimits;
 use super::limits::PluginLimiter;
+use super::stdio::CappedOutput;
 use crate::store::Db;
 use crate::store::plugin_events::NewLogLine;
 
@@ -36,7 +36,7 @@ pub struct PluginState {
     pub(super) logs: LogBuffer,
     /// When the current export call must end.
     pub(super) deadline: Instant,
-    stdio: MemoryOutputPipe,
+    stdio: CappedOutput,
 }
 
 impl PluginState {
@@ -44,7 +44,7 @@ impl PluginState {
         let log_bytes = usize::try_from(scope.limits.max_log_bytes).unwrap_or(usize::MAX);
         // stdout and stderr share one capped pipe; what a plugin prints (a Rust
         // panic message, say) is kept with its logs.
-        let stdio = MemoryOutputPipe::new(log_bytes.max(1024));
+        let stdio = CappedOutput::new(log_bytes.max(1024));
         let wasi = WasiCtx::builder()
             .stdout(stdio.clone())
             .stderr(stdio.clone())
@@ -75,7 +75,7 @@ impl PluginState {
 
     /// What the plugin printed to stdout or stderr, lossily decoded.
     pub fn printed(&self) -> String {
-        String::from_utf8_lossy(&self.stdio.contents()).into_owned()
+        self.stdio.contents()
     }
 
     pub fn scope(&self) -> &CallScope {

@@ -4,7 +4,7 @@
 //! and answers "stored" or the error. "log N": writes N log lines.
 //! "discount AMOUNT": the next cart summary gets a discount of AMOUNT minor units.
 //! "count": how many messages this instance has answered (shows instance reuse).
-//! "crash": panics.
+//! "crash": panics. "print N": prints N bytes to stdout.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.0.0" });
 
@@ -54,6 +54,10 @@ impl exports::bottega::shop::bot::Guest for Quota {
                     .map(|i| ReplyButton { id: format!("b{i}"), title: format!("Button {i}") })
                     .collect(),
             })],
+            ["print", n] => {
+                print!("{}", "p".repeat(n.parse().unwrap_or(0)));
+                vec![Reply::Text("printed".to_string())]
+            }
             ["count"] => vec![Reply::Text(format!("answered {answered}"))],
             ["crash"] => panic!("crashing on purpose"),
             _ => vec![Reply::Text(format!("unknown command: {text}"))],
