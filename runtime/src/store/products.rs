@@ -50,6 +50,12 @@ pub struct ProductInput {
     pub available: bool,
 }
 
+/// What search matches: name and description, lowercased here (not by the
+/// database, whose LOWER() differs between SQLite and PostgreSQL).
+fn search_text(input: &ProductInput) -> String {
+    format!("{} {}", input.name.to_lowercase(), input.description.to_lowercase())
+}
+
 fn yes() -> bool {
     true
 }
@@ -75,8 +81,8 @@ fn from_row(row: &AnyRow) -> StoreResult<Product> {
 pub async fn create(db: &Db, business_id: &str, input: &ProductInput) -> StoreResult<Product> {
     let now = ids::now_ms();
     let result = sqlx::query(
-        "INSERT INTO products (business_id, id, name, description, photo_url, price_minor, currency, stock, section, available, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        "INSERT INTO products (business_id, id, name, description, photo_url, price_minor, currency, stock, section, available, created_at, updated_at, search_text) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)",
     )
     .bind(business_id)
     .bind(&input.id)
@@ -89,6 +95,7 @@ pub async fn create(db: &Db, business_id: &str, input: &ProductInput) -> StoreRe
     .bind(&input.section)
     .bind(i64::from(input.available))
     .bind(now)
+    .bind(search_text(input))
     .execute(db.pool())
     .await;
     match result {
@@ -104,7 +111,7 @@ pub async fn create(db: &Db, business_id: &str, input: &ProductInput) -> StoreRe
 pub async fn replace(db: &Db, business_id: &str, input: &ProductInput) -> StoreResult<Option<Product>> {
     let done = sqlx::query(
         "UPDATE products SET name = $3, description = $4, photo_url = $5, price_minor = $6, currency = $7, \
-         stock = $8, section = $9, available = $10, updated_at = $11 WHERE business_id = $1 AND id = $2",
+         stock = $8, section = $9, available = $10, updated_at = $11, search_text = $12 WHERE business_id = $1 AND id = $2",
     )
     .bind(business_id)
     .bind(&input.id)
@@ -117,6 +124,7 @@ pub async fn replace(db: &Db, business_id: &str, input: &ProductInput) -> StoreR
     .bind(&input.section)
     .bind(i64::from(input.available))
     .bind(ids::now_ms())
+    .bind(search_text(input))
     .execute(db.pool())
     .await?;
     if done.rows_affected() == 0 {
@@ -192,7 +200,7 @@ pub async fn search(db: &Db, business_id: &str, query: &str, limit: u32) -> Stor
     let pattern = contains_pattern(query.trim());
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM products WHERE business_id = $1 \
-         AND (LOWER(name) LIKE $2 ESCAPE '\\' OR LOWER(description) LIKE $2 ESCAPE '\\') \
+         AND search_text LIKE $2 ESCAPE '\\' \
          ORDER BY name, id LIMIT $3"
     ))
     .bind(business_id)
