@@ -36,12 +36,35 @@ impl App {
             .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", config.data_dir.display()))?;
         let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await?;
         let plugins = Arc::new(PluginHost::new(config.plugins.clone(), &config.data_dir)?);
-        let chat = ChatService::new(db.clone(), plugins.clone());
+        let chat = ChatService::new(db.clone(), plugins.clone(), config.commerce);
+        spawn_reservation_sweeper(db.clone(), config.commerce.expiry_sweep_every);
         Ok(App(Arc::new(AppInner { config, db, plugins, chat })))
+    }
+
+    /// Releases the stock of unpaid orders whose reservation expired.
+    pub async fn expire_reservations(&self) -> Result<usize, crate::store::StoreError> {
+        crate::commerce::orders::expire_reservations(&self.db, crate::ids::now_ms()).await
     }
 
     /// The HTTP API over this application.
     pub fn router(&self) -> axum::Router {
         crate::api::router(self.clone())
     }
+}
+
+/// Every `every`, gives back the stock of unpaid orders whose reservation
+/// expired. Stops when the runtime (its tokio runtime) stops.
+fn spawn_reservation_sweeper(db: Db, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match crate::commerce::orders::expire_reservations(&db, crate::ids::now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(orders = n, "released the stock of expired reservations"),
+                Err(e) => tracing::warn!("releasing expired reservations failed: {e}"),
+            }
+        }
+    });
 }

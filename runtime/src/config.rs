@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::plugin::{Capability, PluginLimits};
 
@@ -20,6 +21,21 @@ pub struct Config {
     /// Seed a demo shop when the database has no business yet.
     pub seed_demo: bool,
     pub plugins: PluginHostConfig,
+    pub commerce: CommerceConfig,
+}
+
+/// How long checkout holds stock for an unpaid order, and how often expired
+/// holds are released.
+#[derive(Debug, Clone, Copy)]
+pub struct CommerceConfig {
+    pub reservation: Duration,
+    pub expiry_sweep_every: Duration,
+}
+
+impl Default for CommerceConfig {
+    fn default() -> Self {
+        CommerceConfig { reservation: Duration::from_secs(15 * 60), expiry_sweep_every: Duration::from_secs(5) }
+    }
 }
 
 /// How the plugin host is sized and what businesses get by default.
@@ -63,6 +79,7 @@ impl Config {
             admin_token,
             seed_demo: false,
             plugins: PluginHostConfig::default(),
+            commerce: CommerceConfig::default(),
         }
     }
 }

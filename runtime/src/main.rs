@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use bottega::config::PluginHostConfig;
+use bottega::config::{CommerceConfig, PluginHostConfig};
 use bottega::{App, Config};
 use clap::{Parser, Subcommand};
 
@@ -43,6 +43,9 @@ struct ServeArgs {
     /// Plugin calls that may run at once on this node.
     #[arg(long, env = "BOTTEGA_MAX_CONCURRENT_CALLS", default_value_t = 128)]
     max_concurrent_calls: u32,
+    /// Minutes checkout holds stock for an unpaid order.
+    #[arg(long, env = "BOTTEGA_RESERVATION_MINUTES", default_value_t = 15)]
+    reservation_minutes: u64,
     /// Consecutive failures after which a business's plugin is disabled.
     #[arg(long, env = "BOTTEGA_FAILURES_BEFORE_DISABLE", default_value_t = 5)]
     failures_before_disable: u32,
@@ -75,6 +78,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_concurrent_calls: args.max_concurrent_calls,
             failures_before_disable: args.failures_before_disable,
             ..PluginHostConfig::default()
+        },
+        commerce: CommerceConfig {
+            reservation: std::time::Duration::from_secs(args.reservation_minutes.max(1) * 60),
+            ..CommerceConfig::default()
         },
     };
     let app = App::start(config).await?;

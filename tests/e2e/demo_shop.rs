@@ -70,6 +70,11 @@ async fn a_customer_shops_from_hello_to_checkout(app: TestApp) {
     let checkout = tap(&app, &shop, "checkout", "Check out").await;
     let request = replies(&checkout).into_iter().find(|r| r["type"] == "checkout").expect("a checkout request");
     assert_eq!(request["cart"]["total"]["amount_minor"], 930);
+    // The host made it an order holding the stock.
+    assert_eq!(request["order"]["number"], 1);
+    assert_eq!(request["order"]["total"]["formatted"], "€9.30");
+    let (_, apples) = app.get("/v1/products/gala-apples", &shop.key).await;
+    assert_eq!(apples["stock"], 40 - 3);
 
     // The whole conversation reads back in order, customer and bot alike.
     let conversation = checkout["conversation_id"].as_str().expect("conversation id");

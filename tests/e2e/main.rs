@@ -10,6 +10,7 @@ mod instances;
 mod isolation;
 mod limits;
 mod operator;
+mod orders;
 mod plugin_versions;
 mod privacy;
 mod test_plugins;

@@ -8,6 +8,7 @@ mod catalog;
 mod chat;
 pub mod error;
 mod extract;
+mod orders;
 mod plugins;
 
 use axum::extract::State;
@@ -31,6 +32,7 @@ use error::ApiError;
         (name = "catalog", description = "A business manages its products (business API key)."),
         (name = "plugins", description = "A business uploads, activates and watches its plugins."),
         (name = "chat", description = "Customers' messages and the business's conversations."),
+        (name = "orders", description = "Orders created at checkout."),
     )
 )]
 struct ApiDoc;
@@ -52,6 +54,7 @@ pub fn router(app: App) -> Router {
         .merge(catalog::routes())
         .merge(plugins::routes(app.config.plugins.max_upload_bytes))
         .merge(chat::routes())
+        .merge(orders::routes())
         .split_for_parts();
     api.route("/healthz", get(healthz))
         .route("/openapi.json", get(move || async move { Json(openapi.clone()) }))

@@ -25,6 +25,8 @@ pub use native::{BoxFuture, NativeBot};
 pub use render::RenderedReply;
 
 use crate::commerce::cart::CartRef;
+use crate::commerce::orders::{self, CheckoutScope};
+use crate::config::CommerceConfig;
 use crate::plugin::bindings::{CatalogQuery, Choice, ConversationContext, InboundMessage, Reply, ShopEvent};
 use crate::plugin::{CallScope, PluginFault, PluginHost, PluginSession, SessionLogs, cart_to_wit};
 use crate::store::businesses::{self, Business};
@@ -73,6 +75,7 @@ enum Turn {
 pub struct ChatService {
     db: Db,
     plugins: Arc<PluginHost>,
+    commerce: CommerceConfig,
     native_bots: RwLock<HashMap<String, Arc<dyn NativeBot>>>,
 }
 
@@ -83,8 +86,8 @@ impl std::fmt::Debug for ChatService {
 }
 
 impl ChatService {
-    pub fn new(db: Db, plugins: Arc<PluginHost>) -> ChatService {
-        ChatService { db, plugins, native_bots: RwLock::new(HashMap::new()) }
+    pub fn new(db: Db, plugins: Arc<PluginHost>, commerce: CommerceConfig) -> ChatService {
+        ChatService { db, plugins, commerce, native_bots: RwLock::new(HashMap::new()) }
     }
 
     /// Answers a business's messages with a bot compiled into the host instead
@@ -258,6 +261,7 @@ impl ChatService {
         let mut rendered = Vec::with_capacity(replies.len());
         for reply in replies {
             let host_error = |e: StoreError| PluginFault::Host(e.to_string());
+            let mut author = "bot";
             let view = match reply {
                 Reply::Text(text) => RenderedReply::Text { text },
                 Reply::Buttons(b) => RenderedReply::Buttons {
@@ -295,11 +299,37 @@ impl ChatService {
                         RenderedReply::Text { text: "Your cart is empty.".into() }
                     } else {
                         let discounts = responder.price_cart(context, &cart_to_wit(&cart)).await?;
-                        let cart = render::priced(&cart, discounts, warnings);
+                        let priced = render::priced(&cart, discounts, warnings);
                         if matches!(reply, Reply::Checkout) {
-                            RenderedReply::Checkout { cart }
+                            let at = CheckoutScope {
+                                db: &scope.db,
+                                business_id: &scope.business_id,
+                                conversation_id: &scope.conversation_id,
+                                customer_id: &context.customer_id,
+                            };
+                            match orders::checkout(at, &cart, &priced, self.commerce.reservation)
+                                .await
+                                .map_err(host_error)?
+                            {
+                                Ok(order) => {
+                                    RenderedReply::Checkout { order: render::OrderSummary::of(&order), cart: priced }
+                                }
+                                Err(sold_out) => {
+                                    author = "host";
+                                    let name = cart
+                                        .lines
+                                        .iter()
+                                        .find(|l| l.product_id == sold_out.product_id)
+                                        .map_or(sold_out.product_id.as_str(), |l| l.name.as_str());
+                                    RenderedReply::Text {
+                                        text: format!(
+                                            "Sorry, {name} has just sold out in that quantity. Please change your cart and check out again."
+                                        ),
+                                    }
+                                }
+                            }
                         } else {
-                            RenderedReply::CartSummary { cart }
+                            RenderedReply::CartSummary { cart: priced }
                         }
                     }
                 }
@@ -310,7 +340,7 @@ impl ChatService {
                     RenderedReply::HandoffRequested { note }
                 }
             };
-            rendered.push(("bot", view));
+            rendered.push((author, view));
         }
         Ok(rendered)
     }

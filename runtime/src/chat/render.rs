@@ -51,14 +51,37 @@ pub enum RenderedReply {
     CartSummary {
         cart: PricedCart,
     },
-    /// The bot asked to check out this cart; payment follows from the host.
+    /// The bot asked to check out: the host created this order from the cart
+    /// and holds its stock until `order.reserved_until`.
     Checkout {
+        order: OrderSummary,
         cart: PricedCart,
     },
     /// The bot asked for a human agent; `note` is for the agent.
     HandoffRequested {
         note: String,
     },
+}
+
+/// The order a checkout created, as the customer sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct OrderSummary {
+    pub id: String,
+    pub number: i64,
+    pub total: Money,
+    /// RFC 3339 time until which the stock is held for payment.
+    pub reserved_until: Option<String>,
+}
+
+impl OrderSummary {
+    pub fn of(order: &crate::store::orders::Order) -> OrderSummary {
+        OrderSummary {
+            id: order.id.clone(),
+            number: order.number,
+            total: Money::new(order.total_minor, &order.currency),
+            reserved_until: order.reserved_until_ms.map(crate::ids::rfc3339),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]

@@ -1,5 +1,6 @@
-//! Commerce the host owns: carts priced from the host's own catalog, and the
-//! validation of the discounts a plugin proposes. (Orders and payments build on
-//! this in the payments work.)
+//! Commerce the host owns: carts priced from the host's own catalog (with the
+//! plugin's discounts validated), and orders that hold stock from checkout
+//! until they are paid, cancelled or their reservation expires. Payments come next.
 
 pub mod cart;
+pub mod orders;

@@ -9,6 +9,7 @@ pub mod businesses;
 pub mod carts;
 pub mod conversations;
 pub mod kv;
+pub mod orders;
 pub mod plugin_events;
 pub mod plugins;
 pub mod products;
