@@ -1,0 +1,134 @@
+//! Card payments, owned by the host: the connector boundary every payment
+//! provider implements, and the built-in sandbox processor.
+//!
+//! Invariant: a card number exists only in the request that carries it and in
+//! the provider call; it is never stored, logged, or given to a plugin or the
+//! business. What is kept is the provider's token, the brand, the last four
+//! digits and the expiry. The CVC is never kept, not even encrypted.
+
+pub mod sandbox;
+
+use std::future::Future;
+use std::pin::Pin;
+
+/// A card as the customer typed it. `Debug` shows only the last four digits.
+#[derive(Clone)]
+pub struct CardInput {
+    pub number: String,
+    pub exp_month: u32,
+    pub exp_year: u32,
+    pub cvc: String,
+}
+
+impl std::fmt::Debug for CardInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardInput").field("last4", &last4(&self.number)).finish_non_exhaustive()
+    }
+}
+
+/// The digits of a card number, without spaces or dashes.
+pub fn digits(number: &str) -> String {
+    number.chars().filter(char::is_ascii_digit).collect()
+}
+
+pub fn last4(number: &str) -> String {
+    let digits = digits(number);
+    digits[digits.len().saturating_sub(4)..].to_string()
+}
+
+/// What is kept about a card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardOnFile {
+    pub token: String,
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: u32,
+    pub exp_year: u32,
+}
+
+/// The answer to an authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorization {
+    Approved {
+        reference: String,
+        card: CardOnFile,
+    },
+    /// The issuer wants the customer to pass a 3-D Secure challenge first.
+    ChallengeRequired {
+        reference: String,
+        card: CardOnFile,
+    },
+    Declined {
+        code: DeclineCode,
+        card: Option<CardOnFile>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclineCode {
+    InvalidNumber,
+    Expired,
+    InvalidCvc,
+    GenericDecline,
+    InsufficientFunds,
+    ChallengeFailed,
+}
+
+impl DeclineCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeclineCode::InvalidNumber => "invalid_number",
+            DeclineCode::Expired => "expired_card",
+            DeclineCode::InvalidCvc => "invalid_cvc",
+            DeclineCode::GenericDecline => "card_declined",
+            DeclineCode::InsufficientFunds => "insufficient_funds",
+            DeclineCode::ChallengeFailed => "authentication_failed",
+        }
+    }
+
+    /// What the customer is told.
+    pub fn message(self) -> &'static str {
+        match self {
+            DeclineCode::InvalidNumber => "The card number is not valid.",
+            DeclineCode::Expired => "The card has expired.",
+            DeclineCode::InvalidCvc => "The security code is not valid.",
+            DeclineCode::GenericDecline => "The card was declined.",
+            DeclineCode::InsufficientFunds => "The card has insufficient funds.",
+            DeclineCode::ChallengeFailed => "The card issuer could not verify the payment.",
+        }
+    }
+}
+
+/// A provider failure that is not a decline: the caller may retry with the same
+/// idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    #[error("the payment processor failed to process the payment; try again")]
+    Processing,
+    #[error("unknown payment reference `{0}`")]
+    UnknownReference(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
+pub type ProviderFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
+
+/// The connector boundary: what Bottega needs from a card processor. Amounts
+/// are minor units of `currency`; a connector converts at its own edge.
+pub trait PaymentProvider: Send + Sync {
+    /// Authorizes `amount_minor`; `idempotency_key` makes a retry safe.
+    fn authorize<'a>(
+        &'a self,
+        card: &'a CardInput,
+        amount_minor: i64,
+        currency: &'a str,
+        idempotency_key: &'a str,
+    ) -> ProviderFuture<'a, Authorization>;
+
+    /// Completes a 3-D Secure challenge the customer passed or failed.
+    fn complete_challenge<'a>(&'a self, reference: &'a str, passed: bool) -> ProviderFuture<'a, Authorization>;
+
+    fn capture<'a>(&'a self, reference: &'a str, amount_minor: i64) -> ProviderFuture<'a, ()>;
+
+    fn refund<'a>(&'a self, reference: &'a str, amount_minor: i64) -> ProviderFuture<'a, ()>;
+}

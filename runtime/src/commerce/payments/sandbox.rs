@@ -1,0 +1,282 @@
+//! The sandbox card processor: a stand-in for a real one, for development and
+//! tests. It is a sandbox (no money moves), but it behaves like a processor:
+//! Luhn and expiry checks, the published test cards below, authorization,
+//! 3-D Secure challenges, capture, and refunds never above what was captured.
+//! Idempotent like a real API: the same idempotency key returns the first answer.
+//!
+//! | card number          | behaviour                                   |
+//! |----------------------|---------------------------------------------|
+//! | 4242 4242 4242 4242  | approved                                    |
+//! | 5555 5555 5555 4444  | approved (Mastercard)                       |
+//! | 4000 0000 0000 0002  | declined: card_declined                     |
+//! | 4000 0000 0000 9995  | declined: insufficient_funds                |
+//! | 4000 0000 0000 3220  | 3-D Secure challenge, then approved/declined|
+//! | 4000 0000 0000 0119  | processing error (retry)                    |
+//! | any other valid card | approved                                    |
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::{
+    Authorization, CardInput, CardOnFile, DeclineCode, PaymentProvider, ProviderError, ProviderFuture, digits, last4,
+};
+
+pub const CARD_SUCCESS: &str = "4242424242424242";
+pub const CARD_MASTERCARD: &str = "5555555555554444";
+pub const CARD_DECLINED: &str = "4000000000000002";
+pub const CARD_INSUFFICIENT_FUNDS: &str = "4000000000009995";
+pub const CARD_3DS: &str = "4000000000003220";
+pub const CARD_PROCESSING_ERROR: &str = "4000000000000119";
+
+#[derive(Debug, Default)]
+pub struct SandboxProcessor {
+    state: Mutex<Ledger>,
+}
+
+#[derive(Debug, Default)]
+struct Ledger {
+    /// Answers by idempotency key.
+    answers: HashMap<String, Authorization>,
+    payments: HashMap<String, SandboxPayment>,
+    next: u64,
+}
+
+#[derive(Debug, Clone)]
+struct SandboxPayment {
+    amount: i64,
+    captured: i64,
+    refunded: i64,
+    challenge_pending: bool,
+    card: CardOnFile,
+}
+
+/// True when `number` passes the Luhn check.
+pub fn luhn_valid(number: &str) -> bool {
+    let digits = digits(number);
+    if !(12..=19).contains(&digits.len()) {
+        return false;
+    }
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+fn brand(digits: &str) -> &'static str {
+    match digits.as_bytes().first() {
+        Some(b'4') => "visa",
+        Some(b'5') | Some(b'2') => "mastercard",
+        Some(b'3') => "amex",
+        _ => "card",
+    }
+}
+
+/// Whether a card is still valid in the month of `now_ms`.
+fn expired(exp_month: u32, exp_year: u32, now_ms: i64) -> bool {
+    let days = now_ms / 86_400_000;
+    // Civil-from-days (Howard Hinnant's algorithm), enough for year and month.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let exp_year = i64::from(if exp_year < 100 { exp_year + 2000 } else { exp_year });
+    !(1..=12).contains(&exp_month) || (exp_year, i64::from(exp_month)) < (year, month)
+}
+
+impl SandboxProcessor {
+    pub fn new() -> SandboxProcessor {
+        SandboxProcessor::default()
+    }
+
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn decide(&self, card: &CardInput, amount_minor: i64) -> Result<Authorization, ProviderError> {
+        let number = digits(&card.number);
+        if !luhn_valid(&number) {
+            return Ok(Authorization::Declined { code: DeclineCode::InvalidNumber, card: None });
+        }
+        let on_file = CardOnFile {
+            token: crate::ids::new_id("tok"),
+            brand: brand(&number).to_string(),
+            last4: last4(&number),
+            exp_month: card.exp_month,
+            exp_year: card.exp_year,
+        };
+        if expired(card.exp_month, card.exp_year, crate::ids::now_ms()) {
+            return Ok(Authorization::Declined { code: DeclineCode::Expired, card: Some(on_file) });
+        }
+        let cvc_ok = (3..=4).contains(&card.cvc.len()) && card.cvc.chars().all(|c| c.is_ascii_digit());
+        if !cvc_ok {
+            return Ok(Authorization::Declined { code: DeclineCode::InvalidCvc, card: Some(on_file) });
+        }
+        let declined = |code| Ok(Authorization::Declined { code, card: Some(on_file.clone()) });
+        match number.as_str() {
+            CARD_DECLINED => return declined(DeclineCode::GenericDecline),
+            CARD_INSUFFICIENT_FUNDS => return declined(DeclineCode::InsufficientFunds),
+            CARD_PROCESSING_ERROR => return Err(ProviderError::Processing),
+            _ => {}
+        }
+        let mut ledger = self.ledger();
+        ledger.next += 1;
+        let reference = format!("sbx_{:08}", ledger.next);
+        let challenge = number == CARD_3DS;
+        ledger.payments.insert(
+            reference.clone(),
+            SandboxPayment {
+                amount: amount_minor,
+                captured: 0,
+                refunded: 0,
+                challenge_pending: challenge,
+                card: on_file.clone(),
+            },
+        );
+        Ok(if challenge {
+            Authorization::ChallengeRequired { reference, card: on_file }
+        } else {
+            Authorization::Approved { reference, card: on_file }
+        })
+    }
+}
+
+impl PaymentProvider for SandboxProcessor {
+    fn authorize<'a>(
+        &'a self,
+        card: &'a CardInput,
+        amount_minor: i64,
+        _currency: &'a str,
+        idempotency_key: &'a str,
+    ) -> ProviderFuture<'a, Authorization> {
+        Box::pin(async move {
+            if let Some(answer) = self.ledger().answers.get(idempotency_key) {
+                return Ok(answer.clone());
+            }
+            let answer = self.decide(card, amount_minor)?;
+            self.ledger().answers.insert(idempotency_key.to_string(), answer.clone());
+            Ok(answer)
+        })
+    }
+
+    fn complete_challenge<'a>(&'a self, reference: &'a str, passed: bool) -> ProviderFuture<'a, Authorization> {
+        Box::pin(async move {
+            let mut ledger = self.ledger();
+            let payment =
+                ledger.payments.get_mut(reference).ok_or_else(|| ProviderError::UnknownReference(reference.into()))?;
+            if !payment.challenge_pending {
+                return Err(ProviderError::Refused("no challenge is pending for this payment".into()));
+            }
+            payment.challenge_pending = false;
+            let card = payment.card.clone();
+            Ok(if passed {
+                Authorization::Approved { reference: reference.to_string(), card }
+            } else {
+                payment.amount = 0;
+                Authorization::Declined { code: DeclineCode::ChallengeFailed, card: Some(card) }
+            })
+        })
+    }
+
+    fn capture<'a>(&'a self, reference: &'a str, amount_minor: i64) -> ProviderFuture<'a, ()> {
+        Box::pin(async move {
+            let mut ledger = self.ledger();
+            let payment =
+                ledger.payments.get_mut(reference).ok_or_else(|| ProviderError::UnknownReference(reference.into()))?;
+            if payment.challenge_pending || amount_minor <= 0 || payment.captured + amount_minor > payment.amount {
+                return Err(ProviderError::Refused("capture above the authorized amount".into()));
+            }
+            payment.captured += amount_minor;
+            Ok(())
+        })
+    }
+
+    fn refund<'a>(&'a self, reference: &'a str, amount_minor: i64) -> ProviderFuture<'a, ()> {
+        Box::pin(async move {
+            let mut ledger = self.ledger();
+            let payment =
+                ledger.payments.get_mut(reference).ok_or_else(|| ProviderError::UnknownReference(reference.into()))?;
+            if amount_minor <= 0 || payment.refunded + amount_minor > payment.captured {
+                return Err(ProviderError::Refused("refund above the captured amount".into()));
+            }
+            payment.refunded += amount_minor;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(number: &str) -> CardInput {
+        CardInput { number: number.into(), exp_month: 12, exp_year: 2099, cvc: "123".into() }
+    }
+
+    #[test]
+    fn luhn_and_expiry() {
+        assert!(luhn_valid("4242 4242 4242 4242"));
+        assert!(!luhn_valid("4242 4242 4242 4241"));
+        assert!(!luhn_valid("42"));
+        let jan_2026 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+        assert!(!expired(1, 2026, jan_2026));
+        assert!(expired(12, 2025, jan_2026));
+        assert!(!expired(1, 26, jan_2026), "two-digit years");
+        assert!(expired(13, 2030, jan_2026));
+    }
+
+    #[tokio::test]
+    async fn test_cards_behave_as_published() {
+        let sandbox = SandboxProcessor::new();
+        let approved = sandbox.authorize(&card(CARD_SUCCESS), 500, "EUR", "k1").await;
+        let Ok(Authorization::Approved { reference, card: on_file }) = approved else { panic!("{approved:?}") };
+        assert_eq!((on_file.brand.as_str(), on_file.last4.as_str()), ("visa", "4242"));
+        // The same key answers the same, without a second authorization.
+        assert_eq!(
+            sandbox.authorize(&card(CARD_SUCCESS), 500, "EUR", "k1").await,
+            Ok(Authorization::Approved { reference: reference.clone(), card: on_file })
+        );
+        assert!(matches!(
+            sandbox.authorize(&card(CARD_DECLINED), 500, "EUR", "k2").await,
+            Ok(Authorization::Declined { code: DeclineCode::GenericDecline, .. })
+        ));
+        assert!(matches!(
+            sandbox.authorize(&card(CARD_INSUFFICIENT_FUNDS), 500, "EUR", "k3").await,
+            Ok(Authorization::Declined { code: DeclineCode::InsufficientFunds, .. })
+        ));
+        assert_eq!(
+            sandbox.authorize(&card(CARD_PROCESSING_ERROR), 500, "EUR", "k4").await,
+            Err(ProviderError::Processing)
+        );
+        assert!(matches!(
+            sandbox.authorize(&card("4242424242424241"), 500, "EUR", "k5").await,
+            Ok(Authorization::Declined { code: DeclineCode::InvalidNumber, card: None })
+        ));
+
+        // Capture and refunds never exceed what was authorized and captured.
+        sandbox.capture(&reference, 500).await.expect("capture");
+        assert!(sandbox.capture(&reference, 1).await.is_err());
+        sandbox.refund(&reference, 200).await.expect("partial refund");
+        assert!(sandbox.refund(&reference, 301).await.is_err());
+        sandbox.refund(&reference, 300).await.expect("the rest");
+
+        // 3-D Secure: nothing can be captured until the challenge is passed.
+        let Ok(Authorization::ChallengeRequired { reference, .. }) =
+            sandbox.authorize(&card(CARD_3DS), 900, "EUR", "k6").await
+        else {
+            panic!("a challenge")
+        };
+        assert!(sandbox.capture(&reference, 900).await.is_err());
+        assert!(matches!(sandbox.complete_challenge(&reference, true).await, Ok(Authorization::Approved { .. })));
+        sandbox.capture(&reference, 900).await.expect("capture after the challenge");
+    }
+}
