@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use crate::chat::ChatService;
+use crate::commerce::payments::PaymentProvider;
+use crate::commerce::payments::sandbox::SandboxProcessor;
 use crate::config::Config;
 use crate::plugin::PluginHost;
 use crate::store::Db;
@@ -18,6 +20,8 @@ pub struct AppInner {
     pub db: Db,
     pub plugins: Arc<PluginHost>,
     pub chat: ChatService,
+    /// The card processor (the built-in sandbox until a real connector is configured).
+    pub payments: Arc<dyn PaymentProvider>,
 }
 
 impl std::ops::Deref for App {
@@ -36,9 +40,10 @@ impl App {
             .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", config.data_dir.display()))?;
         let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await?;
         let plugins = Arc::new(PluginHost::new(config.plugins.clone(), &config.data_dir)?);
-        let chat = ChatService::new(db.clone(), plugins.clone(), config.commerce);
+        let chat = ChatService::new(db.clone(), plugins.clone(), config.commerce.clone());
         spawn_reservation_sweeper(db.clone(), config.commerce.expiry_sweep_every);
-        Ok(App(Arc::new(AppInner { config, db, plugins, chat })))
+        let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new());
+        Ok(App(Arc::new(AppInner { config, db, plugins, chat, payments })))
     }
 
     /// Releases the stock of unpaid orders whose reservation expired.

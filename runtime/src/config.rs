@@ -26,15 +26,21 @@ pub struct Config {
 
 /// How long checkout holds stock for an unpaid order, and how often expired
 /// holds are released.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CommerceConfig {
     pub reservation: Duration,
     pub expiry_sweep_every: Duration,
+    /// The runtime's address as customers reach it, for payment links.
+    pub public_url: String,
 }
 
 impl Default for CommerceConfig {
     fn default() -> Self {
-        CommerceConfig { reservation: Duration::from_secs(15 * 60), expiry_sweep_every: Duration::from_secs(5) }
+        CommerceConfig {
+            reservation: Duration::from_secs(15 * 60),
+            expiry_sweep_every: Duration::from_secs(5),
+            public_url: "http://127.0.0.1:8080".into(),
+        }
     }
 }
 

@@ -43,6 +43,9 @@ struct ServeArgs {
     /// Plugin calls that may run at once on this node.
     #[arg(long, env = "BOTTEGA_MAX_CONCURRENT_CALLS", default_value_t = 128)]
     max_concurrent_calls: u32,
+    /// The runtime's URL as customers reach it (for payment links); http://LISTEN when absent.
+    #[arg(long, env = "BOTTEGA_PUBLIC_URL")]
+    public_url: Option<String>,
     /// Minutes checkout holds stock for an unpaid order.
     #[arg(long, env = "BOTTEGA_RESERVATION_MINUTES", default_value_t = 15)]
     reservation_minutes: u64,
@@ -81,6 +84,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         commerce: CommerceConfig {
             reservation: std::time::Duration::from_secs(args.reservation_minutes.max(1) * 60),
+            public_url: args
+                .public_url
+                .map(|u| u.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| format!("http://{}", args.listen)),
             ..CommerceConfig::default()
         },
     };

@@ -11,6 +11,7 @@ mod isolation;
 mod limits;
 mod operator;
 mod orders;
+mod payments;
 mod plugin_versions;
 mod privacy;
 mod test_plugins;

@@ -132,6 +132,26 @@ impl TestApp {
         (status, value)
     }
 
+    /// Sends a request and returns the body as text (for HTML pages).
+    pub async fn send_raw(&self, request: Request<Body>) -> (StatusCode, String) {
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body reads");
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Posts an HTML form (fields are sent as they are: use URL-safe values).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let body = fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request builds");
+        self.send_raw(request).await
+    }
+
     pub async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
         self.request(Method::GET, path, Some(key), None).await
     }

@@ -9,6 +9,7 @@ mod chat;
 pub mod error;
 mod extract;
 mod orders;
+mod pay;
 mod plugins;
 
 use axum::extract::State;
@@ -56,7 +57,8 @@ pub fn router(app: App) -> Router {
         .merge(chat::routes())
         .merge(orders::routes())
         .split_for_parts();
-    api.route("/healthz", get(healthz))
+    api.merge(pay::routes())
+        .route("/healthz", get(healthz))
         .route("/openapi.json", get(move || async move { Json(openapi.clone()) }))
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())

@@ -301,33 +301,9 @@ impl ChatService {
                         let discounts = responder.price_cart(context, &cart_to_wit(&cart)).await?;
                         let priced = render::priced(&cart, discounts, warnings);
                         if matches!(reply, Reply::Checkout) {
-                            let at = CheckoutScope {
-                                db: &scope.db,
-                                business_id: &scope.business_id,
-                                conversation_id: &scope.conversation_id,
-                                customer_id: &context.customer_id,
-                            };
-                            match orders::checkout(at, &cart, &priced, self.commerce.reservation)
-                                .await
-                                .map_err(host_error)?
-                            {
-                                Ok(order) => {
-                                    RenderedReply::Checkout { order: render::OrderSummary::of(&order), cart: priced }
-                                }
-                                Err(sold_out) => {
-                                    author = "host";
-                                    let name = cart
-                                        .lines
-                                        .iter()
-                                        .find(|l| l.product_id == sold_out.product_id)
-                                        .map_or(sold_out.product_id.as_str(), |l| l.name.as_str());
-                                    RenderedReply::Text {
-                                        text: format!(
-                                            "Sorry, {name} has just sold out in that quantity. Please change your cart and check out again."
-                                        ),
-                                    }
-                                }
-                            }
+                            let (by, view) = self.checkout(scope, context, &cart, priced).await.map_err(host_error)?;
+                            author = by;
+                            view
                         } else {
                             RenderedReply::CartSummary { cart: priced }
                         }
@@ -343,6 +319,42 @@ impl ChatService {
             rendered.push((author, view));
         }
         Ok(rendered)
+    }
+
+    /// Creates the order for a checkout reply, with its payment link; a line
+    /// that sold out meanwhile gets the customer a note instead.
+    async fn checkout(
+        &self,
+        scope: &CallScope,
+        context: &ConversationContext,
+        cart: &crate::commerce::cart::CartView,
+        priced: crate::commerce::cart::PricedCart,
+    ) -> Result<(&'static str, RenderedReply), StoreError> {
+        let at = CheckoutScope {
+            db: &scope.db,
+            business_id: &scope.business_id,
+            conversation_id: &scope.conversation_id,
+            customer_id: &context.customer_id,
+        };
+        let token = crate::ids::new_secret("pt");
+        let token_hash = crate::ids::hash_api_key(&token);
+        match orders::checkout(at, cart, &priced, self.commerce.reservation, token_hash).await? {
+            Ok(order) => {
+                let link = format!("{}/pay/{}?token={token}", self.commerce.public_url, order.id);
+                Ok(("bot", RenderedReply::Checkout { order: render::OrderSummary::of(&order, link), cart: priced }))
+            }
+            Err(sold_out) => {
+                let name = cart
+                    .lines
+                    .iter()
+                    .find(|l| l.product_id == sold_out.product_id)
+                    .map_or(sold_out.product_id.as_str(), |l| l.name.as_str());
+                let text = format!(
+                    "Sorry, {name} has just sold out in that quantity. Please change your cart and check out again."
+                );
+                Ok(("host", RenderedReply::Text { text }))
+            }
+        }
     }
 
     async fn keep_logs(

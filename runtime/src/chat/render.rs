@@ -71,15 +71,19 @@ pub struct OrderSummary {
     pub total: Money,
     /// RFC 3339 time until which the stock is held for payment.
     pub reserved_until: Option<String>,
+    /// The hosted payment page for this order (card details go there, never
+    /// into the chat).
+    pub payment_url: String,
 }
 
 impl OrderSummary {
-    pub fn of(order: &crate::store::orders::Order) -> OrderSummary {
+    pub fn of(order: &crate::store::orders::Order, payment_url: String) -> OrderSummary {
         OrderSummary {
             id: order.id.clone(),
             number: order.number,
             total: Money::new(order.total_minor, &order.currency),
             reserved_until: order.reserved_until_ms.map(crate::ids::rfc3339),
+            payment_url,
         }
     }
 }

@@ -107,6 +107,7 @@ pub async fn checkout(
     cart: &CartView,
     priced: &PricedCart,
     reservation: Duration,
+    pay_token_hash: String,
 ) -> StoreResult<Result<Order, OutOfStock>> {
     let reserved_until = ids::now_ms().saturating_add(i64::try_from(reservation.as_millis()).unwrap_or(i64::MAX));
     let cart_json = serde_json::to_value(priced).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
@@ -122,6 +123,7 @@ pub async fn checkout(
             cart: cart_json,
             lines: cart.lines.iter().map(|l| (l.product_id.clone(), l.quantity)).collect(),
             reserved_until,
+            pay_token_hash,
         },
     )
     .await

@@ -8,8 +8,10 @@
 pub mod businesses;
 pub mod carts;
 pub mod conversations;
+pub mod idempotency;
 pub mod kv;
 pub mod orders;
+pub mod payments;
 pub mod plugin_events;
 pub mod plugins;
 pub mod products;

@@ -52,6 +52,8 @@ pub struct NewOrder<'a> {
     /// (product id, quantity)
     pub lines: Vec<(String, i64)>,
     pub reserved_until: i64,
+    /// SHA-256 of the payment link's token.
+    pub pay_token_hash: String,
 }
 
 /// Checkout could not take a line's stock.
@@ -117,9 +119,9 @@ async fn try_create(db: &Db, new: &NewOrder<'_>) -> StoreResult<Result<Order, Ou
     }
     sqlx::query(
         "INSERT INTO orders (id, business_id, conversation_id, customer_id, number, status, payment_status, \
-         fulfillment_status, currency, subtotal_minor, total_minor, cart, reserved_until, created_at, updated_at) \
+         fulfillment_status, currency, subtotal_minor, total_minor, cart, reserved_until, created_at, updated_at, pay_token_hash) \
          VALUES ($1, $2, $3, $4, (SELECT COALESCE(MAX(number), 0) + 1 FROM orders WHERE business_id = $2), \
-         'open', 'pending', 'unfulfilled', $5, $6, $7, $8, $9, $10, $10)",
+         'open', 'pending', 'unfulfilled', $5, $6, $7, $8, $9, $10, $10, $11)",
     )
     .bind(&id)
     .bind(new.business_id)
@@ -131,6 +133,7 @@ async fn try_create(db: &Db, new: &NewOrder<'_>) -> StoreResult<Result<Order, Ou
     .bind(new.cart.to_string())
     .bind(new.reserved_until)
     .bind(now)
+    .bind(&new.pay_token_hash)
     .execute(&mut *tx)
     .await?;
     for (product_id, quantity) in &new.lines {
@@ -181,7 +184,8 @@ pub async fn cancel_unpaid(db: &Db, business_id: &str, id: &str) -> StoreResult<
     let cancelled = sqlx::query(
         "UPDATE orders SET status = 'cancelled', reserved_until = NULL, updated_at = $3 \
          WHERE business_id = $1 AND id = $2 AND status = 'open' AND payment_status IN ('pending', 'failed') \
-         AND reserved_until IS NOT NULL",
+         AND reserved_until IS NOT NULL \
+         AND (payment_id IS NULL OR payment_id IN (SELECT id FROM payments WHERE status = 'requires_challenge'))",
     )
     .bind(business_id)
     .bind(id)
@@ -213,7 +217,9 @@ pub async fn cancel_unpaid(db: &Db, business_id: &str, id: &str) -> StoreResult<
 pub async fn reservations_due(db: &Db, now: i64, limit: u32) -> StoreResult<Vec<(String, String)>> {
     let rows = sqlx::query(
         "SELECT business_id, id FROM orders WHERE reserved_until IS NOT NULL AND reserved_until < $1 \
-         AND status = 'open' AND payment_status IN ('pending', 'failed') ORDER BY reserved_until LIMIT $2",
+         AND status = 'open' AND payment_status IN ('pending', 'failed') \
+         AND (payment_id IS NULL OR payment_id IN (SELECT id FROM payments WHERE status = 'requires_challenge')) \
+         ORDER BY reserved_until LIMIT $2",
     )
     .bind(now)
     .bind(i64::from(limit))

@@ -6,6 +6,7 @@
 //! business. What is kept is the provider's token, the brand, the last four
 //! digits and the expiry. The CVC is never kept, not even encrypted.
 
+pub mod flow;
 pub mod sandbox;
 
 use std::future::Future;
@@ -115,7 +116,7 @@ pub type ProviderFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderE
 
 /// The connector boundary: what Bottega needs from a card processor. Amounts
 /// are minor units of `currency`; a connector converts at its own edge.
-pub trait PaymentProvider: Send + Sync {
+pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     /// Authorizes `amount_minor`; `idempotency_key` makes a retry safe.
     fn authorize<'a>(
         &'a self,

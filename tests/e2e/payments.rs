@@ -1,0 +1,232 @@
+//! Paying by card on the hosted payment page: success, decline, 3-D Secure,
+//! double submits, shipping and refunds; and no card number anywhere but the
+//! request that carried it.
+
+use axum::body::Body;
+use axum::http::{Method, Request};
+use bottega::commerce::payments::sandbox::{CARD_3DS, CARD_DECLINED, CARD_SUCCESS};
+use bottega_tests::*;
+use serde_json::{Value, json};
+
+bottega_tests::on_both_databases!(a_customer_pays_by_card_and_the_business_ships_and_refunds);
+
+/// What a checkout reply links to: (payment page path with token, token, order id).
+fn payment_link(outcome: &Value) -> (String, String, String) {
+    let checkout = replies(outcome).into_iter().find(|r| r["type"] == "checkout").expect("a checkout reply");
+    let url = checkout["order"]["payment_url"].as_str().expect("payment url").to_string();
+    let path = url.split_once("/pay/").map(|(_, rest)| format!("/pay/{rest}")).expect("a /pay/ link");
+    let token = path.split_once("token=").map(|(_, t)| t.to_string()).expect("token");
+    (path, token, checkout["order"]["id"].as_str().expect("order id").to_string())
+}
+
+/// The hidden idempotency key of a rendered payment form.
+fn form_key(html: &str) -> String {
+    let start =
+        html.find("name=idempotency_key value=\"").expect("a payment form") + "name=idempotency_key value=\"".len();
+    html[start..].split('"').next().expect("key").to_string()
+}
+
+async fn checkout(app: &TestApp, shop: &Shop, customer: &str) -> (String, String, String) {
+    app.say(shop, customer, "add 2 pears").await;
+    payment_link(&app.say(shop, customer, "checkout").await)
+}
+
+async fn page(app: &TestApp, path: &str) -> String {
+    let (status, html) = app.send_raw(Request::builder().uri(path).body(Body::empty()).expect("request")).await;
+    assert_eq!(status, 200, "{html}");
+    html
+}
+
+async fn pay(app: &TestApp, order: &str, token: &str, key: &str, card: &str) -> (u16, String) {
+    let fields = [
+        ("token", token),
+        ("idempotency_key", key),
+        ("number", card),
+        ("exp_month", "12"),
+        ("exp_year", "2030"),
+        ("cvc", "123"),
+    ];
+    let (status, html) = app.post_form(&format!("/pay/{order}"), &fields).await;
+    (status.as_u16(), html)
+}
+
+async fn order(app: &TestApp, shop: &Shop, id: &str) -> Value {
+    app.get(&format!("/v1/orders/{id}"), &shop.key).await.1
+}
+
+async fn bot_said(app: &TestApp, shop: &Shop, conversation_of_order: &Value) -> String {
+    let conversation = conversation_of_order["conversation_id"].as_str().expect("conversation");
+    let (_, history) = app.get(&format!("/v1/conversations/{conversation}/messages"), &shop.key).await;
+    history["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .map(|m| m["body"]["text"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+async fn refund(app: &TestApp, shop: &Shop, order: &str, key: Option<&str>, amount: i64) -> (u16, Value) {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/v1/orders/{order}/refunds"))
+        .header("authorization", format!("Bearer {}", shop.key))
+        .header("content-type", "application/json");
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let (status, body) =
+        app.send(request.body(Body::from(json!({"amount_minor": amount}).to_string())).expect("request")).await;
+    (status.as_u16(), body)
+}
+
+async fn a_customer_pays_by_card_and_the_business_ships_and_refunds(app: TestApp) {
+    let shop = app.create_shop("Grocer", json!({})).await;
+    let pear = json!({"id": "pear", "name": "Conference pear", "price_minor": 90, "currency": "EUR", "stock": 50, "section": "Fruit"});
+    app.post("/v1/products", &shop.key, pear).await;
+    app.upload(&shop, plugins::GROCERY_RUST).await;
+
+    // The payment page shows the shop, the items and the total, and a card form.
+    let (path, token, order_id) = checkout(&app, &shop, "ana").await;
+    let html = page(&app, &path).await;
+    assert!(html.contains("Grocer") && html.contains("Conference pear") && html.contains("€1.80"), "{html}");
+
+    // A declined card: the customer is told on the page and in the chat; the order can still be paid.
+    let declined_key = form_key(&html);
+    let (status, declined) = pay(&app, &order_id, &token, &declined_key, CARD_DECLINED).await;
+    assert_eq!(status, 402, "{declined}");
+    // The same form cannot be reused for another card; the page offers a fresh one.
+    assert_eq!(pay(&app, &order_id, &token, &declined_key, CARD_SUCCESS).await.0, 422);
+    let key = form_key(&declined);
+    assert!(declined.contains("The card was declined."), "{declined}");
+    let after_decline = order(&app, &shop, &order_id).await;
+    assert_eq!(after_decline["payment_status"], "failed");
+    assert!(bot_said(&app, &shop, &after_decline).await.contains("didn't go through"));
+
+    // Success, then a double click of the same form: one charge, the same answer.
+    let (status, paid) = pay(&app, &order_id, &token, &key, CARD_SUCCESS).await;
+    assert_eq!(status, 200, "{paid}");
+    assert!(paid.contains("Payment of €1.80 received"), "{paid}");
+    assert_eq!(pay(&app, &order_id, &token, &key, CARD_SUCCESS).await, (200, paid.clone()));
+    // Another tab (another key) cannot pay it again.
+    let (status, again) = pay(&app, &order_id, &token, "another-tab", CARD_SUCCESS).await;
+    assert_eq!(status, 409, "{again}");
+    assert!(again.contains("already paid"), "{again}");
+    let paid_order = order(&app, &shop, &order_id).await;
+    assert_eq!(paid_order["payment_status"], "captured");
+    assert_eq!(paid_order["reserved_until_ms"], Value::Null, "the stock is kept for good");
+    let (_, attempts) = app.get(&format!("/v1/orders/{order_id}/payments"), &shop.key).await;
+    let statuses: Vec<&str> =
+        attempts.as_array().expect("payments").iter().filter_map(|p| p["status"].as_str()).collect();
+    assert_eq!(statuses, ["declined", "captured"]);
+    assert_eq!(attempts[1]["card_last4"], "4242");
+    assert!(bot_said(&app, &shop, &paid_order).await.starts_with("Thank you! Payment received for order"));
+    // An expired reservation no longer matters once paid.
+    let later = bottega::ids::now_ms() + 60 * 60 * 1000;
+    assert_eq!(bottega::commerce::orders::expire_reservations(&app.app.db, later).await.expect("sweep"), 0);
+
+    // The business ships; the bot tells the customer.
+    let (status, shipped) = app.post(&format!("/v1/orders/{order_id}/ship"), &shop.key, json!({})).await;
+    assert_eq!((status.as_u16(), shipped["fulfillment_status"].as_str()), (200, Some("shipped")), "{shipped}");
+    assert!(bot_said(&app, &shop, &shipped).await.contains("is on its way"));
+    let (status, twice) = app.post(&format!("/v1/orders/{order_id}/ship"), &shop.key, json!({})).await;
+    assert_eq!((status.as_u16(), twice["error"]["code"].as_str()), (409, Some("illegal_transition")));
+
+    // Refunds: an Idempotency-Key is required, a retry replays, never above what was captured.
+    assert_eq!(refund(&app, &shop, &order_id, None, 50).await.0, 400);
+    let first = refund(&app, &shop, &order_id, Some("r1"), 50).await;
+    assert_eq!(first.0, 200, "{}", first.1);
+    assert_eq!(first.1["order"]["payment_status"], "partially_refunded");
+    assert_eq!(refund(&app, &shop, &order_id, Some("r1"), 50).await, first, "a retry replays");
+    assert_eq!(refund(&app, &shop, &order_id, Some("r1"), 60).await.1["error"]["code"], "idempotency_key_reused");
+    let (status, too_much) = refund(&app, &shop, &order_id, Some("r2"), 131).await;
+    assert_eq!((status, too_much["error"]["code"].as_str()), (422, Some("refund_exceeds_captured")));
+    let rest = refund(&app, &shop, &order_id, Some("r3"), 130).await;
+    assert_eq!((rest.0, rest.1["order"]["payment_status"].as_str()), (200, Some("refunded")));
+    assert_eq!(rest.1["payment"]["refunded_minor"], 180);
+
+    // 3-D Secure: the page asks the customer to confirm with the bank.
+    let (path, token, second) = checkout(&app, &shop, "bea").await;
+    let html = page(&app, &path).await;
+    let (status, challenge) = pay(&app, &second, &token, &form_key(&html), CARD_3DS).await;
+    assert_eq!(status, 200);
+    assert!(challenge.contains("confirm this payment"), "{challenge}");
+    assert_eq!(order(&app, &shop, &second).await["payment_status"], "pending", "nothing is taken before the challenge");
+    let payment_id =
+        challenge.split("name=payment_id value=\"").nth(1).and_then(|r| r.split('"').next()).expect("payment id");
+    let (status, confirmed) = app
+        .post_form(
+            &format!("/pay/{second}/challenge"),
+            &[("token", &token), ("payment_id", payment_id), ("outcome", "pass")],
+        )
+        .await;
+    assert_eq!(status, 200, "{confirmed}");
+    assert!(confirmed.contains("received"), "{confirmed}");
+    assert_eq!(order(&app, &shop, &second).await["payment_status"], "captured");
+
+    // Two tabs submitting at the same moment: one charge.
+    let (_, token, third) = checkout(&app, &shop, "carla").await;
+    let app = std::sync::Arc::new(app);
+    let tabs: Vec<_> = ["tab-1", "tab-2"]
+        .into_iter()
+        .map(|key| {
+            let (app, third, token) = (app.clone(), third.clone(), token.clone());
+            tokio::spawn(async move { pay(&app, &third, &token, key, CARD_SUCCESS).await.0 })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for tab in tabs {
+        codes.push(tab.await.expect("tab"));
+    }
+    codes.sort();
+    assert_eq!(codes, [200, 409]);
+    let (_, attempts) = app.get(&format!("/v1/orders/{third}/payments"), &shop.key).await;
+    assert_eq!(attempts.as_array().map(Vec::len), Some(1), "{attempts}");
+
+    // A wrong token opens nothing.
+    let (status, _) = app
+        .send_raw(Request::builder().uri(format!("/pay/{second}?token=pt_wrong")).body(Body::empty()).expect("request"))
+        .await;
+    assert_eq!(status, 404);
+
+    // No card number was stored anywhere.
+    for card in [CARD_SUCCESS, CARD_DECLINED, CARD_3DS] {
+        assert!(!stored_text(&app).await.contains(card), "card {card} found in storage");
+    }
+}
+
+/// Everything the database holds, as text.
+async fn stored_text(app: &TestApp) -> String {
+    match app.app.db.backend() {
+        bottega::store::Backend::Sqlite => {
+            let mut all = String::new();
+            for entry in std::fs::read_dir(app.data_dir.path()).expect("data dir").flatten() {
+                if entry.path().is_file() {
+                    all.push_str(&String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap_or_default()));
+                }
+            }
+            all
+        }
+        bottega::store::Backend::Postgres => {
+            use sqlx::Row;
+            let mut all = String::new();
+            for table in [
+                "payments",
+                "orders",
+                "messages",
+                "idempotency_keys",
+                "plugin_logs",
+                "plugin_failures",
+                "customers",
+                "kv_entries",
+            ] {
+                let rows = sqlx::query(&format!("SELECT CAST(t AS TEXT) AS row FROM {table} t"))
+                    .fetch_all(app.app.db.pool())
+                    .await
+                    .expect("dump");
+                for row in rows {
+                    all.push_str(&row.try_get::<String, _>("row").unwrap_or_default());
+                }
+            }
+            all
+        }
+    }
+}
