@@ -230,3 +230,24 @@ async fn stored_text(app: &TestApp) -> String {
         }
     }
 }
+
+bottega_tests::on_both_databases!(yen_and_dinar_amounts_round_trip_exactly);
+
+async fn yen_and_dinar_amounts_round_trip_exactly(app: TestApp) {
+    for (currency, price, formatted_total) in [("JPY", 500, "¥1000"), ("KWD", 1250, "KWD 2.500")] {
+        let shop = app.create_shop(&format!("Shop in {currency}"), json!({"currency": currency})).await;
+        let product = json!({"id": "pear", "name": "Pear", "price_minor": price, "currency": currency, "stock": 9, "section": "Fruit"});
+        assert_eq!(app.post("/v1/products", &shop.key, product).await.0, 201);
+        app.upload(&shop, plugins::GROCERY_RUST).await;
+        let (path, token, order_id) = checkout(&app, &shop, "dan").await;
+        let html = page(&app, &path).await;
+        assert!(html.contains(formatted_total), "{currency}: {html}");
+        let (status, _) = pay(&app, &order_id, &token, &form_key(&html), CARD_SUCCESS).await;
+        assert_eq!(status, 200);
+        let paid = order(&app, &shop, &order_id).await;
+        assert_eq!((paid["currency"].as_str(), paid["total_minor"].as_i64()), (Some(currency), Some(2 * price)));
+        let (_, attempts) = app.get(&format!("/v1/orders/{order_id}/payments"), &shop.key).await;
+        assert_eq!(attempts[0]["captured_minor"], 2 * price);
+        assert_eq!(attempts[0]["currency"], currency);
+    }
+}
