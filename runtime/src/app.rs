@@ -42,6 +42,9 @@ impl App {
         let plugins = Arc::new(PluginHost::new(config.plugins.clone(), &config.data_dir)?);
         let chat = ChatService::new(db.clone(), plugins.clone(), config.commerce.clone());
         spawn_reservation_sweeper(db.clone(), config.commerce.expiry_sweep_every);
+        if let Some(every) = config.commerce.webhooks_every {
+            crate::webhooks::spawn_worker(db.clone(), every);
+        }
         let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new());
         Ok(App(Arc::new(AppInner { config, db, plugins, chat, payments })))
     }

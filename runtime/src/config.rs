@@ -32,6 +32,9 @@ pub struct CommerceConfig {
     pub expiry_sweep_every: Duration,
     /// The runtime's address as customers reach it, for payment links.
     pub public_url: String,
+    /// How often due webhooks are delivered; `None` leaves delivery to
+    /// explicit calls of `webhooks::deliver_due` (tests).
+    pub webhooks_every: Option<Duration>,
 }
 
 impl Default for CommerceConfig {
@@ -40,6 +43,7 @@ impl Default for CommerceConfig {
             reservation: Duration::from_secs(15 * 60),
             expiry_sweep_every: Duration::from_secs(5),
             public_url: "http://127.0.0.1:8080".into(),
+            webhooks_every: Some(Duration::from_secs(1)),
         }
     }
 }

@@ -251,3 +251,79 @@ async fn yen_and_dinar_amounts_round_trip_exactly(app: TestApp) {
         assert_eq!(attempts[0]["currency"], currency);
     }
 }
+
+bottega_tests::on_both_databases!(the_business_gets_signed_webhooks_retried_until_acknowledged);
+
+async fn the_business_gets_signed_webhooks_retried_until_acknowledged(app: TestApp) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    // The business's endpoint: refuses the first delivery, then acknowledges.
+    type Received = Arc<Mutex<Vec<(String, String)>>>;
+    let received: Received = Arc::default();
+    let refusals = Arc::new(AtomicUsize::new(1));
+    let endpoint = {
+        let (received, refusals) = (received.clone(), refusals.clone());
+        axum::Router::new().route(
+            "/hooks",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let (received, refusals) = (received.clone(), refusals.clone());
+                async move {
+                    let signature =
+                        headers.get("bottega-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+                    received.lock().expect("lock").push((signature, body));
+                    if refusals.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        axum::http::StatusCode::OK
+                    }
+                }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hooks", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, endpoint).await });
+
+    let shop = app.create_shop("Grocer", json!({})).await;
+    let pear =
+        json!({"id": "pear", "name": "Pear", "price_minor": 90, "currency": "EUR", "stock": 9, "section": "Fruit"});
+    app.post("/v1/products", &shop.key, pear).await;
+    app.upload(&shop, plugins::GROCERY_RUST).await;
+    let (status, hook) = app.request(Method::PUT, "/v1/webhook", Some(&shop.key), Some(json!({"url": url}))).await;
+    assert_eq!(status, 200, "{hook}");
+    let secret = hook["secret"].as_str().expect("secret").to_string();
+
+    let (path, token, order_id) = checkout(&app, &shop, "ana").await;
+    let html = page(&app, &path).await;
+    assert_eq!(pay(&app, &order_id, &token, &form_key(&html), CARD_SUCCESS).await.0, 200);
+
+    // First attempt refused: kept, retried after the backoff, not before.
+    let client = reqwest::Client::new();
+    let now = bottega::ids::now_ms();
+    assert_eq!(bottega::webhooks::deliver_due(&app.app.db, &client, now).await.expect("deliver"), 0);
+    let (_, deliveries) = app.get("/v1/webhook/deliveries", &shop.key).await;
+    assert_eq!((deliveries[0]["state"].as_str(), deliveries[0]["attempts"].as_i64()), (Some("pending"), Some(1)));
+    assert!(deliveries[0]["last_error"].as_str().unwrap_or_default().contains("500"), "{deliveries}");
+    assert_eq!(bottega::webhooks::deliver_due(&app.app.db, &client, now + 5_000).await.expect("deliver"), 0);
+    assert_eq!(bottega::webhooks::deliver_due(&app.app.db, &client, now + 11_000).await.expect("deliver"), 1);
+    let (_, deliveries) = app.get("/v1/webhook/deliveries", &shop.key).await;
+    assert_eq!((deliveries[0]["state"].as_str(), deliveries[0]["attempts"].as_i64()), (Some("delivered"), Some(2)));
+
+    // What arrived is signed over the timestamp and the exact body.
+    let received = received.lock().expect("lock").clone();
+    assert_eq!(received.len(), 2);
+    let (signature, body) = &received[1];
+    let now_s = bottega::ids::now_ms() / 1000;
+    assert!(bottega::webhooks::verify(&secret, signature, body, now_s, std::time::Duration::from_secs(300)));
+    assert!(!bottega::webhooks::verify(
+        &secret,
+        signature,
+        &body.replace("paid", "unpaid"),
+        now_s,
+        std::time::Duration::from_secs(300)
+    ));
+    let event: Value = serde_json::from_str(body).expect("json");
+    assert_eq!(event["type"], "order.paid");
+    assert_eq!(event["data"]["order"]["id"], order_id.as_str());
+    assert!(!body.contains(CARD_SUCCESS));
+}

@@ -11,6 +11,7 @@ mod extract;
 mod orders;
 mod pay;
 mod plugins;
+mod webhooks;
 
 use axum::extract::State;
 use axum::routing::get;
@@ -56,6 +57,7 @@ pub fn router(app: App) -> Router {
         .merge(plugins::routes(app.config.plugins.max_upload_bytes))
         .merge(chat::routes())
         .merge(orders::routes())
+        .merge(webhooks::routes())
         .split_for_parts();
     api.merge(pay::routes())
         .route("/healthz", get(healthz))

@@ -75,7 +75,9 @@ async fn cancel_order(
             ),
         ));
     }
-    orders::get(&app.db, &business.id, &id).await?.map(Json).ok_or_else(|| ApiError::not_found("the order"))
+    let cancelled = order_of(&app, &business.id, &id).await?;
+    crate::webhooks::notify_order(&app.db, &business.id, "order.cancelled", &cancelled).await;
+    Ok(Json(cancelled))
 }
 
 async fn order_of(app: &App, business_id: &str, id: &str) -> Result<Order, ApiError> {
@@ -108,6 +110,7 @@ async fn ship_order(
         order_id: shipped.id.clone(),
         total: WitMoney { amount_minor: shipped.total_minor, currency: shipped.currency.clone() },
     });
+    crate::webhooks::notify_order(&app.db, &business.id, "order.shipped", &shipped).await;
     super::pay::tell_bot(&app, &business.id, &shipped, event).await;
     Ok(Json(shipped))
 }
@@ -220,6 +223,7 @@ async fn refund(app: &App, business_id: &str, order_id: &str, amount_minor: i64)
         )
     })?;
     let order = order_of(app, business_id, order_id).await?;
+    crate::webhooks::notify_order(&app.db, business_id, "order.refunded", &order).await;
     Ok(Refunded { order, payment })
 }
 

@@ -171,6 +171,7 @@ async fn outcome_page(
     let total = crate::money::format(order.total_minor, &order.currency);
     match result {
         PayResult::Paid { .. } => {
+            crate::webhooks::notify_order(&app.db, business_id, "order.paid", order).await;
             tell_bot(
                 app,
                 business_id,
@@ -201,6 +202,7 @@ async fn outcome_page(
         }
         PayResult::Declined { code } => {
             let reason = code.message().to_string();
+            crate::webhooks::notify_order(&app.db, business_id, "order.payment_failed", order).await;
             tell_bot(
                 app,
                 business_id,

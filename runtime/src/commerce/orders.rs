@@ -144,6 +144,9 @@ pub async fn expire_reservations(db: &Db, now: i64) -> StoreResult<usize> {
             if orders::cancel_unpaid(db, business_id, order_id).await? {
                 expired += 1;
                 released_any = true;
+                if let Some(order) = orders::get(db, business_id, order_id).await? {
+                    crate::webhooks::notify_order(db, business_id, "order.cancelled", &order).await;
+                }
             }
         }
         if !released_any {

@@ -15,6 +15,7 @@ pub mod payments;
 pub mod plugin_events;
 pub mod plugins;
 pub mod products;
+pub mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -1,0 +1,155 @@
+//! The business's webhook endpoint and the durable queue of deliveries to it.
+//! Deliveries are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL (so
+//! several runtime nodes share the queue) and under a lease, so a crashed
+//! attempt is retried, never lost.
+
+use serde::Serialize;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use super::businesses::serialize_time;
+use super::{Backend, Db, StoreResult};
+use crate::ids;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Delivery {
+    pub id: String,
+    pub event_type: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_time")]
+    pub created_at: i64,
+}
+
+/// A delivery claimed for an attempt.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub business_id: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+pub async fn set_endpoint(db: &Db, business_id: &str, url: Option<&str>, secret: Option<&str>) -> StoreResult<()> {
+    sqlx::query("UPDATE businesses SET webhook_url = $2, webhook_secret = $3 WHERE id = $1")
+        .bind(business_id)
+        .bind(url)
+        .bind(secret)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// (url, secret) of a business's endpoint, if it set one.
+pub async fn endpoint(db: &Db, business_id: &str) -> StoreResult<Option<(String, String)>> {
+    let row = sqlx::query("SELECT webhook_url, webhook_secret FROM businesses WHERE id = $1")
+        .bind(business_id)
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let url: Option<String> = row.try_get("webhook_url")?;
+    let secret: Option<String> = row.try_get("webhook_secret")?;
+    Ok(url.zip(secret))
+}
+
+pub async fn enqueue(db: &Db, business_id: &str, event_type: &str, payload: &str) -> StoreResult<()> {
+    let now = ids::now_ms();
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, business_id, event_type, payload, state, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)",
+    )
+    .bind(ids::new_id("whd"))
+    .bind(business_id)
+    .bind(event_type)
+    .bind(payload)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` deliveries due at `now`, leasing them until `lease_until`.
+pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<Claimed>> {
+    let lock = match db.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let rows = sqlx::query(&format!(
+        "UPDATE webhook_deliveries SET next_attempt_at = $2 WHERE id IN \
+         (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
+          ORDER BY next_attempt_at LIMIT $3{lock}) \
+         RETURNING id, business_id, payload, attempts"
+    ))
+    .bind(now)
+    .bind(lease_until)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Claimed {
+                id: row.try_get("id")?,
+                business_id: row.try_get("business_id")?,
+                payload: row.try_get("payload")?,
+                attempts: row.try_get("attempts")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn mark_delivered(db: &Db, id: &str) -> StoreResult<()> {
+    let now = ids::now_ms();
+    sqlx::query(
+        "UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = $2, last_error = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried at `next_attempt_at`, or given up when `None`.
+pub async fn mark_attempt_failed(db: &Db, id: &str, error: &str, next_attempt_at: Option<i64>) -> StoreResult<()> {
+    let (state, next) = match next_attempt_at {
+        Some(next) => ("pending", next),
+        None => ("failed", ids::now_ms()),
+    };
+    sqlx::query(
+        "UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1, next_attempt_at = $3, last_error = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(state)
+    .bind(next)
+    .bind(error)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// A business's deliveries, newest first.
+pub async fn list(db: &Db, business_id: &str, limit: u32) -> StoreResult<Vec<Delivery>> {
+    let rows = sqlx::query(
+        "SELECT id, event_type, state, attempts, last_error, created_at FROM webhook_deliveries WHERE business_id = $1 \
+         ORDER BY created_at DESC, id DESC LIMIT $2",
+    )
+    .bind(business_id)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Delivery {
+                id: row.try_get("id")?,
+                event_type: row.try_get("event_type")?,
+                state: row.try_get("state")?,
+                attempts: row.try_get("attempts")?,
+                last_error: row.try_get("last_error")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
