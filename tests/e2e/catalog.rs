@@ -34,3 +34,56 @@ async fn a_business_manages_its_catalog_and_customers_search_it(app: TestApp) {
     let gone = app.say(&shop, "ana", "verde").await;
     assert!(reply_text(&gone).contains("couldn't find"), "{gone}");
 }
+
+bottega_tests::on_both_databases!(a_business_imports_a_catalog_and_reads_what_was_rejected);
+
+async fn import(app: &TestApp, shop: &Shop, content_type: &str, body: &str) -> (u16, serde_json::Value) {
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/v1/products/import")
+        .header("authorization", format!("Bearer {}", shop.key))
+        .header("content-type", content_type)
+        .body(axum::body::Body::from(body.to_string()))
+        .expect("request");
+    let (status, report) = app.send(request).await;
+    (status.as_u16(), report)
+}
+
+async fn a_business_imports_a_catalog_and_reads_what_was_rejected(app: TestApp) {
+    let shop = app.create_shop("Importer", json!({})).await;
+    app.add_product(&shop, "milk", "Milk", 100, "Dairy").await;
+
+    let csv = "id,name,description,price_minor,currency,stock,section,available\n\
+               eggs,Free-range eggs,Six of them,260,EUR,30,Dairy,true\n\
+               milk,Whole milk,\"Fresh, pasteurised\",115,EUR,40,Dairy,yes\n\
+               caviar,Caviar,,9900,USD,1,Luxury,true\n\
+               bread,Bread,,two euros,EUR,5,Bakery,true\n";
+    let (status, report) = import(&app, &shop, "text/csv", csv).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (report["created"].as_i64(), report["updated"].as_i64(), report["rejected"].as_i64()),
+        (Some(1), Some(1), Some(2))
+    );
+    assert_eq!(report["rows"][1]["status"], "updated");
+    assert!(report["rows"][2]["error"].as_str().unwrap_or_default().contains("shop's currency EUR"), "{report}");
+    assert!(report["rows"][3]["error"].as_str().unwrap_or_default().contains("not a whole number"), "{report}");
+    let (_, milk) = app.get("/v1/products/milk", &shop.key).await;
+    assert_eq!((milk["price_minor"].as_i64(), milk["description"].as_str()), (Some(115), Some("Fresh, pasteurised")));
+
+    // JSON works the same; a file that cannot be read imports nothing.
+    let (status, report) = import(
+        &app,
+        &shop,
+        "application/json",
+        r#"[{"id": "tea", "name": "Tea", "price_minor": 300, "currency": "EUR", "section": "Drinks"}]"#,
+    )
+    .await;
+    assert_eq!((status, report["created"].as_i64()), (200, Some(1)));
+    let (status, refused) = import(&app, &shop, "application/json", r#"[{"id": "coffee", "name": "Coffee""#).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("invalid_request")));
+    let (status, _) = import(&app, &shop, "text/csv", "name,price\nx,1\n").await;
+    assert_eq!(status, 422, "a CSV without the required columns");
+    assert_eq!(app.get("/v1/products/coffee", &shop.key).await.0, 404);
+    let (_, all) = app.get("/v1/products", &shop.key).await;
+    assert_eq!(all["products"].as_array().map(Vec::len), Some(3), "milk, eggs and tea");
+}

@@ -8,6 +8,7 @@ mod catalog;
 mod chat;
 pub mod error;
 mod extract;
+mod import;
 mod orders;
 mod pay;
 mod plugins;
@@ -54,6 +55,7 @@ pub fn router(app: App) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(admin::routes())
         .merge(catalog::routes())
+        .merge(import::routes())
         .merge(plugins::routes(app.config.plugins.max_upload_bytes))
         .merge(chat::routes())
         .merge(orders::routes())

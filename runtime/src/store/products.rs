@@ -107,6 +107,46 @@ pub async fn create(db: &Db, business_id: &str, input: &ProductInput) -> StoreRe
     get(db, business_id, &input.id).await?.ok_or_else(|| StoreError::Corrupt("created product vanished".into()))
 }
 
+/// Creates or replaces every product, all or nothing; for each, true when it
+/// was created (false: replaced).
+pub async fn upsert_all(db: &Db, business_id: &str, inputs: &[ProductInput]) -> StoreResult<Vec<bool>> {
+    let now = ids::now_ms();
+    let mut tx = db.pool().begin().await?;
+    let mut created = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let existed = sqlx::query("SELECT 1 AS one FROM products WHERE business_id = $1 AND id = $2")
+            .bind(business_id)
+            .bind(&input.id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        sqlx::query(
+            "INSERT INTO products (business_id, id, name, description, photo_url, price_minor, currency, stock, section, available, created_at, updated_at, search_text) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) \
+             ON CONFLICT (business_id, id) DO UPDATE SET name = excluded.name, description = excluded.description, \
+             photo_url = excluded.photo_url, price_minor = excluded.price_minor, currency = excluded.currency, stock = excluded.stock, \
+             section = excluded.section, available = excluded.available, updated_at = excluded.updated_at, search_text = excluded.search_text",
+        )
+        .bind(business_id)
+        .bind(&input.id)
+        .bind(&input.name)
+        .bind(&input.description)
+        .bind(&input.photo_url)
+        .bind(input.price_minor)
+        .bind(&input.currency)
+        .bind(input.stock)
+        .bind(&input.section)
+        .bind(i64::from(input.available))
+        .bind(now)
+        .bind(search_text(input))
+        .execute(&mut *tx)
+        .await?;
+        created.push(!existed);
+    }
+    tx.commit().await?;
+    Ok(created)
+}
+
 /// Replaces a product's fields; `None` when the business has no such product.
 pub async fn replace(db: &Db, business_id: &str, input: &ProductInput) -> StoreResult<Option<Product>> {
     let done = sqlx::query(
