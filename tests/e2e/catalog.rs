@@ -87,3 +87,42 @@ async fn a_business_imports_a_catalog_and_reads_what_was_rejected(app: TestApp) 
     let (_, all) = app.get("/v1/products", &shop.key).await;
     assert_eq!(all["products"].as_array().map(Vec::len), Some(3), "milk, eggs and tea");
 }
+
+bottega_tests::on_both_databases!(a_business_uploads_a_product_photo_that_the_runtime_serves);
+
+async fn a_business_uploads_a_product_photo_that_the_runtime_serves(app: TestApp) {
+    let shop = app.create_shop("Photographer", json!({})).await;
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR not really a full image".to_vec();
+    let upload = |content_type: &'static str, bytes: Vec<u8>| {
+        axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/v1/images")
+            .header("authorization", format!("Bearer {}", shop.key))
+            .header("content-type", content_type)
+            .body(axum::body::Body::from(bytes))
+            .expect("request")
+    };
+    let (status, image) = app.send(upload("image/png", png.clone())).await;
+    assert_eq!(status, 201, "{image}");
+    let url = image["url"].as_str().expect("url");
+    let path = url.split_once("/images/").map(|(_, id)| format!("/images/{id}")).expect("an /images/ url");
+    let (status, served) =
+        app.send_raw(axum::http::Request::builder().uri(&path).body(axum::body::Body::empty()).expect("request")).await;
+    assert_eq!(status, 200);
+    assert_eq!(served.as_bytes(), String::from_utf8_lossy(&png).as_bytes());
+
+    // A product can use it as its photo.
+    let product =
+        json!({"id": "pic", "name": "Pictured", "price_minor": 1, "currency": "EUR", "section": "S", "photo_url": url});
+    assert_eq!(app.post("/v1/products", &shop.key, product).await.0, 201);
+
+    // Not an image, or not the type it claims, or too large: refused.
+    let (status, refused) = app.send(upload("image/svg+xml", b"<svg onload=alert(1)>".to_vec())).await;
+    assert_eq!((status.as_u16(), refused["error"]["code"].as_str()), (415, Some("unsupported_image")));
+    let (status, _) = app.send(upload("image/jpeg", png)).await;
+    assert_eq!(status, 415);
+    let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
+    big.resize(3 << 20, 0);
+    let (status, refused) = app.send(upload("image/png", big)).await;
+    assert_eq!((status.as_u16(), refused["error"]["code"].as_str()), (413, Some("image_too_large")));
+}

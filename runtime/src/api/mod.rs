@@ -8,6 +8,7 @@ mod catalog;
 mod chat;
 pub mod error;
 mod extract;
+mod images;
 mod import;
 mod orders;
 mod pay;
@@ -56,12 +57,14 @@ pub fn router(app: App) -> Router {
         .merge(admin::routes())
         .merge(catalog::routes())
         .merge(import::routes())
+        .merge(images::routes())
         .merge(plugins::routes(app.config.plugins.max_upload_bytes))
         .merge(chat::routes())
         .merge(orders::routes())
         .merge(webhooks::routes())
         .split_for_parts();
     api.merge(pay::routes())
+        .merge(images::public_routes())
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(move || async move { Json(openapi.clone()) }))
         .fallback(not_found)

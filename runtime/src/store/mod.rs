@@ -9,6 +9,7 @@ pub mod businesses;
 pub mod carts;
 pub mod conversations;
 pub mod idempotency;
+pub mod images;
 pub mod kv;
 pub mod orders;
 pub mod payments;
