@@ -68,10 +68,14 @@ fn spawn_reservation_sweeper(db: Db, every: std::time::Duration) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match crate::commerce::orders::expire_reservations(&db, crate::ids::now_ms()).await {
+            let now = crate::ids::now_ms();
+            match crate::commerce::orders::expire_reservations(&db, now).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(orders = n, "released the stock of expired reservations"),
                 Err(e) => tracing::warn!("releasing expired reservations failed: {e}"),
+            }
+            if let Err(e) = crate::store::idempotency::purge_expired(&db, now).await {
+                tracing::warn!("purging old idempotency keys failed: {e}");
             }
         }
     });

@@ -129,6 +129,13 @@ async fn a_customer_pays_by_card_and_the_business_ships_and_refunds(app: TestApp
     assert!(bot_said(&app, &shop, &shipped).await.contains("is on its way"));
     let (status, twice) = app.post(&format!("/v1/orders/{order_id}/ship"), &shop.key, json!({})).await;
     assert_eq!((status.as_u16(), twice["error"]["code"].as_str()), (409, Some("illegal_transition")));
+    let (status, delivered) = app.post(&format!("/v1/orders/{order_id}/deliver"), &shop.key, json!({})).await;
+    assert_eq!(
+        (delivered["fulfillment_status"].as_str(), delivered["status"].as_str()),
+        (Some("delivered"), Some("completed"))
+    );
+    assert_eq!(status, 200);
+    assert_eq!(app.post(&format!("/v1/orders/{order_id}/deliver"), &shop.key, json!({})).await.0, 409);
 
     // Refunds: an Idempotency-Key is required, a retry replays, never above what was captured.
     assert_eq!(refund(&app, &shop, &order_id, None, 50).await.0, 400);
@@ -326,4 +333,38 @@ async fn the_business_gets_signed_webhooks_retried_until_acknowledged(app: TestA
     assert_eq!(event["type"], "order.paid");
     assert_eq!(event["data"]["order"]["id"], order_id.as_str());
     assert!(!body.contains(CARD_SUCCESS));
+}
+
+bottega_tests::on_both_databases!(no_card_number_reaches_a_plugin_or_a_log);
+
+async fn no_card_number_reaches_a_plugin_or_a_log(app: TestApp) {
+    let shop = app.create_shop("Watched", json!({})).await;
+    let pear =
+        json!({"id": "pear", "name": "Pear", "price_minor": 90, "currency": "EUR", "stock": 9, "section": "Fruit"});
+    app.post("/v1/products", &shop.key, pear).await;
+    app.upload(&shop, plugins::GROCERY_RUST).await;
+    let (path, token, order_id) = checkout(&app, &shop, "ana").await;
+    // From now on the spy answers: it reports every event it is given.
+    app.upload(&shop, plugins::TEST_SPY).await;
+    let html = page(&app, &path).await;
+    let card = "4000000000003220";
+    let (_, challenge) = pay(&app, &order_id, &token, &form_key(&html), card).await;
+    let payment_id =
+        challenge.split("name=payment_id value=\"").nth(1).and_then(|r| r.split('"').next()).expect("payment id");
+    let (status, _) = app
+        .post_form(
+            &format!("/pay/{order_id}/challenge"),
+            &[("token", &token), ("payment_id", payment_id), ("outcome", "pass")],
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let paid = order(&app, &shop, &order_id).await;
+    let report = bot_said(&app, &shop, &paid).await;
+    assert!(report.contains("OrderPaid"), "the spy saw the payment: {report}");
+    let logs = captured_logs();
+    assert!(logs.contains("plugin published"), "logs are captured");
+    assert!(!report.contains(card), "a plugin saw the card number: {report}");
+    assert!(!logs.contains(card), "a log line holds the card number");
+    assert!(!logs.contains(&token), "a log line holds the payment link's token");
 }

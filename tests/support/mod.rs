@@ -21,6 +21,44 @@ pub use bottega_plugin_artifacts as plugins;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
+/// Everything the runtimes of this test process logged (bottega at debug,
+/// HTTP traces), for assertions about what never appears in logs.
+static LOGS: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+#[derive(Clone)]
+struct SharedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buffer = std::sync::Arc::default();
+        let writer = SharedLog(std::sync::Arc::clone(&buffer));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info,bottega=debug,tower_http=debug")
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init();
+        buffer
+    });
+}
+
+/// What the runtimes logged so far.
+pub fn captured_logs() -> String {
+    LOGS.get()
+        .map(|b| String::from_utf8_lossy(&b.lock().unwrap_or_else(|p| p.into_inner())).into_owned())
+        .unwrap_or_default()
+}
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -75,6 +113,7 @@ impl TestApp {
 
     /// Like [`TestApp::start`], with a chance to change the configuration.
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        capture_logs();
         let data_dir = tempfile::tempdir().expect("temporary data directory");
         let postgres = match backend {
             Backend::Sqlite => None,

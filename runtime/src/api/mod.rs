@@ -68,7 +68,10 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(move || async move { Json(openapi.clone()) }))
         .fallback(not_found)
-        .layer(TraceLayer::new_for_http())
+        // Spans name the path only: query strings carry payment-link tokens.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<axum::body::Body>| {
+            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
         .with_state(app)
 }
 

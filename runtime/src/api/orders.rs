@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(get_order))
         .routes(routes!(cancel_order))
         .routes(routes!(ship_order))
+        .routes(routes!(deliver_order))
         .routes(routes!(refund_order))
         .routes(routes!(list_payments))
 }
@@ -113,6 +114,31 @@ async fn ship_order(
     crate::webhooks::notify_order(&app.db, &business.id, "order.shipped", &shipped).await;
     super::pay::tell_bot(&app, &business.id, &shipped, event).await;
     Ok(Json(shipped))
+}
+
+/// Mark a shipped order delivered; the order is then completed.
+#[utoipa::path(post, path = "/v1/orders/{id}/deliver", tag = "orders", security(("business_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Order), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn deliver_order(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Order>, ApiError> {
+    let order = order_of(&app, &business.id, &id).await?;
+    if !payments::mark_delivered(&app.db, &business.id, &id).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "illegal_transition",
+            format!(
+                "order {} is {} and {}: only a shipped order can be delivered",
+                order.number, order.status, order.fulfillment_status
+            ),
+        ));
+    }
+    let delivered = order_of(&app, &business.id, &id).await?;
+    crate::webhooks::notify_order(&app.db, &business.id, "order.delivered", &delivered).await;
+    Ok(Json(delivered))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -66,6 +66,15 @@ pub async fn claim(db: &Db, scope: &str, key: &str, fingerprint: &str) -> StoreR
     })
 }
 
+/// Forgets keys older than the retention window; returns how many.
+pub async fn purge_expired(db: &Db, now: i64) -> StoreResult<u64> {
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(now - KEEP_MS)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Records the response of a claimed key.
 pub async fn complete(db: &Db, scope: &str, key: &str, status_code: u16, response: &str) -> StoreResult<()> {
     sqlx::query(

@@ -256,6 +256,20 @@ pub async fn mark_shipped(db: &Db, business_id: &str, order_id: &str) -> StoreRe
     Ok(done.rows_affected() == 1)
 }
 
+/// Marks a shipped order delivered, which completes it; false when it was not shipped.
+pub async fn mark_delivered(db: &Db, business_id: &str, order_id: &str) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE orders SET fulfillment_status = 'delivered', status = 'completed', updated_at = $3 \
+         WHERE business_id = $1 AND id = $2 AND status = 'open' AND fulfillment_status = 'shipped'",
+    )
+    .bind(business_id)
+    .bind(order_id)
+    .bind(ids::now_ms())
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The order a payment link token opens.
 pub async fn order_for_token(db: &Db, order_id: &str, token_hash: &str) -> StoreResult<Option<(String, String)>> {
     let row = sqlx::query("SELECT business_id, conversation_id FROM orders WHERE id = $1 AND pay_token_hash = $2")
