@@ -16,8 +16,58 @@ pub struct Money {
 }
 
 impl Money {
+    /// An amount formatted the English way ("€2.50").
     pub fn new(amount_minor: i64, currency: &str) -> Money {
-        Money { amount_minor, currency: currency.to_string(), formatted: format(amount_minor, currency) }
+        Money::localized(amount_minor, currency, "en")
+    }
+
+    /// An amount formatted for a BCP 47 locale ("2,50 €" for es, "€2.50" for en).
+    pub fn localized(amount_minor: i64, currency: &str, locale: &str) -> Money {
+        Money {
+            amount_minor,
+            currency: currency.to_string(),
+            formatted: format_localized(amount_minor, currency, locale),
+        }
+    }
+}
+
+/// How a language writes amounts: decimal mark, thousands separator, and
+/// whether the symbol follows the number.
+fn conventions(locale: &str) -> (char, char, bool) {
+    let language = locale.split(['-', '_']).next().unwrap_or("en").to_ascii_lowercase();
+    match language.as_str() {
+        "es" | "de" | "it" | "pt" | "nl" | "da" | "tr" | "id" | "ro" | "hr" | "sl" | "el" => (',', '.', true),
+        "fr" | "sv" | "nb" | "no" | "fi" | "pl" | "cs" | "sk" | "ru" | "uk" | "hu" | "bg" => (',', '\u{a0}', true),
+        _ => ('.', ',', false),
+    }
+}
+
+/// Formats an amount for a locale, with thousands grouping: "€1,234.50" (en),
+/// "1.234,50 €" (es), "1\u{a0}234,50 €" (fr), "¥1,000" (ja).
+pub fn format_localized(amount_minor: i64, currency: &str, locale: &str) -> String {
+    let (decimal, thousands, symbol_after) = conventions(locale);
+    let exponent = exponent(currency).unwrap_or(2);
+    let sign = if amount_minor < 0 { "-" } else { "" };
+    let abs = amount_minor.unsigned_abs();
+    let unit = 10u64.pow(exponent);
+    let digits = (abs / unit).to_string();
+    let mut whole = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            whole.push(thousands);
+        }
+        whole.push(digit);
+    }
+    let number = if exponent == 0 {
+        whole
+    } else {
+        format!("{whole}{decimal}{:0width$}", abs % unit, width = exponent as usize)
+    };
+    match (symbol(currency), symbol_after) {
+        (Some(symbol), false) => format!("{sign}{symbol}{number}"),
+        (Some(symbol), true) => format!("{sign}{number}\u{a0}{symbol}"),
+        (None, false) => format!("{sign}{currency} {number}"),
+        (None, true) => format!("{sign}{number}\u{a0}{currency}"),
     }
 }
 
@@ -138,6 +188,20 @@ mod tests {
             (0, "EUR", "€0.00"),
         ] {
             assert_eq!(format(amount, currency), expected);
+        }
+    }
+
+    #[test]
+    fn formatting_follows_the_customers_locale() {
+        for (amount, currency, locale, expected) in [
+            (123_450, "EUR", "en", "€1,234.50"),
+            (123_450, "EUR", "es-ES", "1.234,50\u{a0}€"),
+            (123_450, "EUR", "fr", "1\u{a0}234,50\u{a0}€"),
+            (100_000, "JPY", "ja", "¥100,000"),
+            (1_250, "KWD", "de", "1,250\u{a0}KWD"),
+            (-5, "USD", "en-US", "-$0.05"),
+        ] {
+            assert_eq!(format_localized(amount, currency, locale), expected, "{amount} {currency} {locale}");
         }
     }
 

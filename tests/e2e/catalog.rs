@@ -24,6 +24,10 @@ async fn a_business_manages_its_catalog_and_customers_search_it(app: TestApp) {
     assert_eq!(status, 200, "{product}");
     let tapped = app.send_message(&shop, json!({"customer": "ana", "product_id": "cafe-colombia"})).await;
     assert_eq!(replies(&tapped)[0]["product"]["price"]["formatted"], "€13.90");
+    // A Spanish-speaking customer sees the price the Spanish way.
+    let spanish =
+        app.send_message(&shop, json!({"customer": "luis", "locale": "es-ES", "product_id": "cafe-colombia"})).await;
+    assert_eq!(replies(&spanish)[0]["product"]["price"]["formatted"], "13,90\u{a0}€");
 
     // Listing by section, and deleting.
     let (_, tea) = app.get("/v1/products?section=Tea", &shop.key).await;

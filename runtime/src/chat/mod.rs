@@ -278,16 +278,20 @@ impl ChatService {
                         .collect(),
                 },
                 Reply::Product(id) => {
-                    match render::cards(&scope.db, &scope.business_id, &[id], warnings).await.map_err(host_error)?.pop()
+                    match render::cards(&scope.db, &scope.business_id, &[id], warnings, &context.locale)
+                        .await
+                        .map_err(host_error)?
+                        .pop()
                     {
                         Some(product) => RenderedReply::Product { product },
                         None => continue,
                     }
                 }
                 Reply::ProductList(p) => {
-                    let products = render::cards(&scope.db, &scope.business_id, &p.product_ids, warnings)
-                        .await
-                        .map_err(host_error)?;
+                    let products =
+                        render::cards(&scope.db, &scope.business_id, &p.product_ids, warnings, &context.locale)
+                            .await
+                            .map_err(host_error)?;
                     if products.is_empty() {
                         continue;
                     }
@@ -299,7 +303,7 @@ impl ChatService {
                         RenderedReply::Text { text: "Your cart is empty.".into() }
                     } else {
                         let discounts = responder.price_cart(context, &cart_to_wit(&cart)).await?;
-                        let priced = render::priced(&cart, discounts, warnings);
+                        let priced = render::priced(&cart, discounts, warnings, &context.locale);
                         if matches!(reply, Reply::Checkout) {
                             let (by, view) = self.checkout(scope, context, &cart, priced).await.map_err(host_error)?;
                             author = by;
@@ -341,7 +345,13 @@ impl ChatService {
         match orders::checkout(at, cart, &priced, self.commerce.reservation, token_hash).await? {
             Ok(order) => {
                 let link = format!("{}/pay/{}?token={token}", self.commerce.public_url, order.id);
-                Ok(("bot", RenderedReply::Checkout { order: render::OrderSummary::of(&order, link), cart: priced }))
+                Ok((
+                    "bot",
+                    RenderedReply::Checkout {
+                        order: render::OrderSummary::of(&order, link, &context.locale),
+                        cart: priced,
+                    },
+                ))
             }
             Err(sold_out) => {
                 let name = cart

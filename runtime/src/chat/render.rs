@@ -77,11 +77,11 @@ pub struct OrderSummary {
 }
 
 impl OrderSummary {
-    pub fn of(order: &crate::store::orders::Order, payment_url: String) -> OrderSummary {
+    pub fn of(order: &crate::store::orders::Order, payment_url: String, locale: &str) -> OrderSummary {
         OrderSummary {
             id: order.id.clone(),
             number: order.number,
-            total: Money::new(order.total_minor, &order.currency),
+            total: Money::localized(order.total_minor, &order.currency, locale),
             reserved_until: order.reserved_until_ms.map(crate::ids::rfc3339),
             payment_url,
         }
@@ -112,11 +112,11 @@ pub struct ProductCard {
     pub in_stock: bool,
 }
 
-impl From<Product> for ProductCard {
-    fn from(p: Product) -> Self {
+impl ProductCard {
+    pub fn of(p: Product, locale: &str) -> Self {
         ProductCard {
             in_stock: p.available && p.stock > 0,
-            price: Money::new(p.price_minor, &p.currency),
+            price: Money::localized(p.price_minor, &p.currency, locale),
             id: p.id,
             name: p.name,
             description: p.description,
@@ -215,11 +215,12 @@ pub async fn cards(
     business_id: &str,
     ids: &[String],
     warnings: &mut Vec<String>,
+    locale: &str,
 ) -> Result<Vec<ProductCard>, StoreError> {
     let mut cards = Vec::with_capacity(ids.len());
     for id in ids {
         match products::get(db, business_id, id).await? {
-            Some(product) => cards.push(product.into()),
+            Some(product) => cards.push(ProductCard::of(product, locale)),
             None => warnings.push(format!("product `{id}` is not in the catalog; its card was left out")),
         }
     }
@@ -239,8 +240,9 @@ pub fn priced(
     cart: &crate::commerce::cart::CartView,
     discounts: Vec<DiscountLine>,
     warnings: &mut Vec<String>,
+    locale: &str,
 ) -> PricedCart {
-    let (priced, rejected) = price(cart, &proposed(discounts));
+    let (priced, rejected) = price(cart, &proposed(discounts), locale);
     warnings.extend(rejected);
     priced
 }

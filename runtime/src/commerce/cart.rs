@@ -185,7 +185,7 @@ pub struct PricedCart {
 /// and no larger than the lines it applies to (what is left of them after the
 /// discounts before it), and the total never below zero. Rejected discounts are
 /// returned with the reason, for the business's log.
-pub fn price(cart: &CartView, proposed: &[ProposedDiscount]) -> (PricedCart, Vec<String>) {
+pub fn price(cart: &CartView, proposed: &[ProposedDiscount], locale: &str) -> (PricedCart, Vec<String>) {
     let currency = cart.currency.as_str();
     let mut remaining: Vec<(String, i64)> =
         cart.lines.iter().map(|l| (l.product_id.clone(), CartView::line_total(l))).collect();
@@ -230,7 +230,7 @@ pub fn price(cart: &CartView, proposed: &[ProposedDiscount]) -> (PricedCart, Vec
         }
         discounts.push(AppliedDiscount {
             label: discount.label.clone(),
-            amount: Money::new(discount.amount_minor, currency),
+            amount: Money::localized(discount.amount_minor, currency, locale),
             product_ids: discount.product_ids.clone(),
         });
     }
@@ -244,13 +244,13 @@ pub fn price(cart: &CartView, proposed: &[ProposedDiscount]) -> (PricedCart, Vec
                 product_id: l.product_id.clone(),
                 name: l.name.clone(),
                 quantity: l.quantity,
-                unit_price: Money::new(l.price_minor, &l.currency),
-                line_total: Money::new(CartView::line_total(l), &l.currency),
+                unit_price: Money::localized(l.price_minor, &l.currency, locale),
+                line_total: Money::localized(CartView::line_total(l), &l.currency, locale),
             })
             .collect(),
         discounts,
-        subtotal: Money::new(subtotal, currency),
-        total: Money::new(total, currency),
+        subtotal: Money::localized(subtotal, currency, locale),
+        total: Money::localized(total, currency, locale),
     };
     (priced, rejected)
 }
@@ -285,7 +285,7 @@ mod tests {
 
     #[test]
     fn a_valid_bundle_discount_lowers_the_total() {
-        let (priced, rejected) = price(&cart(), &[discount("3 for 2", 50, &["apple"])]);
+        let (priced, rejected) = price(&cart(), &[discount("3 for 2", 50, &["apple"])], "en");
         assert!(rejected.is_empty(), "{rejected:?}");
         assert_eq!(priced.subtotal.amount_minor, 450);
         assert_eq!(priced.total.amount_minor, 400);
@@ -294,7 +294,7 @@ mod tests {
 
     #[test]
     fn a_discount_above_its_lines_is_dropped() {
-        let (priced, rejected) = price(&cart(), &[discount("too generous", 151, &["apple"])]);
+        let (priced, rejected) = price(&cart(), &[discount("too generous", 151, &["apple"])], "en");
         assert_eq!(priced.total.amount_minor, 450);
         assert_eq!(rejected.len(), 1);
         assert!(rejected[0].contains("more than the €1.50 left"), "{}", rejected[0]);
@@ -305,6 +305,7 @@ mod tests {
         let (priced, rejected) = price(
             &cart(),
             &[discount("all of it", 450, &[]), discount("and more", 1, &[]), discount("negative", -5, &[])],
+            "en",
         );
         assert_eq!(priced.total.amount_minor, 0);
         assert_eq!(priced.discounts.len(), 1);
@@ -313,7 +314,7 @@ mod tests {
 
     #[test]
     fn discounts_for_products_not_in_the_cart_are_dropped() {
-        let (priced, rejected) = price(&cart(), &[discount("ghost", 10, &["caviar"])]);
+        let (priced, rejected) = price(&cart(), &[discount("ghost", 10, &["caviar"])], "en");
         assert_eq!(priced.total.amount_minor, 450);
         assert!(rejected[0].contains("`caviar` is not in the cart"));
     }
