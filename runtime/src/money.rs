@@ -53,7 +53,7 @@ pub fn format_localized(amount_minor: i64, currency: &str, locale: &str) -> Stri
     let digits = (abs / unit).to_string();
     let mut whole = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             whole.push(thousands);
         }
         whole.push(digit);
