@@ -67,18 +67,23 @@ async fn cancel_order(
 ) -> Result<Json<Order>, ApiError> {
     let order = orders::get(&app.db, &business.id, &id).await?.ok_or_else(|| ApiError::not_found("the order"))?;
     if !orders::cancel_unpaid(&app.db, &business.id, &id).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "illegal_transition",
-            format!(
-                "order {} is {} with payment {}: only an open, unpaid order can be cancelled",
-                order.number, order.status, order.payment_status
-            ),
-        ));
+        return Err(illegal_transition(&order, "only an open, unpaid order can be cancelled"));
     }
     let cancelled = order_of(&app, &business.id, &id).await?;
     crate::webhooks::notify_order(&app.db, &business.id, "order.cancelled", &cancelled).await;
     Ok(Json(cancelled))
+}
+
+/// The refusal of a change the order's state does not allow, saying where it stands.
+fn illegal_transition(order: &Order, rule: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "illegal_transition",
+        format!(
+            "order {} is {} (payment {}, fulfilment {}): {rule}",
+            order.number, order.status, order.payment_status, order.fulfillment_status
+        ),
+    )
 }
 
 async fn order_of(app: &App, business_id: &str, id: &str) -> Result<Order, ApiError> {
@@ -97,14 +102,7 @@ async fn ship_order(
 ) -> Result<Json<Order>, ApiError> {
     let order = order_of(&app, &business.id, &id).await?;
     if !payments::mark_shipped(&app.db, &business.id, &id).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "illegal_transition",
-            format!(
-                "order {} is {} with payment {} and fulfilment {}: only an open, paid, unfulfilled order can be shipped",
-                order.number, order.status, order.payment_status, order.fulfillment_status
-            ),
-        ));
+        return Err(illegal_transition(&order, "only an open, paid, unfulfilled order can be shipped"));
     }
     let shipped = order_of(&app, &business.id, &id).await?;
     let event = ShopEvent::OrderShipped(OrderRef {
@@ -127,14 +125,7 @@ async fn deliver_order(
 ) -> Result<Json<Order>, ApiError> {
     let order = order_of(&app, &business.id, &id).await?;
     if !payments::mark_delivered(&app.db, &business.id, &id).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "illegal_transition",
-            format!(
-                "order {} is {} and {}: only a shipped order can be delivered",
-                order.number, order.status, order.fulfillment_status
-            ),
-        ));
+        return Err(illegal_transition(&order, "only a shipped order can be delivered"));
     }
     let delivered = order_of(&app, &business.id, &id).await?;
     crate::webhooks::notify_order(&app.db, &business.id, "order.delivered", &delivered).await;

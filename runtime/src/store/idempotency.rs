@@ -25,14 +25,9 @@ pub enum Claim {
 }
 
 pub async fn claim(db: &Db, scope: &str, key: &str, fingerprint: &str) -> StoreResult<Claim> {
+    // Keys past the retention window are purged by the runtime's sweeper
+    // (`purge_expired`), after which the key may be used again.
     let now = ids::now_ms();
-    // A key older than the retention window may be reused.
-    sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at < $3")
-        .bind(scope)
-        .bind(key)
-        .bind(now - KEEP_MS)
-        .execute(db.pool())
-        .await?;
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at) VALUES ($1, $2, $3, 'in_flight', $4) \
          ON CONFLICT (scope, key) DO NOTHING",

@@ -77,27 +77,37 @@ fn from_row(row: &AnyRow) -> StoreResult<Product> {
     })
 }
 
+const INSERT: &str = "INSERT INTO products (business_id, id, name, description, photo_url, price_minor, currency, stock, \
+     section, available, created_at, updated_at, search_text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)";
+
+/// Binds a product's fields as $1..$12 in the order every product write uses:
+/// business id, id, name, description, photo url, price, currency, stock,
+/// section, available, time, search text.
+fn bind_product<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    business_id: &'q str,
+    input: &'q ProductInput,
+    now: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(business_id)
+        .bind(&input.id)
+        .bind(&input.name)
+        .bind(&input.description)
+        .bind(&input.photo_url)
+        .bind(input.price_minor)
+        .bind(&input.currency)
+        .bind(input.stock)
+        .bind(&input.section)
+        .bind(i64::from(input.available))
+        .bind(now)
+        .bind(search_text(input))
+}
+
 /// Adds a product; a product id the business already uses is a conflict.
 pub async fn create(db: &Db, business_id: &str, input: &ProductInput) -> StoreResult<Product> {
     let now = ids::now_ms();
-    let result = sqlx::query(
-        "INSERT INTO products (business_id, id, name, description, photo_url, price_minor, currency, stock, section, available, created_at, updated_at, search_text) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)",
-    )
-    .bind(business_id)
-    .bind(&input.id)
-    .bind(&input.name)
-    .bind(&input.description)
-    .bind(&input.photo_url)
-    .bind(input.price_minor)
-    .bind(&input.currency)
-    .bind(input.stock)
-    .bind(&input.section)
-    .bind(i64::from(input.available))
-    .bind(now)
-    .bind(search_text(input))
-    .execute(db.pool())
-    .await;
+    let result = bind_product(sqlx::query(INSERT), business_id, input, now).execute(db.pool()).await;
     match result {
         Err(e) if is_unique_violation(&e) => {
             return Err(StoreError::Conflict(format!("a product with id `{}` already exists", input.id)));
@@ -120,27 +130,12 @@ pub async fn upsert_all(db: &Db, business_id: &str, inputs: &[ProductInput]) -> 
             .fetch_optional(&mut *tx)
             .await?
             .is_some();
-        sqlx::query(
-            "INSERT INTO products (business_id, id, name, description, photo_url, price_minor, currency, stock, section, available, created_at, updated_at, search_text) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) \
-             ON CONFLICT (business_id, id) DO UPDATE SET name = excluded.name, description = excluded.description, \
+        let upsert = format!(
+            "{INSERT} ON CONFLICT (business_id, id) DO UPDATE SET name = excluded.name, description = excluded.description, \
              photo_url = excluded.photo_url, price_minor = excluded.price_minor, currency = excluded.currency, stock = excluded.stock, \
-             section = excluded.section, available = excluded.available, updated_at = excluded.updated_at, search_text = excluded.search_text",
-        )
-        .bind(business_id)
-        .bind(&input.id)
-        .bind(&input.name)
-        .bind(&input.description)
-        .bind(&input.photo_url)
-        .bind(input.price_minor)
-        .bind(&input.currency)
-        .bind(input.stock)
-        .bind(&input.section)
-        .bind(i64::from(input.available))
-        .bind(now)
-        .bind(search_text(input))
-        .execute(&mut *tx)
-        .await?;
+             section = excluded.section, available = excluded.available, updated_at = excluded.updated_at, search_text = excluded.search_text"
+        );
+        bind_product(sqlx::query(&upsert), business_id, input, now).execute(&mut *tx).await?;
         created.push(!existed);
     }
     tx.commit().await?;
@@ -149,22 +144,15 @@ pub async fn upsert_all(db: &Db, business_id: &str, inputs: &[ProductInput]) -> 
 
 /// Replaces a product's fields; `None` when the business has no such product.
 pub async fn replace(db: &Db, business_id: &str, input: &ProductInput) -> StoreResult<Option<Product>> {
-    let done = sqlx::query(
-        "UPDATE products SET name = $3, description = $4, photo_url = $5, price_minor = $6, currency = $7, \
-         stock = $8, section = $9, available = $10, updated_at = $11, search_text = $12 WHERE business_id = $1 AND id = $2",
+    let done = bind_product(
+        sqlx::query(
+            "UPDATE products SET name = $3, description = $4, photo_url = $5, price_minor = $6, currency = $7, \
+             stock = $8, section = $9, available = $10, updated_at = $11, search_text = $12 WHERE business_id = $1 AND id = $2",
+        ),
+        business_id,
+        input,
+        ids::now_ms(),
     )
-    .bind(business_id)
-    .bind(&input.id)
-    .bind(&input.name)
-    .bind(&input.description)
-    .bind(&input.photo_url)
-    .bind(input.price_minor)
-    .bind(&input.currency)
-    .bind(input.stock)
-    .bind(&input.section)
-    .bind(i64::from(input.available))
-    .bind(ids::now_ms())
-    .bind(search_text(input))
     .execute(db.pool())
     .await?;
     if done.rows_affected() == 0 {
