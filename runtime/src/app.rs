@@ -45,7 +45,7 @@ impl App {
         if let Some(every) = config.commerce.webhooks_every {
             crate::webhooks::spawn_worker(db.clone(), every);
         }
-        let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new());
+        let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new(db.clone()));
         Ok(App(Arc::new(AppInner { config, db, plugins, chat, payments })))
     }
 

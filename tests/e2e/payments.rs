@@ -238,17 +238,22 @@ async fn stored_text(app: &TestApp) -> String {
     }
 }
 
-bottega_tests::on_both_databases!(yen_and_dinar_amounts_round_trip_exactly);
+bottega_tests::on_both_databases!(amounts_round_trip_exactly_and_read_in_the_customers_locale);
 
-async fn yen_and_dinar_amounts_round_trip_exactly(app: TestApp) {
-    for (currency, price, formatted_total) in [("JPY", 500, "¥1000"), ("KWD", 1250, "KWD 2.500")] {
-        let shop = app.create_shop(&format!("Shop in {currency}"), json!({"currency": currency})).await;
+async fn amounts_round_trip_exactly_and_read_in_the_customers_locale(app: TestApp) {
+    // The payment page writes amounts as the customer's locale does.
+    let cases =
+        [("JPY", "en", 500, "¥1,000"), ("KWD", "en", 1250, "KWD 2.500"), ("EUR", "es", 123_450, "2.469,00\u{a0}€")];
+    for (currency, locale, price, formatted_total) in cases {
+        let shop =
+            app.create_shop(&format!("Shop in {currency}"), json!({"currency": currency, "locale": locale})).await;
         let product = json!({"id": "pear", "name": "Pear", "price_minor": price, "currency": currency, "stock": 9, "section": "Fruit"});
         assert_eq!(app.post("/v1/products", &shop.key, product).await.0, 201);
         app.upload(&shop, plugins::GROCERY_RUST).await;
         let (path, token, order_id) = checkout(&app, &shop, "dan").await;
         let html = page(&app, &path).await;
         assert!(html.contains(formatted_total), "{currency}: {html}");
+        assert!(html.contains(&format!("<html lang=\"{locale}\">")), "{html}");
         let (status, _) = pay(&app, &order_id, &token, &form_key(&html), CARD_SUCCESS).await;
         assert_eq!(status, 200);
         let paid = order(&app, &shop, &order_id).await;

@@ -17,8 +17,8 @@ use crate::commerce::payments::flow::{self, PayResult};
 use crate::commerce::payments::{CardInput, last4};
 use crate::plugin::bindings::{Money as WitMoney, OrderRef, PaymentFailure, ShopEvent};
 use crate::store::idempotency::{self, Claim};
-use crate::store::orders::{self, Order};
-use crate::store::{businesses, conversations, payments};
+use crate::store::orders::{self, Order, PaymentLink};
+use crate::store::{businesses, conversations};
 
 pub fn routes() -> axum::Router<App> {
     axum::Router::new()
@@ -48,22 +48,16 @@ pub struct ChallengeForm {
     outcome: String,
 }
 
-/// The order a link opens: (order, shop name, business id), or an error page.
-async fn open(app: &App, order_id: &str, token: &str) -> Result<(Order, String, String), Response> {
+/// The order a link opens, with its shop and the customer's locale (one
+/// query), or an error page.
+async fn open(app: &App, order_id: &str, token: &str) -> Result<PaymentLink, Response> {
     let hash = crate::ids::hash_api_key(token);
-    let found = payments::order_for_token(&app.db, order_id, &hash).await.map_err(internal)?;
-    let Some((business_id, _)) = found else {
-        return Err(page_with(
-            StatusCode::NOT_FOUND,
-            "Payment link not valid",
-            "<p>This payment link is not valid.</p>",
-        ));
-    };
-    let order = orders::get(&app.db, &business_id, order_id).await.map_err(internal)?;
-    let business = businesses::get(&app.db, &business_id).await.map_err(internal)?;
-    match (order, business) {
-        (Some(order), Some(business)) => Ok((order, business.name, business_id)),
-        _ => Err(page_with(StatusCode::NOT_FOUND, "Payment link not valid", "<p>This payment link is not valid.</p>")),
+    match orders::by_payment_link(&app.db, order_id, &hash).await {
+        Ok(Some(link)) => Ok(link),
+        Ok(None) => {
+            Err(page_with(StatusCode::NOT_FOUND, "Payment link not valid", "<p>This payment link is not valid.</p>"))
+        }
+        Err(e) => Err(internal(e)),
     }
 }
 
@@ -72,18 +66,18 @@ async fn page(
     Path(order_id): Path<String>,
     query: axum::extract::Query<TokenQuery>,
 ) -> Response {
-    let (order, shop, _) = match open(&app, &order_id, &query.token).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    order_page(&order, &shop, &query.token, None)
+    match open(&app, &order_id, &query.token).await {
+        Ok(link) => order_page(&link, &link.order, &query.token, None),
+        Err(page) => page,
+    }
 }
 
 async fn submit(State(app): State<App>, Path(order_id): Path<String>, Form(form): Form<CardForm>) -> Response {
-    let (order, shop, business_id) = match open(&app, &order_id, &form.token).await {
-        Ok(found) => found,
+    let link = match open(&app, &order_id, &form.token).await {
+        Ok(link) => link,
         Err(page) => return page,
     };
+    let order = &link.order;
     let key = form.idempotency_key.trim();
     if key.is_empty() || key.len() > 255 {
         return page_with(
@@ -124,9 +118,9 @@ async fn submit(State(app): State<App>, Path(order_id): Path<String>, Form(form)
         Err(e) => return internal(e),
     }
     let card = CardInput { number: form.number, exp_month: form.exp_month, exp_year: form.exp_year, cvc: form.cvc };
-    let result = flow::pay(&app.db, app.payments.as_ref(), &business_id, &order, &card, key).await;
+    let result = flow::pay(&app.db, app.payments.as_ref(), &link.business_id, order, &card, key).await;
     let response = match result {
-        Ok(result) => outcome_page(&app, &business_id, &order, &shop, &form.token, result).await,
+        Ok(result) => outcome_page(&app, &link, &form.token, result).await,
         Err(e) => {
             let _ = idempotency::release(&app.db, &scope, key).await;
             return internal(e);
@@ -142,15 +136,22 @@ async fn submit(State(app): State<App>, Path(order_id): Path<String>, Form(form)
 }
 
 async fn challenge(State(app): State<App>, Path(order_id): Path<String>, Form(form): Form<ChallengeForm>) -> Response {
-    let (order, shop, business_id) = match open(&app, &order_id, &form.token).await {
-        Ok(found) => found,
+    let link = match open(&app, &order_id, &form.token).await {
+        Ok(link) => link,
         Err(page) => return page,
     };
     let passed = form.outcome == "pass";
-    match flow::complete_challenge(&app.db, app.payments.as_ref(), &business_id, &order, &form.payment_id, passed).await
-    {
+    let paying = flow::complete_challenge(
+        &app.db,
+        app.payments.as_ref(),
+        &link.business_id,
+        &link.order,
+        &form.payment_id,
+        passed,
+    );
+    match paying.await {
         Ok(result) => {
-            let (status, html) = outcome_page(&app, &business_id, &order, &shop, &form.token, result).await;
+            let (status, html) = outcome_page(&app, &link, &form.token, result).await;
             (status, Html(html)).into_response()
         }
         Err(e) => internal(e),
@@ -158,34 +159,22 @@ async fn challenge(State(app): State<App>, Path(order_id): Path<String>, Form(fo
 }
 
 /// Renders what happened, and tells the shop's bot (which tells the customer in the chat).
-async fn outcome_page(
-    app: &App,
-    business_id: &str,
-    order: &Order,
-    shop: &str,
-    token: &str,
-    result: PayResult,
-) -> (StatusCode, String) {
-    let fresh = orders::get(&app.db, business_id, &order.id).await.ok().flatten();
-    let order = fresh.as_ref().unwrap_or(order);
-    let total = crate::money::format(order.total_minor, &order.currency);
+async fn outcome_page(app: &App, link: &PaymentLink, token: &str, result: PayResult) -> (StatusCode, String) {
+    let business_id = link.business_id.as_str();
+    let shop = link.shop_name.as_str();
+    let total = link.format(link.order.total_minor);
     match result {
-        PayResult::Paid { .. } => {
-            crate::webhooks::notify_order(&app.db, business_id, "order.paid", order).await;
-            tell_bot(
-                app,
-                business_id,
-                order,
-                ShopEvent::OrderPaid(OrderRef { order_id: order.id.clone(), total: wit_money(order) }),
-            )
-            .await;
+        PayResult::Paid { order, .. } => {
+            crate::webhooks::notify_order(&app.db, business_id, "order.paid", &order).await;
+            let event = ShopEvent::OrderPaid(OrderRef { order_id: order.id.clone(), total: wit_money(&order) });
+            tell_bot(app, business_id, &order, event).await;
             let body = format!(
                 "<p class=ok>Payment of {} received for order {} at {}. Thank you!</p><p>You can close this page and go back to the chat.</p>",
                 escape(&total),
                 order.number,
                 escape(shop)
             );
-            (StatusCode::OK, wrap("Paid", &body))
+            (StatusCode::OK, wrap("Paid", &link.locale, &body))
         }
         PayResult::Challenge { payment_id } => {
             let body = format!(
@@ -194,23 +183,19 @@ async fn outcome_page(
                  <input type=hidden name=payment_id value=\"{pid}\">\
                  <button name=outcome value=pass>Confirm</button> <button name=outcome value=fail>Cancel</button></form>",
                 escape(&total),
-                id = escape(&order.id),
+                id = escape(&link.order.id),
                 token = escape(token),
                 pid = escape(&payment_id),
             );
-            (StatusCode::OK, wrap("Confirm with your bank", &body))
+            (StatusCode::OK, wrap("Confirm with your bank", &link.locale, &body))
         }
-        PayResult::Declined { code } => {
+        PayResult::Declined { code, order } => {
+            let order = order.map_or_else(|| link.order.clone(), |o| *o);
             let reason = code.message().to_string();
-            crate::webhooks::notify_order(&app.db, business_id, "order.payment_failed", order).await;
-            tell_bot(
-                app,
-                business_id,
-                order,
-                ShopEvent::PaymentFailed(PaymentFailure { order_id: order.id.clone(), reason: reason.clone() }),
-            )
-            .await;
-            let response = order_page(order, shop, token, Some(&reason));
+            crate::webhooks::notify_order(&app.db, business_id, "order.payment_failed", &order).await;
+            let event = ShopEvent::PaymentFailed(PaymentFailure { order_id: order.id.clone(), reason: reason.clone() });
+            tell_bot(app, business_id, &order, event).await;
+            let response = order_page(link, &order, token, Some(&reason));
             let status = response.status();
             let html = axum::body::to_bytes(response.into_body(), usize::MAX)
                 .await
@@ -219,9 +204,18 @@ async fn outcome_page(
         }
         PayResult::ProcessorError => (
             StatusCode::BAD_GATEWAY,
-            wrap("Try again", "<p>The payment processor did not answer. No money was taken; please try again.</p>"),
+            wrap(
+                "Try again",
+                &link.locale,
+                "<p>The payment processor did not answer. No money was taken; please try again.</p>",
+            ),
         ),
-        PayResult::NotPayable => (StatusCode::CONFLICT, wrap("Order not payable", &not_payable(order))),
+        PayResult::NotPayable => {
+            // Rare: read what happened to the order meanwhile.
+            let fresh = orders::get(&app.db, business_id, &link.order.id).await.ok().flatten();
+            let order = fresh.as_ref().unwrap_or(&link.order);
+            (StatusCode::CONFLICT, wrap("Order not payable", &link.locale, &not_payable(order)))
+        }
     }
 }
 
@@ -236,9 +230,9 @@ fn not_payable(order: &Order) -> String {
 }
 
 /// The order page with the card form (and an error from the last attempt).
-fn order_page(order: &Order, shop: &str, token: &str, error: Option<&str>) -> Response {
+fn order_page(link: &PaymentLink, order: &Order, token: &str, error: Option<&str>) -> Response {
     let payable = order.status == "open" && matches!(order.payment_status.as_str(), "pending" | "failed");
-    let mut body = format!("<h2>{}</h2><p>Order {}</p><table>", escape(shop), order.number);
+    let mut body = format!("<h2>{}</h2><p>Order {}</p><table>", escape(&link.shop_name), order.number);
     for line in order.cart["lines"].as_array().into_iter().flatten() {
         body.push_str(&format!(
             "<tr><td>{} × {}</td><td class=num>{}</td></tr>",
@@ -254,11 +248,11 @@ fn order_page(order: &Order, shop: &str, token: &str, error: Option<&str>) -> Re
             escape(discount["amount"]["formatted"].as_str().unwrap_or_default())
         ));
     }
-    let total = crate::money::format(order.total_minor, &order.currency);
+    let total = link.format(order.total_minor);
     body.push_str(&format!("<tr><th>Total</th><th class=num>{}</th></tr></table>", escape(&total)));
     if !payable {
         body.push_str(&not_payable(order));
-        return (StatusCode::OK, Html(wrap("Order", &body))).into_response();
+        return (StatusCode::OK, Html(wrap("Order", &link.locale, &body))).into_response();
     }
     if let Some(error) = error {
         body.push_str(&format!("<p class=error>{}</p>", escape(error)));
@@ -276,7 +270,7 @@ fn order_page(order: &Order, shop: &str, token: &str, error: Option<&str>) -> Re
         key = uuid::Uuid::new_v4(),
         total = escape(&total),
     ));
-    (StatusCode::OK, Html(wrap("Pay", &body))).into_response()
+    (StatusCode::OK, Html(wrap("Pay", &link.locale, &body))).into_response()
 }
 
 /// Tells the shop's bot about an order event; its replies go into the conversation.
@@ -297,12 +291,19 @@ pub(super) async fn tell_bot(app: &App, business_id: &str, order: &Order, event:
     }
 }
 
+impl PaymentLink {
+    /// An amount of the order's currency, as the customer's locale writes it.
+    fn format(&self, amount_minor: i64) -> String {
+        crate::money::format_localized(amount_minor, &self.order.currency, &self.locale)
+    }
+}
+
 fn wit_money(order: &Order) -> WitMoney {
     WitMoney { amount_minor: order.total_minor, currency: order.currency.clone() }
 }
 
 fn page_with(status: StatusCode, title: &str, body: &str) -> Response {
-    (status, Html(wrap(title, body))).into_response()
+    (status, Html(wrap(title, "en", body))).into_response()
 }
 
 fn internal(error: impl std::fmt::Display) -> Response {
@@ -314,12 +315,14 @@ fn internal(error: impl std::fmt::Display) -> Response {
     )
 }
 
-fn wrap(title: &str, body: &str) -> String {
+/// A whole page; `lang` is the customer's BCP 47 locale (checked when stored).
+fn wrap(title: &str, lang: &str, body: &str) -> String {
     format!(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+        "<!doctype html><html lang=\"{}\"><head><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
          <title>{}</title><style>body{{font-family:system-ui;max-width:28rem;margin:2rem auto;padding:0 1rem}}\
          label{{display:block;margin:.5rem 0}}td,th{{padding:.2rem .5rem}}.num{{text-align:right}}\
          .error{{color:#b00}}.ok{{color:#070}}.note{{color:#666;font-size:.9em}}</style></head><body>{}</body></html>",
+        escape(lang),
         escape(title),
         body
     )

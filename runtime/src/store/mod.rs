@@ -16,6 +16,7 @@ pub mod payments;
 pub mod plugin_events;
 pub mod plugins;
 pub mod products;
+pub mod sandbox_charges;
 pub mod webhooks;
 
 use std::path::Path;

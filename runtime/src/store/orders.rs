@@ -62,10 +62,10 @@ pub struct OutOfStock {
     pub product_id: String,
 }
 
-const COLUMNS: &str = "id, number, conversation_id, customer_id, status, payment_status, fulfillment_status, \
+pub(super) const COLUMNS: &str = "id, number, conversation_id, customer_id, status, payment_status, fulfillment_status, \
      currency, subtotal_minor, total_minor, cart, reserved_until, created_at";
 
-fn from_row(row: &AnyRow) -> StoreResult<Order> {
+pub(super) fn from_row(row: &AnyRow) -> StoreResult<Order> {
     let cart: String = row.try_get("cart")?;
     Ok(Order {
         id: row.try_get("id")?,
@@ -153,6 +153,36 @@ async fn try_create(db: &Db, new: &NewOrder<'_>) -> StoreResult<Result<Order, Ou
     let order =
         get(db, new.business_id, &id).await?.ok_or_else(|| StoreError::Corrupt("created order vanished".into()))?;
     Ok(Ok(order))
+}
+
+/// What a payment link opens: the order, with its shop and the customer's locale.
+#[derive(Debug, Clone)]
+pub struct PaymentLink {
+    pub order: Order,
+    pub business_id: String,
+    pub shop_name: String,
+    pub locale: String,
+}
+
+/// The order whose payment-link token hashes to `token_hash`, in one query.
+pub async fn by_payment_link(db: &Db, order_id: &str, token_hash: &str) -> StoreResult<Option<PaymentLink>> {
+    static SELECT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("o.{}", c.trim())).collect();
+        format!(
+            "SELECT {}, o.business_id AS link_business_id, b.name AS link_shop_name, c.locale AS link_locale \
+             FROM orders o JOIN businesses b ON b.id = o.business_id JOIN conversations c ON c.id = o.conversation_id \
+             WHERE o.id = $1 AND o.pay_token_hash = $2",
+            columns.join(", ")
+        )
+    });
+    let row = sqlx::query(&SELECT).bind(order_id).bind(token_hash).fetch_optional(db.pool()).await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(PaymentLink {
+        order: from_row(&row)?,
+        business_id: row.try_get("link_business_id")?,
+        shop_name: row.try_get("link_shop_name")?,
+        locale: row.try_get("link_locale")?,
+    }))
 }
 
 pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Order>> {

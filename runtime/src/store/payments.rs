@@ -6,7 +6,8 @@ use serde::Serialize;
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use super::{Db, StoreError, StoreResult};
+use super::orders::{self, Order};
+use super::{Db, StoreResult};
 use crate::commerce::payments::CardOnFile;
 use crate::ids;
 
@@ -89,17 +90,18 @@ pub async fn start(
 }
 
 async fn set_card(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    conn: &mut sqlx::AnyConnection,
     payment_id: &str,
     status: &str,
     reference: Option<&str>,
     card: Option<&CardOnFile>,
     decline_code: Option<&str>,
+    captured_minor: Option<i64>,
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE payments SET status = $2, provider_reference = COALESCE($3, provider_reference), card_token = COALESCE($4, card_token), \
          card_brand = COALESCE($5, card_brand), card_last4 = COALESCE($6, card_last4), card_exp = COALESCE($7, card_exp), \
-         decline_code = $8, updated_at = $9 WHERE id = $1",
+         decline_code = $8, updated_at = $9, captured_minor = COALESCE($10, captured_minor) WHERE id = $1",
     )
     .bind(payment_id)
     .bind(status)
@@ -110,22 +112,22 @@ async fn set_card(
     .bind(card.map(|c| format!("{:02}/{}", c.exp_month, c.exp_year)))
     .bind(decline_code)
     .bind(ids::now_ms())
-    .execute(&mut **tx)
+    .bind(captured_minor)
+    .execute(conn)
     .await?;
     Ok(())
 }
 
 /// The issuer asked for a 3-D Secure challenge.
 pub async fn record_challenge(db: &Db, payment_id: &str, reference: &str, card: &CardOnFile) -> StoreResult<()> {
-    let mut tx = db.pool().begin().await?;
-    set_card(&mut tx, payment_id, "requires_challenge", Some(reference), Some(card), None).await?;
-    tx.commit().await?;
+    let mut conn = db.pool().acquire().await?;
+    set_card(&mut conn, payment_id, "requires_challenge", Some(reference), Some(card), None, None).await?;
     Ok(())
 }
 
-/// Captured: the order is paid, and its stock is kept for good. False when the
-/// order was cancelled meanwhile (an abandoned challenge expired): the caller
-/// must give the money back.
+/// Captured: the order is paid, and its stock is kept for good. Returns the
+/// order as it now stands, or `None` when it was cancelled meanwhile (an
+/// abandoned challenge expired): the caller must give the money back.
 pub async fn record_captured(
     db: &Db,
     order_id: &str,
@@ -133,56 +135,54 @@ pub async fn record_captured(
     reference: &str,
     card: &CardOnFile,
     amount_minor: i64,
-) -> StoreResult<bool> {
+) -> StoreResult<Option<Order>> {
     let mut tx = db.pool().begin().await?;
-    let paid = sqlx::query(
+    let paid = sqlx::query(&format!(
         "UPDATE orders SET payment_status = 'captured', reserved_until = NULL, updated_at = $3 \
-         WHERE id = $1 AND payment_id = $2 AND status = 'open'",
-    )
+         WHERE id = $1 AND payment_id = $2 AND status = 'open' RETURNING {}",
+        orders::COLUMNS
+    ))
     .bind(order_id)
     .bind(payment_id)
     .bind(ids::now_ms())
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    if paid.rows_affected() == 0 {
+    let Some(paid) = paid else {
         tx.rollback().await?;
-        return Ok(false);
-    }
-    set_card(&mut tx, payment_id, "captured", Some(reference), Some(card), None).await?;
-    sqlx::query("UPDATE payments SET captured_minor = $2 WHERE id = $1")
-        .bind(payment_id)
-        .bind(amount_minor)
-        .execute(&mut *tx)
-        .await?;
+        return Ok(None);
+    };
+    set_card(&mut tx, payment_id, "captured", Some(reference), Some(card), None, Some(amount_minor)).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Some(orders::from_row(&paid)?))
 }
 
 /// Declined (or the processor failed): the order can be paid again while its
-/// reservation holds. A decline marks the order's payment `failed`.
+/// reservation holds. A decline marks the order's payment `failed`. Returns
+/// the order as it now stands.
 pub async fn record_unsuccessful(
     db: &Db,
     order_id: &str,
     payment_id: &str,
     card: Option<&CardOnFile>,
     decline_code: Option<&str>,
-) -> StoreResult<()> {
+) -> StoreResult<Option<Order>> {
     let mut tx = db.pool().begin().await?;
     let status = if decline_code.is_some() { "declined" } else { "failed" };
-    set_card(&mut tx, payment_id, status, None, card, decline_code).await?;
+    set_card(&mut tx, payment_id, status, None, card, decline_code, None).await?;
     let order_status = if decline_code.is_some() { "failed" } else { "pending" };
-    sqlx::query(
+    let order = sqlx::query(&format!(
         "UPDATE orders SET payment_id = NULL, payment_status = CASE WHEN payment_status = 'failed' THEN 'failed' ELSE $3 END, \
-         updated_at = $4 WHERE id = $1 AND payment_id = $2",
-    )
+         updated_at = $4 WHERE id = $1 AND payment_id = $2 RETURNING {}",
+        orders::COLUMNS
+    ))
     .bind(order_id)
     .bind(payment_id)
     .bind(order_status)
     .bind(ids::now_ms())
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(())
+    order.as_ref().map(orders::from_row).transpose()
 }
 
 pub async fn get(db: &Db, business_id: &str, payment_id: &str) -> StoreResult<Option<Payment>> {
@@ -268,14 +268,4 @@ pub async fn mark_delivered(db: &Db, business_id: &str, order_id: &str) -> Store
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// The order a payment link token opens.
-pub async fn order_for_token(db: &Db, order_id: &str, token_hash: &str) -> StoreResult<Option<(String, String)>> {
-    let row = sqlx::query("SELECT business_id, conversation_id FROM orders WHERE id = $1 AND pay_token_hash = $2")
-        .bind(order_id)
-        .bind(token_hash)
-        .fetch_optional(db.pool())
-        .await?;
-    row.map(|r| Ok((r.try_get("business_id")?, r.try_get("conversation_id")?))).transpose().map_err(|e: StoreError| e)
 }

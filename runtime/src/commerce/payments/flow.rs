@@ -7,18 +7,14 @@ use crate::store::orders::Order;
 use crate::store::{Db, StoreResult, payments};
 
 /// How a payment attempt ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum PayResult {
-    Paid {
-        payment_id: String,
-    },
+    /// Captured; `order` as it now stands.
+    Paid { payment_id: String, order: Box<Order> },
     /// The customer must pass the issuer's challenge for `payment_id`.
-    Challenge {
-        payment_id: String,
-    },
-    Declined {
-        code: super::DeclineCode,
-    },
+    Challenge { payment_id: String },
+    /// `order` as it now stands (payable again while its reservation holds).
+    Declined { code: super::DeclineCode, order: Option<Box<Order>> },
     /// The processor failed; the same request may be retried.
     ProcessorError,
     /// The order cannot be paid now (paid, being paid, cancelled or expired).
@@ -78,8 +74,10 @@ async fn settle(
                 payments::record_unsuccessful(db, &order.id, payment_id, Some(&card), None).await?;
                 return Ok(PayResult::ProcessorError);
             }
-            if payments::record_captured(db, &order.id, payment_id, &reference, &card, order.total_minor).await? {
-                Ok(PayResult::Paid { payment_id: payment_id.to_string() })
+            if let Some(paid) =
+                payments::record_captured(db, &order.id, payment_id, &reference, &card, order.total_minor).await?
+            {
+                Ok(PayResult::Paid { payment_id: payment_id.to_string(), order: Box::new(paid) })
             } else {
                 // The order was cancelled while the customer was paying: give it back.
                 let refunded = provider.refund(&reference, order.total_minor).await;
@@ -93,8 +91,9 @@ async fn settle(
             Ok(PayResult::Challenge { payment_id: payment_id.to_string() })
         }
         Ok(Authorization::Declined { code, card }) => {
-            payments::record_unsuccessful(db, &order.id, payment_id, card.as_ref(), Some(code.as_str())).await?;
-            Ok(PayResult::Declined { code })
+            let order =
+                payments::record_unsuccessful(db, &order.id, payment_id, card.as_ref(), Some(code.as_str())).await?;
+            Ok(PayResult::Declined { code, order: order.map(Box::new) })
         }
         Err(error) => {
             tracing::warn!(order = %order.id, "payment processor error: {error}");

@@ -38,7 +38,7 @@ pub fn last4(number: &str) -> String {
 }
 
 /// What is kept about a card.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CardOnFile {
     pub token: String,
     pub brand: String,
@@ -85,6 +85,13 @@ impl DeclineCode {
             DeclineCode::InsufficientFunds => "insufficient_funds",
             DeclineCode::ChallengeFailed => "authentication_failed",
         }
+    }
+
+    pub fn parse(code: &str) -> Option<DeclineCode> {
+        use DeclineCode::*;
+        [InvalidNumber, Expired, InvalidCvc, GenericDecline, InsufficientFunds, ChallengeFailed]
+            .into_iter()
+            .find(|c| c.as_str() == code)
     }
 
     /// What the customer is told.

@@ -3,6 +3,7 @@
 //! Luhn and expiry checks, the published test cards below, authorization,
 //! 3-D Secure challenges, capture, and refunds never above what was captured.
 //! Idempotent like a real API: the same idempotency key returns the first answer.
+//! Its ledger lives in the database, so it survives restarts and is shared by nodes.
 //!
 //! | card number          | behaviour                                   |
 //! |----------------------|---------------------------------------------|
@@ -14,12 +15,11 @@
 //! | 4000 0000 0000 0119  | processing error (retry)                    |
 //! | any other valid card | approved                                    |
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use super::{
     Authorization, CardInput, CardOnFile, DeclineCode, PaymentProvider, ProviderError, ProviderFuture, digits, last4,
 };
+use crate::store::sandbox_charges::{self, Change, Charge};
+use crate::store::{Db, StoreError};
 
 pub const CARD_SUCCESS: &str = "4242424242424242";
 pub const CARD_MASTERCARD: &str = "5555555555554444";
@@ -28,26 +28,12 @@ pub const CARD_INSUFFICIENT_FUNDS: &str = "4000000000009995";
 pub const CARD_3DS: &str = "4000000000003220";
 pub const CARD_PROCESSING_ERROR: &str = "4000000000000119";
 
-#[derive(Debug, Default)]
-pub struct SandboxProcessor {
-    state: Mutex<Ledger>,
-}
-
-#[derive(Debug, Default)]
-struct Ledger {
-    /// Answers by idempotency key.
-    answers: HashMap<String, Authorization>,
-    payments: HashMap<String, SandboxPayment>,
-    next: u64,
-}
-
+/// The sandbox processor. Its ledger is the `sandbox_charges` table (see
+/// `store::sandbox_charges`): shared by every node on the same database and
+/// kept across restarts, as a real processor's books are.
 #[derive(Debug, Clone)]
-struct SandboxPayment {
-    amount: i64,
-    captured: i64,
-    refunded: i64,
-    challenge_pending: bool,
-    card: CardOnFile,
+pub struct SandboxProcessor {
+    db: Db,
 }
 
 /// True when `number` passes the Luhn check.
@@ -93,60 +79,79 @@ fn expired(exp_month: u32, exp_year: u32, now_ms: i64) -> bool {
     !(1..=12).contains(&exp_month) || (exp_year, i64::from(exp_month)) < (year, month)
 }
 
-impl SandboxProcessor {
-    pub fn new() -> SandboxProcessor {
-        SandboxProcessor::default()
-    }
-
-    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn decide(&self, card: &CardInput, amount_minor: i64) -> Result<Authorization, ProviderError> {
-        let number = digits(&card.number);
-        if !luhn_valid(&number) {
-            return Ok(Authorization::Declined { code: DeclineCode::InvalidNumber, card: None });
-        }
-        let on_file = CardOnFile {
-            token: crate::ids::new_id("tok"),
-            brand: brand(&number).to_string(),
-            last4: last4(&number),
-            exp_month: card.exp_month,
-            exp_year: card.exp_year,
-        };
-        if expired(card.exp_month, card.exp_year, crate::ids::now_ms()) {
-            return Ok(Authorization::Declined { code: DeclineCode::Expired, card: Some(on_file) });
-        }
-        let cvc_ok = (3..=4).contains(&card.cvc.len()) && card.cvc.chars().all(|c| c.is_ascii_digit());
-        if !cvc_ok {
-            return Ok(Authorization::Declined { code: DeclineCode::InvalidCvc, card: Some(on_file) });
-        }
-        let declined = |code| Ok(Authorization::Declined { code, card: Some(on_file.clone()) });
-        match number.as_str() {
-            CARD_DECLINED => return declined(DeclineCode::GenericDecline),
-            CARD_INSUFFICIENT_FUNDS => return declined(DeclineCode::InsufficientFunds),
-            CARD_PROCESSING_ERROR => return Err(ProviderError::Processing),
-            _ => {}
-        }
-        let mut ledger = self.ledger();
-        ledger.next += 1;
-        let reference = format!("sbx_{:08}", ledger.next);
-        let challenge = number == CARD_3DS;
-        ledger.payments.insert(
-            reference.clone(),
-            SandboxPayment {
-                amount: amount_minor,
-                captured: 0,
-                refunded: 0,
-                challenge_pending: challenge,
-                card: on_file.clone(),
-            },
-        );
-        Ok(if challenge {
-            Authorization::ChallengeRequired { reference, card: on_file }
-        } else {
-            Authorization::Approved { reference, card: on_file }
+/// What the sandbox answers for `card`, before it is written to the ledger.
+fn decide(card: &CardInput) -> Result<Charge, ProviderError> {
+    let number = digits(&card.number);
+    let reference = crate::ids::new_id("sbx");
+    let declined = |code: DeclineCode, card: Option<CardOnFile>| {
+        Ok(Charge {
+            reference: reference.clone(),
+            outcome: "declined".into(),
+            decline_code: Some(code.as_str().into()),
+            card,
         })
+    };
+    if !luhn_valid(&number) {
+        return declined(DeclineCode::InvalidNumber, None);
+    }
+    let on_file = CardOnFile {
+        token: crate::ids::new_id("tok"),
+        brand: brand(&number).to_string(),
+        last4: last4(&number),
+        exp_month: card.exp_month,
+        exp_year: card.exp_year,
+    };
+    if expired(card.exp_month, card.exp_year, crate::ids::now_ms()) {
+        return declined(DeclineCode::Expired, Some(on_file));
+    }
+    let cvc_ok = (3..=4).contains(&card.cvc.len()) && card.cvc.chars().all(|c| c.is_ascii_digit());
+    if !cvc_ok {
+        return declined(DeclineCode::InvalidCvc, Some(on_file));
+    }
+    let outcome = match number.as_str() {
+        CARD_DECLINED => return declined(DeclineCode::GenericDecline, Some(on_file)),
+        CARD_INSUFFICIENT_FUNDS => return declined(DeclineCode::InsufficientFunds, Some(on_file)),
+        CARD_PROCESSING_ERROR => return Err(ProviderError::Processing),
+        CARD_3DS => "challenge",
+        _ => "approved",
+    };
+    Ok(Charge { reference, outcome: outcome.into(), decline_code: None, card: Some(on_file) })
+}
+
+/// The ledger's row as the connector's answer.
+fn answer(charge: Charge) -> Result<Authorization, ProviderError> {
+    let Charge { reference, outcome, decline_code, card } = charge;
+    match (outcome.as_str(), card) {
+        ("approved", Some(card)) => Ok(Authorization::Approved { reference, card }),
+        ("challenge", Some(card)) => Ok(Authorization::ChallengeRequired { reference, card }),
+        ("declined", card) => {
+            let code = decline_code.as_deref().and_then(DeclineCode::parse).unwrap_or(DeclineCode::GenericDecline);
+            Ok(Authorization::Declined { code, card })
+        }
+        _ => {
+            tracing::error!(%reference, %outcome, "sandbox ledger row is inconsistent");
+            Err(ProviderError::Processing)
+        }
+    }
+}
+
+/// A database failure looks to the caller like a processor that did not answer.
+fn unavailable(error: StoreError) -> ProviderError {
+    tracing::warn!("sandbox processor ledger: {error}");
+    ProviderError::Processing
+}
+
+fn changed(change: Change, reference: &str, refused: &str) -> Result<(), ProviderError> {
+    match change {
+        Change::Done => Ok(()),
+        Change::Refused => Err(ProviderError::Refused(refused.into())),
+        Change::Unknown => Err(ProviderError::UnknownReference(reference.into())),
+    }
+}
+
+impl SandboxProcessor {
+    pub fn new(db: Db) -> SandboxProcessor {
+        SandboxProcessor { db }
     }
 }
 
@@ -159,57 +164,33 @@ impl PaymentProvider for SandboxProcessor {
         idempotency_key: &'a str,
     ) -> ProviderFuture<'a, Authorization> {
         Box::pin(async move {
-            if let Some(answer) = self.ledger().answers.get(idempotency_key) {
-                return Ok(answer.clone());
-            }
-            let answer = self.decide(card, amount_minor)?;
-            self.ledger().answers.insert(idempotency_key.to_string(), answer.clone());
-            Ok(answer)
+            let charge = decide(card)?;
+            let recorded = sandbox_charges::record(&self.db, idempotency_key, &charge, amount_minor).await;
+            answer(recorded.map_err(unavailable)?)
         })
     }
 
     fn complete_challenge<'a>(&'a self, reference: &'a str, passed: bool) -> ProviderFuture<'a, Authorization> {
         Box::pin(async move {
-            let mut ledger = self.ledger();
-            let payment =
-                ledger.payments.get_mut(reference).ok_or_else(|| ProviderError::UnknownReference(reference.into()))?;
-            if !payment.challenge_pending {
-                return Err(ProviderError::Refused("no challenge is pending for this payment".into()));
-            }
-            payment.challenge_pending = false;
-            let card = payment.card.clone();
-            Ok(if passed {
-                Authorization::Approved { reference: reference.to_string(), card }
-            } else {
-                payment.amount = 0;
-                Authorization::Declined { code: DeclineCode::ChallengeFailed, card: Some(card) }
-            })
+            let failed = DeclineCode::ChallengeFailed.as_str();
+            let (change, charge) =
+                sandbox_charges::complete_challenge(&self.db, reference, passed, failed).await.map_err(unavailable)?;
+            changed(change, reference, "no challenge is pending for this payment")?;
+            charge.map_or(Err(ProviderError::Processing), answer)
         })
     }
 
     fn capture<'a>(&'a self, reference: &'a str, amount_minor: i64) -> ProviderFuture<'a, ()> {
         Box::pin(async move {
-            let mut ledger = self.ledger();
-            let payment =
-                ledger.payments.get_mut(reference).ok_or_else(|| ProviderError::UnknownReference(reference.into()))?;
-            if payment.challenge_pending || amount_minor <= 0 || payment.captured + amount_minor > payment.amount {
-                return Err(ProviderError::Refused("capture above the authorized amount".into()));
-            }
-            payment.captured += amount_minor;
-            Ok(())
+            let change = sandbox_charges::capture(&self.db, reference, amount_minor).await.map_err(unavailable)?;
+            changed(change, reference, "capture above the authorized amount")
         })
     }
 
     fn refund<'a>(&'a self, reference: &'a str, amount_minor: i64) -> ProviderFuture<'a, ()> {
         Box::pin(async move {
-            let mut ledger = self.ledger();
-            let payment =
-                ledger.payments.get_mut(reference).ok_or_else(|| ProviderError::UnknownReference(reference.into()))?;
-            if amount_minor <= 0 || payment.refunded + amount_minor > payment.captured {
-                return Err(ProviderError::Refused("refund above the captured amount".into()));
-            }
-            payment.refunded += amount_minor;
-            Ok(())
+            let change = sandbox_charges::refund(&self.db, reference, amount_minor).await.map_err(unavailable)?;
+            changed(change, reference, "refund above the captured amount")
         })
     }
 }
@@ -236,7 +217,9 @@ mod tests {
 
     #[tokio::test]
     async fn test_cards_behave_as_published() {
-        let sandbox = SandboxProcessor::new();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::connect(None, dir.path()).await.expect("database");
+        let sandbox = SandboxProcessor::new(db.clone());
         let approved = sandbox.authorize(&card(CARD_SUCCESS), 500, "EUR", "k1").await;
         let Ok(Authorization::Approved { reference, card: on_file }) = approved else { panic!("{approved:?}") };
         assert_eq!((on_file.brand.as_str(), on_file.last4.as_str()), ("visa", "4242"));
@@ -278,5 +261,15 @@ mod tests {
         assert!(sandbox.capture(&reference, 900).await.is_err());
         assert!(matches!(sandbox.complete_challenge(&reference, true).await, Ok(Authorization::Approved { .. })));
         sandbox.capture(&reference, 900).await.expect("capture after the challenge");
+
+        // The ledger is the database's: another processor on it (another node,
+        // or this one after a restart) refunds what the first one captured.
+        let restarted = SandboxProcessor::new(db);
+        restarted.refund(&reference, 900).await.expect("refund after a restart");
+        assert!(restarted.refund(&reference, 1).await.is_err());
+        assert_eq!(
+            restarted.capture("sbx_unknown", 1).await,
+            Err(ProviderError::UnknownReference("sbx_unknown".into()))
+        );
     }
 }
