@@ -44,6 +44,7 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
         businesses::NewBusiness {
             name: format!("Checkout bench {}", uuid::Uuid::new_v4().simple()),
             currency: "EUR".into(),
+            extra_currencies: Vec::new(),
             locale: "en".into(),
             capabilities: Capability::ALL.to_vec(),
             limits: Default::default(),

@@ -141,6 +141,7 @@ async fn run() -> anyhow::Result<()> {
             businesses::NewBusiness {
                 name: "Verdura bench".into(),
                 currency: "EUR".into(),
+                extra_currencies: Vec::new(),
                 locale: "en".into(),
                 capabilities: Capability::ALL.to_vec(),
                 limits: Default::default(),
@@ -163,6 +164,7 @@ async fn e2e(label: &str, app: &App, plugin_key: &str) -> anyhow::Result<()> {
         businesses::NewBusiness {
             name: "Native grocer".into(),
             currency: "EUR".into(),
+            extra_currencies: Vec::new(),
             locale: "en".into(),
             capabilities: Capability::ALL.to_vec(),
             limits: Default::default(),

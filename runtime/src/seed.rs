@@ -44,6 +44,7 @@ pub async fn seed_demo_if_empty(app: &App) -> anyhow::Result<Option<DemoShop>> {
         NewBusiness {
             name: "Verdura".into(),
             currency: "EUR".into(),
+            extra_currencies: Vec::new(),
             locale: "en".into(),
             capabilities: Capability::ALL.to_vec(),
             limits: app.config.plugins.default_limits,

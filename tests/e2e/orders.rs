@@ -7,7 +7,11 @@ use axum::http::Method;
 use bottega_tests::*;
 use serde_json::{Value, json};
 
-bottega_tests::on_both_databases!(two_customers_race_for_the_last_pear, unpaid_orders_give_their_stock_back);
+bottega_tests::on_both_databases!(
+    two_customers_race_for_the_last_pear,
+    unpaid_orders_give_their_stock_back,
+    a_shop_selling_in_two_currencies_keeps_each_cart_in_one
+);
 
 async fn grocer_with(app: &TestApp, stock: i64) -> Shop {
     let shop = app.create_shop("Grocer", json!({})).await;
@@ -100,4 +104,52 @@ async fn unpaid_orders_give_their_stock_back(app: TestApp) {
     assert_eq!(app.get(&format!("/v1/orders/{order_id}"), &other.key).await.0, 404);
     assert_eq!(app.request(Method::POST, &path, Some(&other.key), None).await.0, 404);
     assert_eq!(app.get("/v1/orders", &other.key).await.1, json!([]));
+}
+
+async fn a_shop_selling_in_two_currencies_keeps_each_cart_in_one(app: TestApp) {
+    // Currencies are checked when the shop is set up.
+    for bad in [json!(["EUR"]), json!(["XYZ"]), json!(["USD", "USD"])] {
+        let body = json!({"name": "Bad", "currency": "EUR", "extra_currencies": bad});
+        let (status, error) = app.request(Method::POST, "/v1/admin/businesses", Some(ADMIN_TOKEN), Some(body)).await;
+        assert_eq!(
+            (status.as_u16(), error["error"]["code"].as_str()),
+            (422, Some("invalid_request")),
+            "{bad}: {error}"
+        );
+    }
+    let shop = app.create_shop("Border shop", json!({"currency": "EUR", "extra_currencies": ["USD"]})).await;
+    let product = |id: &str, price: i64, currency: &str| json!({"id": id, "name": id, "price_minor": price, "currency": currency, "stock": 5, "section": "Drinks"});
+    assert_eq!(app.post("/v1/products", &shop.key, product("tea", 300, "EUR")).await.0, 201);
+    assert_eq!(app.post("/v1/products", &shop.key, product("coffee", 450, "USD")).await.0, 201);
+    let (status, error) = app.post("/v1/products", &shop.key, product("scone", 200, "GBP")).await;
+    assert_eq!(status, 422);
+    assert!(error["error"]["message"].as_str().unwrap_or_default().contains("EUR, USD"), "{error}");
+    app.upload(&shop, plugins::TEST_QUOTA).await;
+
+    // A cart holds one currency: a product in another is refused.
+    assert_eq!(reply_text(&app.say(&shop, "ana", "add tea 1").await), "lines=1");
+    assert_eq!(reply_text(&app.say(&shop, "ana", "add coffee 1").await), "refused: unavailable");
+
+    // A cart sent whole keeps the currency of its first product.
+    let sent = app
+        .send_message(
+            &shop,
+            json!({"customer": "ben", "cart": [{"product_id": "coffee", "quantity": 2}, {"product_id": "tea", "quantity": 1}]}),
+        )
+        .await;
+    let cart = &replies(&sent)[0]["cart"];
+    assert_eq!(cart["lines"].as_array().map(Vec::len), Some(1), "{sent}");
+    assert_eq!((cart["total"]["amount_minor"].as_i64(), cart["total"]["currency"].as_str()), (Some(900), Some("USD")));
+
+    // The main currency can gain companions later.
+    let (status, updated) = app
+        .request(
+            Method::PATCH,
+            &format!("/v1/admin/businesses/{}", shop.id),
+            Some(ADMIN_TOKEN),
+            Some(json!({"extra_currencies": ["USD", "GBP"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(app.post("/v1/products", &shop.key, product("scone", 200, "GBP")).await.0, 201);
 }

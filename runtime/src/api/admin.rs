@@ -27,6 +27,9 @@ pub struct CreateBusiness {
     pub name: String,
     /// ISO 4217 code of the shop's prices.
     pub currency: String,
+    /// Other ISO 4217 currencies its products may be priced in; none when absent.
+    /// A cart holds products of one currency.
+    pub extra_currencies: Option<Vec<String>>,
     /// Default BCP 47 locale of conversations; `en` when absent.
     pub locale: Option<String>,
     /// Capabilities its plugins may import; the node's defaults when absent.
@@ -46,6 +49,8 @@ pub struct CreatedBusiness {
 #[serde(deny_unknown_fields)]
 pub struct UpdateBusiness {
     pub name: Option<String>,
+    /// Replaces the other currencies products may be priced in.
+    pub extra_currencies: Option<Vec<String>>,
     pub locale: Option<String>,
     /// Replaces the granted capabilities.
     pub capabilities: Option<Vec<Capability>>,
@@ -58,6 +63,22 @@ pub struct UpdateBusiness {
 pub struct NewApiKey {
     /// Shown once; the previous key no longer works.
     pub api_key: String,
+}
+
+/// Valid, distinct ISO 4217 codes other than the shop's main currency.
+fn check_extra_currencies(main: &str, extra: &[String]) -> Result<(), ApiError> {
+    if extra.len() > 10 {
+        return Err(ApiError::invalid("extra_currencies holds at most 10 currencies"));
+    }
+    for (i, currency) in extra.iter().enumerate() {
+        validate_currency(currency).map_err(ApiError::invalid)?;
+        if currency == main || extra[..i].contains(currency) {
+            return Err(ApiError::invalid(format!(
+                "extra_currencies names {currency} twice (or it is the main currency)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn check_name(name: &str) -> Result<(), ApiError> {
@@ -102,6 +123,8 @@ async fn create_business(
 ) -> Result<(StatusCode, Json<CreatedBusiness>), ApiError> {
     check_name(&body.name)?;
     validate_currency(&body.currency).map_err(ApiError::invalid)?;
+    let extra_currencies = body.extra_currencies.unwrap_or_default();
+    check_extra_currencies(&body.currency, &extra_currencies)?;
     let locale = body.locale.unwrap_or_else(|| "en".to_string());
     check_locale(&locale)?;
     let limits = body.limits.unwrap_or(app.config.plugins.default_limits);
@@ -109,7 +132,14 @@ async fn create_business(
     let capabilities = body.capabilities.unwrap_or_else(|| app.config.plugins.default_capabilities.clone());
     let (business, api_key) = businesses::create(
         &app.db,
-        NewBusiness { name: body.name.trim().to_string(), currency: body.currency, locale, capabilities, limits },
+        NewBusiness {
+            name: body.name.trim().to_string(),
+            currency: body.currency,
+            extra_currencies,
+            locale,
+            capabilities,
+            limits,
+        },
     )
     .await?;
     Ok((StatusCode::CREATED, Json(CreatedBusiness { business, api_key })))
@@ -128,7 +158,7 @@ async fn get_business(State(app): State<App>, _: Operator, Path(id): Path<String
     businesses::get(&app.db, &id).await?.map(Json).ok_or_else(|| ApiError::not_found("the business"))
 }
 
-/// Change a business's name, locale, capabilities or plugin limits.
+/// Change a business's name, locale, extra currencies, capabilities or plugin limits.
 #[utoipa::path(patch, path = "/v1/admin/businesses/{id}", tag = "admin", security(("admin_token" = [])),
     params(("id" = String, Path)), request_body = UpdateBusiness,
     responses((status = 200, body = Business), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -144,17 +174,21 @@ async fn update_business(
     if let Some(locale) = &body.locale {
         check_locale(locale)?;
     }
+    let current = businesses::get(&app.db, &id).await?.ok_or_else(|| ApiError::not_found("the business"))?;
     let limits = match body.limits {
         Some(changes) => {
-            let current = businesses::get(&app.db, &id).await?.ok_or_else(|| ApiError::not_found("the business"))?;
             let limits = merge_limits(&current.limits, changes)?;
             check_limits(&app, &limits)?;
             Some(limits)
         }
         None => None,
     };
+    if let Some(extra) = &body.extra_currencies {
+        check_extra_currencies(&current.currency, extra)?;
+    }
     let changes = BusinessChanges {
         name: body.name.map(|n| n.trim().to_string()),
+        extra_currencies: body.extra_currencies,
         locale: body.locale,
         capabilities: body.capabilities,
         limits,

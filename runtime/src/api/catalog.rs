@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Query};
 use crate::App;
+use crate::store::businesses::Business;
 use crate::store::products::{self, Product, ProductInput};
 
 pub fn routes() -> OpenApiRouter<App> {
@@ -41,7 +42,7 @@ pub struct ProductPage {
 pub const MAX_PRICE_MINOR: i64 = 1_000_000_000_000;
 
 /// Checks a product's fields, naming the first bad one.
-pub fn check_product(input: &ProductInput, shop_currency: &str) -> Result<(), ApiError> {
+pub fn check_product(input: &ProductInput, shop: &Business) -> Result<(), ApiError> {
     let id_ok = (1..=64).contains(&input.id.len())
         && input.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if !id_ok {
@@ -67,11 +68,13 @@ pub fn check_product(input: &ProductInput, shop_currency: &str) -> Result<(), Ap
     if texts.into_iter().chain(input.photo_url.as_ref()).any(|t| t.contains('\0')) {
         return Err(ApiError::invalid("text fields must not contain NUL characters"));
     }
-    if input.currency != shop_currency {
-        return Err(ApiError::invalid(format!(
-            "currency must be the shop's currency {shop_currency}, got `{}`",
-            input.currency
-        )));
+    if !shop.sells_in(&input.currency) {
+        let expected = if shop.extra_currencies.is_empty() {
+            format!("the shop's currency {}", shop.currency)
+        } else {
+            format!("one of the shop's currencies {}, {}", shop.currency, shop.extra_currencies.join(", "))
+        };
+        return Err(ApiError::invalid(format!("currency must be {expected}, got `{}`", input.currency)));
     }
     if input.stock < 0 {
         return Err(ApiError::invalid("stock must be zero or more"));
@@ -90,7 +93,7 @@ async fn create_product(
     Caller(business): Caller,
     Json(input): Json<ProductInput>,
 ) -> Result<(StatusCode, Json<Product>), ApiError> {
-    check_product(&input, &business.currency)?;
+    check_product(&input, &business)?;
     let product = products::create(&app.db, &business.id, &input).await?;
     Ok((StatusCode::CREATED, Json(product)))
 }
@@ -131,7 +134,7 @@ async fn replace_product(
     if input.id != id {
         return Err(ApiError::invalid(format!("the body's id `{}` differs from the path's `{id}`", input.id)));
     }
-    check_product(&input, &business.currency)?;
+    check_product(&input, &business)?;
     products::replace(&app.db, &business.id, &input).await?.map(Json).ok_or_else(|| ApiError::not_found("the product"))
 }
 

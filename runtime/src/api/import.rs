@@ -76,7 +76,7 @@ async fn import_products(
     let mut seen = std::collections::HashSet::new();
     for (n, row) in parsed.into_iter().enumerate() {
         let checked = row.and_then(|input| {
-            check_product(&input, &business.currency).map_err(|e| e.message)?;
+            check_product(&input, &business).map_err(|e| e.message)?;
             if !seen.insert(input.id.clone()) {
                 return Err(format!("id `{}` appears twice in this import", input.id));
             }

@@ -1,6 +1,7 @@
 //! A conversation's cart: the rules for changing it (stock, availability,
 //! quantities, size) and its pricing. Prices always come from the catalog; a
-//! plugin can only propose discounts, which are validated here.
+//! plugin can only propose discounts, which are validated here. A cart holds
+//! products of one currency (a shop may sell in several).
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -94,7 +95,8 @@ impl CartRef<'_> {
         let Some(product) = products::get(self.db, self.business_id, product_id).await? else {
             return Ok(Err(CartError::UnknownProduct));
         };
-        if !product.available {
+        let other_currency = current.lines.iter().any(|l| l.product_id != product_id && l.currency != product.currency);
+        if !product.available || other_currency {
             return Ok(Err(CartError::Unavailable));
         }
         if i64::from(quantity) > product.stock {
@@ -122,6 +124,8 @@ impl CartRef<'_> {
     pub async fn replace(&self, items: &[(String, u32)]) -> StoreResult<Vec<(String, CartError)>> {
         let mut accepted: Vec<(String, i64)> = Vec::new();
         let mut refused = Vec::new();
+        // The first product accepted decides the cart's currency.
+        let mut currency: Option<String> = None;
         for (product_id, quantity) in items {
             // A product named twice counts once, with both quantities.
             let earlier = accepted.iter().find(|(id, _)| id == product_id).map_or(0, |(_, q)| *q);
@@ -129,10 +133,15 @@ impl CartRef<'_> {
             let verdict = match products::get(self.db, self.business_id, product_id).await? {
                 None => Err(CartError::UnknownProduct),
                 Some(_) if *quantity == 0 || wanted > i64::from(MAX_QUANTITY) => Err(CartError::InvalidQuantity),
-                Some(p) if !p.available => Err(CartError::Unavailable),
+                Some(p) if !p.available || currency.as_ref().is_some_and(|c| *c != p.currency) => {
+                    Err(CartError::Unavailable)
+                }
                 Some(p) if wanted > p.stock => Err(CartError::InsufficientStock),
                 Some(_) if earlier == 0 && accepted.len() >= MAX_LINES => Err(CartError::CartFull),
-                Some(_) => Ok(()),
+                Some(p) => {
+                    currency.get_or_insert(p.currency);
+                    Ok(())
+                }
             };
             match verdict {
                 Ok(()) => match accepted.iter_mut().find(|(id, _)| id == product_id) {

@@ -18,6 +18,8 @@ pub struct Business {
     pub name: String,
     /// The shop's ISO 4217 currency.
     pub currency: String,
+    /// Other currencies its products may be priced in (a cart holds one).
+    pub extra_currencies: Vec<String>,
     /// Default BCP 47 locale of conversations.
     pub locale: String,
     /// Capabilities the business's plugins may import.
@@ -41,6 +43,7 @@ pub struct Business {
 pub struct NewBusiness {
     pub name: String,
     pub currency: String,
+    pub extra_currencies: Vec<String>,
     pub locale: String,
     pub capabilities: Vec<Capability>,
     pub limits: PluginLimits,
@@ -50,6 +53,7 @@ pub struct NewBusiness {
 #[derive(Debug, Clone, Default)]
 pub struct BusinessChanges {
     pub name: Option<String>,
+    pub extra_currencies: Option<Vec<String>>,
     pub locale: Option<String>,
     pub capabilities: Option<Vec<Capability>>,
     pub limits: Option<PluginLimits>,
@@ -59,7 +63,7 @@ pub(crate) fn serialize_time<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::
     s.serialize_str(&ids::rfc3339(*ms))
 }
 
-const COLUMNS: &str = "id, name, currency, locale, capabilities, limits, active_plugin_version_id, \
+const COLUMNS: &str = "id, name, currency, extra_currencies, locale, capabilities, limits, active_plugin_version_id, \
      plugin_disabled_reason, plugin_consecutive_failures, kv_bytes, created_at, pseudonym_key";
 
 fn from_row(row: &AnyRow) -> StoreResult<Business> {
@@ -73,6 +77,7 @@ fn from_row(row: &AnyRow) -> StoreResult<Business> {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         currency: row.try_get("currency")?,
+        extra_currencies: split_list(&row.try_get::<String, _>("extra_currencies")?),
         locale: row.try_get("locale")?,
         capabilities,
         limits,
@@ -83,6 +88,13 @@ fn from_row(row: &AnyRow) -> StoreResult<Business> {
         created_at: row.try_get("created_at")?,
         pseudonym_key: row.try_get("pseudonym_key")?,
     })
+}
+
+impl Business {
+    /// Whether products of this shop may be priced in `currency`.
+    pub fn sells_in(&self, currency: &str) -> bool {
+        self.currency == currency || self.extra_currencies.iter().any(|c| c == currency)
+    }
 }
 
 fn join_capabilities(capabilities: &[Capability]) -> String {
@@ -100,8 +112,8 @@ pub async fn create(db: &Db, new: NewBusiness) -> StoreResult<(Business, String)
     let api_key = ids::new_secret("bk");
     let pseudonym_key = ids::new_secret("pk");
     sqlx::query(
-        "INSERT INTO businesses (id, name, currency, locale, api_key_hash, pseudonym_key, capabilities, limits, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO businesses (id, name, currency, locale, api_key_hash, pseudonym_key, capabilities, limits, created_at, \
+         extra_currencies) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&id)
     .bind(&new.name)
@@ -112,6 +124,7 @@ pub async fn create(db: &Db, new: NewBusiness) -> StoreResult<(Business, String)
     .bind(join_capabilities(&new.capabilities))
     .bind(limits_json(&new.limits)?)
     .bind(ids::now_ms())
+    .bind(new.extra_currencies.join(","))
     .execute(db.pool())
     .await?;
     let business = get(db, &id).await?.ok_or_else(|| StoreError::Corrupt("created business vanished".into()))?;
@@ -149,13 +162,16 @@ pub async fn update(db: &Db, id: &str, changes: BusinessChanges) -> StoreResult<
     let Some(current) = get(db, id).await? else {
         return Ok(None);
     };
-    sqlx::query("UPDATE businesses SET name = $2, locale = $3, capabilities = $4, limits = $5 WHERE id = $1")
-        .bind(id)
-        .bind(changes.name.unwrap_or(current.name))
-        .bind(changes.locale.unwrap_or(current.locale))
-        .bind(join_capabilities(&changes.capabilities.unwrap_or(current.capabilities)))
-        .bind(limits_json(&changes.limits.unwrap_or(current.limits))?)
-        .execute(db.pool())
+    sqlx::query(
+        "UPDATE businesses SET name = $2, locale = $3, capabilities = $4, limits = $5, extra_currencies = $6 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(changes.name.unwrap_or(current.name))
+    .bind(changes.locale.unwrap_or(current.locale))
+    .bind(join_capabilities(&changes.capabilities.unwrap_or(current.capabilities)))
+    .bind(limits_json(&changes.limits.unwrap_or(current.limits))?)
+    .bind(changes.extra_currencies.unwrap_or(current.extra_currencies).join(","))
+    .execute(db.pool())
         .await?;
     get(db, id).await
 }

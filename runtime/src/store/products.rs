@@ -41,7 +41,7 @@ pub struct ProductInput {
     pub photo_url: Option<String>,
     /// Price in integer minor units (250 = €2.50; 500 = ¥500).
     pub price_minor: i64,
-    /// ISO 4217 code; must be the shop's currency.
+    /// ISO 4217 code: the shop's currency or one of its extra currencies.
     pub currency: String,
     #[serde(default)]
     pub stock: i64,
