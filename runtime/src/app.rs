@@ -9,6 +9,8 @@ use crate::commerce::payments::sandbox::SandboxProcessor;
 use crate::config::Config;
 use crate::plugin::PluginHost;
 use crate::store::Db;
+use crate::transport::inbox::Inbox;
+use crate::transport::outbox::Sender;
 
 /// Everything a request handler may need. Cheap to clone (`Arc` inside).
 #[derive(Debug, Clone)]
@@ -19,7 +21,11 @@ pub struct AppInner {
     pub config: Config,
     pub db: Db,
     pub plugins: Arc<PluginHost>,
-    pub chat: ChatService,
+    pub chat: Arc<ChatService>,
+    /// Inbound transport events, processed after the webhook is answered.
+    pub inbox: Inbox,
+    /// The outbound queue's sender.
+    pub outbox: Sender,
     /// The card processor (the built-in sandbox until a real connector is configured).
     pub payments: Arc<dyn PaymentProvider>,
 }
@@ -40,13 +46,19 @@ impl App {
             .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", config.data_dir.display()))?;
         let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await?;
         let plugins = Arc::new(PluginHost::new(config.plugins.clone(), &config.data_dir)?);
-        let chat = ChatService::new(db.clone(), plugins.clone(), config.commerce.clone());
+        let outbox = Sender::new(db.clone(), config.transport.retry_base);
+        let chat = Arc::new(ChatService::new(db.clone(), plugins.clone(), config.commerce.clone(), outbox.waker()));
+        let inbox = Inbox::new(db.clone(), chat.clone(), outbox.clone(), config.transport.retry_base);
+        if config.transport.run_workers {
+            outbox.spawn(config.transport.poll_every);
+            inbox.spawn(config.transport.poll_every);
+        }
         spawn_reservation_sweeper(db.clone(), config.commerce.expiry_sweep_every);
         if let Some(every) = config.commerce.webhooks_every {
             crate::webhooks::spawn_worker(db.clone(), every);
         }
         let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new(db.clone()));
-        Ok(App(Arc::new(AppInner { config, db, plugins, chat, payments })))
+        Ok(App(Arc::new(AppInner { config, db, plugins, chat, inbox, outbox, payments })))
     }
 
     /// Releases the stock of unpaid orders whose reservation expired.

@@ -22,6 +22,30 @@ pub struct Config {
     pub seed_demo: bool,
     pub plugins: PluginHostConfig,
     pub commerce: CommerceConfig,
+    pub transport: TransportConfig,
+}
+
+/// How the transport workers (inbound events, outbound queue) run.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// How often the workers look for due work when nothing wakes them (other
+    /// nodes' work, retries coming due).
+    pub poll_every: Duration,
+    /// The first retry delay of an inbound event or outbound send; each retry doubles it.
+    pub retry_base: Duration,
+    /// Run the workers on this node. Off, the node still accepts webhooks and
+    /// queues replies; other nodes (or a later start) process and send them.
+    pub run_workers: bool,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            poll_every: Duration::from_millis(500),
+            retry_base: Duration::from_secs(1),
+            run_workers: true,
+        }
+    }
 }
 
 /// How long checkout holds stock for an unpaid order, and how often expired
@@ -90,6 +114,7 @@ impl Config {
             seed_demo: false,
             plugins: PluginHostConfig::default(),
             commerce: CommerceConfig::default(),
+            transport: TransportConfig::default(),
         }
     }
 }

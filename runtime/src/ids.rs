@@ -65,4 +65,12 @@ mod tests {
         assert!(!secrets_match(&key, &new_secret("bk")));
         assert_eq!(hash_api_key(&key), hash_api_key(&key));
     }
+
+    /// Queues order rows made in the same millisecond by id: ids made one
+    /// after another in a process must sort in that order.
+    #[test]
+    fn ids_made_in_a_row_sort_in_that_order() {
+        let ids: Vec<String> = (0..20_000).map(|_| super::new_id("x")).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    }
 }

@@ -16,6 +16,7 @@ pub mod money;
 pub mod plugin;
 pub mod seed;
 pub mod store;
+pub mod transport;
 pub mod webhooks;
 
 pub use app::App;

@@ -90,6 +90,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|| format!("http://{}", args.listen)),
             ..CommerceConfig::default()
         },
+        transport: bottega::config::TransportConfig::default(),
     };
     let app = App::start(config).await?;
     let listener = tokio::net::TcpListener::bind(app.config.listen).await?;

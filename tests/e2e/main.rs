@@ -16,3 +16,4 @@ mod plugin_versions;
 mod privacy;
 mod test_plugins;
 mod uploads;
+mod whatsapp;

@@ -19,6 +19,8 @@ use tower::ServiceExt;
 
 pub use bottega_plugin_artifacts as plugins;
 
+pub mod whatsapp;
+
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
 /// Everything the runtimes of this test process logged (bottega at debug,
@@ -137,6 +139,11 @@ impl TestApp {
     pub async fn restart(&self) -> App {
         let config = test_config(self.data_dir.path().to_path_buf(), self.postgres.as_ref().map(|p| p.url.clone()));
         App::start(config).await.expect("runtime restarts")
+    }
+
+    /// The database this runtime uses, for stories that age data on purpose.
+    pub fn db(&self) -> &sqlx::AnyPool {
+        self.app.db.pool()
     }
 
     pub async fn request(
@@ -283,6 +290,9 @@ fn test_config(data_dir: PathBuf, database_url: Option<String>) -> Config {
     config.database_url = database_url;
     // Stories deliver webhooks themselves, at the times they choose.
     config.commerce.webhooks_every = None;
+    // Transport retries come quickly, so stories about them stay short.
+    config.transport.poll_every = std::time::Duration::from_millis(100);
+    config.transport.retry_base = std::time::Duration::from_millis(20);
     config.plugins = PluginHostConfig {
         max_concurrent_calls: 16,
         max_concurrent_calls_per_business: 4,

@@ -240,8 +240,6 @@ async fn agent_reply(
     if body.text.trim().is_empty() || body.text.len() > crate::chat::MAX_INBOUND_TEXT_BYTES {
         return Err(ApiError::invalid("text must be 1 to 4096 bytes"));
     }
-    let reply = serde_json::json!({"type": "text", "text": body.text, "agent": body.agent});
-    let mut stored = conversations::append(&app.db, &business.id, &id, "outbound", "agent", &[reply]).await?;
-    let message = stored.pop().ok_or_else(|| ApiError::internal("stored reply vanished"))?;
+    let message = app.chat.agent_reply(&business, &held, body.text, body.agent).await?;
     Ok((StatusCode::CREATED, Json(message)))
 }

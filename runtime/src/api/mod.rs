@@ -5,6 +5,7 @@
 
 mod admin;
 mod catalog;
+mod channels;
 mod chat;
 pub mod error;
 mod extract;
@@ -14,6 +15,7 @@ mod orders;
 mod pay;
 mod plugins;
 mod webhooks;
+mod whatsapp;
 
 use axum::extract::State;
 use axum::routing::get;
@@ -60,10 +62,12 @@ pub fn router(app: App) -> Router {
         .merge(images::routes())
         .merge(plugins::routes(app.config.plugins.max_upload_bytes))
         .merge(chat::routes())
+        .merge(channels::routes())
         .merge(orders::routes())
         .merge(webhooks::routes())
         .split_for_parts();
     api.merge(pay::routes())
+        .merge(whatsapp::routes())
         .merge(images::public_routes())
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(move || async move { Json(openapi.clone()) }))

@@ -25,7 +25,22 @@ pub enum Inbound {
         query: Option<String>,
         section: Option<String>,
     },
+    /// Text asking about a product (WhatsApp's product inquiry). The bot gets
+    /// the text; history keeps which product it was about.
+    ProductQuestion {
+        product_id: String,
+        text: String,
+    },
+    /// Something a bot cannot read (a photo, a location, a reaction, a system
+    /// notice...): kept in history for the business, not given to the bot.
+    Unreadable {
+        kind: String,
+        details: serde_json::Value,
+    },
 }
+
+/// Largest serialized `details` of an unreadable message.
+const MAX_UNREADABLE_BYTES: usize = 16 * 1024;
 
 /// One inbound message: who sent it, where, and what.
 #[derive(Debug, Clone)]
@@ -61,6 +76,10 @@ pub(super) fn stored_body(message: &Inbound) -> serde_json::Value {
         Inbound::Browse { query, section } => {
             serde_json::json!({"type": "browse", "query": query, "section": section})
         }
+        Inbound::ProductQuestion { product_id, text } => {
+            serde_json::json!({"type": "text", "text": text, "product_id": product_id})
+        }
+        Inbound::Unreadable { kind, details } => serde_json::json!({"type": kind, "details": details}),
     }
 }
 
@@ -76,9 +95,21 @@ pub(super) fn validate(request: &InboundRequest) -> Result<(), ChatError> {
         return invalid(format!("`{locale}` is not a BCP 47 language tag (e.g. en, es-MX)"));
     }
     match &request.message {
-        Inbound::Text(text) if text.trim().is_empty() => invalid("the text is empty".into()),
-        Inbound::Text(text) if text.len() > MAX_INBOUND_TEXT_BYTES => {
+        Inbound::Text(text) | Inbound::ProductQuestion { text, .. } if text.trim().is_empty() => {
+            invalid("the text is empty".into())
+        }
+        Inbound::Text(text) | Inbound::ProductQuestion { text, .. } if text.len() > MAX_INBOUND_TEXT_BYTES => {
             invalid(format!("the text is {} bytes; at most {MAX_INBOUND_TEXT_BYTES}", text.len()))
+        }
+        Inbound::ProductQuestion { product_id, .. } if product_id.is_empty() || product_id.len() > 256 => {
+            invalid("a product question needs a product id of 1 to 256 bytes".into())
+        }
+        Inbound::Unreadable { kind, details }
+            if kind.is_empty() || kind.len() > 64 || details.to_string().len() > MAX_UNREADABLE_BYTES =>
+        {
+            invalid(format!(
+                "an unreadable message needs a kind of 1 to 64 bytes and details of at most {MAX_UNREADABLE_BYTES}"
+            ))
         }
         Inbound::Choice { id, title } if id.is_empty() || id.len() > 256 || title.len() > 1024 => {
             invalid("a choice needs an id of 1 to 256 bytes and a title of at most 1024".into())

@@ -31,6 +31,7 @@ use crate::plugin::bindings::{CatalogQuery, Choice, ConversationContext, Inbound
 use crate::plugin::{CallScope, PluginFault, PluginHost, PluginSession, SessionLogs, cart_to_wit};
 use crate::store::businesses::{self, Business};
 use crate::store::conversations::{self, Conversation, Message};
+use crate::store::outbox::NewSend;
 use crate::store::plugin_events::{self, NewLogLine};
 use crate::store::{Db, StoreError};
 
@@ -63,6 +64,8 @@ pub mod fallback {
     pub const FAILED: &str = "Sorry, something went wrong on our side. Please try again in a moment.";
     pub const OVERLOADED: &str = "We're very busy right now. Please try again in a moment.";
     pub const WITH_AGENT: &str = "Thanks! A member of the team will reply here shortly.";
+    /// To a photo, location or other message a bot cannot read.
+    pub const UNREADABLE: &str = "Sorry, I can only read text, buttons and carts here. Please write what you need.";
 }
 
 /// What the bot is asked to do in one turn.
@@ -77,6 +80,8 @@ pub struct ChatService {
     plugins: Arc<PluginHost>,
     commerce: CommerceConfig,
     native_bots: RwLock<HashMap<String, Arc<dyn NativeBot>>>,
+    /// Wakes the outbox sender when replies are queued for a push transport.
+    outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for ChatService {
@@ -86,8 +91,13 @@ impl std::fmt::Debug for ChatService {
 }
 
 impl ChatService {
-    pub fn new(db: Db, plugins: Arc<PluginHost>, commerce: CommerceConfig) -> ChatService {
-        ChatService { db, plugins, commerce, native_bots: RwLock::new(HashMap::new()) }
+    pub fn new(
+        db: Db,
+        plugins: Arc<PluginHost>,
+        commerce: CommerceConfig,
+        outbox_wake: Arc<tokio::sync::Notify>,
+    ) -> ChatService {
+        ChatService { db, plugins, commerce, native_bots: RwLock::new(HashMap::new()), outbox_wake }
     }
 
     /// Answers a business's messages with a bot compiled into the host instead
@@ -112,7 +122,18 @@ impl ChatService {
 
         let mut notes = Vec::new();
         let turn = match request.message {
-            Inbound::Text(text) => Turn::Message(InboundMessage::Text(text)),
+            Inbound::Text(text) | Inbound::ProductQuestion { text, .. } => Turn::Message(InboundMessage::Text(text)),
+            Inbound::Unreadable { kind, .. } => {
+                // Reactions and system notices need no answer; the rest get a note.
+                let notice = !matches!(kind.as_str(), "reaction" | "system");
+                let replies = if notice && conversation.handling == "bot" {
+                    vec![("host", RenderedReply::Text { text: fallback::UNREADABLE.into() })]
+                } else {
+                    Vec::new()
+                };
+                let replies = self.store_replies(business, &conversation, replies).await?;
+                return Ok(ChatOutcome { conversation_id: conversation.id, customer_id, inbound, replies });
+            }
             Inbound::Choice { id, title } => Turn::Message(InboundMessage::Choice(Choice { id, title })),
             Inbound::ProductTap(id) => Turn::Message(InboundMessage::ProductTap(id)),
             Inbound::Cart(items) => {
@@ -156,6 +177,8 @@ impl ChatService {
         conversation: &Conversation,
         replies: Vec<(&'static str, RenderedReply)>,
     ) -> Result<Vec<Message>, ChatError> {
+        let views: Vec<&RenderedReply> = replies.iter().map(|(_, reply)| reply).collect();
+        let sends = self.sends_for(business, conversation, &views).await?;
         let mut stored = Vec::with_capacity(replies.len());
         // Consecutive replies by one author are stored together.
         let mut start = 0;
@@ -166,12 +189,69 @@ impl ChatService {
                 .iter()
                 .map(|(_, reply)| serde_json::to_value(reply).map_err(|e| StoreError::Corrupt(e.to_string())))
                 .collect::<Result<_, _>>()?;
+            let group_sends = sends.as_ref().map(|(channel, sends)| (*channel, &sends[start..end]));
             stored.extend(
-                conversations::append(&self.db, &business.id, &conversation.id, "outbound", author, &bodies).await?,
+                conversations::append_sending(
+                    &self.db,
+                    &business.id,
+                    &conversation.id,
+                    "outbound",
+                    author,
+                    &bodies,
+                    group_sends,
+                )
+                .await?,
             );
             start = end;
         }
+        if sends.is_some() && !stored.is_empty() {
+            self.outbox_wake.notify_one();
+        }
         Ok(stored)
+    }
+
+    /// Stores a person's reply in a conversation an agent holds, and sends it.
+    pub async fn agent_reply(
+        &self,
+        business: &Business,
+        conversation: &Conversation,
+        text: String,
+        agent: Option<String>,
+    ) -> Result<Message, ChatError> {
+        let view = RenderedReply::Text { text: text.clone() };
+        let sends = self.sends_for(business, conversation, &[&view]).await?;
+        let body = serde_json::json!({"type": "text", "text": text, "agent": agent});
+        let channel_sends = sends.as_ref().map(|(channel, sends)| (*channel, sends.as_slice()));
+        let mut stored = conversations::append_sending(
+            &self.db,
+            &business.id,
+            &conversation.id,
+            "outbound",
+            "agent",
+            &[body],
+            channel_sends,
+        )
+        .await?;
+        if sends.is_some() {
+            self.outbox_wake.notify_one();
+        }
+        Ok(stored.pop().ok_or_else(|| StoreError::Corrupt("stored message vanished".into()))?)
+    }
+
+    /// What the conversation's transport must be sent for these replies, when
+    /// it is one the host pushes to (WhatsApp); `None` for the API channel,
+    /// which answers in the response.
+    async fn sends_for(
+        &self,
+        business: &Business,
+        conversation: &Conversation,
+        replies: &[&RenderedReply],
+    ) -> Result<Option<(&'static str, Vec<Vec<NewSend>>)>, ChatError> {
+        if conversation.channel != crate::transport::whatsapp::CHANNEL || replies.is_empty() {
+            return Ok(None);
+        }
+        let sends = crate::transport::outbox::for_whatsapp(&self.db, business, replies).await?;
+        Ok(Some((crate::transport::whatsapp::CHANNEL, sends)))
     }
 
     /// Runs the business's bot for one turn and renders its replies; on any

@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
-use super::{Db, StoreError, StoreResult};
+use super::{Db, StoreError, StoreResult, outbox};
 use crate::ids;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -148,23 +148,42 @@ pub async fn append(
     author: &str,
     bodies: &[serde_json::Value],
 ) -> StoreResult<Vec<Message>> {
+    append_sending(db, business_id, conversation_id, direction, author, bodies, None).await
+}
+
+/// Like [`append`], queuing each message's sends for a push transport
+/// (`channel`, one list of sends per body) in the same transaction: a reply is
+/// queued exactly when it is stored, and the conversation's row lock makes
+/// concurrent replies take their numbers (and their queue order) one by one.
+pub async fn append_sending(
+    db: &Db,
+    business_id: &str,
+    conversation_id: &str,
+    direction: &str,
+    author: &str,
+    bodies: &[serde_json::Value],
+    sends: Option<(&str, &[Vec<outbox::NewSend>])>,
+) -> StoreResult<Vec<Message>> {
     if bodies.is_empty() {
         return Ok(Vec::new());
     }
     let now = ids::now_ms();
     let count = i64::try_from(bodies.len()).unwrap_or(i64::MAX);
     let mut tx = db.pool().begin().await?;
+    // An inbound message also opens (or renews) WhatsApp's 24-hour window.
     let last: i64 = sqlx::query(
-        "UPDATE conversations SET message_count = message_count + $2, last_message_at = $3 WHERE id = $1 RETURNING message_count",
+        "UPDATE conversations SET message_count = message_count + $2, last_message_at = $3, \
+         last_inbound_at = CASE WHEN $4 = 'inbound' THEN $3 ELSE last_inbound_at END WHERE id = $1 RETURNING message_count",
     )
     .bind(conversation_id)
     .bind(count)
     .bind(now)
+    .bind(direction)
     .fetch_one(&mut *tx)
     .await?
     .try_get("message_count")?;
     let mut stored = Vec::with_capacity(bodies.len());
-    for (seq, body) in (last - count + 1..).zip(bodies) {
+    for (n, (seq, body)) in (last - count + 1..).zip(bodies).enumerate() {
         let id = ids::new_id("msg");
         sqlx::query(
             "INSERT INTO messages (id, conversation_id, business_id, seq, direction, author, body, created_at) \
@@ -180,6 +199,11 @@ pub async fn append(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if let Some((channel, sends)) = sends {
+            let target = outbox::Target { business_id, conversation_id, channel };
+            let message_sends = sends.get(n).map_or(&[][..], Vec::as_slice);
+            outbox::insert(&mut tx, target, &id, seq, message_sends, now).await?;
+        }
         stored.push(Message {
             id,
             seq,

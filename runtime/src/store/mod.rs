@@ -7,11 +7,14 @@
 
 pub mod businesses;
 pub mod carts;
+pub mod channels;
 pub mod conversations;
 pub mod idempotency;
 pub mod images;
+pub mod inbound_events;
 pub mod kv;
 pub mod orders;
+pub mod outbox;
 pub mod payments;
 pub mod plugin_events;
 pub mod plugins;

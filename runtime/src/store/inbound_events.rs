@@ -1,0 +1,101 @@
+//! Inbound transport events (a WhatsApp webhook's messages), persisted before
+//! the webhook is acknowledged and processed afterwards by a worker. The
+//! transport's message id is unique per business and channel, so a delivery
+//! the transport retries is recorded once and answered once. Claimed with
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL, under a lease.
+
+use sqlx::Row;
+
+use super::{Backend, Db, StoreResult};
+use crate::ids;
+
+/// An event claimed for processing.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub business_id: String,
+    pub channel: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+/// Records an event unless its external id was seen before; true when new.
+pub async fn record(db: &Db, business_id: &str, channel: &str, external_id: &str, payload: &str) -> StoreResult<bool> {
+    let now = ids::now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO inbound_events (id, business_id, channel, external_id, payload, state, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (business_id, channel, external_id) DO NOTHING",
+    )
+    .bind(ids::new_id("ine"))
+    .bind(business_id)
+    .bind(channel)
+    .bind(external_id)
+    .bind(payload)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Claims up to `limit` due events, oldest first, leasing them until `lease_until`.
+pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<Claimed>> {
+    let lock = match db.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let rows = sqlx::query(&format!(
+        "UPDATE inbound_events SET next_attempt_at = $2 WHERE id IN \
+         (SELECT id FROM inbound_events WHERE state = 'pending' AND next_attempt_at <= $1 \
+          ORDER BY created_at, id LIMIT $3{lock}) \
+         RETURNING id, business_id, channel, payload, attempts, created_at"
+    ))
+    .bind(now)
+    .bind(lease_until)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    let mut claimed = rows
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<i64, _>("created_at")?,
+                Claimed {
+                    id: row.try_get("id")?,
+                    business_id: row.try_get("business_id")?,
+                    channel: row.try_get("channel")?,
+                    payload: row.try_get("payload")?,
+                    attempts: row.try_get("attempts")?,
+                },
+            ))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    // RETURNING does not keep the subquery's order.
+    claimed.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+    Ok(claimed.into_iter().map(|(_, c)| c).collect())
+}
+
+pub async fn mark_done(db: &Db, id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE inbound_events SET state = 'done', attempts = attempts + 1, last_error = NULL WHERE id = $1")
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried at `next_attempt_at`, or given up when `None`.
+pub async fn mark_failed(db: &Db, id: &str, error: &str, next_attempt_at: Option<i64>) -> StoreResult<()> {
+    let (state, next) = match next_attempt_at {
+        Some(next) => ("pending", next),
+        None => ("failed", ids::now_ms()),
+    };
+    sqlx::query(
+        "UPDATE inbound_events SET state = $2, attempts = attempts + 1, next_attempt_at = $3, last_error = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(state)
+    .bind(next)
+    .bind(error)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! The inbound worker: turns persisted transport events into conversation
+//! turns, oldest first, and wakes the outbox sender for the replies.
+//!
+//! An event is leased while it is processed. A database failure retries it
+//! with backoff; a message the host refuses (e.g. an empty text) is marked
+//! failed with the reason and not retried. At least once: if a node dies
+//! after the bot answered but before the event was marked done, the event is
+//! processed again when its lease ends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use super::outbox::Sender;
+use super::whatsapp::{self, inbound};
+use crate::chat::{ChatError, ChatService, InboundRequest};
+use crate::store::inbound_events::{self, Claimed};
+use crate::store::{Db, StoreResult, businesses};
+
+const LEASE: Duration = Duration::from_secs(120);
+const MAX_ATTEMPTS: i64 = 10;
+const BATCH: u32 = 32;
+
+#[derive(Clone)]
+pub struct Inbox {
+    db: Db,
+    chat: Arc<ChatService>,
+    sender: Sender,
+    wake: Arc<Notify>,
+    retry_base: Duration,
+}
+
+impl std::fmt::Debug for Inbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbox").finish_non_exhaustive()
+    }
+}
+
+impl Inbox {
+    pub fn new(db: Db, chat: Arc<ChatService>, sender: Sender, retry_base: Duration) -> Inbox {
+        Inbox { db, chat, sender, wake: Arc::new(Notify::new()), retry_base }
+    }
+
+    /// Wakes the worker: an event was persisted.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn spawn(&self, poll: Duration) {
+        let inbox = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match inbox.process_due(crate::ids::now_ms()).await {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => {}
+                    Err(e) => tracing::error!("inbound worker: {e}"),
+                }
+                let _ = tokio::time::timeout(poll, inbox.wake.notified()).await;
+            }
+        });
+    }
+
+    /// Processes due events once; returns how many were claimed.
+    pub async fn process_due(&self, now: i64) -> StoreResult<usize> {
+        let lease_until = now + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+        let claimed = inbound_events::claim_due(&self.db, now, lease_until, BATCH).await?;
+        let count = claimed.len();
+        for event in claimed {
+            match self.process(&event).await {
+                Ok(()) => inbound_events::mark_done(&self.db, &event.id).await?,
+                Err(ChatError::Store(e)) if event.attempts + 1 < MAX_ATTEMPTS => {
+                    let delay = super::backoff(self.retry_base, event.attempts);
+                    let next = crate::ids::now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                    inbound_events::mark_failed(&self.db, &event.id, &e.to_string(), Some(next)).await?;
+                }
+                Err(e) => {
+                    tracing::warn!(event = %event.id, "inbound event refused: {e}");
+                    inbound_events::mark_failed(&self.db, &event.id, &e.to_string(), None).await?;
+                }
+            }
+        }
+        if count > 0 {
+            self.sender.wake();
+        }
+        Ok(count)
+    }
+
+    async fn process(&self, event: &Claimed) -> Result<(), ChatError> {
+        let Some(business) = businesses::get(&self.db, &event.business_id).await? else {
+            return Err(ChatError::Invalid(format!("business {} no longer exists", event.business_id)));
+        };
+        if event.channel != whatsapp::CHANNEL {
+            return Err(ChatError::Invalid(format!("unknown channel `{}`", event.channel)));
+        }
+        let payload: Value =
+            serde_json::from_str(&event.payload).map_err(|e| ChatError::Invalid(format!("stored event: {e}")))?;
+        let handle =
+            inbound::sender(&payload).ok_or_else(|| ChatError::Invalid("the message names no sender".into()))?;
+        let request = InboundRequest {
+            channel: whatsapp::CHANNEL.into(),
+            handle,
+            locale: None,
+            message: inbound::to_inbound(&payload),
+        };
+        self.chat.handle_inbound(&business, request).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,27 @@
+//! Chat transports: how customers' messages arrive from outside the HTTP API
+//! and how replies get back to them.
+//!
+//! - [`whatsapp`]: the WhatsApp Cloud API, wire compatible (webhook handshake,
+//!   signed deliveries, every inbound kind, outbound sends within its limits).
+//! - [`inbox`]: inbound events are persisted before the webhook is answered,
+//!   then turned into conversation turns by a worker; a retried delivery is
+//!   recognised by its message id and answered once.
+//! - [`outbox`]: replies to push transports are queued in the database and sent
+//!   by a worker: at least once, in conversation order, rate limited per
+//!   channel, retried with backoff, then dead-lettered for the business.
+//!
+//! Plugins never see a transport: they get an inbound message and return
+//! replies; the host translates both ways.
+
+pub mod inbox;
+pub mod outbox;
+pub mod whatsapp;
+
+use std::time::Duration;
+
+/// Delay before attempt `attempts + 1`, after `attempts` failed ones: `base`
+/// doubling, capped at 10 minutes.
+pub fn backoff(base: Duration, attempts: i64) -> Duration {
+    let exponent = u32::try_from(attempts.clamp(0, 20)).unwrap_or(20);
+    base.saturating_mul(2u32.saturating_pow(exponent)).min(Duration::from_secs(600))
+}

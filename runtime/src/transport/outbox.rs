@@ -1,0 +1,217 @@
+//! Queuing replies for push transports, and the worker that sends them.
+//!
+//! [`queue_whatsapp`] translates stored replies into Cloud API requests and
+//! queues them (`store::outbox`). [`Sender::send_due`] claims what heads each
+//! conversation's queue and sends it:
+//!
+//! - 2xx: sent; the transport's message id is kept for status updates.
+//! - 429, 5xx or no answer: retried with exponential backoff (from
+//!   `TransportConfig::retry_base`), up to
+//!   [`MAX_ATTEMPTS`], then dead (the business lists and retries dead sends).
+//! - any other 4xx: dead at once; the request itself is wrong.
+//! - more than 24 hours after the customer last wrote: not sent, marked
+//!   `expired` (WhatsApp refuses free-form messages outside that window).
+//!
+//! Sends per channel are rate limited on each node (`rate_per_second`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use super::whatsapp::outbound;
+use crate::chat::{RenderedReply, fallback};
+use crate::store::businesses::Business;
+use crate::store::outbox::{self, Claimed, NewSend};
+use crate::store::{Db, StoreResult, channels};
+
+pub const MAX_ATTEMPTS: i64 = 8;
+/// WhatsApp's customer-service window.
+pub const SERVICE_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+/// How long a claimed send is leased before another node may try it again.
+const LEASE: Duration = Duration::from_secs(60);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+const BATCH: u32 = 64;
+
+/// The Cloud API requests for replies to a WhatsApp conversation of
+/// `business`, one list per reply (queued with the replies by
+/// `conversations::append_sending`).
+pub async fn for_whatsapp(db: &Db, business: &Business, replies: &[&RenderedReply]) -> StoreResult<Vec<Vec<NewSend>>> {
+    let channel = channels::whatsapp(db, &business.id).await?;
+    let catalog_id = channel.as_ref().and_then(|c| c.catalog_id.as_deref());
+    Ok(replies
+        .iter()
+        .map(|reply| {
+            let translation = outbound::translate(reply, catalog_id, fallback::WITH_AGENT);
+            let adaptation = (!translation.adaptations.is_empty()).then(|| translation.adaptations.join("; "));
+            if let Some(adaptation) = &adaptation {
+                tracing::info!(business = %business.id, "reply adapted for WhatsApp: {adaptation}");
+            }
+            translation.sends.into_iter().map(|body| NewSend { body, adaptation: adaptation.clone() }).collect()
+        })
+        .collect())
+}
+
+/// Sends due outbox rows. One per node; several nodes share the queue safely.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    db: Db,
+    client: reqwest::Client,
+    wake: Arc<Notify>,
+    buckets: Arc<Mutex<HashMap<String, Bucket>>>,
+    retry_base: Duration,
+}
+
+/// A token bucket: `rate` sends per second, bursts up to `rate`.
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+enum Attempt {
+    Sent(Option<String>),
+    Retry(String),
+    Fatal(String),
+}
+
+impl Sender {
+    pub fn new(db: Db, retry_base: Duration) -> Sender {
+        let client = reqwest::Client::builder().timeout(ATTEMPT_TIMEOUT).build().unwrap_or_default();
+        Sender { db, client, wake: Arc::new(Notify::new()), buckets: Arc::default(), retry_base }
+    }
+
+    /// Wakes the worker: something was queued.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// What [`wake`](Self::wake) notifies, for code that queues sends.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Runs the worker: sends what is due, then waits for a wake-up or `poll`.
+    pub fn spawn(&self, poll: Duration) {
+        let sender = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match sender.send_due(crate::ids::now_ms()).await {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => {}
+                    Err(e) => tracing::error!("outbox worker: {e}"),
+                }
+                let _ = tokio::time::timeout(poll, sender.wake.notified()).await;
+            }
+        });
+    }
+
+    /// Claims and sends due rows once; returns how many were attempted.
+    pub async fn send_due(&self, now: i64) -> StoreResult<usize> {
+        let lease_until = now + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+        let claimed = outbox::claim_due(&self.db, now, lease_until, BATCH).await?;
+        let count = claimed.len();
+        // Each conversation's rows go in order; conversations go concurrently.
+        let mut by_conversation: HashMap<String, Vec<Claimed>> = HashMap::new();
+        for row in claimed {
+            by_conversation.entry(row.conversation_id.clone()).or_default().push(row);
+        }
+        let mut channels_of: HashMap<String, Option<channels::WhatsAppChannel>> = HashMap::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (_, rows) in by_conversation {
+            let business_id = rows.first().map(|r| r.business_id.clone()).unwrap_or_default();
+            if !channels_of.contains_key(&business_id) {
+                let channel = channels::whatsapp(&self.db, &business_id).await?;
+                channels_of.insert(business_id.clone(), channel);
+            }
+            let channel = channels_of.get(&business_id).cloned().flatten();
+            let sender = self.clone();
+            tasks.spawn(async move {
+                for row in rows {
+                    sender.send_one(row, channel.as_ref(), now).await?;
+                }
+                Ok::<(), crate::store::StoreError>(())
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok(result) => result?,
+                Err(e) => tracing::error!("outbox send task failed: {e}"),
+            }
+        }
+        Ok(count)
+    }
+
+    async fn send_one(&self, row: Claimed, channel: Option<&channels::WhatsAppChannel>, now: i64) -> StoreResult<()> {
+        let Some(channel) = channel else {
+            return outbox::mark_failed(&self.db, &row.id, "the business has no WhatsApp channel configured", None)
+                .await;
+        };
+        if row.last_inbound_at.is_none_or(|at| now - at > SERVICE_WINDOW_MS) {
+            return outbox::mark_expired(
+                &self.db,
+                &row.id,
+                "outside the 24-hour customer service window: free-form messages are refused",
+            )
+            .await;
+        }
+        self.take_token(channel).await;
+        match self.attempt(channel, &row).await {
+            Attempt::Sent(external_id) => outbox::mark_sent(&self.db, &row.id, external_id.as_deref()).await,
+            Attempt::Retry(error) if row.attempts + 1 < MAX_ATTEMPTS => {
+                let next =
+                    now + i64::try_from(super::backoff(self.retry_base, row.attempts).as_millis()).unwrap_or(i64::MAX);
+                outbox::mark_failed(&self.db, &row.id, &error, Some(next)).await
+            }
+            Attempt::Retry(error) | Attempt::Fatal(error) => outbox::mark_failed(&self.db, &row.id, &error, None).await,
+        }
+    }
+
+    async fn attempt(&self, channel: &channels::WhatsAppChannel, row: &Claimed) -> Attempt {
+        let Ok(mut body) = serde_json::from_str::<Value>(&row.body) else {
+            return Attempt::Fatal("the queued request is not JSON".into());
+        };
+        // A business-scoped user id (no phone number) is addressed as `recipient`.
+        let field = if row.recipient.contains('.') { "recipient" } else { "to" };
+        body[field] = Value::String(row.recipient.clone());
+        let url = format!("{}/{}/messages", channel.graph_base_url.trim_end_matches('/'), channel.phone_number_id);
+        let response = self.client.post(&url).bearer_auth(&channel.access_token).json(&body).send().await;
+        let response = match response {
+            Ok(response) => response,
+            Err(e) => return Attempt::Retry(format!("no answer from the Graph API: {e}")),
+        };
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            let id = answer.pointer("/messages/0/id").and_then(Value::as_str).map(str::to_string);
+            return Attempt::Sent(id);
+        }
+        let detail = answer.pointer("/error/message").and_then(Value::as_str).unwrap_or("");
+        let error = format!("Graph API answered {status} {detail}").trim().to_string();
+        if status.as_u16() == 429 || status.is_server_error() { Attempt::Retry(error) } else { Attempt::Fatal(error) }
+    }
+
+    /// Waits until the channel's rate allows one more send.
+    async fn take_token(&self, channel: &channels::WhatsAppChannel) {
+        let rate = channel.rate_per_second.max(1) as f64;
+        loop {
+            let wait = {
+                let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+                let bucket = buckets
+                    .entry(channel.phone_number_id.clone())
+                    .or_insert(Bucket { tokens: rate, at: Instant::now() });
+                let now = Instant::now();
+                bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(rate);
+                bucket.at = now;
+                if bucket.tokens >= 1.0 {
+                    bucket.tokens -= 1.0;
+                    return;
+                }
+                Duration::from_secs_f64((1.0 - bucket.tokens) / rate)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}

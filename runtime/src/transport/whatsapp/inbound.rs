@@ -1,0 +1,180 @@
+//! Webhook bodies of the WhatsApp Cloud API: batched `entry[].changes[].value`
+//! holding `messages[]` (with `contacts[]`) and `statuses[]`. Unknown fields
+//! are ignored. A message is persisted as received (with its sender's contact)
+//! and turned into an [`Inbound`] when it is processed.
+
+use serde_json::{Value, json};
+
+use crate::chat::Inbound;
+
+/// What one webhook delivery carries.
+#[derive(Debug, Default)]
+pub struct Delivery {
+    pub messages: Vec<MessageEvent>,
+    pub statuses: Vec<StatusEvent>,
+}
+
+/// One inbound message, as persisted: `{"message": {...}, "contact": {...}}`.
+#[derive(Debug, Clone)]
+pub struct MessageEvent {
+    pub phone_number_id: String,
+    /// `wamid...`: the key retried deliveries are recognised by.
+    pub id: String,
+    pub payload: Value,
+}
+
+/// A delivery status of a message the business sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusEvent {
+    pub phone_number_id: String,
+    pub id: String,
+    /// `sent`, `delivered`, `read` or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// Reads a webhook body; an error names what is malformed.
+pub fn parse_delivery(body: &[u8]) -> Result<Delivery, String> {
+    let root: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let entries = root.get("entry").and_then(Value::as_array).ok_or("the body has no `entry` array")?;
+    let mut delivery = Delivery::default();
+    for change in entries.iter().filter_map(|e| e.get("changes")?.as_array()).flatten() {
+        let Some(value) = change.get("value") else { continue };
+        let phone_number_id = value.pointer("/metadata/phone_number_id").and_then(Value::as_str).unwrap_or_default();
+        let contacts = value.get("contacts").and_then(Value::as_array).cloned().unwrap_or_default();
+        for message in value.get("messages").and_then(Value::as_array).into_iter().flatten() {
+            let Some(id) = message.get("id").and_then(Value::as_str) else { continue };
+            let from = message.get("from").and_then(Value::as_str);
+            let from_user = message.get("from_user_id").and_then(Value::as_str);
+            let contact = contacts
+                .iter()
+                .find(|c| {
+                    let wa_id = c.get("wa_id").and_then(Value::as_str);
+                    let user_id = c.get("user_id").and_then(Value::as_str);
+                    (from.is_some() && wa_id == from) || (from_user.is_some() && user_id == from_user)
+                })
+                .or_else(|| contacts.first())
+                .cloned()
+                .unwrap_or(Value::Null);
+            delivery.messages.push(MessageEvent {
+                phone_number_id: phone_number_id.to_string(),
+                id: id.to_string(),
+                payload: json!({"message": message, "contact": contact}),
+            });
+        }
+        for status in value.get("statuses").and_then(Value::as_array).into_iter().flatten() {
+            let (Some(id), Some(state)) =
+                (status.get("id").and_then(Value::as_str), status.get("status").and_then(Value::as_str))
+            else {
+                continue;
+            };
+            let error = status.pointer("/errors/0").map(|e| {
+                let code = e.get("code").map(Value::to_string).unwrap_or_default();
+                let title = e.get("title").and_then(Value::as_str).unwrap_or("error");
+                format!("{code} {title}").trim().to_string()
+            });
+            delivery.statuses.push(StatusEvent {
+                phone_number_id: phone_number_id.to_string(),
+                id: id.to_string(),
+                status: state.to_string(),
+                error,
+            });
+        }
+    }
+    Ok(delivery)
+}
+
+/// The customer's handle: the phone number (`wa_id`) when present, otherwise
+/// the business-scoped user id.
+pub fn sender(payload: &Value) -> Option<String> {
+    let message = &payload["message"];
+    [message.get("from"), message.get("from_user_id"), payload.pointer("/contact/user_id")]
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .find(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// What a persisted message asks of the host.
+pub fn to_inbound(payload: &Value) -> Inbound {
+    let message = &payload["message"];
+    let kind = message.get("type").and_then(Value::as_str).unwrap_or("unsupported");
+    let text = |pointer: &str| message.pointer(pointer).and_then(Value::as_str).map(str::to_string);
+    let unreadable = |kind: &str, details: Value| Inbound::Unreadable { kind: kind.to_string(), details };
+    match kind {
+        "text" => {
+            let body = text("/text/body").unwrap_or_default();
+            match text("/context/referred_product/product_retailer_id") {
+                Some(product_id) => Inbound::ProductQuestion { product_id, text: body },
+                None => Inbound::Text(body),
+            }
+        }
+        "interactive" => {
+            let reply =
+                message.pointer("/interactive/button_reply").or_else(|| message.pointer("/interactive/list_reply"));
+            match reply {
+                Some(reply) => {
+                    let id = reply.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+                    let title = reply.get("title").and_then(Value::as_str).unwrap_or_default().to_string();
+                    // Rows the host made for products (see `outbound`) come back as taps.
+                    match id.strip_prefix(super::outbound::PRODUCT_ROW_PREFIX) {
+                        Some(product_id) => Inbound::ProductTap(product_id.to_string()),
+                        None => Inbound::Choice { id, title },
+                    }
+                }
+                None => {
+                    let sub = message.pointer("/interactive/type").and_then(Value::as_str).unwrap_or("interactive");
+                    unreadable(sub, json!({"response": message.pointer("/interactive/nfm_reply/response_json")}))
+                }
+            }
+        }
+        // A template's quick-reply button.
+        "button" => Inbound::Choice {
+            id: text("/button/payload").unwrap_or_default(),
+            title: text("/button/text").unwrap_or_default(),
+        },
+        "order" => {
+            let items = message.pointer("/order/product_items").and_then(Value::as_array).cloned().unwrap_or_default();
+            Inbound::Cart(
+                items
+                    .iter()
+                    .map(|item| {
+                        let id = item.get("product_retailer_id").and_then(Value::as_str).unwrap_or_default();
+                        let quantity = item.get("quantity").and_then(Value::as_u64).unwrap_or(0);
+                        (id.to_string(), u32::try_from(quantity).unwrap_or(u32::MAX))
+                    })
+                    .collect(),
+            )
+        }
+        "image" | "video" | "audio" | "document" | "sticker" => unreadable(
+            kind,
+            json!({
+                "media_id": message.pointer(&format!("/{kind}/id")),
+                "mime_type": message.pointer(&format!("/{kind}/mime_type")),
+                "caption": message.pointer(&format!("/{kind}/caption")),
+            }),
+        ),
+        "location" => unreadable(
+            kind,
+            json!({
+                "latitude": message.pointer("/location/latitude"),
+                "longitude": message.pointer("/location/longitude"),
+                "name": message.pointer("/location/name"),
+                "address": message.pointer("/location/address"),
+            }),
+        ),
+        // Shared contact cards hold other people's numbers: only how many is kept.
+        "contacts" => {
+            unreadable(kind, json!({"count": message.get("contacts").and_then(Value::as_array).map_or(0, Vec::len)}))
+        }
+        "reaction" => unreadable(
+            kind,
+            json!({"message_id": message.pointer("/reaction/message_id"), "emoji": message.pointer("/reaction/emoji")}),
+        ),
+        "system" => {
+            unreadable(kind, json!({"type": message.pointer("/system/type"), "body": message.pointer("/system/body")}))
+        }
+        other => unreadable("unsupported", json!({"type": other})),
+    }
+}
