@@ -4,6 +4,7 @@
 //! PostgreSQL.
 
 mod api_errors;
+mod automations;
 mod catalog;
 mod demo_shop;
 mod instances;

@@ -75,6 +75,8 @@ pub struct BrowseInput {
 pub struct ConversationParams {
     /// At most 200; 50 when absent.
     pub limit: Option<u32>,
+    /// Only those handled so: `bot`, `pending_agent` (waiting for a person) or `agent`.
+    pub handling: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -103,8 +105,19 @@ pub struct Released {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentReply {
-    pub text: String,
-    /// Who is answering, shown in the history.
+    /// What to say; or give `quick_reply` instead.
+    pub text: Option<String>,
+    /// The name of one of the business's quick replies, sent as its text.
+    pub quick_reply: Option<String>,
+    /// Who is answering, shown in the history; the person holding the
+    /// conversation when absent.
+    pub agent: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TakeConversation {
+    /// Who takes it (an agent's name or id), shown to other agents.
     pub agent: Option<String>,
 }
 
@@ -159,7 +172,12 @@ async fn list_conversations(
     Query(params): Query<ConversationParams>,
 ) -> Result<Json<Vec<Conversation>>, ApiError> {
     let limit = params.limit.unwrap_or(50).min(200);
-    Ok(Json(conversations::list(&app.db, &business.id, limit).await?))
+    if let Some(handling) = &params.handling
+        && !matches!(handling.as_str(), "bot" | "pending_agent" | "agent")
+    {
+        return Err(ApiError::invalid("handling must be bot, pending_agent or agent"));
+    }
+    Ok(Json(conversations::list(&app.db, &business.id, params.handling.as_deref(), limit).await?))
 }
 
 async fn conversation(app: &App, business_id: &str, id: &str) -> Result<Conversation, ApiError> {
@@ -193,14 +211,37 @@ async fn list_messages(
 
 /// A person takes the conversation over; the bot stays quiet until release.
 #[utoipa::path(post, path = "/v1/conversations/{id}/take", tag = "chat", security(("business_key" = [])),
-    params(("id" = String, Path)), responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
+    params(("id" = String, Path)), request_body = TakeConversation,
+    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn take_conversation(
     State(app): State<App>,
     Caller(business): Caller,
     Path(id): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Conversation>, ApiError> {
-    conversation(&app, &business.id, &id).await?;
-    conversations::set_handling(&app.db, &id, "agent").await?;
+    let held = conversation(&app, &business.id, &id).await?;
+    // The body is optional: `{"agent": "maria"}` names who takes it.
+    let take: TakeConversation = if body.iter().all(u8::is_ascii_whitespace) {
+        TakeConversation::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::invalid(format!("the body is not a valid take request: {e}")))?
+    };
+    let agent = take.agent.map(|a| a.trim().to_string());
+    if agent.as_ref().is_some_and(|a| a.is_empty() || a.len() > 200) {
+        return Err(ApiError::invalid("agent must be 1 to 200 bytes"));
+    }
+    if let (Some(holder), Some(taker)) = (&held.agent, &agent)
+        && held.handling == "agent"
+        && holder != taker
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "held_by_another",
+            format!("{holder} holds this conversation; they release it first"),
+        ));
+    }
+    conversations::set_holder(&app.db, &id, "agent", agent.as_deref()).await?;
     Ok(Json(conversation(&app, &business.id, &id).await?))
 }
 
@@ -237,9 +278,19 @@ async fn agent_reply(
             "take the conversation before replying as an agent",
         ));
     }
-    if body.text.trim().is_empty() || body.text.len() > crate::chat::MAX_INBOUND_TEXT_BYTES {
+    let text = match (body.text, body.quick_reply) {
+        (Some(text), None) => text,
+        (None, Some(name)) => business
+            .automations
+            .as_ref()
+            .and_then(|a| a.quick_replies.get(&name).cloned())
+            .ok_or_else(|| ApiError::invalid(format!("there is no quick reply named `{name}`")))?,
+        _ => return Err(ApiError::invalid("give exactly one of text or quick_reply")),
+    };
+    if text.trim().is_empty() || text.len() > crate::chat::MAX_INBOUND_TEXT_BYTES {
         return Err(ApiError::invalid("text must be 1 to 4096 bytes"));
     }
-    let message = app.chat.agent_reply(&business, &held, body.text, body.agent).await?;
+    let agent = body.agent.or_else(|| held.agent.clone());
+    let message = app.chat.agent_reply(&business, &held, text, agent).await?;
     Ok((StatusCode::CREATED, Json(message)))
 }

@@ -4,6 +4,7 @@
 //! drift from the code.
 
 mod admin;
+mod automations;
 mod catalog;
 mod channels;
 mod chat;
@@ -63,6 +64,7 @@ pub fn router(app: App) -> Router {
         .merge(plugins::routes(app.config.plugins.max_upload_bytes))
         .merge(chat::routes())
         .merge(channels::routes())
+        .merge(automations::routes())
         .merge(orders::routes())
         .merge(webhooks::routes())
         .split_for_parts();

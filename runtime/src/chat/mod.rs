@@ -9,6 +9,7 @@
 //! Invariant: the customer's handle stops here. The bot receives a
 //! [`ConversationContext`] built only from the pseudonym and conversation.
 
+pub mod automations;
 mod inbound;
 mod native;
 pub mod pseudonym;
@@ -120,17 +121,38 @@ impl ChatService {
             conversations::append(&self.db, &business.id, &conversation.id, "inbound", "customer", &[body]).await?;
         let inbound = stored.pop().ok_or_else(|| StoreError::Corrupt("stored message vanished".into()))?;
 
+        // What the business set up without code comes first: a greeting on the
+        // first message, and "we're away" outside opening hours.
+        let mut replies = self.automated_replies(business, &conversation).await?;
+        let automations = business.automations.clone().unwrap_or_default();
+        let mut handling = conversation.handling.as_str();
+        let asks_for_a_person = match &request.message {
+            Inbound::Text(text) => automations.asks_for_a_person(text),
+            _ => false,
+        };
+        // A shop without a bot but with automations is run by people: its
+        // conversations wait in the agents' inbox.
+        let no_bot = business.active_plugin_version_id.is_none()
+            && business.automations.is_some()
+            && !self.native_bots.read().unwrap_or_else(|p| p.into_inner()).contains_key(&business.id);
+        if handling == "bot" && (asks_for_a_person || no_bot) {
+            conversations::set_handling(&self.db, &conversation.id, "pending_agent").await?;
+            handling = "pending_agent";
+            if asks_for_a_person || replies.is_empty() {
+                replies.push(("host", RenderedReply::Text { text: fallback::WITH_AGENT.into() }));
+            }
+        } else if handling == "pending_agent" && !no_bot {
+            replies.push(("host", RenderedReply::Text { text: fallback::WITH_AGENT.into() }));
+        }
+
         let mut notes = Vec::new();
         let turn = match request.message {
             Inbound::Text(text) | Inbound::ProductQuestion { text, .. } => Turn::Message(InboundMessage::Text(text)),
             Inbound::Unreadable { kind, .. } => {
                 // Reactions and system notices need no answer; the rest get a note.
-                let notice = !matches!(kind.as_str(), "reaction" | "system");
-                let replies = if notice && conversation.handling == "bot" {
-                    vec![("host", RenderedReply::Text { text: fallback::UNREADABLE.into() })]
-                } else {
-                    Vec::new()
-                };
+                if handling == "bot" && !matches!(kind.as_str(), "reaction" | "system") {
+                    replies.push(("host", RenderedReply::Text { text: fallback::UNREADABLE.into() }));
+                }
                 let replies = self.store_replies(business, &conversation, replies).await?;
                 return Ok(ChatOutcome { conversation_id: conversation.id, customer_id, inbound, replies });
             }
@@ -151,13 +173,34 @@ impl ChatService {
             Inbound::Browse { query, section } => Turn::Browse(CatalogQuery { text: query, section }),
         };
 
-        let replies = match conversation.handling.as_str() {
-            "agent" => Vec::new(),
-            "pending_agent" => vec![("host", RenderedReply::Text { text: fallback::WITH_AGENT.into() })],
-            _ => self.run_turn(business, &conversation, turn, notes).await?,
-        };
+        if handling == "bot" {
+            replies.extend(self.run_turn(business, &conversation, turn, notes).await?);
+        }
         let replies = self.store_replies(business, &conversation, replies).await?;
         Ok(ChatOutcome { conversation_id: conversation.id, customer_id, inbound, replies })
+    }
+
+    /// The greeting (on a customer's first message) and the away message
+    /// (outside opening hours, at most once every 12 hours) the business set up.
+    async fn automated_replies(
+        &self,
+        business: &Business,
+        conversation: &Conversation,
+    ) -> Result<Vec<(&'static str, RenderedReply)>, ChatError> {
+        let Some(automations) = &business.automations else { return Ok(Vec::new()) };
+        let mut replies = Vec::new();
+        // The inbound message was just stored: it is the first when the count is 1.
+        let first_contact = conversation.message_count == 0;
+        if let (true, Some(greeting)) = (first_contact, &automations.greeting) {
+            replies.push(("host", RenderedReply::Text { text: greeting.clone() }));
+        }
+        let now = crate::ids::now_ms();
+        if let Some(away) = automations.away.as_ref().filter(|away| !away.is_open(now))
+            && conversations::claim_away_notice(&self.db, &conversation.id, now, automations::AWAY_REPEAT_MS).await?
+        {
+            replies.push(("host", RenderedReply::Text { text: away.message.clone() }));
+        }
+        Ok(replies)
     }
 
     /// Tells the bot about an event in a conversation and stores its replies.

@@ -31,6 +31,8 @@ pub struct Business {
     pub plugin_consecutive_failures: i64,
     /// Bytes used in the key-value store.
     pub kv_bytes: i64,
+    /// Greeting, away message, quick replies and handoff words, if set.
+    pub automations: Option<crate::chat::automations::Automations>,
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_time")]
     pub created_at: i64,
@@ -64,7 +66,7 @@ pub(crate) fn serialize_time<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::
 }
 
 const COLUMNS: &str = "id, name, currency, extra_currencies, locale, capabilities, limits, active_plugin_version_id, \
-     plugin_disabled_reason, plugin_consecutive_failures, kv_bytes, created_at, pseudonym_key";
+     plugin_disabled_reason, plugin_consecutive_failures, kv_bytes, created_at, pseudonym_key, automations";
 
 fn from_row(row: &AnyRow) -> StoreResult<Business> {
     let capabilities = split_list(&row.try_get::<String, _>("capabilities")?)
@@ -85,6 +87,11 @@ fn from_row(row: &AnyRow) -> StoreResult<Business> {
         plugin_disabled_reason: row.try_get("plugin_disabled_reason")?,
         plugin_consecutive_failures: row.try_get("plugin_consecutive_failures")?,
         kv_bytes: row.try_get("kv_bytes")?,
+        automations: row
+            .try_get::<Option<String>, _>("automations")?
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("business automations: {e}")))?,
         created_at: row.try_get("created_at")?,
         pseudonym_key: row.try_get("pseudonym_key")?,
     })
@@ -174,6 +181,17 @@ pub async fn update(db: &Db, id: &str, changes: BusinessChanges) -> StoreResult<
     .execute(db.pool())
         .await?;
     get(db, id).await
+}
+
+/// Replaces a business's automations (`None` removes them).
+pub async fn set_automations(
+    db: &Db,
+    id: &str,
+    automations: Option<&crate::chat::automations::Automations>,
+) -> StoreResult<()> {
+    let json = automations.map(serde_json::to_string).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query("UPDATE businesses SET automations = $2 WHERE id = $1").bind(id).bind(json).execute(db.pool()).await?;
+    Ok(())
 }
 
 /// Replaces a business's API key; the old one stops working at once.

@@ -23,6 +23,11 @@ pub struct Conversation {
     pub locale: String,
     /// Who answers: `bot`, `pending_agent` (a person was asked for) or `agent`.
     pub handling: String,
+    /// The person holding the conversation, when one took it and said who.
+    pub agent: Option<String>,
+    /// When the customer was last told the business is away (ms).
+    #[serde(skip)]
+    pub away_sent_at: Option<i64>,
     pub message_count: i64,
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_time")]
@@ -46,7 +51,8 @@ pub struct Message {
     pub created_at: i64,
 }
 
-const CONVERSATION_COLUMNS: &str = "id, customer_id, channel, locale, handling, message_count, last_message_at";
+const CONVERSATION_COLUMNS: &str =
+    "id, customer_id, channel, locale, handling, agent, away_sent_at, message_count, last_message_at";
 
 fn conversation_from_row(row: &AnyRow) -> StoreResult<Conversation> {
     Ok(Conversation {
@@ -55,6 +61,8 @@ fn conversation_from_row(row: &AnyRow) -> StoreResult<Conversation> {
         channel: row.try_get("channel")?,
         locale: row.try_get("locale")?,
         handling: row.try_get("handling")?,
+        agent: row.try_get("agent")?,
+        away_sent_at: row.try_get("away_sent_at")?,
         message_count: row.try_get("message_count")?,
         last_message_at: row.try_get("last_message_at")?,
     })
@@ -127,13 +135,15 @@ pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Con
     row.as_ref().map(conversation_from_row).transpose()
 }
 
-/// A business's conversations, most recent first.
-pub async fn list(db: &Db, business_id: &str, limit: u32) -> StoreResult<Vec<Conversation>> {
+/// A business's conversations (those in `handling`, when given), most recent first.
+pub async fn list(db: &Db, business_id: &str, handling: Option<&str>, limit: u32) -> StoreResult<Vec<Conversation>> {
     let rows = sqlx::query(&format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 ORDER BY last_message_at DESC, id DESC LIMIT $2"
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND ($3 IS NULL OR handling = $3) \
+         ORDER BY last_message_at DESC, id DESC LIMIT $2"
     ))
     .bind(business_id)
     .bind(i64::from(limit))
+    .bind(handling)
     .fetch_all(db.pool())
     .await?;
     rows.iter().map(conversation_from_row).collect()
@@ -238,12 +248,33 @@ pub async fn messages(
     rows.iter().map(message_from_row).collect()
 }
 
-/// Sets who handles the conversation (`bot`, `pending_agent`, `agent`).
+/// Sets who handles the conversation (`bot`, `pending_agent`, `agent`); the
+/// agent is kept only while one holds it.
 pub async fn set_handling(db: &Db, conversation_id: &str, handling: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE conversations SET handling = $2 WHERE id = $1")
+    set_holder(db, conversation_id, handling, None).await
+}
+
+/// Sets who handles the conversation and, for `agent`, who that person is.
+pub async fn set_holder(db: &Db, conversation_id: &str, handling: &str, agent: Option<&str>) -> StoreResult<()> {
+    sqlx::query("UPDATE conversations SET handling = $2, agent = $3 WHERE id = $1")
         .bind(conversation_id)
         .bind(handling)
+        .bind(agent.filter(|_| handling == "agent"))
         .execute(db.pool())
         .await?;
     Ok(())
+}
+
+/// Records that the customer was told the business is away, unless they were
+/// told within `repeat_ms`; true when this call recorded it (so say it now).
+pub async fn claim_away_notice(db: &Db, conversation_id: &str, now: i64, repeat_ms: i64) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE conversations SET away_sent_at = $2 WHERE id = $1 AND (away_sent_at IS NULL OR away_sent_at < $3)",
+    )
+    .bind(conversation_id)
+    .bind(now)
+    .bind(now - repeat_ms)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
