@@ -6,7 +6,7 @@
 
 use sqlx::Row;
 
-use super::{Backend, Db, StoreResult};
+use super::{Db, StoreResult, queue};
 use crate::ids;
 
 /// An event claimed for processing.
@@ -39,15 +39,11 @@ pub async fn record(db: &Db, business_id: &str, channel: &str, external_id: &str
 
 /// Claims up to `limit` due events, oldest first, leasing them until `lease_until`.
 pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<Claimed>> {
-    let lock = match db.backend() {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
-    let rows = sqlx::query(&format!(
-        "UPDATE inbound_events SET next_attempt_at = $2 WHERE id IN \
-         (SELECT id FROM inbound_events WHERE state = 'pending' AND next_attempt_at <= $1 \
-          ORDER BY created_at, id LIMIT $3{lock}) \
-         RETURNING id, business_id, channel, payload, attempts, created_at"
+    let rows = sqlx::query(&queue::claim_sql(
+        db,
+        "inbound_events",
+        "created_at, id",
+        "id, business_id, channel, payload, attempts, created_at",
     ))
     .bind(now)
     .bind(lease_until)
@@ -84,18 +80,5 @@ pub async fn mark_done(db: &Db, id: &str) -> StoreResult<()> {
 
 /// Records a failed attempt: retried at `next_attempt_at`, or given up when `None`.
 pub async fn mark_failed(db: &Db, id: &str, error: &str, next_attempt_at: Option<i64>) -> StoreResult<()> {
-    let (state, next) = match next_attempt_at {
-        Some(next) => ("pending", next),
-        None => ("failed", ids::now_ms()),
-    };
-    sqlx::query(
-        "UPDATE inbound_events SET state = $2, attempts = attempts + 1, next_attempt_at = $3, last_error = $4 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(state)
-    .bind(next)
-    .bind(error)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    queue::record_failure(db, "inbound_events", id, error, next_attempt_at, "failed", true).await
 }

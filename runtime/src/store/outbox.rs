@@ -10,7 +10,7 @@ use sqlx::Row;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
-use super::{Backend, Db, StoreResult};
+use super::{Db, StoreResult, queue};
 use crate::ids;
 
 /// A queued send as the business sees it.
@@ -108,10 +108,7 @@ pub(super) async fn insert(
 /// Claims up to `limit` due sends that head their conversation's queue, leasing
 /// them until `lease_until`.
 pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<Claimed>> {
-    let lock = match db.backend() {
-        Backend::Postgres => " FOR UPDATE OF o SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+    let lock = queue::skip_locked(db, Some("o"));
     let claimed = sqlx::query(&format!(
         "UPDATE outbox SET next_attempt_at = $2 WHERE id IN \
          (SELECT o.id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $1 \
@@ -174,30 +171,12 @@ pub async fn mark_sent(db: &Db, id: &str, external_id: Option<&str>) -> StoreRes
 
 /// Records a failed attempt: retried at `next_attempt_at`, or dead when `None`.
 pub async fn mark_failed(db: &Db, id: &str, error: &str, next_attempt_at: Option<i64>) -> StoreResult<()> {
-    let (state, next) = match next_attempt_at {
-        Some(next) => ("pending", next),
-        None => ("dead", ids::now_ms()),
-    };
-    set_state(db, id, state, next, error, 1).await
+    queue::record_failure(db, "outbox", id, error, next_attempt_at, "dead", true).await
 }
 
 /// The send is refused without trying: outside the customer-service window.
 pub async fn mark_expired(db: &Db, id: &str, reason: &str) -> StoreResult<()> {
-    set_state(db, id, "expired", ids::now_ms(), reason, 0).await
-}
-
-async fn set_state(db: &Db, id: &str, state: &str, next: i64, error: &str, attempt: i64) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE outbox SET state = $2, attempts = attempts + $5, next_attempt_at = $3, last_error = $4 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(state)
-    .bind(next)
-    .bind(error)
-    .bind(attempt)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    queue::record_failure(db, "outbox", id, reason, None, "expired", false).await
 }
 
 /// Applies a delivery status the transport reported for a sent message. Only

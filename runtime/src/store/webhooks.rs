@@ -8,7 +8,7 @@ use sqlx::Row;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
-use super::{Backend, Db, StoreResult};
+use super::{Db, StoreResult, queue};
 use crate::ids;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -74,15 +74,11 @@ pub async fn enqueue(db: &Db, business_id: &str, event_type: &str, payload: &str
 
 /// Claims up to `limit` deliveries due at `now`, leasing them until `lease_until`.
 pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<Claimed>> {
-    let lock = match db.backend() {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
-    let rows = sqlx::query(&format!(
-        "UPDATE webhook_deliveries SET next_attempt_at = $2 WHERE id IN \
-         (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
-          ORDER BY next_attempt_at LIMIT $3{lock}) \
-         RETURNING id, business_id, payload, attempts"
+    let rows = sqlx::query(&queue::claim_sql(
+        db,
+        "webhook_deliveries",
+        "next_attempt_at",
+        "id, business_id, payload, attempts",
     ))
     .bind(now)
     .bind(lease_until)
@@ -115,20 +111,7 @@ pub async fn mark_delivered(db: &Db, id: &str) -> StoreResult<()> {
 
 /// Records a failed attempt: retried at `next_attempt_at`, or given up when `None`.
 pub async fn mark_attempt_failed(db: &Db, id: &str, error: &str, next_attempt_at: Option<i64>) -> StoreResult<()> {
-    let (state, next) = match next_attempt_at {
-        Some(next) => ("pending", next),
-        None => ("failed", ids::now_ms()),
-    };
-    sqlx::query(
-        "UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1, next_attempt_at = $3, last_error = $4 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(state)
-    .bind(next)
-    .bind(error)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    queue::record_failure(db, "webhook_deliveries", id, error, next_attempt_at, "failed", true).await
 }
 
 /// A business's deliveries, newest first.
