@@ -7,7 +7,6 @@
 
 use std::time::{Duration, Instant};
 
-use bottega::plugin::Capability;
 use bottega::store::businesses;
 use bottega::{App, Config};
 
@@ -41,14 +40,10 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
     }
     let (business, key) = businesses::create(
         &app.db,
-        businesses::NewBusiness {
-            name: format!("Checkout bench {}", uuid::Uuid::new_v4().simple()),
-            currency: "EUR".into(),
-            extra_currencies: Vec::new(),
-            locale: "en".into(),
-            capabilities: Capability::ALL.to_vec(),
-            limits: Default::default(),
-        },
+        businesses::NewBusiness::with_every_capability(
+            format!("Checkout bench {}", uuid::Uuid::new_v4().simple()),
+            "EUR",
+        ),
     )
     .await?;
     app.plugins.publish(&app.db, &business, bottega_plugin_artifacts::GROCERY_RUST_BYTES, true).await?;

@@ -136,18 +136,8 @@ async fn run() -> anyhow::Result<()> {
         let pg_dir = tempfile::tempdir()?;
         let pg = App::start(config(pg_dir.path(), Some(url))).await?;
         // Each run starts from a fresh demo business of its own.
-        let (business, key) = businesses::create(
-            &pg.db,
-            businesses::NewBusiness {
-                name: "Verdura bench".into(),
-                currency: "EUR".into(),
-                extra_currencies: Vec::new(),
-                locale: "en".into(),
-                capabilities: Capability::ALL.to_vec(),
-                limits: Default::default(),
-            },
-        )
-        .await?;
+        let (business, key) =
+            businesses::create(&pg.db, businesses::NewBusiness::with_every_capability("Verdura bench", "EUR")).await?;
         pg.plugins.publish(&pg.db, &business, wasm, true).await?;
         e2e("PostgreSQL", &pg, &key).await?;
     } else {
@@ -159,18 +149,8 @@ async fn run() -> anyhow::Result<()> {
 /// Messages per second through the HTTP API: the plugin shop and a shop
 /// answered by the native handler, alternated twice in one run.
 async fn e2e(label: &str, app: &App, plugin_key: &str) -> anyhow::Result<()> {
-    let (native_business, native_key) = businesses::create(
-        &app.db,
-        businesses::NewBusiness {
-            name: "Native grocer".into(),
-            currency: "EUR".into(),
-            extra_currencies: Vec::new(),
-            locale: "en".into(),
-            capabilities: Capability::ALL.to_vec(),
-            limits: Default::default(),
-        },
-    )
-    .await?;
+    let (native_business, native_key) =
+        businesses::create(&app.db, businesses::NewBusiness::with_every_capability("Native grocer", "EUR")).await?;
     app.chat.set_native_bot(&native_business.id, Arc::new(NativeGrocer));
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

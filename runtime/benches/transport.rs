@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bottega::plugin::Capability;
 use bottega::store::{businesses, channels, conversations, outbox};
 use bottega::transport::whatsapp;
 use bottega::{App, Config};
@@ -96,14 +95,10 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
     let app = App::start(config).await?;
     let (business, _) = businesses::create(
         &app.db,
-        businesses::NewBusiness {
-            name: format!("Transport bench {}", uuid::Uuid::new_v4().simple()),
-            currency: "EUR".into(),
-            extra_currencies: Vec::new(),
-            locale: "en".into(),
-            capabilities: Capability::ALL.to_vec(),
-            limits: Default::default(),
-        },
+        businesses::NewBusiness::with_every_capability(
+            format!("Transport bench {}", uuid::Uuid::new_v4().simple()),
+            "EUR",
+        ),
     )
     .await?;
     let graph = fake_graph().await?;

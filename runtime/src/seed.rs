@@ -4,7 +4,6 @@
 //! operator can chat with a shop one command after cloning.
 
 use crate::App;
-use crate::plugin::Capability;
 use crate::store::businesses::{self, Business, NewBusiness};
 use crate::store::products::{self, ProductInput};
 
@@ -42,12 +41,8 @@ pub async fn seed_demo_if_empty(app: &App) -> anyhow::Result<Option<DemoShop>> {
     let (business, api_key) = businesses::create(
         &app.db,
         NewBusiness {
-            name: "Verdura".into(),
-            currency: "EUR".into(),
-            extra_currencies: Vec::new(),
-            locale: "en".into(),
-            capabilities: Capability::ALL.to_vec(),
             limits: app.config.plugins.default_limits,
+            ..NewBusiness::with_every_capability("Verdura", "EUR")
         },
     )
     .await?;

@@ -75,8 +75,7 @@ pub async fn notify_order(db: &Db, business_id: &str, event_type: &str, order: &
 
 /// Delay before attempt `attempts + 1`, after `attempts` failed ones.
 pub fn backoff(attempts: i64) -> Duration {
-    let exponent = u32::try_from(attempts.clamp(0, 12)).unwrap_or(12);
-    Duration::from_secs(10u64.saturating_mul(2u64.saturating_pow(exponent))).min(Duration::from_secs(3600))
+    crate::store::queue::backoff(Duration::from_secs(10), Duration::from_secs(3600), attempts)
 }
 
 /// Attempts every delivery due at `now` (ms); returns how many were acknowledged.
@@ -95,8 +94,8 @@ pub async fn deliver_due(db: &Db, client: &reqwest::Client, now: i64) -> StoreRe
             }
             Err(error) => {
                 let attempts = delivery.attempts + 1;
-                let next = (attempts < MAX_ATTEMPTS)
-                    .then(|| now + i64::try_from(backoff(attempts - 1).as_millis()).unwrap_or(i64::MAX));
+                let next =
+                    (attempts < MAX_ATTEMPTS).then(|| crate::store::queue::due_after(now, backoff(attempts - 1)));
                 webhooks::mark_attempt_failed(db, &delivery.id, &error, next).await?;
             }
         }

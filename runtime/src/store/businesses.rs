@@ -51,6 +51,22 @@ pub struct NewBusiness {
     pub limits: PluginLimits,
 }
 
+impl NewBusiness {
+    /// A one-currency, English-speaking business whose plugins may import every
+    /// capability, with default limits: what the demo seed and the benchmarks
+    /// create. The admin API sets each field from the operator's request.
+    pub fn with_every_capability(name: impl Into<String>, currency: &str) -> NewBusiness {
+        NewBusiness {
+            name: name.into(),
+            currency: currency.to_string(),
+            extra_currencies: Vec::new(),
+            locale: "en".into(),
+            capabilities: Capability::ALL.to_vec(),
+            limits: PluginLimits::default(),
+        }
+    }
+}
+
 /// Settings an operator can change later; `None` leaves a setting as it is.
 #[derive(Debug, Clone, Default)]
 pub struct BusinessChanges {

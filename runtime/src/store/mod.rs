@@ -19,7 +19,7 @@ pub mod payments;
 pub mod plugin_events;
 pub mod plugins;
 pub mod products;
-mod queue;
+pub mod queue;
 pub mod sandbox_charges;
 pub mod webhooks;
 

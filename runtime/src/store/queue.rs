@@ -5,8 +5,22 @@
 //! nodes share a queue; then marked done, or failed and retried later, or
 //! given up.
 
+use std::time::Duration;
+
 use super::{Backend, Db, StoreResult};
 use crate::ids;
+
+/// Delay before the next attempt after `failed` failed ones: `first`,
+/// doubling each time, never above `cap`.
+pub fn backoff(first: Duration, cap: Duration, failed: i64) -> Duration {
+    let exponent = u32::try_from(failed.clamp(0, 30)).unwrap_or(30);
+    first.saturating_mul(2u32.saturating_pow(exponent)).min(cap)
+}
+
+/// When (ms) the next attempt is due, `delay` after `now_ms`.
+pub fn due_after(now_ms: i64, delay: Duration) -> i64 {
+    now_ms.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
+}
 
 /// The locking clause of a claim's subquery: rows another node is claiming
 /// are skipped. `of` names the table alias to lock when the subquery joins.

@@ -17,7 +17,7 @@ use super::outbox::Sender;
 use super::whatsapp::{self, inbound};
 use crate::chat::{ChatError, ChatService, InboundRequest};
 use crate::store::inbound_events::{self, Claimed};
-use crate::store::{Db, StoreResult, businesses};
+use crate::store::{Db, StoreResult, businesses, queue};
 
 const LEASE: Duration = Duration::from_secs(120);
 const MAX_ATTEMPTS: i64 = 10;
@@ -71,8 +71,8 @@ impl Inbox {
             match self.process(&event).await {
                 Ok(()) => inbound_events::mark_done(&self.db, &event.id).await?,
                 Err(ChatError::Store(e)) if event.attempts + 1 < MAX_ATTEMPTS => {
-                    let delay = super::backoff(self.retry_base, event.attempts);
-                    let next = crate::ids::now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                    let delay = queue::backoff(self.retry_base, super::MAX_RETRY_DELAY, event.attempts);
+                    let next = queue::due_after(crate::ids::now_ms(), delay);
                     inbound_events::mark_failed(&self.db, &event.id, &e.to_string(), Some(next)).await?;
                 }
                 Err(e) => {

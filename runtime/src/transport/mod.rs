@@ -17,11 +17,5 @@ pub mod inbox;
 pub mod outbox;
 pub mod whatsapp;
 
-use std::time::Duration;
-
-/// Delay before attempt `attempts + 1`, after `attempts` failed ones: `base`
-/// doubling, capped at 10 minutes.
-pub fn backoff(base: Duration, attempts: i64) -> Duration {
-    let exponent = u32::try_from(attempts.clamp(0, 20)).unwrap_or(20);
-    base.saturating_mul(2u32.saturating_pow(exponent)).min(Duration::from_secs(600))
-}
+/// The longest wait between two attempts of a transport's queued work.
+const MAX_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(600);

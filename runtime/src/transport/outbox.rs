@@ -25,7 +25,7 @@ use super::whatsapp::outbound;
 use crate::chat::{RenderedReply, fallback};
 use crate::store::businesses::Business;
 use crate::store::outbox::{self, Claimed, NewSend};
-use crate::store::{Db, StoreResult, channels};
+use crate::store::{Db, StoreResult, channels, queue};
 
 pub const MAX_ATTEMPTS: i64 = 8;
 /// WhatsApp's customer-service window.
@@ -161,8 +161,7 @@ impl Sender {
         match self.attempt(channel, &row).await {
             Attempt::Sent(external_id) => outbox::mark_sent(&self.db, &row.id, external_id.as_deref()).await,
             Attempt::Retry(error) if row.attempts + 1 < MAX_ATTEMPTS => {
-                let next =
-                    now + i64::try_from(super::backoff(self.retry_base, row.attempts).as_millis()).unwrap_or(i64::MAX);
+                let next = queue::due_after(now, queue::backoff(self.retry_base, super::MAX_RETRY_DELAY, row.attempts));
                 outbox::mark_failed(&self.db, &row.id, &error, Some(next)).await
             }
             Attempt::Retry(error) | Attempt::Fatal(error) => outbox::mark_failed(&self.db, &row.id, &error, None).await,
