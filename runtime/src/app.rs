@@ -53,6 +53,7 @@ impl App {
             outbox.spawn(config.transport.poll_every);
             inbox.spawn(config.transport.poll_every);
         }
+        chat.feed().spawn_relay(config.database_url.clone());
         spawn_reservation_sweeper(db.clone(), config.commerce.expiry_sweep_every);
         if let Some(every) = config.commerce.webhooks_every {
             crate::webhooks::spawn_worker(db.clone(), every);

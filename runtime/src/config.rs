@@ -36,6 +36,9 @@ pub struct TransportConfig {
     /// Run the workers on this node. Off, the node still accepts webhooks and
     /// queues replies; other nodes (or a later start) process and send them.
     pub run_workers: bool,
+    /// How often an open web chat rereads its conversation when nothing
+    /// announced a new message (announcements between nodes can be missed).
+    pub web_poll_every: Duration,
 }
 
 impl Default for TransportConfig {
@@ -44,6 +47,7 @@ impl Default for TransportConfig {
             poll_every: Duration::from_millis(500),
             retry_base: Duration::from_secs(1),
             run_workers: true,
+            web_poll_every: Duration::from_secs(5),
         }
     }
 }

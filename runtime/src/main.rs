@@ -109,14 +109,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     demo.business.name, demo.business.id
                 );
                 println!("Its API key (shown once): {}", demo.api_key);
-                println!("Chat with it:\n");
+                println!("Chat with it in a browser: {base}/chat/{}", demo.business.id);
+                println!("or through the API:\n");
                 println!(
                     "  curl -s {base}/v1/messages -H 'Authorization: Bearer {}' -H 'content-type: application/json' \\\n       -d '{{\"customer\": \"+34600111222\", \"text\": \"hi\"}}'\n",
                     demo.api_key
                 );
             }
             None => println!(
-                "The database already has businesses; to get a new API key for one: POST {base}/v1/admin/businesses/{{id}}/api-key with the admin token"
+                "The database already has businesses; each one's web chat is at {base}/chat/{{id}}; to get a new API key for one: POST {base}/v1/admin/businesses/{{id}}/api-key with the admin token"
             ),
         }
     }

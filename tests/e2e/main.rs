@@ -5,6 +5,7 @@
 
 mod api_errors;
 mod automations;
+mod browser;
 mod catalog;
 mod demo_shop;
 mod instances;
@@ -17,4 +18,5 @@ mod plugin_versions;
 mod privacy;
 mod test_plugins;
 mod uploads;
+mod webchat;
 mod whatsapp;

@@ -19,6 +19,8 @@ use tower::ServiceExt;
 
 pub use bottega_plugin_artifacts as plugins;
 
+pub mod browser;
+pub mod webchat;
 pub mod whatsapp;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
@@ -137,8 +139,20 @@ impl TestApp {
     /// Starts a second runtime on the same data directory and database, as a
     /// restart (or a second node) would.
     pub async fn restart(&self) -> App {
-        let config = test_config(self.data_dir.path().to_path_buf(), self.postgres.as_ref().map(|p| p.url.clone()));
+        self.restart_with(|_| {}).await
+    }
+
+    /// Like [`TestApp::restart`], with a chance to change the configuration.
+    pub async fn restart_with(&self, adjust: impl FnOnce(&mut Config)) -> App {
+        let mut config = test_config(self.data_dir.path().to_path_buf(), self.postgres.as_ref().map(|p| p.url.clone()));
+        adjust(&mut config);
         App::start(config).await.expect("runtime restarts")
+    }
+
+    /// Serves the API on a loopback port (for WebSockets and browsers) until
+    /// the test ends; returns its base URL, e.g. `http://127.0.0.1:40123`.
+    pub async fn serve(&self) -> String {
+        serve(self.router.clone()).await
     }
 
     /// The database this runtime uses, for stories that age data on purpose.
@@ -271,6 +285,14 @@ impl Drop for TestApp {
     }
 }
 
+/// Serves `router` on a loopback port until the test ends; returns its base URL.
+pub async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let address = listener.local_addr().expect("bound address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{address}")
+}
+
 /// The reply bodies of an outcome.
 pub fn replies(outcome: &Value) -> Vec<Value> {
     outcome["replies"].as_array().map(|r| r.iter().map(|m| m["body"].clone()).collect()).unwrap_or_default()
@@ -293,6 +315,8 @@ fn test_config(data_dir: PathBuf, database_url: Option<String>) -> Config {
     // Transport retries come quickly, so stories about them stay short.
     config.transport.poll_every = std::time::Duration::from_millis(100);
     config.transport.retry_base = std::time::Duration::from_millis(20);
+    // Open web chats notice what other nodes did (and idle time) quickly.
+    config.transport.web_poll_every = std::time::Duration::from_millis(200);
     config.plugins = PluginHostConfig {
         max_concurrent_calls: 16,
         max_concurrent_calls_per_business: 4,

@@ -15,6 +15,7 @@ mod import;
 mod orders;
 mod pay;
 mod plugins;
+mod webchat;
 mod webhooks;
 mod whatsapp;
 
@@ -70,6 +71,7 @@ pub fn router(app: App) -> Router {
         .split_for_parts();
     api.merge(pay::routes())
         .merge(whatsapp::routes())
+        .merge(webchat::routes())
         .merge(images::public_routes())
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(move || async move { Json(openapi.clone()) }))

@@ -329,7 +329,7 @@ fn wrap(title: &str, lang: &str, body: &str) -> String {
 }
 
 /// HTML-escapes text from the catalog or the customer.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

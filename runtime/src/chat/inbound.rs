@@ -83,7 +83,9 @@ pub(super) fn stored_body(message: &Inbound) -> serde_json::Value {
     }
 }
 
-pub(super) fn validate(request: &InboundRequest) -> Result<(), ChatError> {
+/// Checks a message before anything of it is stored (transports that persist
+/// messages before handling them call it first).
+pub fn validate(request: &InboundRequest) -> Result<(), ChatError> {
     let invalid = |why: String| Err(ChatError::Invalid(why));
     let handle = request.handle.trim();
     if handle.is_empty() || handle.len() > 256 || handle.contains('\0') {

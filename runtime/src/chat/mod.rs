@@ -10,6 +10,7 @@
 //! [`ConversationContext`] built only from the pseudonym and conversation.
 
 pub mod automations;
+mod feed;
 mod inbound;
 mod native;
 pub mod pseudonym;
@@ -21,7 +22,11 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub use inbound::{Inbound, InboundRequest, MAX_INBOUND_CART_LINES, MAX_INBOUND_TEXT_BYTES, is_language_tag};
+pub use feed::MessageFeed;
+pub use inbound::{
+    Inbound, InboundRequest, MAX_INBOUND_CART_LINES, MAX_INBOUND_TEXT_BYTES, is_language_tag,
+    validate as validate_inbound,
+};
 pub use native::{BoxFuture, NativeBot};
 pub use render::RenderedReply;
 
@@ -83,6 +88,8 @@ pub struct ChatService {
     native_bots: RwLock<HashMap<String, Arc<dyn NativeBot>>>,
     /// Wakes the outbox sender when replies are queued for a push transport.
     outbox_wake: Arc<tokio::sync::Notify>,
+    /// Tells open web chats about new messages.
+    feed: MessageFeed,
 }
 
 impl std::fmt::Debug for ChatService {
@@ -98,7 +105,19 @@ impl ChatService {
         commerce: CommerceConfig,
         outbox_wake: Arc<tokio::sync::Notify>,
     ) -> ChatService {
-        ChatService { db, plugins, commerce, native_bots: RwLock::new(HashMap::new()), outbox_wake }
+        ChatService {
+            db,
+            plugins,
+            commerce,
+            native_bots: RwLock::new(HashMap::new()),
+            outbox_wake,
+            feed: MessageFeed::default(),
+        }
+    }
+
+    /// Announces new messages of any conversation (see [`MessageFeed`]).
+    pub fn feed(&self) -> &MessageFeed {
+        &self.feed
     }
 
     /// Answers a business's messages with a bot compiled into the host instead
@@ -120,6 +139,7 @@ impl ChatService {
         let mut stored =
             conversations::append(&self.db, &business.id, &conversation.id, "inbound", "customer", &[body]).await?;
         let inbound = stored.pop().ok_or_else(|| StoreError::Corrupt("stored message vanished".into()))?;
+        self.feed.announce(&self.db, &conversation.id, &conversation.channel).await;
 
         // What the business set up without code comes first: a greeting on the
         // first message, and "we're away" outside opening hours.
@@ -250,6 +270,9 @@ impl ChatService {
         if sends.is_some() && !stored.is_empty() {
             self.outbox_wake.notify_one();
         }
+        if !stored.is_empty() {
+            self.feed.announce(&self.db, &conversation.id, &conversation.channel).await;
+        }
         Ok(stored)
     }
 
@@ -278,6 +301,7 @@ impl ChatService {
         if sends.is_some() {
             self.outbox_wake.notify_one();
         }
+        self.feed.announce(&self.db, &conversation.id, &conversation.channel).await;
         Ok(stored.pop().ok_or_else(|| StoreError::Corrupt("stored message vanished".into()))?)
     }
 

@@ -278,3 +278,23 @@ pub async fn claim_away_notice(db: &Db, conversation_id: &str, now: i64, repeat_
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// The PostgreSQL channel on which new messages are announced.
+const NEW_MESSAGES: &str = "bottega_new_messages";
+
+/// On PostgreSQL, tells every node listening (see [`listen_for_new_messages`])
+/// that a conversation has new messages. Nothing on SQLite.
+pub async fn announce_new_messages(db: &Db, conversation_id: &str) -> StoreResult<()> {
+    if db.backend() == super::Backend::Postgres {
+        sqlx::query("SELECT pg_notify($1, $2)").bind(NEW_MESSAGES).bind(conversation_id).execute(db.pool()).await?;
+    }
+    Ok(())
+}
+
+/// A connection hearing [`announce_new_messages`]; each notification's payload
+/// is a conversation id.
+pub async fn listen_for_new_messages(database_url: &str) -> StoreResult<sqlx::postgres::PgListener> {
+    let mut listener = sqlx::postgres::PgListener::connect(database_url).await?;
+    listener.listen(NEW_MESSAGES).await?;
+    Ok(listener)
+}

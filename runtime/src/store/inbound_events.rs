@@ -37,6 +37,40 @@ pub async fn record(db: &Db, business_id: &str, channel: &str, external_id: &str
     Ok(inserted.rows_affected() == 1)
 }
 
+/// Records an event already claimed by the caller, who processes it at once:
+/// leased until `lease_until`, after which any worker may take it (the caller
+/// died). `None` when its external id was seen before.
+pub async fn record_claimed(
+    db: &Db,
+    business_id: &str,
+    channel: &str,
+    external_id: &str,
+    payload: &str,
+    lease_until: i64,
+) -> StoreResult<Option<Claimed>> {
+    let id = ids::new_id("ine");
+    let inserted = sqlx::query(
+        "INSERT INTO inbound_events (id, business_id, channel, external_id, payload, state, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7) ON CONFLICT (business_id, channel, external_id) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(business_id)
+    .bind(channel)
+    .bind(external_id)
+    .bind(payload)
+    .bind(lease_until)
+    .bind(ids::now_ms())
+    .execute(db.pool())
+    .await?;
+    Ok((inserted.rows_affected() == 1).then(|| Claimed {
+        id,
+        business_id: business_id.to_string(),
+        channel: channel.to_string(),
+        payload: payload.to_string(),
+        attempts: 0,
+    }))
+}
+
 /// Claims up to `limit` due events, oldest first, leasing them until `lease_until`.
 pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<Claimed>> {
     let rows = sqlx::query(&queue::claim_sql(

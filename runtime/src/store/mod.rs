@@ -21,6 +21,7 @@ pub mod plugins;
 pub mod products;
 pub mod queue;
 pub mod sandbox_charges;
+pub mod web_sessions;
 pub mod webhooks;
 
 use std::path::Path;

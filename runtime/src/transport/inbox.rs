@@ -1,6 +1,10 @@
 //! The inbound worker: turns persisted transport events into conversation
 //! turns, oldest first, and wakes the outbox sender for the replies.
 //!
+//! WhatsApp's events wait for the worker. A web chat message is recorded
+//! already claimed by the connection that received it ([`Inbox::accept`]),
+//! which settles it at once; the worker takes it only if that node died.
+//!
 //! An event is leased while it is processed. A database failure retries it
 //! with backoff; a message the host refuses (e.g. an empty text) is marked
 //! failed with the reason and not retried. At least once: if a node dies
@@ -14,6 +18,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use super::outbox::Sender;
+use super::web;
 use super::whatsapp::{self, inbound};
 use crate::chat::{ChatError, ChatService, InboundRequest};
 use crate::store::inbound_events::{self, Claimed};
@@ -68,18 +73,7 @@ impl Inbox {
         let claimed = inbound_events::claim_due(&self.db, now, lease_until, BATCH).await?;
         let count = claimed.len();
         for event in claimed {
-            match self.process(&event).await {
-                Ok(()) => inbound_events::mark_done(&self.db, &event.id).await?,
-                Err(ChatError::Store(e)) if event.attempts + 1 < MAX_ATTEMPTS => {
-                    let delay = queue::backoff(self.retry_base, super::MAX_RETRY_DELAY, event.attempts);
-                    let next = queue::due_after(crate::ids::now_ms(), delay);
-                    inbound_events::mark_failed(&self.db, &event.id, &e.to_string(), Some(next)).await?;
-                }
-                Err(e) => {
-                    tracing::warn!(event = %event.id, "inbound event refused: {e}");
-                    inbound_events::mark_failed(&self.db, &event.id, &e.to_string(), None).await?;
-                }
-            }
+            self.settle(&event).await?;
         }
         if count > 0 {
             self.sender.wake();
@@ -87,22 +81,64 @@ impl Inbox {
         Ok(count)
     }
 
+    /// Records an event of `channel` unless its `external_id` was seen before,
+    /// claimed by the caller, who must [`settle`](Inbox::settle) it; `None` for a repeat.
+    pub async fn accept(
+        &self,
+        business_id: &str,
+        channel: &str,
+        external_id: &str,
+        payload: &str,
+    ) -> StoreResult<Option<Claimed>> {
+        let lease_until = crate::ids::now_ms() + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+        inbound_events::record_claimed(&self.db, business_id, channel, external_id, payload, lease_until).await
+    }
+
+    /// Processes one claimed event and records how it went: done, retried
+    /// later (a database failure), or refused for good.
+    pub async fn settle(&self, event: &Claimed) -> StoreResult<()> {
+        match self.process(event).await {
+            Ok(()) => inbound_events::mark_done(&self.db, &event.id).await,
+            Err(ChatError::Store(e)) if event.attempts + 1 < MAX_ATTEMPTS => {
+                let delay = queue::backoff(self.retry_base, super::MAX_RETRY_DELAY, event.attempts);
+                let next = queue::due_after(crate::ids::now_ms(), delay);
+                inbound_events::mark_failed(&self.db, &event.id, &e.to_string(), Some(next)).await
+            }
+            Err(e) => {
+                tracing::warn!(event = %event.id, "inbound event refused: {e}");
+                inbound_events::mark_failed(&self.db, &event.id, &e.to_string(), None).await
+            }
+        }
+    }
+
     async fn process(&self, event: &Claimed) -> Result<(), ChatError> {
         let Some(business) = businesses::get(&self.db, &event.business_id).await? else {
             return Err(ChatError::Invalid(format!("business {} no longer exists", event.business_id)));
         };
-        if event.channel != whatsapp::CHANNEL {
-            return Err(ChatError::Invalid(format!("unknown channel `{}`", event.channel)));
-        }
-        let payload: Value =
-            serde_json::from_str(&event.payload).map_err(|e| ChatError::Invalid(format!("stored event: {e}")))?;
-        let handle =
-            inbound::sender(&payload).ok_or_else(|| ChatError::Invalid("the message names no sender".into()))?;
-        let request = InboundRequest {
-            channel: whatsapp::CHANNEL.into(),
-            handle,
-            locale: None,
-            message: inbound::to_inbound(&payload),
+        let request = match event.channel.as_str() {
+            whatsapp::CHANNEL => {
+                let payload: Value = serde_json::from_str(&event.payload)
+                    .map_err(|e| ChatError::Invalid(format!("stored event: {e}")))?;
+                let handle = inbound::sender(&payload)
+                    .ok_or_else(|| ChatError::Invalid("the message names no sender".into()))?;
+                InboundRequest {
+                    channel: whatsapp::CHANNEL.into(),
+                    handle,
+                    locale: None,
+                    message: inbound::to_inbound(&payload),
+                }
+            }
+            web::CHANNEL => {
+                let stored: web::StoredEvent = serde_json::from_str(&event.payload)
+                    .map_err(|e| ChatError::Invalid(format!("stored event: {e}")))?;
+                InboundRequest {
+                    channel: web::CHANNEL.into(),
+                    handle: stored.handle,
+                    locale: stored.locale,
+                    message: stored.message.into_inbound(),
+                }
+            }
+            other => return Err(ChatError::Invalid(format!("unknown channel `{other}`"))),
         };
         self.chat.handle_inbound(&business, request).await?;
         Ok(())

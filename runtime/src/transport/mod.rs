@@ -9,12 +9,17 @@
 //! - [`outbox`]: replies to push transports are queued in the database and sent
 //!   by a worker: at least once, in conversation order, rate limited per
 //!   channel, retried with backoff, then dead-lettered for the business.
+//! - [`web`]: Bottega's own web chat: a page and a WebSocket per browser
+//!   session; replies are read from history after the browser's cursor, so a
+//!   reconnect resumes without losing any, and the customer may lock the chat
+//!   with a password.
 //!
 //! Plugins never see a transport: they get an inbound message and return
 //! replies; the host translates both ways.
 
 pub mod inbox;
 pub mod outbox;
+pub mod web;
 pub mod whatsapp;
 
 /// The longest wait between two attempts of a transport's queued work.

@@ -1,0 +1,75 @@
+//! Who is told that a conversation has new messages: the open web chats, which
+//! then read history after their cursor. In one process this is a broadcast;
+//! on PostgreSQL each announcement is also a `NOTIFY`, and every node relays
+//! what it hears to its own listeners, so a reply stored on one node reaches a
+//! browser connected to another. A missed announcement costs only latency:
+//! listeners also read history on a timer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::store::{Db, conversations};
+
+/// How many announcements a slow listener may fall behind before it is told
+/// it lagged (and rereads history).
+const CAPACITY: usize = 1024;
+
+#[derive(Debug, Clone)]
+pub struct MessageFeed {
+    sender: broadcast::Sender<Arc<str>>,
+}
+
+impl Default for MessageFeed {
+    fn default() -> Self {
+        MessageFeed { sender: broadcast::channel(CAPACITY).0 }
+    }
+}
+
+impl MessageFeed {
+    /// Conversation ids as they get new messages.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
+        self.sender.subscribe()
+    }
+
+    /// Tells this node's listeners, and (on PostgreSQL, for channels whose
+    /// customers listen) the other nodes'.
+    pub async fn announce(&self, db: &Db, conversation_id: &str, channel: &str) {
+        self.tell_local(conversation_id);
+        if channel == crate::transport::web::CHANNEL
+            && let Err(e) = conversations::announce_new_messages(db, conversation_id).await
+        {
+            tracing::warn!(conversation = conversation_id, "could not announce new messages to other nodes: {e}");
+        }
+    }
+
+    fn tell_local(&self, conversation_id: &str) {
+        // No receiver is not an error: nobody is watching.
+        let _ = self.sender.send(Arc::from(conversation_id));
+    }
+
+    /// On PostgreSQL, relays other nodes' announcements to this node's
+    /// listeners, reconnecting when the connection drops. Nothing on SQLite (one node).
+    pub fn spawn_relay(&self, database_url: Option<String>) {
+        let Some(url) = database_url.filter(|url| url.starts_with("postgres")) else { return };
+        let feed = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match conversations::listen_for_new_messages(&url).await {
+                    Ok(mut listener) => loop {
+                        match listener.recv().await {
+                            Ok(note) => feed.tell_local(note.payload()),
+                            Err(e) => {
+                                tracing::warn!("message feed: lost the database listener: {e}");
+                                break;
+                            }
+                        }
+                    },
+                    Err(e) => tracing::warn!("message feed: cannot listen on the database: {e}"),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+}

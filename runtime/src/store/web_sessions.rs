@@ -1,0 +1,175 @@
+//! Web chat sessions: which browser (by the hash of its secret token) talks to
+//! which shop in which conversation, and the customer's lock on it. The rules
+//! (password strength, idle time, attempts) are `transport::web::session`'s;
+//! this module only keeps the state, each change as one conditional UPDATE so
+//! two connections of one session (two tabs, two nodes) cannot race past them.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Db, StoreResult};
+
+/// A session as stored.
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    pub id: String,
+    pub business_id: String,
+    pub conversation_id: String,
+    pub password_hash: Option<String>,
+    pub auto_lock_minutes: Option<i64>,
+    pub locked: bool,
+    pub failed_unlocks: i64,
+    pub unlock_blocked_until: Option<i64>,
+    pub last_active_at: i64,
+}
+
+const COLUMNS: &str = "id, business_id, conversation_id, password_hash, auto_lock_minutes, locked, \
+    failed_unlocks, unlock_blocked_until, last_active_at";
+
+fn from_row(row: &AnyRow) -> StoreResult<WebSession> {
+    Ok(WebSession {
+        id: row.try_get("id")?,
+        business_id: row.try_get("business_id")?,
+        conversation_id: row.try_get("conversation_id")?,
+        password_hash: row.try_get("password_hash")?,
+        auto_lock_minutes: row.try_get("auto_lock_minutes")?,
+        locked: row.try_get::<i64, _>("locked")? != 0,
+        failed_unlocks: row.try_get("failed_unlocks")?,
+        unlock_blocked_until: row.try_get("unlock_blocked_until")?,
+        last_active_at: row.try_get("last_active_at")?,
+    })
+}
+
+/// Records a new session for a conversation already opened.
+pub async fn create(
+    db: &Db,
+    id: &str,
+    business_id: &str,
+    conversation_id: &str,
+    token_hash: &str,
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO web_sessions (id, business_id, conversation_id, token_hash, locked, failed_unlocks, last_active_at, created_at) \
+         VALUES ($1, $2, $3, $4, 0, 0, $5, $5)",
+    )
+    .bind(id)
+    .bind(business_id)
+    .bind(conversation_id)
+    .bind(token_hash)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The live (not signed out) session of `business_id` whose token hashes to `token_hash`.
+pub async fn find(db: &Db, business_id: &str, token_hash: &str) -> StoreResult<Option<WebSession>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM web_sessions WHERE token_hash = $1 AND business_id = $2 AND signed_out_at IS NULL"
+    ))
+    .bind(token_hash)
+    .bind(business_id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn get(db: &Db, id: &str) -> StoreResult<Option<WebSession>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM web_sessions WHERE id = $1 AND signed_out_at IS NULL"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Notes the customer's activity, unless the session is locked; true when noted.
+pub async fn touch(db: &Db, id: &str, now: i64) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE web_sessions SET last_active_at = $2 WHERE id = $1 AND locked = 0")
+        .bind(id)
+        .bind(now)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Locks the session, if it has a password.
+pub async fn lock(db: &Db, id: &str) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE web_sessions SET locked = 1 WHERE id = $1 AND password_hash IS NOT NULL")
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Locks the session if it has a password and an idle time, and has been idle
+/// that long at `now`; true when this call locked it.
+pub async fn lock_if_idle(db: &Db, id: &str, now: i64) -> StoreResult<bool> {
+    let row = sqlx::query(
+        "UPDATE web_sessions SET locked = 1 WHERE id = $1 AND password_hash IS NOT NULL \
+         AND auto_lock_minutes IS NOT NULL AND last_active_at + auto_lock_minutes * 60000 <= $2 RETURNING locked",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Sets (or, with `None`, removes) the password and idle time of an unlocked
+/// session; false when it is locked (or gone).
+pub async fn set_lock(
+    db: &Db,
+    id: &str,
+    password_hash: Option<&str>,
+    auto_lock_minutes: Option<i64>,
+    now: i64,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE web_sessions SET password_hash = $2, auto_lock_minutes = $3, last_active_at = $4, failed_unlocks = 0 \
+         WHERE id = $1 AND locked = 0 AND signed_out_at IS NULL",
+    )
+    .bind(id)
+    .bind(password_hash)
+    .bind(auto_lock_minutes.filter(|_| password_hash.is_some()))
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Unlocks after a right password.
+pub async fn unlock(db: &Db, id: &str, now: i64) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE web_sessions SET locked = 0, failed_unlocks = 0, unlock_blocked_until = NULL, last_active_at = $2 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Counts a wrong password; `blocked_until` (when given) refuses unlocking until then.
+pub async fn record_wrong_password(db: &Db, id: &str, blocked_until: Option<i64>) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE web_sessions SET failed_unlocks = failed_unlocks + 1, \
+         unlock_blocked_until = COALESCE($2, unlock_blocked_until) WHERE id = $1",
+    )
+    .bind(id)
+    .bind(blocked_until)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Signs the session out: its token opens nothing any more. The conversation
+/// stays with the business.
+pub async fn sign_out(db: &Db, id: &str, now: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE web_sessions SET signed_out_at = $2, locked = 1 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

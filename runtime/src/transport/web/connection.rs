@@ -1,0 +1,417 @@
+//! One web chat WebSocket, from `hello` to close.
+//!
+//! The connection keeps a cursor (the last message number the page has) and
+//! sends history after it whenever the feed announces the conversation, on a
+//! timer (announcements from other nodes can be missed), and after unlocking.
+//! Customer messages are recorded as claimed inbound events (so a repeat is
+//! recognised and a crash loses nothing) and handled in order by this
+//! connection's own task, which finishes them even if the page goes away.
+//! While the session is locked nothing of the conversation is sent.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message as WsMessage, WebSocket};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::CHANNEL;
+use super::protocol::{ClientFrame, LockState, ServerFrame, StoredEvent, WebMessage};
+use super::session::{self, LockError};
+use crate::App;
+use crate::chat::{InboundRequest, is_language_tag};
+use crate::store::businesses::Business;
+use crate::store::inbound_events::Claimed;
+use crate::store::web_sessions::{self, WebSession};
+use crate::store::{StoreError, conversations};
+
+/// How long a page has to say `hello`.
+const HELLO_WITHIN: Duration = Duration::from_secs(10);
+/// Messages read from history per query while catching up.
+const PAGE: u32 = 200;
+/// Customer messages a connection may send per [`SEND_WINDOW`].
+const SENDS_PER_WINDOW: u32 = 20;
+const SEND_WINDOW: Duration = Duration::from_secs(10);
+/// Activity is written down at most this often.
+const TOUCH_EVERY_MS: i64 = 5_000;
+/// Longest browser-chosen message id.
+const MAX_CLIENT_ID: usize = 64;
+
+/// Why a connection ends early.
+enum Close {
+    /// The page went away or broke the protocol.
+    Gone,
+    Store(StoreError),
+}
+
+impl From<StoreError> for Close {
+    fn from(e: StoreError) -> Self {
+        Close::Store(e)
+    }
+}
+
+impl From<axum::Error> for Close {
+    fn from(_: axum::Error) -> Self {
+        Close::Gone
+    }
+}
+
+type Flow<T = ()> = Result<T, Close>;
+
+/// Serves one page of `business`'s web chat until either side closes.
+pub async fn serve(mut socket: WebSocket, app: App, business: Business) {
+    let outcome = async {
+        let Some((session, after)) = hello(&mut socket, &app, &business).await? else { return Ok(()) };
+        let mut connection = Connection::new(app, business, session, socket);
+        connection.start(after).await?;
+        connection.run().await
+    }
+    .await;
+    if let Err(Close::Store(e)) = outcome {
+        tracing::error!("web chat connection ended by a database error: {e}");
+    }
+}
+
+/// Waits for `hello` and finds (or opens) the session it names. `None` when
+/// the page never said it (the socket is closed).
+async fn hello(socket: &mut WebSocket, app: &App, business: &Business) -> Flow<Option<(WebSession, i64)>> {
+    let frame = match tokio::time::timeout(HELLO_WITHIN, socket.recv()).await {
+        Ok(Some(Ok(WsMessage::Text(text)))) => serde_json::from_str::<ClientFrame>(&text).ok(),
+        _ => return Ok(None),
+    };
+    let Some(ClientFrame::Hello { token, after, locale }) = frame else {
+        send(socket, &error("bad_frame", "the first frame must be `hello`".into(), None)).await?;
+        return Ok(None);
+    };
+    if let Some(token) = token.filter(|t| t.len() <= 128) {
+        let hash = crate::ids::hash_api_key(&token);
+        if let Some(session) = web_sessions::find(&app.db, &business.id, &hash).await? {
+            return Ok(Some((session, after.max(0))));
+        }
+    }
+    let locale = locale.filter(|l| is_language_tag(l)).unwrap_or_else(|| business.locale.clone());
+    let (session, token) = session::open(&app.db, business, &locale).await?;
+    send(socket, &ServerFrame::Session { token }).await?;
+    Ok(Some((session, 0)))
+}
+
+struct Connection {
+    app: App,
+    business: Business,
+    session: WebSession,
+    socket: WebSocket,
+    /// The last message number the page has.
+    cursor: i64,
+    /// What this page was last told: locked or not.
+    locked: bool,
+    /// When activity was last written down.
+    touched_at: i64,
+    /// Customer messages, handled in order by this connection's task.
+    queue: mpsc::UnboundedSender<Claimed>,
+    sends: (Instant, u32),
+}
+
+impl Connection {
+    fn new(app: App, business: Business, session: WebSession, socket: WebSocket) -> Connection {
+        let (queue, mut pending) = mpsc::unbounded_channel::<Claimed>();
+        let inbox = app.inbox.clone();
+        // Ends when the connection drops its sender and the queue is drained.
+        tokio::spawn(async move {
+            while let Some(event) = pending.recv().await {
+                if let Err(e) = inbox.settle(&event).await {
+                    tracing::error!(event = %event.id, "web chat message left for the inbound worker: {e}");
+                }
+            }
+        });
+        let touched_at = session.last_active_at;
+        Connection {
+            app,
+            business,
+            session,
+            socket,
+            cursor: 0,
+            locked: false,
+            touched_at,
+            queue,
+            sends: (Instant::now(), 0),
+        }
+    }
+
+    fn lock_state(&self) -> LockState {
+        LockState {
+            has_password: self.session.password_hash.is_some(),
+            auto_lock_minutes: self.session.auto_lock_minutes,
+        }
+    }
+
+    async fn start(&mut self, after: i64) -> Flow {
+        let now = crate::ids::now_ms();
+        self.locked = self.session.locked || web_sessions::lock_if_idle(&self.app.db, &self.session.id, now).await?;
+        let ready = ServerFrame::Ready { shop_name: &self.business.name, locked: self.locked, lock: self.lock_state() };
+        send(&mut self.socket, &ready).await?;
+        if !self.locked {
+            self.cursor = after;
+            self.catch_up().await?;
+        }
+        Ok(())
+    }
+
+    async fn run(&mut self) -> Flow {
+        let mut feed = self.app.chat.feed().subscribe();
+        let mut poll = tokio::time::interval(self.app.config.transport.web_poll_every);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let idle_deadline = if self.locked { None } else { session::idle_deadline(&self.session) };
+            let lock_at = idle_deadline.map(instant_at);
+            tokio::select! {
+                frame = self.socket.recv() => match frame {
+                    Some(Ok(WsMessage::Text(text))) => self.on_frame(&text).await?,
+                    Some(Ok(WsMessage::Binary(_))) => {
+                        send(&mut self.socket, &error("bad_frame", "frames are JSON text".into(), None)).await?;
+                    }
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
+                    Some(Ok(WsMessage::Close(_)) | Err(_)) | None => return Ok(()),
+                },
+                note = feed.recv() => match note {
+                    Ok(id) if *id == *self.session.conversation_id => self.refresh().await?,
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => self.refresh().await?,
+                    Err(RecvError::Closed) => return Ok(()),
+                },
+                _ = poll.tick() => self.refresh().await?,
+                () = sleep_until(lock_at), if lock_at.is_some() => self.refresh().await?,
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, text: &str) -> Flow {
+        let frame = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) => frame,
+            Err(e) => return send(&mut self.socket, &error("bad_frame", format!("not a frame: {e}"), None)).await,
+        };
+        match frame {
+            ClientFrame::Hello { .. } => {
+                send(&mut self.socket, &error("bad_frame", "`hello` comes once, first".into(), None)).await
+            }
+            ClientFrame::Send { id, message } => self.on_send(&id, message).await,
+            ClientFrame::Active => self.touch().await,
+            ClientFrame::SetLock { password, auto_lock_minutes } => self.on_set_lock(password, auto_lock_minutes).await,
+            ClientFrame::Lock => self.on_lock().await,
+            ClientFrame::Unlock { password } => self.on_unlock(password).await,
+            ClientFrame::SignOut => {
+                web_sessions::sign_out(&self.app.db, &self.session.id, crate::ids::now_ms()).await?;
+                send(&mut self.socket, &ServerFrame::SignedOut).await?;
+                Err(Close::Gone)
+            }
+        }
+    }
+
+    async fn on_send(&mut self, id: &str, message: WebMessage) -> Flow {
+        let refuse = |code: &'static str, message: String| error(code, message, Some(id));
+        if self.locked {
+            return send(&mut self.socket, &refuse("locked", "the chat is locked; unlock it first".into())).await;
+        }
+        if id.is_empty() || id.len() > MAX_CLIENT_ID {
+            let why = format!("a message id has 1 to {MAX_CLIENT_ID} bytes");
+            return send(&mut self.socket, &refuse("bad_frame", why)).await;
+        }
+        if !self.may_send() {
+            let why = format!("at most {SENDS_PER_WINDOW} messages per {} seconds", SEND_WINDOW.as_secs());
+            return send(&mut self.socket, &refuse("slow_down", why)).await;
+        }
+        let stored = StoredEvent { handle: session::handle(&self.session), locale: None, message };
+        let request = InboundRequest {
+            channel: CHANNEL.into(),
+            handle: stored.handle.clone(),
+            locale: None,
+            message: stored.message.clone().into_inbound(),
+        };
+        if let Err(e) = crate::chat::validate_inbound(&request) {
+            return send(&mut self.socket, &refuse("invalid_message", e.to_string())).await;
+        }
+        let payload = serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let external_id = format!("{}:{id}", self.session.id);
+        let claimed = self.app.inbox.accept(&self.business.id, CHANNEL, &external_id, &payload).await?;
+        send(&mut self.socket, &ServerFrame::Accepted { id }).await?;
+        self.touch().await?;
+        if let Some(event) = claimed {
+            // The receiving task lives as long as this sender.
+            let _ = self.queue.send(event);
+        }
+        Ok(())
+    }
+
+    async fn on_set_lock(&mut self, password: Option<String>, auto_lock_minutes: Option<i64>) -> Flow {
+        if self.locked {
+            return send(&mut self.socket, &error("locked", "unlock the chat first".into(), None)).await;
+        }
+        let hash = match password {
+            None => None,
+            Some(password) => match hash_off_thread(password, auto_lock_minutes).await {
+                Ok(hash) => Some(hash),
+                Err(e) => {
+                    let code = if matches!(e, LockError::Hash(_)) { "internal" } else { "weak_lock" };
+                    return send(&mut self.socket, &error(code, e.to_string(), None)).await;
+                }
+            },
+        };
+        let now = crate::ids::now_ms();
+        let minutes = auto_lock_minutes.filter(|_| hash.is_some());
+        if !web_sessions::set_lock(&self.app.db, &self.session.id, hash.as_deref(), minutes, now).await? {
+            return self.refresh().await;
+        }
+        self.session.password_hash = hash;
+        self.session.auto_lock_minutes = minutes;
+        self.session.last_active_at = now;
+        self.touched_at = now;
+        let lock = self.lock_state();
+        send(&mut self.socket, &ServerFrame::LockSet { lock }).await
+    }
+
+    async fn on_lock(&mut self) -> Flow {
+        if !web_sessions::lock(&self.app.db, &self.session.id).await? {
+            return send(&mut self.socket, &error("no_password", "set a password before locking".into(), None)).await;
+        }
+        self.refresh().await
+    }
+
+    async fn on_unlock(&mut self, password: String) -> Flow {
+        let Some(current) = web_sessions::get(&self.app.db, &self.session.id).await? else {
+            send(&mut self.socket, &ServerFrame::SignedOut).await?;
+            return Err(Close::Gone);
+        };
+        self.session = current;
+        let now = crate::ids::now_ms();
+        if let Some(until) = self.session.unlock_blocked_until.filter(|until| *until > now) {
+            let frame = ServerFrame::Error {
+                code: "too_many_attempts",
+                message: "too many wrong passwords; wait before trying again".into(),
+                id: None,
+                retry_after_seconds: Some((until - now + 999) / 1000),
+            };
+            return send(&mut self.socket, &frame).await;
+        }
+        let right = match self.session.password_hash.clone() {
+            // A lock without a password cannot happen; open it.
+            None => true,
+            Some(phc) => {
+                tokio::task::spawn_blocking(move || session::verify_password(&password, &phc)).await.unwrap_or(false)
+            }
+        };
+        if !right {
+            let blocked = session::blocked_until(self.session.failed_unlocks + 1, now);
+            web_sessions::record_wrong_password(&self.app.db, &self.session.id, blocked).await?;
+            return send(&mut self.socket, &error("wrong_password", "that is not the password".into(), None)).await;
+        }
+        web_sessions::unlock(&self.app.db, &self.session.id, now).await?;
+        self.session.locked = false;
+        self.session.failed_unlocks = 0;
+        self.session.last_active_at = now;
+        self.touched_at = now;
+        self.locked = false;
+        let lock = self.lock_state();
+        send(&mut self.socket, &ServerFrame::Unlocked { lock }).await?;
+        self.cursor = 0;
+        self.catch_up().await
+    }
+
+    /// Rereads the session (another tab may have locked, signed out or been
+    /// active), locks it if it has been idle too long, and sends the page
+    /// what it should see now.
+    async fn refresh(&mut self) -> Flow {
+        let Some(current) = web_sessions::get(&self.app.db, &self.session.id).await? else {
+            send(&mut self.socket, &ServerFrame::SignedOut).await?;
+            return Err(Close::Gone);
+        };
+        self.session = current;
+        let now = crate::ids::now_ms();
+        if !self.session.locked
+            && session::idle_deadline(&self.session).is_some_and(|at| at <= now)
+            && web_sessions::lock_if_idle(&self.app.db, &self.session.id, now).await?
+        {
+            self.session.locked = true;
+        }
+        if self.session.locked && !self.locked {
+            self.locked = true;
+            self.cursor = 0;
+            return send(&mut self.socket, &ServerFrame::Locked).await;
+        }
+        if self.locked {
+            return Ok(());
+        }
+        self.catch_up().await
+    }
+
+    /// Sends every message after the cursor.
+    async fn catch_up(&mut self) -> Flow {
+        loop {
+            let messages = conversations::messages(
+                &self.app.db,
+                &self.business.id,
+                &self.session.conversation_id,
+                self.cursor,
+                PAGE,
+            )
+            .await?;
+            for message in &messages {
+                send(&mut self.socket, &ServerFrame::Message { message }).await?;
+                self.cursor = message.seq;
+            }
+            if messages.len() < PAGE as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Writes down that the customer is using the page (at most every few seconds).
+    async fn touch(&mut self) -> Flow {
+        let now = crate::ids::now_ms();
+        if self.locked || now - self.touched_at < TOUCH_EVERY_MS {
+            return Ok(());
+        }
+        if web_sessions::touch(&self.app.db, &self.session.id, now).await? {
+            self.session.last_active_at = now;
+            self.touched_at = now;
+        }
+        Ok(())
+    }
+
+    fn may_send(&mut self) -> bool {
+        let now = Instant::now();
+        if now.duration_since(self.sends.0) >= SEND_WINDOW {
+            self.sends = (now, 0);
+        }
+        self.sends.1 += 1;
+        self.sends.1 <= SENDS_PER_WINDOW
+    }
+}
+
+async fn hash_off_thread(password: String, auto_lock_minutes: Option<i64>) -> Result<String, LockError> {
+    session::check_new_lock(&password, auto_lock_minutes)?;
+    tokio::task::spawn_blocking(move || session::hash_password(&password))
+        .await
+        .map_err(|e| LockError::Hash(e.to_string()))?
+}
+
+fn error<'a>(code: &'a str, message: String, id: Option<&'a str>) -> ServerFrame<'a> {
+    ServerFrame::Error { code, message, id, retry_after_seconds: None }
+}
+
+async fn send(socket: &mut WebSocket, frame: &ServerFrame<'_>) -> Flow {
+    let text = serde_json::to_string(frame).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    socket.send(WsMessage::Text(text.into())).await?;
+    Ok(())
+}
+
+/// The tokio instant of a wall-clock time in milliseconds (now, if past).
+fn instant_at(at_ms: i64) -> Instant {
+    let wait = u64::try_from(at_ms - crate::ids::now_ms()).unwrap_or(0);
+    Instant::now() + Duration::from_millis(wait)
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
