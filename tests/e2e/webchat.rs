@@ -276,6 +276,28 @@ async fn bad_frames_and_addresses_get_clear_errors(app: TestApp) {
     assert!(slowed, "25 messages at once were all accepted");
 }
 
+/// Locking in one tab hides the chat in the customer's other open tab at
+/// once (the timer that would also find it is set far too slow).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locking_in_one_tab_hides_the_chat_in_the_other() {
+    let slow_timer = |config: &mut bottega::Config| config.transport.web_poll_every = Duration::from_secs(120);
+    let Some(app) = TestApp::start_with(Backend::Sqlite, slow_timer).await else { return };
+    let shop = app.create_shop("Two tabs", json!({})).await;
+    let base = app.serve().await;
+    let mut first = WebChat::new_customer(&base, &shop.id).await;
+    let token = first.token.clone().expect("token");
+    let mut second = WebChat::open(&base, &shop.id, Some(&token), 0).await;
+    assert_eq!(second.expect("ready").await["locked"], false);
+
+    first.send_frame(json!({"type": "set_lock", "password": PASSWORD, "auto_lock_minutes": 15})).await;
+    first.expect("lock_set").await;
+    first.send_frame(json!({"type": "lock"})).await;
+    first.expect("locked").await;
+    second.expect("locked").await;
+    second.say("s1", "sneaky").await;
+    assert_eq!(second.expect("error").await["code"], "locked");
+}
+
 /// PostgreSQL: a reply stored through one node reaches a chat open on another,
 /// announced with NOTIFY (the chat's own timer is set too slow to find it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

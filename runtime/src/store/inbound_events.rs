@@ -17,6 +17,8 @@ pub struct Claimed {
     pub channel: String,
     pub payload: String,
     pub attempts: i64,
+    /// The end of the claimant's lease.
+    pub held_until: i64,
 }
 
 /// Records an event unless its external id was seen before; true when new.
@@ -68,6 +70,7 @@ pub async fn record_claimed(
         channel: channel.to_string(),
         payload: payload.to_string(),
         attempts: 0,
+        held_until: lease_until,
     }))
 }
 
@@ -95,6 +98,7 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
                     channel: row.try_get("channel")?,
                     payload: row.try_get("payload")?,
                     attempts: row.try_get("attempts")?,
+                    held_until: lease_until,
                 },
             ))
         })
@@ -102,6 +106,24 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
     // RETURNING does not keep the subquery's order.
     claimed.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
     Ok(claimed.into_iter().map(|(_, c)| c).collect())
+}
+
+/// Extends the lease of an event this claimant still holds (nobody took it
+/// over after its lease ran out); false when it no longer holds it.
+pub async fn renew_lease(db: &Db, event: &mut Claimed, until: i64) -> StoreResult<bool> {
+    let renewed = sqlx::query(
+        "UPDATE inbound_events SET next_attempt_at = $3 WHERE id = $1 AND state = 'pending' AND next_attempt_at = $2",
+    )
+    .bind(&event.id)
+    .bind(event.held_until)
+    .bind(until)
+    .execute(db.pool())
+    .await?;
+    if renewed.rows_affected() == 1 {
+        event.held_until = until;
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 pub async fn mark_done(db: &Db, id: &str) -> StoreResult<()> {

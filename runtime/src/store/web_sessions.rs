@@ -106,7 +106,7 @@ pub async fn lock(db: &Db, id: &str) -> StoreResult<bool> {
 /// that long at `now`; true when this call locked it.
 pub async fn lock_if_idle(db: &Db, id: &str, now: i64) -> StoreResult<bool> {
     let row = sqlx::query(
-        "UPDATE web_sessions SET locked = 1 WHERE id = $1 AND password_hash IS NOT NULL \
+        "UPDATE web_sessions SET locked = 1 WHERE id = $1 AND locked = 0 AND password_hash IS NOT NULL \
          AND auto_lock_minutes IS NOT NULL AND last_active_at + auto_lock_minutes * 60000 <= $2 RETURNING locked",
     )
     .bind(id)
@@ -138,26 +138,50 @@ pub async fn set_lock(
     Ok(done.rows_affected() == 1)
 }
 
-/// Unlocks after a right password.
-pub async fn unlock(db: &Db, id: &str, now: i64) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE web_sessions SET locked = 0, failed_unlocks = 0, unlock_blocked_until = NULL, last_active_at = $2 WHERE id = $1",
+/// Takes one unlock attempt, unless unlocking is refused until later: the
+/// attempt's number (1 for the first wrong-or-right guess since the last
+/// unlock), or `Err(until)`. Taken before the password is checked, so parallel
+/// guesses each count.
+pub async fn take_unlock_attempt(db: &Db, id: &str, now: i64) -> StoreResult<Result<i64, i64>> {
+    let taken = sqlx::query(
+        "UPDATE web_sessions SET failed_unlocks = failed_unlocks + 1 WHERE id = $1 AND signed_out_at IS NULL \
+         AND (unlock_blocked_until IS NULL OR unlock_blocked_until <= $2) RETURNING failed_unlocks",
     )
     .bind(id)
     .bind(now)
-    .execute(db.pool())
+    .fetch_optional(db.pool())
     .await?;
+    if let Some(row) = taken {
+        return Ok(Ok(row.try_get("failed_unlocks")?));
+    }
+    let until: Option<i64> = sqlx::query("SELECT unlock_blocked_until FROM web_sessions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|row| row.try_get("unlock_blocked_until"))
+        .transpose()?
+        .flatten();
+    Ok(Err(until.unwrap_or(now)))
+}
+
+/// Refuses unlocking until `until` (after too many wrong passwords).
+pub async fn block_unlocking(db: &Db, id: &str, until: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE web_sessions SET unlock_blocked_until = $2 WHERE id = $1")
+        .bind(id)
+        .bind(until)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }
 
-/// Counts a wrong password; `blocked_until` (when given) refuses unlocking until then.
-pub async fn record_wrong_password(db: &Db, id: &str, blocked_until: Option<i64>) -> StoreResult<()> {
+/// Unlocks after a right password.
+pub async fn unlock(db: &Db, id: &str, now: i64) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE web_sessions SET failed_unlocks = failed_unlocks + 1, \
-         unlock_blocked_until = COALESCE($2, unlock_blocked_until) WHERE id = $1",
+        "UPDATE web_sessions SET locked = 0, failed_unlocks = 0, unlock_blocked_until = NULL, last_active_at = $2 \
+         WHERE id = $1 AND signed_out_at IS NULL",
     )
     .bind(id)
-    .bind(blocked_until)
+    .bind(now)
     .execute(db.pool())
     .await?;
     Ok(())

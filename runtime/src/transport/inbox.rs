@@ -94,6 +94,18 @@ impl Inbox {
         inbound_events::record_claimed(&self.db, business_id, channel, external_id, payload, lease_until).await
     }
 
+    /// Settles an event accepted earlier (see [`Inbox::accept`]) if this node
+    /// still holds it: its lease is renewed first, so an event the worker took
+    /// over (the lease ran out while it waited) is not answered twice.
+    pub async fn settle_accepted(&self, mut event: Claimed) -> StoreResult<()> {
+        let lease_until = crate::ids::now_ms() + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+        if !inbound_events::renew_lease(&self.db, &mut event, lease_until).await? {
+            tracing::info!(event = %event.id, "inbound event taken over by the worker; not handled twice");
+            return Ok(());
+        }
+        self.settle(&event).await
+    }
+
     /// Processes one claimed event and records how it went: done, retried
     /// later (a database failure), or refused for good.
     pub async fn settle(&self, event: &Claimed) -> StoreResult<()> {

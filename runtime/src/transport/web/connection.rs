@@ -34,6 +34,10 @@ const SENDS_PER_WINDOW: u32 = 20;
 const SEND_WINDOW: Duration = Duration::from_secs(10);
 /// Activity is written down at most this often.
 const TOUCH_EVERY_MS: i64 = 5_000;
+/// How often the host pings a quiet page; one silent for three pings is closed.
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// Customer messages waiting for this connection's task.
+const QUEUE: usize = 32;
 /// Longest browser-chosen message id.
 const MAX_CLIENT_ID: usize = 64;
 
@@ -107,19 +111,19 @@ struct Connection {
     /// When activity was last written down.
     touched_at: i64,
     /// Customer messages, handled in order by this connection's task.
-    queue: mpsc::UnboundedSender<Claimed>,
+    queue: mpsc::Sender<Claimed>,
     sends: (Instant, u32),
 }
 
 impl Connection {
     fn new(app: App, business: Business, session: WebSession, socket: WebSocket) -> Connection {
-        let (queue, mut pending) = mpsc::unbounded_channel::<Claimed>();
+        let (queue, mut pending) = mpsc::channel::<Claimed>(QUEUE);
         let inbox = app.inbox.clone();
         // Ends when the connection drops its sender and the queue is drained.
         tokio::spawn(async move {
             while let Some(event) = pending.recv().await {
-                if let Err(e) = inbox.settle(&event).await {
-                    tracing::error!(event = %event.id, "web chat message left for the inbound worker: {e}");
+                if let Err(e) = inbox.settle_accepted(event).await {
+                    tracing::error!("web chat message left for the inbound worker: {e}");
                 }
             }
         });
@@ -160,16 +164,21 @@ impl Connection {
         let mut feed = self.app.chat.feed().subscribe();
         let mut poll = tokio::time::interval(self.app.config.transport.web_poll_every);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ping = tokio::time::interval(PING_EVERY);
+        let mut last_heard = Instant::now();
         loop {
             let idle_deadline = if self.locked { None } else { session::idle_deadline(&self.session) };
             let lock_at = idle_deadline.map(instant_at);
             tokio::select! {
                 frame = self.socket.recv() => match frame {
-                    Some(Ok(WsMessage::Text(text))) => self.on_frame(&text).await?,
+                    Some(Ok(WsMessage::Text(text))) => {
+                        last_heard = Instant::now();
+                        self.on_frame(&text).await?;
+                    }
                     Some(Ok(WsMessage::Binary(_))) => {
                         send(&mut self.socket, &error("bad_frame", "frames are JSON text".into(), None)).await?;
                     }
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => last_heard = Instant::now(),
                     Some(Ok(WsMessage::Close(_)) | Err(_)) | None => return Ok(()),
                 },
                 note = feed.recv() => match note {
@@ -179,6 +188,13 @@ impl Connection {
                     Err(RecvError::Closed) => return Ok(()),
                 },
                 _ = poll.tick() => self.refresh().await?,
+                _ = ping.tick() => {
+                    // A page that answers nothing (its network is gone) is let go.
+                    if last_heard.elapsed() > PING_EVERY * 3 {
+                        return Ok(());
+                    }
+                    self.socket.send(WsMessage::Ping(Default::default())).await?;
+                }
                 () = sleep_until(lock_at), if lock_at.is_some() => self.refresh().await?,
             }
         }
@@ -200,6 +216,7 @@ impl Connection {
             ClientFrame::Unlock { password } => self.on_unlock(password).await,
             ClientFrame::SignOut => {
                 web_sessions::sign_out(&self.app.db, &self.session.id, crate::ids::now_ms()).await?;
+                self.tell_other_tabs().await;
                 send(&mut self.socket, &ServerFrame::SignedOut).await?;
                 Err(Close::Gone)
             }
@@ -214,6 +231,18 @@ impl Connection {
         if id.is_empty() || id.len() > MAX_CLIENT_ID {
             let why = format!("a message id has 1 to {MAX_CLIENT_ID} bytes");
             return send(&mut self.socket, &refuse("bad_frame", why)).await;
+        }
+        // Another tab (or node) may have locked or ended the session.
+        match web_sessions::get(&self.app.db, &self.session.id).await? {
+            Some(current) if current.locked => {
+                self.refresh().await?;
+                return send(&mut self.socket, &refuse("locked", "the chat is locked; unlock it first".into())).await;
+            }
+            Some(_) => {}
+            None => {
+                send(&mut self.socket, &ServerFrame::SignedOut).await?;
+                return Err(Close::Gone);
+            }
         }
         if !self.may_send() {
             let why = format!("at most {SENDS_PER_WINDOW} messages per {} seconds", SEND_WINDOW.as_secs());
@@ -234,9 +263,12 @@ impl Connection {
         let claimed = self.app.inbox.accept(&self.business.id, CHANNEL, &external_id, &payload).await?;
         send(&mut self.socket, &ServerFrame::Accepted { id }).await?;
         self.touch().await?;
-        if let Some(event) = claimed {
-            // The receiving task lives as long as this sender.
-            let _ = self.queue.send(event);
+        // A full queue (or a gone task) leaves the message to the inbound
+        // worker, which takes it when its lease ends: late, never lost.
+        if let Some(event) = claimed
+            && self.queue.try_send(event).is_err()
+        {
+            tracing::warn!(session = %self.session.id, "web chat queue full; a message waits for the inbound worker");
         }
         Ok(())
     }
@@ -247,7 +279,7 @@ impl Connection {
         }
         let hash = match password {
             None => None,
-            Some(password) => match hash_off_thread(password, auto_lock_minutes).await {
+            Some(password) => match session::hash_off_thread(password, auto_lock_minutes).await {
                 Ok(hash) => Some(hash),
                 Err(e) => {
                     let code = if matches!(e, LockError::Hash(_)) { "internal" } else { "weak_lock" };
@@ -272,6 +304,7 @@ impl Connection {
         if !web_sessions::lock(&self.app.db, &self.session.id).await? {
             return send(&mut self.socket, &error("no_password", "set a password before locking".into(), None)).await;
         }
+        self.tell_other_tabs().await;
         self.refresh().await
     }
 
@@ -282,25 +315,29 @@ impl Connection {
         };
         self.session = current;
         let now = crate::ids::now_ms();
-        if let Some(until) = self.session.unlock_blocked_until.filter(|until| *until > now) {
-            let frame = ServerFrame::Error {
-                code: "too_many_attempts",
-                message: "too many wrong passwords; wait before trying again".into(),
-                id: None,
-                retry_after_seconds: Some((until - now + 999) / 1000),
-            };
-            return send(&mut self.socket, &frame).await;
-        }
+        // The attempt is counted before the password is checked, so guesses
+        // made in parallel (other tabs, other nodes) each count.
+        let attempt = match web_sessions::take_unlock_attempt(&self.app.db, &self.session.id, now).await? {
+            Ok(attempt) => attempt,
+            Err(until) => {
+                let frame = ServerFrame::Error {
+                    code: "too_many_attempts",
+                    message: "too many wrong passwords; wait before trying again".into(),
+                    id: None,
+                    retry_after_seconds: Some((until - now + 999) / 1000),
+                };
+                return send(&mut self.socket, &frame).await;
+            }
+        };
         let right = match self.session.password_hash.clone() {
             // A lock without a password cannot happen; open it.
             None => true,
-            Some(phc) => {
-                tokio::task::spawn_blocking(move || session::verify_password(&password, &phc)).await.unwrap_or(false)
-            }
+            Some(phc) => session::verify_off_thread(password, phc).await,
         };
         if !right {
-            let blocked = session::blocked_until(self.session.failed_unlocks + 1, now);
-            web_sessions::record_wrong_password(&self.app.db, &self.session.id, blocked).await?;
+            if let Some(until) = session::blocked_until(attempt, now) {
+                web_sessions::block_unlocking(&self.app.db, &self.session.id, until).await?;
+            }
             return send(&mut self.socket, &error("wrong_password", "that is not the password".into(), None)).await;
         }
         web_sessions::unlock(&self.app.db, &self.session.id, now).await?;
@@ -340,6 +377,12 @@ impl Connection {
             return Ok(());
         }
         self.catch_up().await
+    }
+
+    /// Makes the session's other pages (other tabs, other nodes) reread it now.
+    async fn tell_other_tabs(&mut self) {
+        let (app, conversation) = (self.app.clone(), self.session.conversation_id.clone());
+        app.chat.feed().announce(&app.db, &conversation, CHANNEL).await;
     }
 
     /// Sends every message after the cursor.
@@ -384,13 +427,6 @@ impl Connection {
         self.sends.1 += 1;
         self.sends.1 <= SENDS_PER_WINDOW
     }
-}
-
-async fn hash_off_thread(password: String, auto_lock_minutes: Option<i64>) -> Result<String, LockError> {
-    session::check_new_lock(&password, auto_lock_minutes)?;
-    tokio::task::spawn_blocking(move || session::hash_password(&password))
-        .await
-        .map_err(|e| LockError::Hash(e.to_string()))?
 }
 
 fn error<'a>(code: &'a str, message: String, id: Option<&'a str>) -> ServerFrame<'a> {

@@ -71,6 +71,24 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|hash| argon2().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
+/// Argon2 runs at once at most this many times per node: each takes 19 MiB
+/// and a core for tens of milliseconds, so a flood of `set_lock` or `unlock`
+/// frames waits here instead of exhausting memory.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Checks a new lock, then hashes its password off the async threads.
+pub async fn hash_off_thread(password: String, auto_lock_minutes: Option<i64>) -> Result<String, LockError> {
+    check_new_lock(&password, auto_lock_minutes)?;
+    let _turn = HASHING.acquire().await.map_err(|e| LockError::Hash(e.to_string()))?;
+    tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|e| LockError::Hash(e.to_string()))?
+}
+
+/// [`verify_password`] off the async threads; false if it could not run.
+pub async fn verify_off_thread(password: String, phc: String) -> bool {
+    let Ok(_turn) = HASHING.acquire().await else { return false };
+    tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await.unwrap_or(false)
+}
+
 /// Until when unlocking is refused after the `failed`-th wrong password in a
 /// row: free for the first few, then 30 s, doubling up to an hour.
 pub fn blocked_until(failed: i64, now: i64) -> Option<i64> {

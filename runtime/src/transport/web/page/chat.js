@@ -14,6 +14,9 @@
   const $ = (id) => document.getElementById(id);
 
   const state = {
+    // This page's session token: read once, so another tab saving its own
+    // token never moves this page into that tab's conversation.
+    token: localStorage.getItem(tokenKey),
     socket: null,
     cursor: 0,
     // Sent and not yet seen in the conversation: {id, message, el, accepted}.
@@ -46,7 +49,7 @@
     socket.onopen = () => {
       socket.send(JSON.stringify({
         type: "hello",
-        token: localStorage.getItem(tokenKey),
+        token: state.token,
         after: state.cursor,
         locale: navigator.language,
       }));
@@ -73,6 +76,7 @@
   function onFrame(frame) {
     switch (frame.type) {
       case "session":
+        state.token = frame.token;
         localStorage.setItem(tokenKey, frame.token);
         state.cursor = 0;
         clearMessages();
@@ -116,7 +120,9 @@
         armIdleTimer();
         break;
       case "signed_out":
-        localStorage.removeItem(tokenKey);
+        // Forget the token unless another tab has saved a newer one.
+        if (localStorage.getItem(tokenKey) === state.token) localStorage.removeItem(tokenKey);
+        state.token = null;
         state.pending = [];
         state.cursor = 0;
         clearMessages();
@@ -192,13 +198,15 @@
   }
 
   function showMessage(message) {
-    if (message.seq <= state.cursor) return;
+    // While locked (here or by the host) nothing is shown; unlocking brings it all.
+    if (state.locked || message.seq <= state.cursor) return;
     state.cursor = message.seq;
-    if (message.direction === "inbound" && state.pending.length > 0) {
-      // Our own message came back from the conversation: drop its placeholder.
+    if (message.direction === "inbound") {
+      // Our own message came back from the conversation: drop the placeholder
+      // of the oldest one the host confirmed. Unconfirmed ones stay pending
+      // (and are sent again on reconnect).
       const i = state.pending.findIndex((p) => p.accepted);
-      const [p] = state.pending.splice(i >= 0 ? i : 0, 1);
-      p.el.remove();
+      if (i >= 0) state.pending.splice(i, 1)[0].el.remove();
     }
     const item = render(message.body, message.direction, message.author);
     item.dataset.seq = message.seq;
@@ -392,15 +400,14 @@
     }
   };
 
-  // Auto-lock: the host enforces it; the page also hides the chat on time.
+  // Auto-lock: the host decides (the customer may be active in another tab);
+  // this page hides itself when it has been idle that long, and unlocking it
+  // takes the password like any lock.
   function armIdleTimer() {
     clearTimeout(state.idleTimer);
     const minutes = state.lock.has_password && state.lock.auto_lock_minutes;
     if (!minutes || state.locked) return;
-    state.idleTimer = setTimeout(() => {
-      send({ type: "lock" });
-      showLocked();
-    }, minutes * 60000);
+    state.idleTimer = setTimeout(showLocked, minutes * 60000);
   }
 
   function activity() {
@@ -412,7 +419,8 @@
       send({ type: "active" });
     }
   }
-  for (const kind of ["keydown", "pointerdown", "scroll", "touchstart"]) {
+  // Only what the customer does counts (not scrolling, which new messages cause).
+  for (const kind of ["keydown", "pointerdown", "touchstart"]) {
     document.addEventListener(kind, activity, { passive: true, capture: true });
   }
 
