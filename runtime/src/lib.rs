@@ -11,6 +11,7 @@ pub mod app;
 pub mod chat;
 pub mod commerce;
 pub mod config;
+pub mod devloop;
 pub mod ids;
 pub mod money;
 pub mod plugin;

@@ -1,4 +1,5 @@
-//! `bottega`: the command line. `bottega serve` runs the runtime.
+//! `bottega`: the command line. `bottega serve` runs the runtime; `bottega
+//! plugin …` is the plugin developer's loop (check, chat, upload).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,6 +19,45 @@ struct Cli {
 enum Command {
     /// Run the runtime: the HTTP API, the plugin host and the database.
     Serve(ServeArgs),
+    /// A plugin developer's loop: what production will enforce, before upload.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Validate a component against the contract versions this host serves,
+    /// list the capabilities it imports, and compile it as an upload would.
+    Check {
+        /// The component (`.wasm`).
+        file: PathBuf,
+    },
+    /// Chat with a plugin locally (no server, no database to set up): each
+    /// line you type is a customer message; `/tap ID`, `/product ID`,
+    /// `/browse [QUERY]` and `/cart ID:QTY…` send the other kinds. After each
+    /// turn: time, memory and output against production's limits.
+    Chat {
+        file: PathBuf,
+        /// Products for the shop: a JSON array, as `POST /v1/products/import` takes.
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// The shop's currency (ISO 4217).
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+    },
+    /// Upload a component to a running runtime as the business whose API key is given.
+    Upload {
+        file: PathBuf,
+        /// The runtime's address.
+        #[arg(long, env = "BOTTEGA_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// The business's API key.
+        #[arg(long, env = "BOTTEGA_API_KEY", hide_env_values = true)]
+        key: String,
+        /// Keep the current version answering; activate this one later.
+        #[arg(long)]
+        stage: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,14 +96,137 @@ struct ServeArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The developer's loop speaks for itself; the runtime's own log is noise there.
+    let default_filter = match cli.command {
+        Command::Serve(_) => "info,sqlx=warn,wasmtime=warn,cranelift_codegen=warn",
+        Command::Plugin(_) => "error",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,wasmtime=warn,cranelift_codegen=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
         )
+        .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Plugin(command) => plugin(command).await,
+    }
+}
+
+async fn plugin(command: PluginCommand) -> anyhow::Result<()> {
+    let read = |file: &PathBuf| std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()));
+    match command {
+        PluginCommand::Check { file } => {
+            let wasm = read(&file)?;
+            let config = PluginHostConfig::default();
+            let report = match bottega::devloop::check(&wasm, &config).await {
+                Ok(report) => report,
+                Err(refused) => {
+                    eprintln!("{}: refused: {refused}", file.display());
+                    std::process::exit(1);
+                }
+            };
+            println!("{}: accepted", file.display());
+            println!("  world         {}", report.world);
+            let imports: Vec<String> = report.capabilities.iter().map(ToString::to_string).collect();
+            println!("  imports       {}", if imports.is_empty() { "nothing".into() } else { imports.join(", ") });
+            println!(
+                "  size          {} of {} allowed ({:.0}%)",
+                bytes(report.size_bytes as u64),
+                bytes(report.max_upload_bytes as u64),
+                report.size_bytes as f64 * 100.0 / report.max_upload_bytes.max(1) as f64
+            );
+            println!("  compiled in   {:.1?}", report.compile_time);
+            println!("  sha256        {}", report.sha256);
+            println!("A business must be granted every capability it imports.");
+            Ok(())
+        }
+        PluginCommand::Chat { file, catalog, currency } => {
+            let wasm = read(&file)?;
+            let catalog = catalog.as_ref().map(read).transpose()?;
+            let shop = bottega::devloop::LocalShop::start(&wasm, catalog.as_deref(), &currency).await?;
+            let limits = *shop.limits();
+            println!("Chatting with {} (production's default limits). Ctrl-D ends.", file.display());
+            let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
+            while let Some(line) = lines.next_line().await? {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let message = match bottega::devloop::parse_input(&line) {
+                    Ok(message) => message,
+                    Err(why) => {
+                        println!("  ! {why}");
+                        continue;
+                    }
+                };
+                let outcome = match shop.send(message).await {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        println!("  ! {e}");
+                        continue;
+                    }
+                };
+                for reply in &outcome.replies {
+                    for (n, text) in bottega::devloop::show::lines(&reply.body).into_iter().enumerate() {
+                        println!("{} {text}", if n == 0 { "shop>" } else { "     " });
+                    }
+                }
+                if let Some(run) = outcome.plugin_run {
+                    println!(
+                        "  [{:.1?} of {} ms · memory {} of {} · output {} of {}]",
+                        run.elapsed,
+                        limits.deadline_ms,
+                        bytes(run.usage.peak_memory_bytes as u64),
+                        bytes(limits.memory_bytes),
+                        bytes(run.usage.largest_output_bytes as u64),
+                        bytes(limits.max_output_bytes)
+                    );
+                    if let Some(fault) = run.fault {
+                        println!("  ! the plugin failed, so the customer got the fallback above: {fault}");
+                    }
+                }
+            }
+            Ok(())
+        }
+        PluginCommand::Upload { file, url, key, stage } => {
+            let wasm = read(&file)?;
+            let endpoint = format!("{}/v1/plugins?activate={}", url.trim_end_matches('/'), !stage);
+            let response = reqwest::Client::new()
+                .post(&endpoint)
+                .bearer_auth(key)
+                .header("content-type", "application/wasm")
+                .body(wasm)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot reach {url}: {e}"))?;
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            if !status.is_success() {
+                anyhow::bail!(
+                    "upload refused ({status}): {} ({})",
+                    body["error"]["message"].as_str().unwrap_or("no reason given"),
+                    body["error"]["code"].as_str().unwrap_or("unknown")
+                );
+            }
+            println!(
+                "uploaded {} as version {} ({}){}",
+                file.display(),
+                body["version"],
+                body["id"].as_str().unwrap_or_default(),
+                if stage { "; staged: activate it with POST /v1/plugins/{id}/activate" } else { "; active" }
+            );
+            Ok(())
+        }
+    }
+}
+
+/// A byte count for people (`1.5 MiB`).
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / f64::from(1 << 20)),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
     }
 }
 

@@ -8,6 +8,7 @@ mod automations;
 mod browser;
 mod catalog;
 mod demo_shop;
+mod devloop;
 mod instances;
 mod isolation;
 mod limits;

@@ -5,7 +5,7 @@
 
 mod admin;
 mod automations;
-mod catalog;
+pub(crate) mod catalog;
 mod channels;
 mod chat;
 pub mod error;

@@ -49,6 +49,20 @@ pub struct ChatOutcome {
     pub customer_id: String,
     pub inbound: Message,
     pub replies: Vec<Message>,
+    /// How the business's plugin ran this turn, when it ran (for the
+    /// developer's loop; not part of the API's answer).
+    #[serde(skip)]
+    pub plugin_run: Option<PluginRun>,
+}
+
+/// What one turn of a plugin took, to set against the business's limits.
+#[derive(Debug, Clone)]
+pub struct PluginRun {
+    /// From asking the plugin to having its replies rendered (host calls included).
+    pub elapsed: std::time::Duration,
+    pub usage: crate::plugin::SessionUsage,
+    /// Why the plugin's answer was replaced by a fallback, if it was.
+    pub fault: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,7 +188,13 @@ impl ChatService {
                     replies.push(("host", RenderedReply::Text { text: fallback::UNREADABLE.into() }));
                 }
                 let replies = self.store_replies(business, &conversation, replies).await?;
-                return Ok(ChatOutcome { conversation_id: conversation.id, customer_id, inbound, replies });
+                return Ok(ChatOutcome {
+                    conversation_id: conversation.id,
+                    customer_id,
+                    inbound,
+                    replies,
+                    plugin_run: None,
+                });
             }
             Inbound::Choice { id, title } => Turn::Message(InboundMessage::Choice(Choice { id, title })),
             Inbound::ProductTap(id) => Turn::Message(InboundMessage::ProductTap(id)),
@@ -193,11 +213,14 @@ impl ChatService {
             Inbound::Browse { query, section } => Turn::Browse(CatalogQuery { text: query, section }),
         };
 
+        let mut plugin_run = None;
         if handling == "bot" {
-            replies.extend(self.run_turn(business, &conversation, turn, notes).await?);
+            let (bot_replies, run) = self.run_turn(business, &conversation, turn, notes).await?;
+            replies.extend(bot_replies);
+            plugin_run = run;
         }
         let replies = self.store_replies(business, &conversation, replies).await?;
-        Ok(ChatOutcome { conversation_id: conversation.id, customer_id, inbound, replies })
+        Ok(ChatOutcome { conversation_id: conversation.id, customer_id, inbound, replies, plugin_run })
     }
 
     /// The greeting (on a customer's first message) and the away message
@@ -230,7 +253,7 @@ impl ChatService {
         conversation: &Conversation,
         event: ShopEvent,
     ) -> Result<Vec<Message>, ChatError> {
-        let replies = self.run_turn(business, conversation, Turn::Event(event), Vec::new()).await?;
+        let (replies, _) = self.run_turn(business, conversation, Turn::Event(event), Vec::new()).await?;
         self.store_replies(business, conversation, replies).await
     }
 
@@ -329,7 +352,7 @@ impl ChatService {
         conversation: &Conversation,
         turn: Turn,
         notes: Vec<String>,
-    ) -> Result<Vec<(&'static str, RenderedReply)>, ChatError> {
+    ) -> Result<(Vec<(&'static str, RenderedReply)>, Option<PluginRun>), ChatError> {
         let context = ConversationContext {
             customer_id: conversation.customer_id.clone(),
             conversation_id: conversation.id.clone(),
@@ -349,20 +372,21 @@ impl ChatService {
             let mut responder = Responder::Native { bot: bot.as_ref(), scope: &scope };
             let mut warnings = notes;
             return match self.converse(&mut responder, &scope, &context, turn, &mut warnings).await {
-                Ok(rendered) => Ok(rendered),
-                Err(fault) => Ok(vec![("host", text(fallback_for(&fault)))]),
+                Ok(rendered) => Ok((rendered, None)),
+                Err(fault) => Ok((vec![("host", text(fallback_for(&fault)))], None)),
             };
         }
 
         let Some(version_id) = business.active_plugin_version_id.clone() else {
-            return Ok(vec![("host", text(fallback::NO_PLUGIN))]);
+            return Ok((vec![("host", text(fallback::NO_PLUGIN))], None));
         };
         if business.plugin_disabled_reason.is_some() {
-            return Ok(vec![("host", text(fallback::DISABLED))]);
+            return Ok((vec![("host", text(fallback::DISABLED))], None));
         }
 
         let mut warnings = notes;
         let mut logs = SessionLogs::default();
+        let started = std::time::Instant::now();
         let outcome = async {
             let plugin = self.plugins.load(&self.db, &version_id).await?;
             let mut session = self.plugins.start_session(&plugin, scope.clone(), &business.capabilities).await?;
@@ -372,6 +396,11 @@ impl ChatService {
             result
         }
         .await;
+        let run = PluginRun {
+            elapsed: started.elapsed(),
+            usage: logs.usage,
+            fault: outcome.as_ref().err().map(ToString::to_string),
+        };
 
         // The customer's answer matters more than the business's log: a failure
         // to keep either is logged, not turned into an error.
@@ -383,13 +412,13 @@ impl ChatService {
                 if business.plugin_consecutive_failures > 0 {
                     businesses::reset_plugin_failures(&self.db, &business.id).await?;
                 }
-                Ok(rendered)
+                Ok((rendered, Some(run)))
             }
             Err(fault) => {
                 if let Err(error) = self.record_fault(business, &version_id, &fault).await {
                     tracing::error!(business = %business.id, "could not record a plugin failure: {error}");
                 }
-                Ok(vec![("host", text(fallback_for(&fault)))])
+                Ok((vec![("host", text(fallback_for(&fault)))], Some(run)))
             }
         }
     }

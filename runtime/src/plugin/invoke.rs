@@ -85,6 +85,8 @@ pub struct PluginSession {
     uses: u32,
     /// Where the instance goes back for reuse, if it may.
     recycle: Option<Recycler>,
+    /// The largest output of a call so far, in bytes.
+    largest_output: usize,
     _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
 }
 
@@ -100,6 +102,7 @@ impl PluginSession {
             uses: instance.uses,
             failed: None,
             recycle,
+            largest_output: 0,
             _permits: permits,
         }
     }
@@ -189,13 +192,17 @@ impl PluginSession {
     pub fn finish(mut self) -> SessionLogs {
         let printed = self.store.data().printed();
         let logs = std::mem::take(&mut self.store.data_mut().logs);
+        let usage = SessionUsage {
+            peak_memory_bytes: self.store.data().limiter.peak_memory_bytes(),
+            largest_output_bytes: self.largest_output,
+        };
         let uses = self.uses + 1;
         let reusable =
             self.failed.is_none() && printed.is_empty() && uses < self.store.data().scope.limits.max_instance_uses;
         if let (true, Some(recycle)) = (reusable, self.recycle.take()) {
             recycle.put(IdleInstance { store: self.store, shop: self.shop, uses });
         }
-        SessionLogs { printed, dropped: logs.dropped, lines: logs.lines }
+        SessionLogs { printed, dropped: logs.dropped, lines: logs.lines, usage }
     }
 
     /// Starts a call's deadline.
@@ -236,6 +243,7 @@ impl PluginSession {
     }
 
     fn check_size(&mut self, size: usize) -> Result<(), PluginFault> {
+        self.largest_output = self.largest_output.max(size);
         let limit = self.store.data().scope.limits.max_output_bytes;
         if size as u64 > limit {
             let fault = PluginFault::OutputTooLarge { size, limit };
@@ -295,6 +303,16 @@ pub struct SessionLogs {
     pub dropped: u32,
     /// stdout and stderr.
     pub printed: String,
+    pub usage: SessionUsage,
+}
+
+/// What a session used, to set against the business's limits.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SessionUsage {
+    /// The largest linear memory the instance had (a reused instance keeps its memory).
+    pub peak_memory_bytes: usize,
+    /// The largest output of one call, as the output limit counts it.
+    pub largest_output_bytes: usize,
 }
 
 fn deadline_of(state: &PluginState) -> Duration {

@@ -94,6 +94,8 @@ pub struct MemoryLimitExceeded {
 pub struct PluginLimiter {
     memory_bytes: usize,
     table_elements: usize,
+    /// The largest memory granted so far (for the developer's loop).
+    peak_memory_bytes: usize,
 }
 
 impl PluginLimiter {
@@ -101,7 +103,19 @@ impl PluginLimiter {
         PluginLimiter {
             memory_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
             table_elements: 1_000_000,
+            peak_memory_bytes: 0,
         }
+    }
+
+    /// A limiter for an instance that already had `peak` bytes of memory.
+    pub fn with_peak(mut self, peak: usize) -> PluginLimiter {
+        self.peak_memory_bytes = peak;
+        self
+    }
+
+    /// The largest linear memory the instance has had, in bytes.
+    pub fn peak_memory_bytes(&self) -> usize {
+        self.peak_memory_bytes
     }
 }
 
@@ -110,6 +124,7 @@ impl wasmtime::ResourceLimiter for PluginLimiter {
         if desired > self.memory_bytes {
             return Err(MemoryLimitExceeded { limit: self.memory_bytes, desired }.into());
         }
+        self.peak_memory_bytes = self.peak_memory_bytes.max(desired);
         Ok(true)
     }
 

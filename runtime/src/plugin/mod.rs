@@ -30,7 +30,7 @@ use wasmtime::{Engine, Store};
 pub use capability::Capability;
 pub use host::{HostFault, cart_to_wit};
 use invoke::{IdleInstance, IdleList, Recycler};
-pub use invoke::{PluginFault, PluginSession, SessionLogs};
+pub use invoke::{PluginFault, PluginSession, SessionLogs, SessionUsage};
 pub use limits::PluginLimits;
 pub use state::CallScope;
 pub use validate::{Inspection, UploadError};

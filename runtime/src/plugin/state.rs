@@ -68,7 +68,9 @@ impl PluginState {
     /// Readies a reused instance's state for a new call scope: fresh log
     /// budget and limiter, nothing of the previous call's scope kept.
     pub(super) fn reset(&mut self, scope: CallScope) {
-        self.limiter = PluginLimiter::new(&scope.limits);
+        // The instance keeps its memory, so its peak carries over.
+        let peak = self.limiter.peak_memory_bytes();
+        self.limiter = PluginLimiter::new(&scope.limits).with_peak(peak);
         self.logs = LogBuffer::new(&scope.limits);
         self.scope = scope;
     }

@@ -1,0 +1,21 @@
+//! The plugin developer's loop (`bottega plugin …`): what production will
+//! enforce, told before upload.
+//!
+//! - [`check`]: validates a component against the worlds this host serves,
+//!   lists the capabilities it imports, its size against the upload limit, and
+//!   compiles it as an upload would.
+//! - [`LocalShop`]: a whole runtime in a temporary directory (embedded SQLite,
+//!   no server), one business with a catalog and the plugin, for a local
+//!   conversation. Every turn goes through the same code as production, under
+//!   the same default limits, and reports what the plugin used against them.
+//! - [`show`]: replies as text, the way a terminal can show what a customer sees.
+//!
+//! Uploading to a running runtime is the HTTP API (`POST /v1/plugins`); the
+//! command line's `plugin upload` is a thin client of it.
+
+mod check;
+mod local;
+pub mod show;
+
+pub use check::{CheckReport, check};
+pub use local::{LocalShop, LocalShopError, parse_input};
