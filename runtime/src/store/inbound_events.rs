@@ -21,27 +21,17 @@ pub struct Claimed {
     pub held_until: i64,
 }
 
-/// Records an event unless its external id was seen before; true when new.
+/// Records an event unless its external id was seen before, due at once for
+/// the worker; true when new.
 pub async fn record(db: &Db, business_id: &str, channel: &str, external_id: &str, payload: &str) -> StoreResult<bool> {
-    let now = ids::now_ms();
-    let inserted = sqlx::query(
-        "INSERT INTO inbound_events (id, business_id, channel, external_id, payload, state, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (business_id, channel, external_id) DO NOTHING",
-    )
-    .bind(ids::new_id("ine"))
-    .bind(business_id)
-    .bind(channel)
-    .bind(external_id)
-    .bind(payload)
-    .bind(now)
-    .execute(db.pool())
-    .await?;
-    Ok(inserted.rows_affected() == 1)
+    let due = ids::now_ms();
+    Ok(record_claimed(db, business_id, channel, external_id, payload, due).await?.is_some())
 }
 
 /// Records an event already claimed by the caller, who processes it at once:
 /// leased until `lease_until`, after which any worker may take it (the caller
-/// died). `None` when its external id was seen before.
+/// died; a lease ending now leaves it to the worker). `None` when its external
+/// id was seen before.
 pub async fn record_claimed(
     db: &Db,
     business_id: &str,

@@ -69,7 +69,7 @@ impl Inbox {
 
     /// Processes due events once; returns how many were claimed.
     pub async fn process_due(&self, now: i64) -> StoreResult<usize> {
-        let lease_until = now + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+        let lease_until = lease_end(now);
         let claimed = inbound_events::claim_due(&self.db, now, lease_until, BATCH).await?;
         let count = claimed.len();
         for event in claimed {
@@ -90,7 +90,7 @@ impl Inbox {
         external_id: &str,
         payload: &str,
     ) -> StoreResult<Option<Claimed>> {
-        let lease_until = crate::ids::now_ms() + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+        let lease_until = lease_end(crate::ids::now_ms());
         inbound_events::record_claimed(&self.db, business_id, channel, external_id, payload, lease_until).await
     }
 
@@ -98,7 +98,7 @@ impl Inbox {
     /// still holds it: its lease is renewed first, so an event the worker took
     /// over (the lease ran out while it waited) is not answered twice.
     pub async fn settle_accepted(&self, mut event: Claimed) -> StoreResult<()> {
-        let lease_until = crate::ids::now_ms() + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+        let lease_until = lease_end(crate::ids::now_ms());
         if !inbound_events::renew_lease(&self.db, &mut event, lease_until).await? {
             tracing::info!(event = %event.id, "inbound event taken over by the worker; not handled twice");
             return Ok(());
@@ -155,4 +155,9 @@ impl Inbox {
         self.chat.handle_inbound(&business, request).await?;
         Ok(())
     }
+}
+
+/// When a lease taken at `now` ends.
+fn lease_end(now: i64) -> i64 {
+    now.saturating_add(i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX))
 }

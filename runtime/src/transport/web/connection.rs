@@ -233,16 +233,10 @@ impl Connection {
             return send(&mut self.socket, &refuse("bad_frame", why)).await;
         }
         // Another tab (or node) may have locked or ended the session.
-        match web_sessions::get(&self.app.db, &self.session.id).await? {
-            Some(current) if current.locked => {
-                self.refresh().await?;
-                return send(&mut self.socket, &refuse("locked", "the chat is locked; unlock it first".into())).await;
-            }
-            Some(_) => {}
-            None => {
-                send(&mut self.socket, &ServerFrame::SignedOut).await?;
-                return Err(Close::Gone);
-            }
+        self.reload().await?;
+        if self.session.locked {
+            self.refresh().await?;
+            return send(&mut self.socket, &refuse("locked", "the chat is locked; unlock it first".into())).await;
         }
         if !self.may_send() {
             let why = format!("at most {SENDS_PER_WINDOW} messages per {} seconds", SEND_WINDOW.as_secs());
@@ -309,11 +303,7 @@ impl Connection {
     }
 
     async fn on_unlock(&mut self, password: String) -> Flow {
-        let Some(current) = web_sessions::get(&self.app.db, &self.session.id).await? else {
-            send(&mut self.socket, &ServerFrame::SignedOut).await?;
-            return Err(Close::Gone);
-        };
-        self.session = current;
+        self.reload().await?;
         let now = crate::ids::now_ms();
         // The attempt is counted before the password is checked, so guesses
         // made in parallel (other tabs, other nodes) each count.
@@ -352,15 +342,21 @@ impl Connection {
         self.catch_up().await
     }
 
-    /// Rereads the session (another tab may have locked, signed out or been
-    /// active), locks it if it has been idle too long, and sends the page
-    /// what it should see now.
-    async fn refresh(&mut self) -> Flow {
+    /// Rereads the session; a signed-out one ends the connection.
+    async fn reload(&mut self) -> Flow {
         let Some(current) = web_sessions::get(&self.app.db, &self.session.id).await? else {
             send(&mut self.socket, &ServerFrame::SignedOut).await?;
             return Err(Close::Gone);
         };
         self.session = current;
+        Ok(())
+    }
+
+    /// Rereads the session (another tab may have locked, signed out or been
+    /// active), locks it if it has been idle too long, and sends the page
+    /// what it should see now.
+    async fn refresh(&mut self) -> Flow {
+        self.reload().await?;
         let now = crate::ids::now_ms();
         if !self.session.locked
             && session::idle_deadline(&self.session).is_some_and(|at| at <= now)
