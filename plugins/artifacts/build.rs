@@ -22,6 +22,7 @@ const PLUGINS: &[(&str, &str, &str)] = &[
     ("TEST_SPY", "test-plugins", "test_spy"),
     ("TEST_QUOTA", "test-plugins", "test_quota"),
     ("TEST_WRONG_WORLD", "test-plugins", "test_wrong_world"),
+    ("TEST_WRONG_SHAPE", "test-plugins", "test_wrong_shape"),
 ];
 
 fn main() {

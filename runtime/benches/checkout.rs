@@ -46,7 +46,11 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
         ),
     )
     .await?;
-    app.plugins.publish(&app.db, &business, bottega_plugin_artifacts::GROCERY_RUST_BYTES, true).await?;
+    app.plugins
+        .publish(&app.db, &business, bottega_plugin_artifacts::GROCERY_RUST_BYTES, true)
+        .await?
+        .finished(&app.db)
+        .await?;
     let router = app.router();
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     let client = reqwest::Client::new();

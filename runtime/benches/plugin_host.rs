@@ -138,7 +138,7 @@ async fn run() -> anyhow::Result<()> {
         // Each run starts from a fresh demo business of its own.
         let (business, key) =
             businesses::create(&pg.db, businesses::NewBusiness::with_every_capability("Verdura bench", "EUR")).await?;
-        pg.plugins.publish(&pg.db, &business, wasm, true).await?;
+        pg.plugins.publish(&pg.db, &business, wasm, true).await?.finished(&pg.db).await?;
         e2e("PostgreSQL", &pg, &key).await?;
     } else {
         println!("\n(end to end on PostgreSQL skipped: DATABASE_URL is not set)");

@@ -55,6 +55,8 @@ impl App {
         }
         chat.feed().spawn_relay(config.database_url.clone());
         spawn_reservation_sweeper(db.clone(), config.commerce.expiry_sweep_every);
+        // Uploads whose compile was cut off (this node or another stopped).
+        plugins.spawn_compile_sweeper(db.clone(), config.commerce.expiry_sweep_every);
         if let Some(every) = config.commerce.webhooks_every {
             crate::webhooks::spawn_worker(db.clone(), every);
         }

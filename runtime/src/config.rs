@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::plugin::{Capability, PluginLimits};
+use crate::plugin::{Capability, PluginLimits, UploadLimits};
 
 /// Everything the runtime needs to start. `bottega serve` builds it from flags
 /// and environment variables; tests build it directly.
@@ -79,8 +79,17 @@ impl Default for CommerceConfig {
 /// How the plugin host is sized and what businesses get by default.
 #[derive(Debug, Clone)]
 pub struct PluginHostConfig {
-    /// Largest accepted plugin upload, in bytes.
-    pub max_upload_bytes: usize,
+    /// Largest accepted plugin uploads, in bytes, for compiled languages and
+    /// for components that embed an interpreter (Python, JavaScript).
+    pub upload_limits: UploadLimits,
+    /// Compiled plugins a node keeps loaded (least recently used are dropped
+    /// first; their compiled files stay on disk, memory-mapped again on use).
+    pub max_loaded_plugins: usize,
+    /// Uploads compiled at once, in the background.
+    pub max_concurrent_compiles: usize,
+    /// Where compiled plugins are kept (default: `<data dir>/compiled`). Nodes
+    /// may share one only if they run the same build of the runtime.
+    pub compiled_cache_dir: Option<PathBuf>,
     /// Plugin calls that may run at once on this node (pooling allocator slots).
     pub max_concurrent_calls: u32,
     /// Calls one business may run at once, so a busy shop cannot take every slot.
@@ -96,7 +105,10 @@ pub struct PluginHostConfig {
 impl Default for PluginHostConfig {
     fn default() -> Self {
         PluginHostConfig {
-            max_upload_bytes: 10 << 20,
+            upload_limits: UploadLimits::default(),
+            max_loaded_plugins: 256,
+            max_concurrent_compiles: 1,
+            compiled_cache_dir: None,
             max_concurrent_calls: 128,
             max_concurrent_calls_per_business: 8,
             max_memory_bytes: 256 << 20,

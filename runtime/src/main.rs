@@ -26,6 +26,15 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum PluginCommand {
+    /// Start a shop plugin in a new folder NAME, in Rust, Python, JavaScript
+    /// or C: a working starter that builds with one command.
+    New {
+        /// rust, python, js or c.
+        #[arg(long)]
+        lang: bottega::devloop::new::Language,
+        /// The folder to create; its name is the plugin's.
+        name: PathBuf,
+    },
     /// Validate a component against the contract versions this host serves,
     /// list the capabilities it imports, and compile it as an upload would.
     Check {
@@ -80,6 +89,15 @@ struct ServeArgs {
     /// Largest plugin upload, in bytes.
     #[arg(long, env = "BOTTEGA_MAX_PLUGIN_BYTES", default_value_t = 10 << 20)]
     max_plugin_bytes: usize,
+    /// Largest plugin upload that embeds an interpreter (Python, JavaScript), in bytes.
+    #[arg(long, env = "BOTTEGA_MAX_INTERPRETED_PLUGIN_BYTES", default_value_t = 40 << 20)]
+    max_interpreted_plugin_bytes: usize,
+    /// Where compiled plugins are kept (default: <data dir>/compiled).
+    #[arg(long, env = "BOTTEGA_COMPILED_CACHE_DIR")]
+    compiled_cache_dir: Option<PathBuf>,
+    /// Compiled plugins kept loaded on this node (least recently used dropped first).
+    #[arg(long, env = "BOTTEGA_MAX_LOADED_PLUGINS", default_value_t = 256)]
+    max_loaded_plugins: usize,
     /// Plugin calls that may run at once on this node.
     #[arg(long, env = "BOTTEGA_MAX_CONCURRENT_CALLS", default_value_t = 128)]
     max_concurrent_calls: u32,
@@ -117,6 +135,19 @@ async fn main() -> anyhow::Result<()> {
 async fn plugin(command: PluginCommand) -> anyhow::Result<()> {
     let read = |file: &PathBuf| std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()));
     match command {
+        PluginCommand::New { lang, name } => {
+            let (_, output) = bottega::devloop::new::create(&name, lang)?;
+            println!("Created {} ({lang:?}). Build it with:", name.display());
+            println!();
+            println!("    cd {} && {}", name.display(), lang.build_command());
+            println!();
+            println!(
+                "then try it: bottega plugin chat {} --catalog {}",
+                output.display(),
+                name.join("catalog.json").display()
+            );
+            Ok(())
+        }
         PluginCommand::Check { file } => {
             let wasm = read(&file)?;
             let config = PluginHostConfig::default();
@@ -132,9 +163,10 @@ async fn plugin(command: PluginCommand) -> anyhow::Result<()> {
             let imports: Vec<String> = report.capabilities.iter().map(ToString::to_string).collect();
             println!("  imports       {}", if imports.is_empty() { "nothing".into() } else { imports.join(", ") });
             println!(
-                "  size          {} of {} allowed ({:.0}%)",
+                "  size          {} of {} allowed for {} plugins ({:.0}%)",
                 bytes(report.size_bytes as u64),
                 bytes(report.max_upload_bytes as u64),
+                report.language_class,
                 report.size_bytes as f64 * 100.0 / report.max_upload_bytes.max(1) as f64
             );
             println!("  compiled in   {:.1?}", report.compile_time);
@@ -145,7 +177,12 @@ async fn plugin(command: PluginCommand) -> anyhow::Result<()> {
         PluginCommand::Chat { file, catalog, currency } => {
             let wasm = read(&file)?;
             let catalog = catalog.as_ref().map(read).transpose()?;
-            let shop = bottega::devloop::LocalShop::start(&wasm, catalog.as_deref(), &currency).await?;
+            // Compiled components are kept between chats (keyed by content).
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+                .map(|dir| dir.join("bottega").join("compiled"));
+            let shop = bottega::devloop::LocalShop::start_cached(&wasm, catalog.as_deref(), &currency, cache).await?;
             let limits = *shop.limits();
             println!("Chatting with {} (production's default limits). Ctrl-D ends.", file.display());
             let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
@@ -194,7 +231,7 @@ async fn plugin(command: PluginCommand) -> anyhow::Result<()> {
             let endpoint = format!("{}/v1/plugins?activate={}", url.trim_end_matches('/'), !stage);
             let response = reqwest::Client::new()
                 .post(&endpoint)
-                .bearer_auth(key)
+                .bearer_auth(&key)
                 .header("content-type", "application/wasm")
                 .body(wasm)
                 .send()
@@ -209,14 +246,45 @@ async fn plugin(command: PluginCommand) -> anyhow::Result<()> {
                     body["error"]["code"].as_str().unwrap_or("unknown")
                 );
             }
-            println!(
-                "uploaded {} as version {} ({}){}",
-                file.display(),
-                body["version"],
-                body["id"].as_str().unwrap_or_default(),
-                if stage { "; staged: activate it with POST /v1/plugins/{id}/activate" } else { "; active" }
-            );
-            Ok(())
+            let id = body["id"].as_str().unwrap_or_default().to_string();
+            println!("uploaded {} as version {} ({id}); compiling…", file.display(), body["version"]);
+            // The host compiles in the background; follow the version until it is done.
+            let version_url = format!("{}/v1/plugins/{id}", url.trim_end_matches('/'));
+            let started = std::time::Instant::now();
+            let version = loop {
+                let version: serde_json::Value = reqwest::Client::new()
+                    .get(&version_url)
+                    .bearer_auth(&key)
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot reach {url}: {e}"))?
+                    .json()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("unexpected answer from {url}: {e}"))?;
+                if version["state"] != "compiling" {
+                    break version;
+                }
+                if started.elapsed() > std::time::Duration::from_secs(600) {
+                    anyhow::bail!("still compiling after 10 minutes; see GET /v1/plugins/{id}");
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            };
+            match version["state"].as_str() {
+                Some("ready") => {
+                    println!(
+                        "version {} is ready ({:.1?}){}",
+                        version["version"],
+                        started.elapsed(),
+                        if stage { "; staged: activate it with POST /v1/plugins/{id}/activate" } else { "" }
+                    );
+                    Ok(())
+                }
+                _ => anyhow::bail!(
+                    "version {} failed to compile: {}",
+                    version["version"],
+                    version["failure"].as_str().unwrap_or("no reason given")
+                ),
+            }
         }
     }
 }
@@ -240,7 +308,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         admin_token: admin_token.clone(),
         seed_demo: !args.no_demo,
         plugins: PluginHostConfig {
-            max_upload_bytes: args.max_plugin_bytes,
+            upload_limits: bottega::plugin::UploadLimits {
+                compiled: args.max_plugin_bytes,
+                interpreted: args.max_interpreted_plugin_bytes,
+            },
+            max_loaded_plugins: args.max_loaded_plugins.max(1),
+            compiled_cache_dir: args.compiled_cache_dir,
             max_concurrent_calls: args.max_concurrent_calls,
             failures_before_disable: args.failures_before_disable,
             ..PluginHostConfig::default()

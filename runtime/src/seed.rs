@@ -63,6 +63,9 @@ pub async fn seed_demo_if_empty(app: &App) -> anyhow::Result<Option<DemoShop>> {
     app.plugins
         .publish(&app.db, &business, bottega_plugin_artifacts::GROCERY_RUST_BYTES, true)
         .await
+        .map_err(|e| anyhow::anyhow!("the embedded example plugin was refused: {e}"))?
+        .finished(&app.db)
+        .await
         .map_err(|e| anyhow::anyhow!("the embedded example plugin was refused: {e}"))?;
     let business = businesses::get(&app.db, &business.id).await?.unwrap_or(business);
     Ok(Some(DemoShop { business, api_key }))

@@ -4,6 +4,7 @@
 
 use bottega::chat::{Inbound, fallback};
 use bottega::config::PluginHostConfig;
+use bottega::devloop::new::Language;
 use bottega::devloop::{self, LocalShop};
 use bottega_tests::plugins;
 
@@ -23,12 +24,16 @@ async fn check_tells_what_an_upload_would_and_names_the_supported_worlds() {
     assert_eq!(report.world, "bottega:shop@1.0.0");
     let imports: Vec<String> = report.capabilities.iter().map(ToString::to_string).collect();
     assert_eq!(imports, ["cart", "catalog", "clock", "kv", "log"]);
-    assert_eq!(report.max_upload_bytes, config.max_upload_bytes);
+    assert_eq!(report.language_class, bottega::plugin::LanguageClass::Compiled);
+    assert_eq!(report.max_upload_bytes, config.upload_limits.compiled);
     assert!(report.size_bytes > 0 && report.size_bytes < report.max_upload_bytes);
 
     let refused = devloop::check(&read(plugins::TEST_WRONG_WORLD), &config).await.expect_err("wrong world");
     assert!(refused.to_string().contains("this host supports bottega:shop@1.0.0"), "{refused}");
-    let small = PluginHostConfig { max_upload_bytes: 1024, ..PluginHostConfig::default() };
+    let small = PluginHostConfig {
+        upload_limits: bottega::plugin::UploadLimits { compiled: 1024, interpreted: 1 << 30 },
+        ..PluginHostConfig::default()
+    };
     assert!(devloop::check(&read(plugins::GROCERY_RUST), &small).await.is_err(), "too big for a 1 KiB limit");
 }
 
@@ -63,4 +68,79 @@ async fn a_failing_plugin_shows_the_fallback_and_why() {
     assert_eq!(outcome.replies[0].body["text"], fallback::FAILED);
     let fault = outcome.plugin_run.and_then(|run| run.fault).expect("the fault is reported");
     assert!(fault.contains("trapped"), "{fault}");
+}
+
+/// `plugin new` in each language: the starter builds with the one command its
+/// README gives, passes the checks, and answers like a shop.
+async fn a_starter_builds_and_answers(language: Language) {
+    use bottega_tests::examples;
+    let parent = tempfile::tempdir().expect("a folder");
+    let dir = parent.path().join("corner-shop");
+    let (written, output) = devloop::new::create(&dir, language).expect("created");
+    assert!(written.iter().any(|f| f.ends_with("wit/shop.wit")), "the contract travels with the starter");
+    let readme = std::fs::read_to_string(dir.join("README.md")).expect("a README");
+    assert!(readme.contains(language.build_command()), "{readme}");
+    let again = devloop::new::create(&dir, language).expect_err("never overwrites");
+    assert!(again.to_string().contains("not empty"), "{again}");
+
+    let mut build = std::process::Command::new("sh");
+    build.arg("-c").arg(language.build_command()).current_dir(&dir);
+    build.env("BOTTEGA_TOOLCHAINS", examples::toolchains()).env("CARGO_TARGET_DIR", examples::scratch_target_dir());
+    let Some(()) = examples::required(&format!("the {language:?} starter"), examples::run(build)) else { return };
+    // Cargo builds into the shared target folder, not the starter's.
+    let output = match language {
+        Language::Rust => examples::scratch_target_dir().join("wasm32-wasip2/release/corner_shop.wasm"),
+        _ => output,
+    };
+    let wasm = std::fs::read(&output).unwrap_or_else(|e| panic!("{}: {e}", output.display()));
+
+    let shared = Some(examples::shared_compiled_cache());
+    let config = PluginHostConfig { compiled_cache_dir: shared.clone(), ..PluginHostConfig::default() };
+    let report = devloop::check(&wasm, &config).await.expect("accepted");
+    assert_eq!(report.world, "bottega:shop@1.0.0");
+    let catalog = std::fs::read(dir.join("catalog.json")).expect("a sample catalog");
+    let shop = LocalShop::start_cached(&wasm, Some(&catalog), "EUR", shared).await.expect("shop");
+    let hello = shop.send(devloop::parse_input("hi").expect("text")).await.expect("turn");
+    assert_eq!(devloop::show::lines(&hello.replies[0].body), ["Welcome! Tell me what you are looking for."]);
+    let found = shop.send(devloop::parse_input("beans").expect("text")).await.expect("turn");
+    let shown = devloop::show::lines(&found.replies[0].body).join("\n");
+    assert!(shown.contains("Espresso beans") && shown.contains("Filter beans"), "{shown}");
+    let added = shop.send(devloop::parse_input("/tap add:mug Add").expect("tap")).await.expect("turn");
+    let shown = devloop::show::lines(&added.replies[0].body).join("\n");
+    assert!(shown.contains("1 × Stoneware mug"), "{shown}");
+}
+
+mod starters {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rust() {
+        a_starter_builds_and_answers(Language::Rust).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn python() {
+        a_starter_builds_and_answers(Language::Python).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn javascript() {
+        a_starter_builds_and_answers(Language::JavaScript).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn c() {
+        a_starter_builds_and_answers(Language::C).await;
+    }
+}
+
+/// `docs/plugins.md` shows exactly the starters `plugin new` writes.
+#[test]
+fn the_plugin_guide_shows_the_starters_plugin_new_writes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repository root");
+    let guide = std::fs::read_to_string(root.join("docs/plugins.md")).expect("docs/plugins.md");
+    for template in ["rust/lib.rs", "python/app.py", "js/shop.js", "c/shop.c"] {
+        let source = std::fs::read_to_string(root.join("runtime/templates").join(template)).expect("template");
+        assert!(guide.contains(&source), "docs/plugins.md does not show runtime/templates/{template} as it is");
+    }
 }

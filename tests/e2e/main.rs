@@ -11,6 +11,7 @@ mod demo_shop;
 mod devloop;
 mod instances;
 mod isolation;
+mod languages;
 mod limits;
 mod operator;
 mod orders;

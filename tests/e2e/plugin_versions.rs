@@ -1,5 +1,6 @@
 //! A business ships a new plugin version, regrets it, and rolls back.
 
+use axum::http::Method;
 use bottega_tests::*;
 use serde_json::json;
 
@@ -36,7 +37,9 @@ async fn a_business_uploads_v2_and_rolls_back_to_v1(app: TestApp) {
             .expect("request");
         app.send(request).await
     };
-    assert_eq!(status, 201, "{v3}");
+    assert_eq!(status, 202, "{v3}");
+    let v3 = app.compiled(&shop, v3["id"].as_str().expect("id")).await;
+    assert_eq!(v3["state"], "ready");
     assert_eq!(v3["active"], false);
     assert!(reply_text(&app.say(&shop, "ana", "hi").await).contains("customer_id="), "v2 still answers");
 
@@ -61,4 +64,92 @@ async fn a_business_uploads_v2_and_rolls_back_to_v1(app: TestApp) {
 
     let (status, body) = app.post("/v1/plugins/pv_doesnotexist/activate", &shop.key, json!({})).await;
     assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (404, Some("not_found")));
+}
+
+bottega_tests::on_both_databases!(
+    a_business_hears_when_its_upload_is_ready,
+    a_compile_cut_off_by_a_stopped_node_is_taken_over,
+);
+
+/// The upload answers at once; the business learns the outcome from its
+/// webhook as well as by polling.
+async fn a_business_hears_when_its_upload_is_ready(app: TestApp) {
+    let shop = app.create_shop("Notified", json!({})).await;
+    let (status, endpoint) = app
+        .request(Method::PUT, "/v1/webhook", Some(&shop.key), Some(json!({"url": "https://shop.example/hooks"})))
+        .await;
+    assert_eq!(status, 200, "{endpoint}");
+
+    let version = app.upload(&shop, plugins::GROCERY_RUST).await;
+    assert!(version["ready_at"].is_string(), "{version}");
+    // The event is queued just after the version is recorded ready.
+    let started = std::time::Instant::now();
+    let events = loop {
+        let deliveries = bottega::store::webhooks::list(&app.app.db, &shop.id, 10).await.expect("deliveries");
+        let events: Vec<String> = deliveries.into_iter().map(|d| d.event_type).collect();
+        if !events.is_empty() || started.elapsed() > std::time::Duration::from_secs(10) {
+            break events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(events, ["plugin.ready"]);
+}
+
+/// A node stopped mid-compile: its lease ends and another node (here, the same
+/// runtime's sweep) compiles the upload, which then answers.
+async fn a_compile_cut_off_by_a_stopped_node_is_taken_over(app: TestApp) {
+    let shop = app.create_shop("Resumed", json!({})).await;
+    let wasm = std::fs::read(plugins::GROCERY_RUST).expect("built");
+    let capabilities: Vec<String> = ["cart", "catalog", "clock", "kv", "log"].map(String::from).to_vec();
+    // What an upload leaves behind when its node dies before compiling: a
+    // stored version, compiling, under a lease that has ended.
+    let stranded = bottega::store::plugins::insert(
+        &app.app.db,
+        &shop.id,
+        bottega::store::plugins::NewPluginVersion {
+            sha256: "0000",
+            world: "bottega:shop@1.0.0",
+            capabilities: &capabilities,
+            language_class: "compiled",
+            wasm: &wasm,
+            activate_when_ready: true,
+            compile_lease_until: 0,
+        },
+    )
+    .await
+    .expect("stored");
+    assert_eq!(stranded.state, "compiling");
+
+    let resumed = app.app.plugins.resume_abandoned_compiles(&app.app.db).await.expect("sweep");
+    assert_eq!(resumed, 1);
+    let version = app.compiled(&shop, &stranded.id).await;
+    assert_eq!(version["state"], "ready", "{version}");
+    assert_eq!(version["active"], true);
+    assert!(reply_text(&app.say(&shop, "ana", "hi").await).starts_with("Welcome to Verdura"));
+    // Nothing is left to take over.
+    assert_eq!(app.app.plugins.resume_abandoned_compiles(&app.app.db).await.expect("sweep"), 0);
+}
+
+mod loaded_plugins {
+    use super::*;
+
+    /// A node keeps at most `max_loaded_plugins` loaded and still answers every
+    /// shop: the least recently used is dropped and loaded again (from the
+    /// compiled cache on disk) when its customers write.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let app = TestApp::start_with(Backend::Sqlite, |config| config.plugins.max_loaded_plugins = 1)
+            .await
+            .expect("SQLite always runs");
+        let grocer = app.create_shop("Grocer", json!({})).await;
+        let spy = app.create_shop("Spy", json!({})).await;
+        app.upload(&grocer, plugins::GROCERY_RUST).await;
+        app.upload(&spy, plugins::TEST_SPY).await;
+        for _ in 0..3 {
+            assert!(reply_text(&app.say(&grocer, "ana", "hi").await).contains("Verdura"));
+            assert!(app.app.plugins.loaded_count() <= 1, "{} loaded", app.app.plugins.loaded_count());
+            assert!(reply_text(&app.say(&spy, "ben", "hi").await).contains("customer_id="));
+            assert!(app.app.plugins.loaded_count() <= 1, "{} loaded", app.app.plugins.loaded_count());
+        }
+    }
 }

@@ -20,6 +20,7 @@ use tower::ServiceExt;
 pub use bottega_plugin_artifacts as plugins;
 
 pub mod browser;
+pub mod examples;
 pub mod webchat;
 pub mod whatsapp;
 
@@ -86,6 +87,29 @@ macro_rules! on_both_databases {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if let Some(app) = $crate::TestApp::start($crate::Backend::Postgres).await {
+                    super::$story(app).await;
+                }
+            }
+        }
+    )*};
+}
+
+/// Like [`on_both_databases!`], with the configuration changed by
+/// `$adjust: fn(&mut Config)` first: `on_both_databases_with!(adjust; story_fn)`.
+#[macro_export]
+macro_rules! on_both_databases_with {
+    ($adjust:path; $($story:ident),* $(,)?) => {$(
+        mod $story {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) = $crate::TestApp::start_with($crate::Backend::Sqlite, $adjust).await {
+                    super::$story(app).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::TestApp::start_with($crate::Backend::Postgres, $adjust).await {
                     super::$story(app).await;
                 }
             }
@@ -246,12 +270,36 @@ impl TestApp {
         self.send(request).await
     }
 
-    /// Uploads a built plugin (a path from `plugins`) and expects it accepted.
+    /// Uploads a built plugin (a path from `plugins`) and expects it accepted
+    /// and compiled; returns the version, ready (and active).
     pub async fn upload(&self, shop: &Shop, plugin_path: &str) -> Value {
         let wasm = std::fs::read(plugin_path).expect("built plugin exists");
+        self.upload_ready(shop, wasm).await
+    }
+
+    /// Uploads a component, expects it accepted (202, `compiling`), and waits
+    /// for its background compile; returns the version, ready.
+    pub async fn upload_ready(&self, shop: &Shop, wasm: Vec<u8>) -> Value {
         let (status, version) = self.upload_bytes(shop, wasm).await;
-        assert_eq!(status, StatusCode::CREATED, "{version}");
-        version
+        assert_eq!(status, StatusCode::ACCEPTED, "{version}");
+        assert_eq!(version["state"], "compiling", "{version}");
+        let ready = self.compiled(shop, version["id"].as_str().expect("version id")).await;
+        assert_eq!(ready["state"], "ready", "{ready}");
+        ready
+    }
+
+    /// Polls a plugin version until its compile is over; returns it.
+    pub async fn compiled(&self, shop: &Shop, version_id: &str) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let (status, version) = self.get(&format!("/v1/plugins/{version_id}"), &shop.key).await;
+            assert_eq!(status, StatusCode::OK, "{version}");
+            if version["state"] != "compiling" {
+                return version;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(600), "still compiling after 10 minutes");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// A customer sends text; returns the whole outcome.

@@ -91,6 +91,9 @@ impl From<PublishError> for ApiError {
         match error {
             PublishError::Upload(upload) => upload.into(),
             PublishError::Store(store) => store.into(),
+            PublishError::CompileFailed(reason) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "compile_failed", reason)
+            }
         }
     }
 }

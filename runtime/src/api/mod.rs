@@ -62,7 +62,7 @@ pub fn router(app: App) -> Router {
         .merge(catalog::routes())
         .merge(import::routes())
         .merge(images::routes())
-        .merge(plugins::routes(app.config.plugins.max_upload_bytes))
+        .merge(plugins::routes(app.config.plugins.upload_limits.largest()))
         .merge(chat::routes())
         .merge(channels::routes())
         .merge(automations::routes())

@@ -76,12 +76,17 @@ fn view(business: &Business, version: PluginVersion) -> PluginVersionView {
 
 /// Upload a plugin: the raw component as the body (`application/wasm`).
 ///
-/// The host checks that it is a component built against a contract version it
-/// serves, importing only granted capabilities; compiles it; stores it as the
-/// next version; and activates it unless `activate=false`.
+/// The host checks at once that it is a component built against a contract
+/// version it serves, within the size limit of its language class, importing
+/// only granted capabilities, and stores it as the next version in state
+/// `compiling` (answer 202). It compiles in the background (a Python or
+/// JavaScript plugin takes seconds): poll `GET /v1/plugins/{id}` until `state`
+/// is `ready` or `failed` (with `failure`), or receive the `plugin.ready` /
+/// `plugin.failed` webhook. A ready version becomes active unless
+/// `activate=false` (or a newer version was activated meanwhile).
 #[utoipa::path(post, path = "/v1/plugins", tag = "plugins", security(("business_key" = [])), params(UploadParams),
     request_body(content = Vec<u8>, content_type = "application/wasm"),
-    responses((status = 201, body = PluginVersionView), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+    responses((status = 202, body = PluginVersionView), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 403, body = ErrorBody)))]
 async fn upload_plugin(
     State(app): State<App>,
@@ -89,7 +94,7 @@ async fn upload_plugin(
     Query(params): Query<UploadParams>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PluginVersionView>), ApiError> {
-    let limit = app.plugins.config().max_upload_bytes;
+    let limit = app.plugins.config().upload_limits.largest();
     let wasm = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -102,8 +107,8 @@ async fn upload_plugin(
         }
     })?;
     let active = params.activate.unwrap_or(true);
-    let version = app.plugins.publish(&app.db, &business, &wasm, active).await?;
-    Ok((StatusCode::CREATED, Json(PluginVersionView { version, active })))
+    let publication = app.plugins.publish(&app.db, &business, &wasm, active).await?;
+    Ok((StatusCode::ACCEPTED, Json(PluginVersionView { version: publication.version, active: false })))
 }
 
 /// The business's plugin versions and the state of the active one.
@@ -132,7 +137,7 @@ async fn get_plugin(
 }
 
 /// Make a version the one that answers (a rollback, or a restart after the
-/// circuit breaker stopped it).
+/// circuit breaker stopped it). Only a `ready` version can be activated.
 #[utoipa::path(post, path = "/v1/plugins/{id}/activate", tag = "plugins", security(("business_key" = [])),
     params(("id" = String, Path)), responses((status = 200, body = PluginVersionView), (status = 404, body = ErrorBody)))]
 async fn activate_plugin(
@@ -142,6 +147,13 @@ async fn activate_plugin(
 ) -> Result<Json<PluginVersionView>, ApiError> {
     let version =
         plugins::get(&app.db, &business.id, &id).await?.ok_or_else(|| ApiError::not_found("the plugin version"))?;
+    if version.state != plugins::READY {
+        let why = match &version.failure {
+            Some(failure) => format!("plugin version {} failed to compile: {failure}", version.version),
+            None => format!("plugin version {} is still compiling; try again when its state is ready", version.version),
+        };
+        return Err(ApiError::new(StatusCode::CONFLICT, "plugin_not_ready", why));
+    }
     if let Some(missing) =
         version.capabilities.iter().find(|c| !business.capabilities.iter().any(|g| g.as_str() == c.as_str()))
     {

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use crate::config::PluginHostConfig;
-use crate::plugin::{Capability, PluginHost, UploadError};
+use crate::plugin::{Capability, LanguageClass, PluginHost, UploadError};
 
 /// What a component is, as the host sees it.
 #[derive(Debug, Clone)]
@@ -13,6 +13,9 @@ pub struct CheckReport {
     /// The capabilities it imports (a business must be granted each of them).
     pub capabilities: Vec<Capability>,
     pub size_bytes: usize,
+    /// Whether it carries an interpreter, which decides its size limit.
+    pub language_class: LanguageClass,
+    /// The limit for its class.
     pub max_upload_bytes: usize,
     pub sha256: String,
     /// How long the host took to compile it (a fresh compile, no cache).
@@ -30,7 +33,8 @@ pub async fn check(wasm: &[u8], config: &PluginHostConfig) -> Result<CheckReport
         world: prepared.inspection.world.clone(),
         capabilities: prepared.inspection.capabilities.clone(),
         size_bytes: wasm.len(),
-        max_upload_bytes: config.max_upload_bytes,
+        language_class: prepared.inspection.language_class,
+        max_upload_bytes: config.upload_limits.of(prepared.inspection.language_class),
         sha256: prepared.inspection.sha256.clone(),
         compile_time: started.elapsed(),
     })

@@ -44,8 +44,21 @@ impl LocalShop {
     /// `currency` with `catalog` (a JSON array of products, as
     /// `POST /v1/products/import` takes), and publishes `wasm` as its plugin.
     pub async fn start(wasm: &[u8], catalog: Option<&[u8]>, currency: &str) -> Result<LocalShop, LocalShopError> {
+        Self::start_cached(wasm, catalog, currency, None).await
+    }
+
+    /// Like [`LocalShop::start`], keeping compiled plugins in `compiled_cache_dir`
+    /// so a second chat with the same component starts at once (a Python or
+    /// JavaScript plugin takes seconds to compile).
+    pub async fn start_cached(
+        wasm: &[u8],
+        catalog: Option<&[u8]>,
+        currency: &str,
+        compiled_cache_dir: Option<std::path::PathBuf>,
+    ) -> Result<LocalShop, LocalShopError> {
         let data_dir = tempfile::tempdir().map_err(|e| LocalShopError::Start(e.to_string()))?;
         let mut config = Config::new(data_dir.path().to_path_buf(), crate::ids::new_secret("adm"));
+        config.plugins.compiled_cache_dir = compiled_cache_dir;
         config.commerce.webhooks_every = None;
         config.transport = TransportConfig { run_workers: false, ..TransportConfig::default() };
         let app = App::start(config).await.map_err(|e| LocalShopError::Start(format!("{e:#}")))?;
@@ -60,7 +73,7 @@ impl LocalShop {
             }
             products::upsert_all(&app.db, &business.id, &inputs).await?;
         }
-        app.plugins.publish(&app.db, &business, wasm, true).await?;
+        app.plugins.publish(&app.db, &business, wasm, true).await?.finished(&app.db).await?;
         let business = businesses::get(&app.db, &business.id)
             .await?
             .ok_or_else(|| LocalShopError::Start("the shop vanished".into()))?;

@@ -8,6 +8,8 @@
 //!   no server), one business with a catalog and the plugin, for a local
 //!   conversation. Every turn goes through the same code as production, under
 //!   the same default limits, and reports what the plugin used against them.
+//! - [`new`]: a starter shop in Rust, Python, JavaScript or C that builds with
+//!   one command.
 //! - [`show`]: replies as text, the way a terminal can show what a customer sees.
 //!
 //! Uploading to a running runtime is the HTTP API (`POST /v1/plugins`); the
@@ -15,6 +17,7 @@
 
 mod check;
 mod local;
+pub mod new;
 pub mod show;
 
 pub use check::{CheckReport, check};

@@ -1,5 +1,6 @@
 //! The compiled-plugin cache: components compiled ahead of time once, stored on
-//! this node's disk under `<data dir>/compiled/<engine hash>/<sha256>.cwasm`,
+//! this node's disk under `<cache dir>/<engine hash>/<sha256>.cwasm` (the cache
+//! dir is `<data dir>/compiled` unless the operator names another),
 //! and loaded memory-mapped.
 //!
 //! Invariant: only this module writes the cache, and it only ever deserializes
@@ -18,12 +19,12 @@ pub struct CompiledCache {
 }
 
 impl CompiledCache {
-    /// A cache in `data_dir`, in a folder specific to this engine's settings so
+    /// A cache in `cache_dir`, in a folder specific to this engine's settings so
     /// artifacts from another wasmtime version or configuration are never read.
-    pub fn new(engine: &Engine, data_dir: &Path) -> std::io::Result<CompiledCache> {
+    pub fn new(engine: &Engine, cache_dir: &Path) -> std::io::Result<CompiledCache> {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        let dir = data_dir.join("compiled").join(format!("{:016x}", hasher.finish()));
+        let dir = cache_dir.join(format!("{:016x}", hasher.finish()));
         std::fs::create_dir_all(&dir)?;
         Ok(CompiledCache { dir })
     }

@@ -14,6 +14,7 @@ mod engine;
 mod host;
 mod invoke;
 mod limits;
+mod loaded;
 mod state;
 mod stdio;
 pub mod validate;
@@ -23,7 +24,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
@@ -33,16 +34,22 @@ use invoke::{IdleInstance, IdleList, Recycler};
 pub use invoke::{PluginFault, PluginSession, SessionLogs, SessionUsage};
 pub use limits::PluginLimits;
 pub use state::CallScope;
-pub use validate::{Inspection, UploadError};
+pub use validate::{Inspection, LanguageClass, UploadError, UploadLimits};
 
 use bindings::ShopPre;
 use compiled_cache::CompiledCache;
+use loaded::LoadedSet;
 use state::PluginState;
 
 use crate::config::PluginHostConfig;
+use crate::ids;
 use crate::store::businesses::{self, Business};
 use crate::store::plugins::{NewPluginVersion, PluginVersion};
 use crate::store::{Db, StoreError, plugins};
+
+/// How long a node holds a compile it claimed; a compile whose node died is
+/// taken over by another node (or this one, restarted) after it.
+pub const COMPILE_LEASE: Duration = Duration::from_secs(120);
 
 /// A plugin version compiled and linked, ready to instantiate.
 pub struct LoadedPlugin {
@@ -73,6 +80,33 @@ pub enum PublishError {
     Upload(#[from] UploadError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Accepted, then found not to compile or link: the reason.
+    #[error("{0}")]
+    CompileFailed(String),
+}
+
+/// An accepted upload: stored as `compiling`, compiled in the background.
+pub struct Publication {
+    pub version: PluginVersion,
+    /// Ends when the compile has been recorded (ready or failed). Dropping it
+    /// leaves the compile running.
+    pub compiled: tokio::task::JoinHandle<()>,
+}
+
+impl Publication {
+    /// Waits for the background compile: the version, ready, or why it is not.
+    pub async fn finished(self, db: &Db) -> Result<PluginVersion, PublishError> {
+        // A panicked compile task leaves the version compiling: reported below.
+        let _ = self.compiled.await;
+        let version = plugins::find(db, &self.version.id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a published plugin version vanished".into()))?;
+        match version.state.as_str() {
+            plugins::READY => Ok(version),
+            plugins::FAILED => Err(PublishError::CompileFailed(version.failure.unwrap_or_default())),
+            _ => Err(PublishError::CompileFailed("the compile did not finish; it will be retried".into())),
+        }
+    }
 }
 
 /// An upload that passed validation, compiled and linked.
@@ -85,10 +119,10 @@ pub struct PluginHost {
     engine: Engine,
     linker: Linker<PluginState>,
     cache: CompiledCache,
-    /// Loaded plugins by version id; a cell per version so concurrent first
-    /// messages compile it once.
-    loaded: Mutex<HashMap<String, Arc<OnceCell<Arc<LoadedPlugin>>>>>,
-    /// Compilation is CPU-heavy; one at a time keeps message handling responsive.
+    /// Loaded plugins by version id, least recently used dropped first.
+    loaded: Mutex<LoadedSet>,
+    /// Compilation is CPU-heavy; `max_concurrent_compiles` at a time keeps
+    /// message handling responsive.
     compile_permits: Semaphore,
     call_permits: Arc<Semaphore>,
     business_permits: Mutex<HashMap<String, Arc<Semaphore>>>,
@@ -112,13 +146,14 @@ impl PluginHost {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         host::add_to_linker(&mut linker)?;
-        let cache = CompiledCache::new(&engine, data_dir)?;
+        let cache_dir = config.compiled_cache_dir.clone().unwrap_or_else(|| data_dir.join("compiled"));
+        let cache = CompiledCache::new(&engine, &cache_dir)?;
         Ok(PluginHost {
             engine,
             linker,
             cache,
-            loaded: Mutex::new(HashMap::new()),
-            compile_permits: Semaphore::new(1),
+            loaded: Mutex::new(LoadedSet::new(config.max_loaded_plugins)),
+            compile_permits: Semaphore::new(config.max_concurrent_compiles.max(1)),
             call_permits: Arc::new(Semaphore::new(config.max_concurrent_calls as usize)),
             business_permits: Mutex::new(HashMap::new()),
             idle_instances: Arc::default(),
@@ -133,74 +168,196 @@ impl PluginHost {
     /// Validates an upload for a business granted `granted`, compiles it (into
     /// this node's compiled cache) and links it against the contract.
     pub async fn prepare_upload(&self, wasm: &[u8], granted: &[Capability]) -> Result<PreparedUpload, UploadError> {
-        let inspection = validate::inspect(wasm, self.config.max_upload_bytes, granted)?;
+        self.prepare(wasm, self.config.upload_limits, granted).await
+    }
+
+    async fn prepare(
+        &self,
+        wasm: &[u8],
+        limits: UploadLimits,
+        granted: &[Capability],
+    ) -> Result<PreparedUpload, UploadError> {
+        let inspection = validate::inspect(wasm, limits, granted)?;
         let component =
             self.compile(&inspection.sha256, wasm).await.map_err(|e| UploadError::Compile(format!("{e:#}")))?;
         let pre = self.link(&component).map_err(|e| UploadError::Link(format!("{e:#}")))?;
         Ok(PreparedUpload { inspection, pre })
     }
 
-    /// Publishes an upload for a business: validates and compiles it, stores it
-    /// as the business's next version, keeps it loaded, and (if `activate`)
-    /// makes it the version that answers.
+    /// Publishes an upload for a business: validates it (refusing it at once
+    /// when it cannot be a plugin for this business), stores it as the
+    /// business's next version in state `compiling`, and compiles it in the
+    /// background. Once ready it stays loaded and, if `activate`, becomes the
+    /// version that answers (unless a newer one was activated meanwhile).
     pub async fn publish(
-        &self,
+        self: &Arc<Self>,
         db: &Db,
         business: &Business,
         wasm: &[u8],
         activate: bool,
-    ) -> Result<PluginVersion, PublishError> {
-        let prepared = self.prepare_upload(wasm, &business.capabilities).await?;
-        let capabilities: Vec<String> = prepared.inspection.capabilities.iter().map(|c| c.to_string()).collect();
+    ) -> Result<Publication, PublishError> {
+        let inspection = validate::inspect(wasm, self.config.upload_limits, &business.capabilities)?;
+        let capabilities: Vec<String> = inspection.capabilities.iter().map(|c| c.to_string()).collect();
         let version = plugins::insert(
             db,
             &business.id,
             NewPluginVersion {
-                sha256: &prepared.inspection.sha256,
-                world: &prepared.inspection.world,
+                sha256: &inspection.sha256,
+                world: &inspection.world,
                 capabilities: &capabilities,
+                language_class: &inspection.language_class.to_string(),
                 wasm,
+                activate_when_ready: activate,
+                compile_lease_until: crate::store::queue::due_after(ids::now_ms(), COMPILE_LEASE),
             },
         )
         .await?;
-        self.install(&version.id, prepared);
-        if activate {
-            businesses::activate_plugin(db, &business.id, &version.id).await?;
-            if let Some(previous) = &business.active_plugin_version_id {
-                self.retire_idle(previous);
-            }
-        }
-        tracing::info!(business = %business.id, version = version.version, sha256 = %version.sha256, activate, "plugin published");
-        Ok(version)
+        tracing::info!(business = %business.id, version = version.version, sha256 = %version.sha256,
+            class = %inspection.language_class, "plugin uploaded; compiling");
+        let host = self.clone();
+        let (db, id, wasm) = (db.clone(), version.id.clone(), wasm.to_vec());
+        let compiled = tokio::spawn(async move { host.compile_version(&db, &id, Some(wasm)).await });
+        Ok(Publication { version, compiled })
     }
 
-    /// Keeps a prepared upload loaded under its new version id.
-    fn install(&self, version_id: &str, prepared: PreparedUpload) {
-        let plugin = Arc::new(LoadedPlugin::new(version_id, prepared.inspection.capabilities, prepared.pre));
-        let cell = Arc::new(OnceCell::new_with(Some(plugin)));
-        self.lock_loaded().insert(version_id.to_string(), cell);
+    /// Compiles a stored version and records the outcome: ready (loaded, and
+    /// activated if the upload asked) or failed with the reason. The business
+    /// is notified either way (`plugin.ready` / `plugin.failed` webhooks).
+    async fn compile_version(&self, db: &Db, version_id: &str, wasm: Option<Vec<u8>>) {
+        let wasm = match wasm {
+            Some(wasm) => wasm,
+            None => match plugins::wasm(db, version_id).await {
+                Ok(Some(wasm)) => wasm,
+                Ok(None) => return,
+                Err(e) => {
+                    // The lease ends and the compile is tried again.
+                    tracing::warn!(version = %version_id, "cannot read an upload to compile: {e}");
+                    return;
+                }
+            },
+        };
+        let started = std::time::Instant::now();
+        let outcome = self.prepare_stored(&wasm).await;
+        let version = match plugins::find(db, version_id).await {
+            Ok(Some(version)) => version,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(version = %version_id, "cannot read a compiled version: {e}");
+                return;
+            }
+        };
+        // Loaded and activated before it is recorded ready, so whoever sees
+        // `ready` finds it answering.
+        if let Ok(prepared) = &outcome {
+            self.install(version_id, prepared);
+            if version.activate_when_ready {
+                let previous = businesses::get(db, &version.business_id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|business| business.active_plugin_version_id);
+                match businesses::activate_plugin_unless_newer(db, &version.business_id, version_id).await {
+                    Ok(true) => {
+                        if let Some(previous) = previous.filter(|p| p != version_id) {
+                            self.retire_idle(&previous);
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(version = %version_id, "cannot activate a compiled plugin: {e}");
+                        return;
+                    }
+                }
+            }
+        }
+        let failure = outcome.as_ref().err().map(ToString::to_string);
+        match plugins::finish_compile(db, version_id, failure.as_deref()).await {
+            // Another node finished it first, and told the business.
+            Ok(false) => {}
+            Ok(true) => {
+                let Ok(Some(version)) = plugins::find(db, version_id).await else { return };
+                let event = match &failure {
+                    None => {
+                        tracing::info!(business = %version.business_id, version = version.version,
+                            elapsed_ms = started.elapsed().as_millis() as u64, "plugin compiled");
+                        "plugin.ready"
+                    }
+                    Some(failure) => {
+                        tracing::warn!(business = %version.business_id, version = version.version,
+                            "plugin failed to compile: {failure}");
+                        "plugin.failed"
+                    }
+                };
+                crate::webhooks::notify_plugin(db, &version.business_id, event, &version).await;
+            }
+            // The lease ends and the compile is tried again.
+            Err(e) => tracing::warn!(version = %version_id, "cannot record a finished compile: {e}"),
+        }
+    }
+
+    /// Takes over compiles whose node died (their lease ended), a few at a time.
+    pub async fn resume_abandoned_compiles(&self, db: &Db) -> Result<usize, StoreError> {
+        let now = ids::now_ms();
+        let claimed =
+            plugins::claim_abandoned_compiles(db, now, crate::store::queue::due_after(now, COMPILE_LEASE), 4).await?;
+        for version_id in &claimed {
+            tracing::info!(version = %version_id, "resuming an abandoned compile");
+            self.compile_version(db, version_id, None).await;
+        }
+        Ok(claimed.len())
+    }
+
+    /// Runs [`Self::resume_abandoned_compiles`] every `every`.
+    pub fn spawn_compile_sweeper(self: &Arc<Self>, db: Db, every: Duration) {
+        let host = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = host.resume_abandoned_compiles(&db).await {
+                    tracing::warn!("cannot look for abandoned compiles: {e}");
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+
+    /// A stored upload compiled and linked (it passed validation when uploaded;
+    /// inspected again for its hash and capabilities).
+    async fn prepare_stored(&self, wasm: &[u8]) -> Result<PreparedUpload, UploadError> {
+        let unlimited = UploadLimits { compiled: usize::MAX, interpreted: usize::MAX };
+        self.prepare(wasm, unlimited, &Capability::ALL).await
+    }
+
+    /// Keeps a prepared upload loaded under its version id.
+    fn install(&self, version_id: &str, prepared: &PreparedUpload) {
+        let plugin =
+            Arc::new(LoadedPlugin::new(version_id, prepared.inspection.capabilities.clone(), prepared.pre.clone()));
+        let dropped = self.lock_loaded().insert(plugin);
+        self.unload(dropped);
+    }
+
+    /// How many plugins this node keeps loaded now.
+    pub fn loaded_count(&self) -> usize {
+        self.lock_loaded().len()
     }
 
     /// The loaded plugin for a version, compiling or reading it from this
-    /// node's compiled cache the first time.
+    /// node's compiled cache the first time (or after it was dropped to make
+    /// room for others).
     pub async fn load(&self, db: &Db, version_id: &str) -> Result<Arc<LoadedPlugin>, PluginFault> {
-        let cell = self.lock_loaded().entry(version_id.to_string()).or_default().clone();
-        let plugin = cell
+        let (slot, dropped) = self.lock_loaded().slot(version_id);
+        self.unload(dropped);
+        let plugin = slot
             .get_or_try_init(|| async {
                 let wasm = plugins::wasm(db, version_id)
                     .await
                     .map_err(|e| PluginFault::Host(e.to_string()))?
                     .ok_or_else(|| PluginFault::Unavailable(format!("plugin version {version_id} does not exist")))?;
-                // Stored uploads passed validation; inspect again for the
-                // capabilities (the grant check happens per session).
-                let inspection = validate::inspect(&wasm, usize::MAX, &Capability::ALL)
-                    .map_err(|e| PluginFault::Unavailable(e.to_string()))?;
-                let component = self
-                    .compile(&inspection.sha256, &wasm)
-                    .await
-                    .map_err(|e| PluginFault::Unavailable(format!("compiling failed: {e:#}")))?;
-                let pre = self.link(&component).map_err(|e| PluginFault::Unavailable(format!("{e:#}")))?;
-                Ok::<_, PluginFault>(Arc::new(LoadedPlugin::new(version_id, inspection.capabilities, pre)))
+                let prepared = self.prepare_stored(&wasm).await.map_err(|e| PluginFault::Unavailable(e.to_string()))?;
+                Ok::<_, PluginFault>(Arc::new(LoadedPlugin::new(
+                    version_id,
+                    prepared.inspection.capabilities,
+                    prepared.pre,
+                )))
             })
             .await?;
         Ok(plugin.clone())
@@ -256,13 +413,25 @@ impl PluginHost {
     /// Drops the idle instances of a version (e.g. when another one becomes
     /// active), freeing their slots.
     pub fn retire_idle(&self, version_id: &str) {
-        let cell = self.lock_loaded().get(version_id).cloned();
-        if let Some(plugin) = cell.as_ref().and_then(|cell| cell.get()) {
-            let mut idle = plugin.idle.lock().unwrap_or_else(|p| p.into_inner());
-            // Sessions still running return their instances to nothing.
-            idle.retired = true;
-            let retired = std::mem::take(&mut idle.instances);
-            self.idle_instances.fetch_sub(retired.len(), std::sync::atomic::Ordering::AcqRel);
+        let plugin = self.lock_loaded().get(version_id);
+        if let Some(plugin) = plugin {
+            self.retire(&plugin);
+        }
+    }
+
+    fn retire(&self, plugin: &LoadedPlugin) {
+        let mut idle = plugin.idle.lock().unwrap_or_else(|p| p.into_inner());
+        // Sessions still running return their instances to nothing.
+        idle.retired = true;
+        let retired = std::mem::take(&mut idle.instances);
+        self.idle_instances.fetch_sub(retired.len(), std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Plugins dropped from the loaded set: their idle instances go too.
+    fn unload(&self, dropped: Vec<Arc<LoadedPlugin>>) {
+        for plugin in dropped {
+            tracing::debug!(version = %plugin.version_id, "unloading the least recently used plugin");
+            self.retire(&plugin);
         }
     }
 
@@ -304,7 +473,7 @@ impl PluginHost {
         ShopPre::new(self.linker.instantiate_pre(component)?)
     }
 
-    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<OnceCell<Arc<LoadedPlugin>>>>> {
+    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, LoadedSet> {
         self.loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

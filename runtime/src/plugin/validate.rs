@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use sha2::{Digest, Sha256};
-use wasmparser::{Parser, Payload};
+use wasmparser::{KnownCustom, Name, Parser, Payload};
 
 use super::Capability;
 
@@ -25,8 +25,8 @@ const WASI_PACKAGES: &[&str] =
 pub enum UploadError {
     #[error("the upload is empty; send the component's bytes as the request body")]
     Empty,
-    #[error("the plugin is {size} bytes; the limit is {limit} bytes")]
-    TooLarge { size: usize, limit: usize },
+    #[error("the plugin is {size} bytes; the limit for {class} plugins is {limit} bytes")]
+    TooLarge { size: usize, limit: usize, class: LanguageClass },
     #[error("the upload is not WebAssembly (it does not start with the `\\0asm` magic bytes)")]
     NotWasm,
     #[error(
@@ -53,6 +53,93 @@ fn supported_worlds() -> String {
     SUPPORTED_VERSIONS.iter().map(|v| format!("{CONTRACT_PACKAGE}@{v}")).collect::<Vec<_>>().join(", ")
 }
 
+/// Which upload limit applies: components that carry a language runtime
+/// (CPython, SpiderMonkey…) are an order of magnitude larger than compiled ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LanguageClass {
+    /// Rust, C, Go…: the code is the program.
+    Compiled,
+    /// Python, JavaScript…: an interpreter embedded with the program.
+    Interpreted,
+}
+
+impl std::fmt::Display for LanguageClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LanguageClass::Compiled => "compiled",
+            LanguageClass::Interpreted => "interpreted",
+        })
+    }
+}
+
+/// The operator's upload size limits, per [`LanguageClass`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimits {
+    pub compiled: usize,
+    pub interpreted: usize,
+}
+
+impl UploadLimits {
+    pub fn of(&self, class: LanguageClass) -> usize {
+        match class {
+            LanguageClass::Compiled => self.compiled,
+            LanguageClass::Interpreted => self.interpreted,
+        }
+    }
+
+    /// The largest body an upload may have, whatever its class.
+    pub fn largest(&self) -> usize {
+        self.compiled.max(self.interpreted)
+    }
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        UploadLimits { compiled: 10 << 20, interpreted: 40 << 20 }
+    }
+}
+
+/// Languages whose toolchains embed an interpreter, as component producers
+/// sections name them.
+const INTERPRETED_LANGUAGES: &[&str] = &["JavaScript", "Python", "Ruby", "Lua"];
+
+/// The class of a component, read from what its toolchain recorded: a
+/// `language` in a producers section that names an interpreted language, or
+/// a nested CPython module (componentize-py names it `libpython3.*.so`).
+///
+/// This is the component's own claim: a compiled plugin could claim to be
+/// interpreted and get the larger limit, which is why that limit is the most
+/// any upload may be, and the operator sets it.
+pub fn language_class(bytes: &[u8]) -> LanguageClass {
+    for payload in Parser::new(0).parse_all(bytes) {
+        let Ok(Payload::CustomSection(section)) = payload else { continue };
+        match section.as_known() {
+            KnownCustom::Producers(reader) => {
+                for field in reader.into_iter().flatten() {
+                    if field.name != "language" {
+                        continue;
+                    }
+                    if field.values.into_iter().flatten().any(|v| INTERPRETED_LANGUAGES.contains(&v.name)) {
+                        return LanguageClass::Interpreted;
+                    }
+                }
+            }
+            KnownCustom::Name(reader) => {
+                let module_names = reader.into_iter().flatten().filter_map(|name| match name {
+                    Name::Module { name, .. } => Some(name),
+                    _ => None,
+                });
+                if module_names.into_iter().any(|name| name.starts_with("libpython")) {
+                    return LanguageClass::Interpreted;
+                }
+            }
+            _ => {}
+        }
+    }
+    LanguageClass::Compiled
+}
+
 /// What an accepted upload is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inspection {
@@ -61,18 +148,31 @@ pub struct Inspection {
     pub world: String,
     /// Capabilities the component imports, sorted.
     pub capabilities: Vec<Capability>,
+    pub language_class: LanguageClass,
 }
 
 /// Checks an upload's shape without compiling it.
-pub fn inspect(bytes: &[u8], max_bytes: usize, granted: &[Capability]) -> Result<Inspection, UploadError> {
+pub fn inspect(bytes: &[u8], limits: UploadLimits, granted: &[Capability]) -> Result<Inspection, UploadError> {
     if bytes.is_empty() {
         return Err(UploadError::Empty);
     }
-    if bytes.len() > max_bytes {
-        return Err(UploadError::TooLarge { size: bytes.len(), limit: max_bytes });
-    }
     if !bytes.starts_with(b"\0asm") {
+        if bytes.len() > limits.largest() {
+            return Err(UploadError::TooLarge {
+                size: bytes.len(),
+                limit: limits.largest(),
+                class: LanguageClass::Compiled,
+            });
+        }
         return Err(UploadError::NotWasm);
+    }
+    let language_class = language_class(bytes);
+    if bytes.len() > limits.of(language_class) {
+        return Err(UploadError::TooLarge {
+            size: bytes.len(),
+            limit: limits.of(language_class),
+            class: language_class,
+        });
     }
     if Parser::is_core_wasm(bytes) {
         return Err(UploadError::CoreModule);
@@ -108,6 +208,7 @@ pub fn inspect(bytes: &[u8], max_bytes: usize, granted: &[Capability]) -> Result
         sha256: hex::encode(Sha256::digest(bytes)),
         world: format!("{CONTRACT_PACKAGE}@{version}"),
         capabilities,
+        language_class,
     })
 }
 
@@ -168,19 +269,30 @@ fn contract_version(exports: &BTreeSet<String>) -> Result<&'static str, UploadEr
 mod tests {
     use super::*;
 
+    const SMALL: UploadLimits = UploadLimits { compiled: 100, interpreted: 150 };
+
     #[test]
     fn garbage_core_modules_and_oversized_uploads_are_named() {
-        assert_eq!(inspect(b"", 100, &[]), Err(UploadError::Empty));
-        assert_eq!(inspect(b"hello world", 100, &[]), Err(UploadError::NotWasm));
-        assert_eq!(inspect(b"\0asm\x01\0\0\0", 100, &[]), Err(UploadError::CoreModule));
-        assert_eq!(inspect(&[0u8; 200], 100, &[]), Err(UploadError::TooLarge { size: 200, limit: 100 }));
+        assert_eq!(inspect(b"", SMALL, &[]), Err(UploadError::Empty));
+        assert_eq!(inspect(b"hello world", SMALL, &[]), Err(UploadError::NotWasm));
+        assert_eq!(inspect(b"\0asm\x01\0\0\0", SMALL, &[]), Err(UploadError::CoreModule));
+        assert_eq!(
+            inspect(&[0u8; 200], SMALL, &[]),
+            Err(UploadError::TooLarge { size: 200, limit: 150, class: LanguageClass::Compiled })
+        );
+        let mut big_module = b"\0asm\x01\0\0\0".to_vec();
+        big_module.resize(120, 0);
+        assert_eq!(
+            inspect(&big_module, SMALL, &[]),
+            Err(UploadError::TooLarge { size: 120, limit: 100, class: LanguageClass::Compiled })
+        );
     }
 
     #[test]
     fn an_empty_component_is_told_which_world_to_build_for() {
         // The smallest valid component: magic, component version and layer.
         let empty_component = b"\0asm\x0d\0\x01\0";
-        let error = inspect(empty_component, 100, &[]).expect_err("exports nothing");
+        let error = inspect(empty_component, SMALL, &[]).expect_err("exports nothing");
         let message = error.to_string();
         assert!(message.contains("exports nothing from bottega:shop"), "{message}");
         assert!(message.contains("bottega:shop@1.0.0"), "{message}");

@@ -234,6 +234,22 @@ pub async fn activate_plugin(db: &Db, business_id: &str, version_id: &str) -> St
     Ok(())
 }
 
+/// Makes a version that just finished compiling the active one, unless the
+/// business activated a newer version meanwhile. True when it did.
+pub async fn activate_plugin_unless_newer(db: &Db, business_id: &str, version_id: &str) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE businesses SET active_plugin_version_id = $2, plugin_disabled_reason = NULL, \
+         plugin_consecutive_failures = 0 WHERE id = $1 AND (active_plugin_version_id IS NULL OR \
+         (SELECT version FROM plugin_versions WHERE id = businesses.active_plugin_version_id) < \
+         (SELECT version FROM plugin_versions WHERE id = $2))",
+    )
+    .bind(business_id)
+    .bind(version_id)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Counts one more consecutive failure of the active plugin `version_id`, and
 /// disables it with `reason` once `threshold` is reached. Returns true when this
 /// failure disabled the plugin.

@@ -1,6 +1,9 @@
 //! Plugin versions: every component a business uploads, numbered 1, 2, 3...
 //! The uploaded bytes are kept (the source of truth for every node's compiled
 //! cache); which version answers is `businesses.active_plugin_version_id`.
+//! A version is `compiling` until a node compiled it in the background
+//! (`ready`) or found it cannot be (`failed`); compiles are claimed under a
+//! lease so one whose node died is taken over.
 
 use serde::Serialize;
 use sqlx::Row;
@@ -8,12 +11,14 @@ use sqlx::any::AnyRow;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
-use super::{Db, StoreError, StoreResult, is_unique_violation, split_list};
+use super::{Db, StoreError, StoreResult, is_unique_violation, queue, split_list};
 use crate::ids;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PluginVersion {
     pub id: String,
+    #[serde(skip)]
+    pub business_id: String,
     /// 1 for the first upload of a business, then 2, 3...
     pub version: i64,
     /// SHA-256 of the uploaded component, hex.
@@ -23,9 +28,34 @@ pub struct PluginVersion {
     pub world: String,
     /// Host capabilities the component imports.
     pub capabilities: Vec<String>,
+    /// `compiled` (Rust, C…) or `interpreted` (carries Python's or JavaScript's
+    /// runtime): which upload size limit applied.
+    pub language_class: String,
+    /// `compiling` (in the background, after the upload was accepted), `ready`
+    /// (it can be activated and answer), or `failed` (see `failure`).
+    pub state: String,
+    /// Why compiling failed.
+    pub failure: Option<String>,
+    /// Whether it becomes the active version once ready (the upload's `activate`).
+    pub activate_when_ready: bool,
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_time")]
     pub created_at: i64,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(serialize_with = "serialize_optional_time")]
+    pub ready_at: Option<i64>,
+}
+
+/// The states of a version.
+pub const COMPILING: &str = "compiling";
+pub const READY: &str = "ready";
+pub const FAILED: &str = "failed";
+
+fn serialize_optional_time<S: serde::Serializer>(value: &Option<i64>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(ms) => serialize_time(ms, serializer),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// What validation learned about an upload.
@@ -34,31 +64,44 @@ pub struct NewPluginVersion<'a> {
     pub sha256: &'a str,
     pub world: &'a str,
     pub capabilities: &'a [String],
+    pub language_class: &'a str,
     pub wasm: &'a [u8],
+    pub activate_when_ready: bool,
+    /// Until when (ms) the uploading node holds the compile.
+    pub compile_lease_until: i64,
 }
 
-const COLUMNS: &str = "id, version, sha256, size_bytes, world, capabilities, created_at";
+const COLUMNS: &str = "id, business_id, version, sha256, size_bytes, world, capabilities, language_class, state, failure, \
+                       activate_when_ready, created_at, ready_at";
 
 fn from_row(row: &AnyRow) -> StoreResult<PluginVersion> {
     Ok(PluginVersion {
         id: row.try_get("id")?,
+        business_id: row.try_get("business_id")?,
         version: row.try_get("version")?,
         sha256: row.try_get("sha256")?,
         size_bytes: row.try_get("size_bytes")?,
         world: row.try_get("world")?,
         capabilities: split_list(&row.try_get::<String, _>("capabilities")?),
+        language_class: row.try_get("language_class")?,
+        state: row.try_get("state")?,
+        failure: row.try_get("failure")?,
+        activate_when_ready: row.try_get::<i64, _>("activate_when_ready")? != 0,
         created_at: row.try_get("created_at")?,
+        ready_at: row.try_get("ready_at")?,
     })
 }
 
-/// Stores an upload as the business's next version number.
+/// Stores an upload as the business's next version number, `compiling`.
 pub async fn insert(db: &Db, business_id: &str, new: NewPluginVersion<'_>) -> StoreResult<PluginVersion> {
     let id = ids::new_id("pv");
     // Two uploads racing for the same number: the loser takes the next one.
     for _ in 0..3 {
         let result = sqlx::query(
-            "INSERT INTO plugin_versions (id, business_id, version, sha256, size_bytes, world, capabilities, wasm, created_at) \
-             VALUES ($1, $2, (SELECT COALESCE(MAX(version), 0) + 1 FROM plugin_versions WHERE business_id = $2), $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO plugin_versions (id, business_id, version, sha256, size_bytes, world, capabilities, wasm, created_at, \
+             state, language_class, activate_when_ready, compile_lease_until) \
+             VALUES ($1, $2, (SELECT COALESCE(MAX(version), 0) + 1 FROM plugin_versions WHERE business_id = $2), \
+             $3, $4, $5, $6, $7, $8, 'compiling', $9, $10, $11)",
         )
         .bind(&id)
         .bind(business_id)
@@ -68,6 +111,9 @@ pub async fn insert(db: &Db, business_id: &str, new: NewPluginVersion<'_>) -> St
         .bind(new.capabilities.join(","))
         .bind(new.wasm.to_vec())
         .bind(ids::now_ms())
+        .bind(new.language_class)
+        .bind(i64::from(new.activate_when_ready))
+        .bind(new.compile_lease_until)
         .execute(db.pool())
         .await;
         match result {
@@ -102,4 +148,43 @@ pub async fn list(db: &Db, business_id: &str) -> StoreResult<Vec<PluginVersion>>
 pub async fn wasm(db: &Db, id: &str) -> StoreResult<Option<Vec<u8>>> {
     let row = sqlx::query("SELECT wasm FROM plugin_versions WHERE id = $1").bind(id).fetch_optional(db.pool()).await?;
     row.map(|row| Ok(row.try_get("wasm")?)).transpose()
+}
+
+/// Any business's version by id (for the compiler, which is not a caller).
+pub async fn find(db: &Db, id: &str) -> StoreResult<Option<PluginVersion>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM plugin_versions WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Claims up to `limit` compiles whose lease ended (their node died, or this
+/// node restarted), leasing them until `lease_until`; returns their ids.
+pub async fn claim_abandoned_compiles(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<String>> {
+    let sql = format!(
+        "UPDATE plugin_versions SET compile_lease_until = $2 WHERE id IN \
+         (SELECT id FROM plugin_versions WHERE state = 'compiling' AND compile_lease_until <= $1 \
+          ORDER BY compile_lease_until LIMIT $3{}) RETURNING id",
+        queue::skip_locked(db, None)
+    );
+    let rows = sqlx::query(&sql).bind(now).bind(lease_until).bind(i64::from(limit)).fetch_all(db.pool()).await?;
+    rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+}
+
+/// Records the end of a compile: `failure` is `None` when it is ready. Only a
+/// version still compiling changes (a compile taken over and finished twice
+/// records the first outcome). True when this call recorded it.
+pub async fn finish_compile(db: &Db, id: &str, failure: Option<&str>) -> StoreResult<bool> {
+    let state = if failure.is_some() { FAILED } else { READY };
+    let done = sqlx::query(
+        "UPDATE plugin_versions SET state = $2, failure = $3, ready_at = $4 WHERE id = $1 AND state = 'compiling'",
+    )
+    .bind(id)
+    .bind(state)
+    .bind(failure)
+    .bind(ids::now_ms())
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
