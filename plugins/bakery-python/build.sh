@@ -12,12 +12,19 @@ wit="$here/wit"
 tools="${BOTTEGA_TOOLCHAINS:-$here/.toolchains}"
 venv="$tools/python-$(sha256sum "$here/requirements.txt" | cut -c1-12)"
 
-if [ ! -x "$venv/bin/componentize-py" ]; then
+# One install at a time (several builds may share the toolchains folder); a
+# venv cannot be moved, so an install that did not finish is started over.
+mkdir -p "$tools"
+exec 9>"$tools/.python.lock"
+flock 9
+if [ ! -e "$venv/.installed" ]; then
     echo "installing $(grep -v '^#' "$here/requirements.txt" | xargs) into $venv" >&2
-    python3 -m venv "$venv.partial"
-    "$venv.partial/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-    rm -rf "$venv" && mv "$venv.partial" "$venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+    touch "$venv/.installed"
 fi
+flock -u 9
 
 mkdir -p "$(dirname "$out")"
 cd "$here"

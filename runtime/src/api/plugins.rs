@@ -74,6 +74,13 @@ fn view(business: &Business, version: PluginVersion) -> PluginVersionView {
     PluginVersionView { version, active }
 }
 
+/// The business as it is now, read after its versions: a compile finishing
+/// between the two reads activates before it records `ready`, so a version
+/// read as ready is never shown inactive when it is active.
+async fn reread(app: &App, business: Business) -> Result<Business, ApiError> {
+    Ok(businesses::get(&app.db, &business.id).await?.unwrap_or(business))
+}
+
 /// Upload a plugin: the raw component as the body (`application/wasm`).
 ///
 /// The host checks at once that it is a component built against a contract
@@ -116,6 +123,7 @@ async fn upload_plugin(
     responses((status = 200, body = PluginsOverview)))]
 async fn list_plugins(State(app): State<App>, Caller(business): Caller) -> Result<Json<PluginsOverview>, ApiError> {
     let versions = plugins::list(&app.db, &business.id).await?;
+    let business = reread(&app, business).await?;
     Ok(Json(PluginsOverview {
         active_version_id: business.active_plugin_version_id.clone(),
         disabled_reason: business.plugin_disabled_reason.clone(),
@@ -133,6 +141,7 @@ async fn get_plugin(
 ) -> Result<Json<PluginVersionView>, ApiError> {
     let version =
         plugins::get(&app.db, &business.id, &id).await?.ok_or_else(|| ApiError::not_found("the plugin version"))?;
+    let business = reread(&app, business).await?;
     Ok(Json(view(&business, version)))
 }
 

@@ -410,6 +410,24 @@ impl PluginHost {
         Ok(PluginSession::new(IdleInstance { store, shop, uses: 0 }, recycle, permits))
     }
 
+    /// For benchmarks: wasmtime's own work for one message — a store, an
+    /// instance, one `handle-message` call — without the host's slots, memory
+    /// limiter, deadline, input and output checks or instance reuse. The
+    /// baseline the host's overhead is measured against; returns the replies.
+    #[doc(hidden)]
+    pub async fn bare_instantiate_and_call(
+        &self,
+        plugin: &LoadedPlugin,
+        scope: CallScope,
+        context: &bindings::ConversationContext,
+        message: &bindings::InboundMessage,
+    ) -> wasmtime::Result<Vec<bindings::Reply>> {
+        let mut store = Store::new(&self.engine, PluginState::new(scope));
+        store.set_epoch_deadline(u64::MAX / 2);
+        let shop = plugin.pre.instantiate_async(&mut store).await?;
+        shop.bottega_shop_bot().call_handle_message(&mut store, context, message).await
+    }
+
     /// Drops the idle instances of a version (e.g. when another one becomes
     /// active), freeing their slots.
     pub fn retire_idle(&self, version_id: &str) {

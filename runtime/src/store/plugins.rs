@@ -183,7 +183,7 @@ pub async fn finish_compile(db: &Db, id: &str, failure: Option<&str>) -> StoreRe
     .bind(id)
     .bind(state)
     .bind(failure)
-    .bind(ids::now_ms())
+    .bind(failure.is_none().then(ids::now_ms))
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)

@@ -1,0 +1,207 @@
+//! The plugin host per plugin language: for the Rust example (grocery) and the
+//! Python, JavaScript and C examples, in one run:
+//!
+//! - component size and compile time (cold compiled cache);
+//! - load from the compiled cache (a restarted node: memory-map + link);
+//! - instantiate + one `handle-message` call, p50/p99, a fresh instance per
+//!   message, through the host and bare (wasmtime alone: store, instance, call,
+//!   none of the host's slots, limiter, deadline or checks): the difference is
+//!   what the host adds;
+//! - a warm call: the same message answered by a reused instance.
+//!
+//! The non-Rust components are read from `target/example-plugins/`, where the
+//! end-to-end tests build them with each example's build command:
+//!
+//!     cargo test -p bottega-tests --test e2e languages && cargo bench -p bottega --bench languages
+//!
+//! Figures compare within one run (this machine is noisy).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bottega::plugin::bindings::{CartItem, ConversationContext, InboundMessage};
+use bottega::plugin::{CallScope, Capability, PluginHost};
+use bottega::store::businesses::{self, NewBusiness};
+use bottega::store::products::{self, ProductInput};
+use bottega::{App, Config};
+
+/// Fresh-instance and warm iterations (fewer for interpreted plugins, whose
+/// instances are bigger).
+const ITERATIONS_COMPILED: usize = 2000;
+const ITERATIONS_INTERPRETED: usize = 300;
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run())
+}
+
+struct Row {
+    language: &'static str,
+    size: usize,
+    compile: Duration,
+    load: Duration,
+    fresh: (Duration, Duration),
+    bare: (Duration, Duration),
+    warm: (Duration, Duration),
+}
+
+async fn run() -> anyhow::Result<()> {
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/example-plugins");
+    let mut plugins: Vec<(&'static str, Vec<u8>, &'static str)> =
+        vec![("Rust (grocery)", bottega_plugin_artifacts::GROCERY_RUST_BYTES.to_vec(), "")];
+    for (language, file, product) in [
+        ("C (florist)", "florist_c.wasm", "red-rose"),
+        ("Python (bakery)", "bakery_python.wasm", "croissant"),
+        ("JavaScript (bookshop)", "bookshop_js.wasm", "dune"),
+    ] {
+        match std::fs::read(examples.join(file)) {
+            Ok(wasm) => plugins.push((language, wasm, product)),
+            Err(_) => println!(
+                "{language}: {} is missing; build it with `cargo test -p bottega-tests --test e2e languages`",
+                examples.join(file).display()
+            ),
+        }
+    }
+    let mut rows = Vec::new();
+    for (language, wasm, product) in plugins {
+        let product = if product.is_empty() { "bananas" } else { product };
+        rows.push(measure(language, &wasm, product).await?);
+    }
+
+    println!();
+    println!(
+        "| language | size | compile | load (cache) | instantiate + call p50 / p99 | wasmtime alone p50 / p99 | host adds (p50) | warm call p50 / p99 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        let added = row.fresh.0.saturating_sub(row.bare.0);
+        println!(
+            "| {} | {:.1} MiB | {:.2?} | {:.2?} | {:.1?} / {:.1?} | {:.1?} / {:.1?} | {:.1?} | {:.1?} / {:.1?} |",
+            row.language,
+            row.size as f64 / f64::from(1 << 20),
+            row.compile,
+            row.load,
+            row.fresh.0,
+            row.fresh.1,
+            row.bare.0,
+            row.bare.1,
+            added,
+            row.warm.0,
+            row.warm.1
+        );
+    }
+    Ok(())
+}
+
+async fn measure(language: &'static str, wasm: &[u8], product: &str) -> anyhow::Result<Row> {
+    // Compile into a cold cache, once (seconds for the interpreted ones).
+    let scratch = tempfile::tempdir()?;
+    let host = PluginHost::new(Default::default(), scratch.path())?;
+    let started = Instant::now();
+    let prepared = host.prepare_upload(wasm, &Capability::ALL).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let compile = started.elapsed();
+    let interpreted = prepared.inspection.language_class == bottega::plugin::LanguageClass::Interpreted;
+    let iterations = if interpreted { ITERATIONS_INTERPRETED } else { ITERATIONS_COMPILED };
+
+    // A node with one shop running the plugin, selling the product the message names.
+    let dir = tempfile::tempdir()?;
+    let app = App::start(Config::new(dir.path().to_path_buf(), "bench".into())).await?;
+    let (business, _) = businesses::create(&app.db, NewBusiness::with_every_capability("Bench", "EUR")).await?;
+    let item = ProductInput {
+        id: product.into(),
+        name: "Bench product".into(),
+        description: String::new(),
+        photo_url: None,
+        price_minor: 100,
+        currency: "EUR".into(),
+        stock: 1000,
+        section: "Bench".into(),
+        available: true,
+    };
+    products::create(&app.db, &business.id, &item).await?;
+    let version = app
+        .plugins
+        .publish(&app.db, &business, wasm, true)
+        .await?
+        .finished(&app.db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    // Load from the compiled cache, as a restarted node does.
+    let restarted = App::start(Config::new(dir.path().to_path_buf(), "bench".into())).await?;
+    let started = Instant::now();
+    restarted.plugins.load(&restarted.db, &version.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let load = started.elapsed();
+    drop(restarted);
+
+    let plugin = app.plugins.load(&app.db, &version.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let business = businesses::get(&app.db, &business.id).await?.ok_or_else(|| anyhow::anyhow!("gone"))?;
+    let scope = CallScope {
+        db: app.db.clone(),
+        business_id: business.id.clone(),
+        conversation_id: "conv_bench".into(),
+        currency: business.currency.clone(),
+        limits: business.limits,
+    };
+    let context = ConversationContext {
+        customer_id: "cus_bench".into(),
+        conversation_id: "conv_bench".into(),
+        locale: "en".into(),
+        agent_active: false,
+    };
+    // A cart sent whole: every example answers it (with a summary and buttons).
+    let message = InboundMessage::Cart(vec![CartItem { product_id: product.into(), quantity: 1 }]);
+
+    let mut fresh_scope = scope.clone();
+    fresh_scope.limits.max_instance_uses = 1;
+    let mut fresh = Vec::with_capacity(iterations);
+    let mut bare = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        // Interleaved, so both see the same machine.
+        let started = Instant::now();
+        let mut session = app
+            .plugins
+            .start_session(&plugin, fresh_scope.clone(), &business.capabilities)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let replies = session.handle_message(&context, &message).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        session.finish();
+        fresh.push(started.elapsed());
+        assert!(!replies.is_empty(), "{language} answered");
+
+        let started = Instant::now();
+        let replies = app.plugins.bare_instantiate_and_call(&plugin, fresh_scope.clone(), &context, &message).await?;
+        bare.push(started.elapsed());
+        assert!(!replies.is_empty(), "{language} answered bare");
+    }
+
+    let mut warm_scope = scope.clone();
+    warm_scope.limits.max_instance_uses = 10_000;
+    let mut warm = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let started = Instant::now();
+        let mut session = app
+            .plugins
+            .start_session(&plugin, warm_scope.clone(), &business.capabilities)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        session.handle_message(&context, &message).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        session.finish();
+        warm.push(started.elapsed());
+    }
+    Ok(Row {
+        language,
+        size: wasm.len(),
+        compile,
+        load,
+        fresh: percentiles(&mut fresh),
+        bare: percentiles(&mut bare),
+        warm: percentiles(&mut warm),
+    })
+}
+
+fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.99))
+}
