@@ -2,7 +2,7 @@
 # Builds app.py into a Bottega plugin component: ./build.sh [OUT.wasm]
 # (default OUT: this folder's name, with _ for -, .wasm)
 #
-# Needs python3 (3.10+) with venv. The pinned componentize-py (requirements.txt)
+# Needs python3 (3.10+) with venv, on Linux (flock, realpath -m, sha256sum). The pinned componentize-py (requirements.txt)
 # is installed on first use into $BOTTEGA_TOOLCHAINS (default: .toolchains here).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -46,7 +46,10 @@ struct Row {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/example-plugins");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let examples = target.join("example-plugins");
     let mut plugins: Vec<(&'static str, Vec<u8>, &'static str)> =
         vec![("Rust (grocery)", bottega_plugin_artifacts::GROCERY_RUST_BYTES.to_vec(), "")];
     for (language, file, product) in [

@@ -95,6 +95,9 @@ struct ServeArgs {
     /// Where compiled plugins are kept (default: <data dir>/compiled).
     #[arg(long, env = "BOTTEGA_COMPILED_CACHE_DIR")]
     compiled_cache_dir: Option<PathBuf>,
+    /// Uploads compiled at once on this node, in the background.
+    #[arg(long, env = "BOTTEGA_MAX_CONCURRENT_COMPILES", default_value_t = 1)]
+    max_concurrent_compiles: usize,
     /// Compiled plugins kept loaded on this node (least recently used dropped first).
     #[arg(long, env = "BOTTEGA_MAX_LOADED_PLUGINS", default_value_t = 256)]
     max_loaded_plugins: usize,
@@ -252,15 +255,20 @@ async fn plugin(command: PluginCommand) -> anyhow::Result<()> {
             let version_url = format!("{}/v1/plugins/{id}", url.trim_end_matches('/'));
             let started = std::time::Instant::now();
             let version = loop {
-                let version: serde_json::Value = reqwest::Client::new()
+                let response = reqwest::Client::new()
                     .get(&version_url)
                     .bearer_auth(&key)
                     .send()
                     .await
-                    .map_err(|e| anyhow::anyhow!("cannot reach {url}: {e}"))?
-                    .json()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("unexpected answer from {url}: {e}"))?;
+                    .map_err(|e| anyhow::anyhow!("cannot reach {url}: {e}"))?;
+                let status = response.status();
+                let version: serde_json::Value = response.json().await.unwrap_or_default();
+                if !status.is_success() {
+                    anyhow::bail!(
+                        "cannot follow version {id} ({status}): {}",
+                        version["error"]["message"].as_str().unwrap_or("no reason given")
+                    );
+                }
                 if version["state"] != "compiling" {
                     break version;
                 }
@@ -271,12 +279,12 @@ async fn plugin(command: PluginCommand) -> anyhow::Result<()> {
             };
             match version["state"].as_str() {
                 Some("ready") => {
-                    println!(
-                        "version {} is ready ({:.1?}){}",
-                        version["version"],
-                        started.elapsed(),
-                        if stage { "; staged: activate it with POST /v1/plugins/{id}/activate" } else { "" }
-                    );
+                    let how = match (version["active"].as_bool(), stage) {
+                        (Some(true), _) => "it answers the shop's customers now".to_string(),
+                        (_, true) => format!("staged: activate it with POST /v1/plugins/{id}/activate"),
+                        _ => "not active: a newer version was activated meanwhile".to_string(),
+                    };
+                    println!("version {} is ready ({:.1?}); {how}", version["version"], started.elapsed());
                     Ok(())
                 }
                 _ => anyhow::bail!(
@@ -314,6 +322,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             },
             max_loaded_plugins: args.max_loaded_plugins.max(1),
             compiled_cache_dir: args.compiled_cache_dir,
+            max_concurrent_compiles: args.max_concurrent_compiles.max(1),
             max_concurrent_calls: args.max_concurrent_calls,
             failures_before_disable: args.failures_before_disable,
             ..PluginHostConfig::default()

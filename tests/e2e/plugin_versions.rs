@@ -120,14 +120,43 @@ async fn a_compile_cut_off_by_a_stopped_node_is_taken_over(app: TestApp) {
     .expect("stored");
     assert_eq!(stranded.state, "compiling");
 
+    // This runtime's own sweep (every few seconds) may take it first.
     let resumed = app.app.plugins.resume_abandoned_compiles(&app.app.db).await.expect("sweep");
-    assert_eq!(resumed, 1);
+    assert!(resumed <= 1);
     let version = app.compiled(&shop, &stranded.id).await;
     assert_eq!(version["state"], "ready", "{version}");
     assert_eq!(version["active"], true);
     assert!(reply_text(&app.say(&shop, "ana", "hi").await).starts_with("Welcome to Verdura"));
     // Nothing is left to take over.
     assert_eq!(app.app.plugins.resume_abandoned_compiles(&app.app.db).await.expect("sweep"), 0);
+
+    // An upload whose compile stopped the runtime three times is given up.
+    let deadly = bottega::store::plugins::insert(
+        &app.app.db,
+        &shop.id,
+        bottega::store::plugins::NewPluginVersion {
+            sha256: "1111",
+            world: "bottega:shop@1.0.0",
+            capabilities: &capabilities,
+            language_class: "compiled",
+            wasm: &wasm,
+            activate_when_ready: true,
+            compile_lease_until: 0,
+        },
+    )
+    .await
+    .expect("stored");
+    sqlx::query("UPDATE plugin_versions SET compile_attempts = 3 WHERE id = $1")
+        .bind(&deadly.id)
+        .execute(app.db())
+        .await
+        .expect("three attempts");
+    app.app.plugins.resume_abandoned_compiles(&app.app.db).await.expect("sweep");
+    let given_up = app.compiled(&shop, &deadly.id).await;
+    assert_eq!(given_up["state"], "failed", "{given_up}");
+    assert!(given_up["failure"].as_str().unwrap_or_default().contains("stopped the runtime 3 times"), "{given_up}");
+    let (_, overview) = app.get("/v1/plugins", &shop.key).await;
+    assert_eq!(overview["active_version_id"], version["id"], "the ready version still answers");
 }
 
 mod loaded_plugins {
@@ -152,4 +181,38 @@ mod loaded_plugins {
             assert!(app.app.plugins.loaded_count() <= 1, "{} loaded", app.app.plugins.loaded_count());
         }
     }
+}
+
+bottega_tests::on_both_databases!(a_rollback_is_not_undone_by_an_upload_still_compiling);
+
+/// A business uploads v2, then rolls back to v1 while v2 is still compiling:
+/// v2 becomes ready without taking over.
+async fn a_rollback_is_not_undone_by_an_upload_still_compiling(app: TestApp) {
+    let shop = app.create_shop("Careful", json!({})).await;
+    let v1 = app.upload(&shop, plugins::GROCERY_RUST).await;
+    let wasm = std::fs::read(plugins::TEST_SPY).expect("built");
+    let capabilities: Vec<String> = ["cart", "catalog", "clock", "kv", "log"].map(String::from).to_vec();
+    // v2 as its upload leaves it while its node compiles (its lease still held).
+    let v2 = bottega::store::plugins::insert(
+        &app.app.db,
+        &shop.id,
+        bottega::store::plugins::NewPluginVersion {
+            sha256: "2222",
+            world: "bottega:shop@1.0.0",
+            capabilities: &capabilities,
+            language_class: "compiled",
+            wasm: &wasm,
+            activate_when_ready: true,
+            compile_lease_until: i64::MAX,
+        },
+    )
+    .await
+    .expect("stored");
+
+    let v1_id = v1["id"].as_str().expect("id");
+    let (status, _) = app.post(&format!("/v1/plugins/{v1_id}/activate"), &shop.key, json!({})).await;
+    assert_eq!(status, 200);
+    let (_, pending) = app.get(&format!("/v1/plugins/{}", v2.id), &shop.key).await;
+    assert_eq!(pending["activate_when_ready"], false, "{pending}");
+    assert_eq!(pending["state"], "compiling");
 }

@@ -146,9 +146,12 @@ async fn get_plugin(
 }
 
 /// Make a version the one that answers (a rollback, or a restart after the
-/// circuit breaker stopped it). Only a `ready` version can be activated.
+/// circuit breaker stopped it). Only a `ready` version can be activated (409
+/// `plugin_not_ready` otherwise); uploads still compiling then stay inactive
+/// when they are ready.
 #[utoipa::path(post, path = "/v1/plugins/{id}/activate", tag = "plugins", security(("business_key" = [])),
-    params(("id" = String, Path)), responses((status = 200, body = PluginVersionView), (status = 404, body = ErrorBody)))]
+    params(("id" = String, Path)), responses((status = 200, body = PluginVersionView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 async fn activate_plugin(
     State(app): State<App>,
     Caller(business): Caller,
@@ -176,6 +179,8 @@ async fn activate_plugin(
         ));
     }
     businesses::activate_plugin(&app.db, &business.id, &version.id).await?;
+    // The business chose: an upload still compiling does not take over later.
+    plugins::cancel_pending_activations(&app.db, &business.id).await?;
     if let Some(previous) = business.active_plugin_version_id.as_ref().filter(|p| **p != version.id) {
         app.plugins.retire_idle(previous);
     }

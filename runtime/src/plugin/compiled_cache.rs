@@ -29,6 +29,11 @@ impl CompiledCache {
         Ok(CompiledCache { dir })
     }
 
+    /// Whether this node compiled `sha256` before.
+    pub fn contains(&self, sha256: &str) -> bool {
+        self.path(sha256).exists()
+    }
+
     fn path(&self, sha256: &str) -> PathBuf {
         self.dir.join(format!("{sha256}.cwasm"))
     }

@@ -268,6 +268,17 @@ pub(super) struct IdleInstance {
 pub(super) struct IdleList {
     pub instances: Vec<IdleInstance>,
     pub retired: bool,
+    /// The node's idle count these instances are counted in (set by the
+    /// first instance kept), given back if the list is dropped holding some.
+    pub node_idle: Option<Arc<AtomicUsize>>,
+}
+
+impl Drop for IdleList {
+    fn drop(&mut self) {
+        if let Some(node_idle) = &self.node_idle {
+            node_idle.fetch_sub(self.instances.len(), Ordering::AcqRel);
+        }
+    }
 }
 
 pub(super) struct Recycler {
@@ -288,6 +299,7 @@ impl Recycler {
         }
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if !idle.retired && idle.instances.len() < self.per_version {
+            idle.node_idle.get_or_insert_with(|| self.node_idle.clone());
             idle.instances.push(instance);
         } else {
             drop(idle);

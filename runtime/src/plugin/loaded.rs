@@ -46,12 +46,20 @@ impl LoadedSet {
         (slot, self.evict(version_id))
     }
 
-    /// Keeps a plugin loaded under its version id; returns those dropped for it.
+    /// Keeps a plugin loaded under its version id, unless that version is
+    /// loaded already; returns the plugins dropped for it.
     pub fn insert(&mut self, plugin: Arc<LoadedPlugin>) -> Vec<Arc<LoadedPlugin>> {
         self.clock += 1;
         let version_id = plugin.version_id.clone();
-        let slot = Arc::new(OnceCell::new_with(Some(plugin)));
-        self.entries.insert(version_id.clone(), Entry { slot, last_used: self.clock });
+        match self.entries.get_mut(&version_id) {
+            Some(entry) if entry.slot.initialized() => entry.last_used = self.clock,
+            // A first message is loading it: that load's result stays in its
+            // slot, this one takes over the entry.
+            _ => {
+                let slot = Arc::new(OnceCell::new_with(Some(plugin)));
+                self.entries.insert(version_id.clone(), Entry { slot, last_used: self.clock });
+            }
+        }
         self.evict(&version_id)
     }
 

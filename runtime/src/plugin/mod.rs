@@ -50,6 +50,9 @@ use crate::store::{Db, StoreError, plugins};
 /// How long a node holds a compile it claimed; a compile whose node died is
 /// taken over by another node (or this one, restarted) after it.
 pub const COMPILE_LEASE: Duration = Duration::from_secs(120);
+/// Claims of one compile after which it is given up: an upload whose compile
+/// stopped this many nodes is reported failed instead of tried again.
+const MAX_COMPILE_ATTEMPTS: i64 = 3;
 
 /// A plugin version compiled and linked, ready to instantiate.
 pub struct LoadedPlugin {
@@ -237,7 +240,21 @@ impl PluginHost {
             },
         };
         let started = std::time::Instant::now();
+        // The lease is kept while the compile waits for a permit and runs.
+        let renewer = {
+            let (db, id) = (db.clone(), version_id.to_string());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(COMPILE_LEASE / 4).await;
+                    let until = crate::store::queue::due_after(ids::now_ms(), COMPILE_LEASE);
+                    if let Err(e) = plugins::renew_compile_lease(&db, &id, until).await {
+                        tracing::warn!(version = %id, "cannot renew a compile's lease: {e}");
+                    }
+                }
+            })
+        };
         let outcome = self.prepare_stored(&wasm).await;
+        renewer.abort();
         let version = match plugins::find(db, version_id).await {
             Ok(Some(version)) => version,
             Ok(None) => return,
@@ -246,6 +263,10 @@ impl PluginHost {
                 return;
             }
         };
+        if version.state != plugins::COMPILING {
+            // Another node finished it (and activated it if asked) meanwhile.
+            return;
+        }
         // Loaded and activated before it is recorded ready, so whoever sees
         // `ready` finds it answering.
         if let Ok(prepared) = &outcome {
@@ -295,16 +316,32 @@ impl PluginHost {
         }
     }
 
-    /// Takes over compiles whose node died (their lease ended), a few at a time.
+    /// Takes over compiles whose node died (their lease ended), one claim at
+    /// a time; one that has stopped [`MAX_COMPILE_ATTEMPTS`] nodes is failed.
+    /// Returns how many it took over.
     pub async fn resume_abandoned_compiles(&self, db: &Db) -> Result<usize, StoreError> {
-        let now = ids::now_ms();
-        let claimed =
-            plugins::claim_abandoned_compiles(db, now, crate::store::queue::due_after(now, COMPILE_LEASE), 4).await?;
-        for version_id in &claimed {
-            tracing::info!(version = %version_id, "resuming an abandoned compile");
-            self.compile_version(db, version_id, None).await;
+        let mut taken = 0;
+        loop {
+            let now = ids::now_ms();
+            let until = crate::store::queue::due_after(now, COMPILE_LEASE);
+            let Some((version_id, attempts)) = plugins::claim_abandoned_compile(db, now, until).await? else {
+                return Ok(taken);
+            };
+            taken += 1;
+            if attempts > MAX_COMPILE_ATTEMPTS {
+                let why = format!(
+                    "compiling it stopped the runtime {MAX_COMPILE_ATTEMPTS} times; it was given up (upload it again to retry)"
+                );
+                if plugins::finish_compile(db, &version_id, Some(&why)).await?
+                    && let Some(version) = plugins::find(db, &version_id).await?
+                {
+                    crate::webhooks::notify_plugin(db, &version.business_id, "plugin.failed", &version).await;
+                }
+                continue;
+            }
+            tracing::info!(version = %version_id, attempts, "resuming an abandoned compile");
+            self.compile_version(db, &version_id, None).await;
         }
-        Ok(claimed.len())
     }
 
     /// Runs [`Self::resume_abandoned_compiles`] every `every`.
@@ -479,7 +516,9 @@ impl PluginHost {
     }
 
     async fn compile(&self, sha256: &str, wasm: &[u8]) -> wasmtime::Result<Component> {
-        let _permit = self.compile_permits.acquire().await?;
+        // Loading what this node compiled before is quick: no permit, so a
+        // message never waits behind another shop's compile for it.
+        let _permit = if self.cache.contains(sha256) { None } else { Some(self.compile_permits.acquire().await?) };
         let engine = self.engine.clone();
         let cache = self.cache.clone();
         let sha256 = sha256.to_string();

@@ -158,11 +158,13 @@ pub fn inspect(bytes: &[u8], limits: UploadLimits, granted: &[Capability]) -> Re
     }
     if !bytes.starts_with(b"\0asm") {
         if bytes.len() > limits.largest() {
-            return Err(UploadError::TooLarge {
-                size: bytes.len(),
-                limit: limits.largest(),
-                class: LanguageClass::Compiled,
-            });
+            // Not WebAssembly, so of no class: the largest limit is the one it broke.
+            let class = if limits.interpreted >= limits.compiled {
+                LanguageClass::Interpreted
+            } else {
+                LanguageClass::Compiled
+            };
+            return Err(UploadError::TooLarge { size: bytes.len(), limit: limits.largest(), class });
         }
         return Err(UploadError::NotWasm);
     }
@@ -278,7 +280,7 @@ mod tests {
         assert_eq!(inspect(b"\0asm\x01\0\0\0", SMALL, &[]), Err(UploadError::CoreModule));
         assert_eq!(
             inspect(&[0u8; 200], SMALL, &[]),
-            Err(UploadError::TooLarge { size: 200, limit: 150, class: LanguageClass::Compiled })
+            Err(UploadError::TooLarge { size: 200, limit: 150, class: LanguageClass::Interpreted })
         );
         let mut big_module = b"\0asm\x01\0\0\0".to_vec();
         big_module.resize(120, 0);

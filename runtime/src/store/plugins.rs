@@ -99,9 +99,9 @@ pub async fn insert(db: &Db, business_id: &str, new: NewPluginVersion<'_>) -> St
     for _ in 0..3 {
         let result = sqlx::query(
             "INSERT INTO plugin_versions (id, business_id, version, sha256, size_bytes, world, capabilities, wasm, created_at, \
-             state, language_class, activate_when_ready, compile_lease_until) \
+             state, language_class, activate_when_ready, compile_lease_until, compile_attempts) \
              VALUES ($1, $2, (SELECT COALESCE(MAX(version), 0) + 1 FROM plugin_versions WHERE business_id = $2), \
-             $3, $4, $5, $6, $7, $8, 'compiling', $9, $10, $11)",
+             $3, $4, $5, $6, $7, $8, 'compiling', $9, $10, $11, 1)",
         )
         .bind(&id)
         .bind(business_id)
@@ -159,17 +159,38 @@ pub async fn find(db: &Db, id: &str) -> StoreResult<Option<PluginVersion>> {
     row.as_ref().map(from_row).transpose()
 }
 
-/// Claims up to `limit` compiles whose lease ended (their node died, or this
-/// node restarted), leasing them until `lease_until`; returns their ids.
-pub async fn claim_abandoned_compiles(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<String>> {
+/// Claims a compile whose lease ended (its node died, or this node
+/// restarted), leasing it until `lease_until`: its id and how many times it
+/// has now been claimed, the upload's own compile included.
+pub async fn claim_abandoned_compile(db: &Db, now: i64, lease_until: i64) -> StoreResult<Option<(String, i64)>> {
     let sql = format!(
-        "UPDATE plugin_versions SET compile_lease_until = $2 WHERE id IN \
+        "UPDATE plugin_versions SET compile_lease_until = $2, compile_attempts = compile_attempts + 1 WHERE id IN \
          (SELECT id FROM plugin_versions WHERE state = 'compiling' AND compile_lease_until <= $1 \
-          ORDER BY compile_lease_until LIMIT $3{}) RETURNING id",
+          ORDER BY compile_lease_until LIMIT 1{}) RETURNING id, compile_attempts",
         queue::skip_locked(db, None)
     );
-    let rows = sqlx::query(&sql).bind(now).bind(lease_until).bind(i64::from(limit)).fetch_all(db.pool()).await?;
-    rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+    let row = sqlx::query(&sql).bind(now).bind(lease_until).fetch_optional(db.pool()).await?;
+    row.map(|row| Ok((row.try_get("id")?, row.try_get("compile_attempts")?))).transpose()
+}
+
+/// Keeps a compile's lease while it runs.
+pub async fn renew_compile_lease(db: &Db, id: &str, lease_until: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE plugin_versions SET compile_lease_until = $2 WHERE id = $1 AND state = 'compiling'")
+        .bind(id)
+        .bind(lease_until)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// A business chose which version answers: versions still compiling no
+/// longer activate themselves when ready.
+pub async fn cancel_pending_activations(db: &Db, business_id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE plugin_versions SET activate_when_ready = 0 WHERE business_id = $1 AND state = 'compiling'")
+        .bind(business_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
 }
 
 /// Records the end of a compile: `failure` is `None` when it is ready. Only a
