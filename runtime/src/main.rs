@@ -54,6 +54,15 @@ enum PluginCommand {
         #[arg(long, default_value = "EUR")]
         currency: String,
     },
+    /// Replay recorded conversations (as `GET /v1/conversations/{id}/export`
+    /// gives them) against a plugin and show where its replies differ; exits 1
+    /// if any do.
+    Test {
+        file: PathBuf,
+        /// Recorded conversations (JSON files).
+        #[arg(required = true)]
+        cases: Vec<PathBuf>,
+    },
     /// Upload a component to a running runtime as the business whose API key is given.
     Upload {
         file: PathBuf,
@@ -151,6 +160,34 @@ async fn plugin(command: PluginCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        PluginCommand::Test { file, cases } => {
+            let wasm = read(&file)?;
+            let mut failed = 0;
+            for case in &cases {
+                let recording = bottega::devloop::recording::parse(&read(case)?)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", case.display()))?;
+                let reports = bottega::devloop::recording::replay(&wasm, &recording, user_compiled_cache())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", case.display()))?;
+                let differing: Vec<_> = reports.iter().filter(|r| !r.differences.is_empty()).collect();
+                if differing.is_empty() {
+                    println!("{}: {} turns, all replies as recorded", case.display(), reports.len());
+                    continue;
+                }
+                failed += 1;
+                println!("{}: {} of {} turns differ", case.display(), differing.len(), reports.len());
+                for report in differing {
+                    println!("  turn {} (customer sent {}):", report.number, report.customer);
+                    for difference in &report.differences {
+                        println!("    {difference}");
+                    }
+                }
+            }
+            if failed > 0 {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         PluginCommand::Check { file } => {
             let wasm = read(&file)?;
             let config = PluginHostConfig::default();
@@ -180,12 +217,9 @@ async fn plugin(command: PluginCommand) -> anyhow::Result<()> {
         PluginCommand::Chat { file, catalog, currency } => {
             let wasm = read(&file)?;
             let catalog = catalog.as_ref().map(read).transpose()?;
-            // Compiled components are kept between chats (keyed by content).
-            let cache = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-                .map(|dir| dir.join("bottega").join("compiled"));
-            let shop = bottega::devloop::LocalShop::start_cached(&wasm, catalog.as_deref(), &currency, cache).await?;
+            let shop =
+                bottega::devloop::LocalShop::start_cached(&wasm, catalog.as_deref(), &currency, user_compiled_cache())
+                    .await?;
             let limits = *shop.limits();
             println!("Chatting with {} (production's default limits). Ctrl-D ends.", file.display());
             let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
@@ -295,6 +329,15 @@ async fn plugin(command: PluginCommand) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Where the developer's loop keeps compiled components between runs (keyed by
+/// content): `~/.cache/bottega/compiled`.
+fn user_compiled_cache() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .map(|dir| dir.join("bottega").join("compiled"))
 }
 
 /// A byte count for people (`1.5 MiB`).

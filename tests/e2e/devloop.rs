@@ -144,3 +144,43 @@ fn the_plugin_guide_shows_the_starters_plugin_new_writes() {
         assert!(guide.contains(&source), "docs/plugins.md does not show runtime/templates/{template} as it is");
     }
 }
+
+bottega_tests::on_both_databases!(a_production_conversation_becomes_a_plugin_test);
+
+/// A business exports a real conversation and replays it against builds of its
+/// plugin: the same build answers as recorded; another build's differences are
+/// named turn by turn.
+async fn a_production_conversation_becomes_a_plugin_test(app: bottega_tests::TestApp) {
+    use serde_json::json;
+    let shop = app.create_shop("Recorded", json!({})).await;
+    app.add_product(&shop, "apples", "Gala apples", 240, "Fruit").await;
+    app.add_product(&shop, "bread", "Sourdough loaf", 450, "Bakery").await;
+    app.upload(&shop, plugins::GROCERY_RUST).await;
+    let customer = "+34 600 000 111";
+    let first = app.say(&shop, customer, "hi").await;
+    app.send_message(&shop, json!({"customer": customer, "choice": {"id": "section:Fruit", "title": "Fruit"}})).await;
+    app.send_message(&shop, json!({"customer": customer, "choice": {"id": "add:apples", "title": "Add"}})).await;
+    app.say(&shop, customer, "add 2 bread").await;
+    app.send_message(&shop, json!({"customer": customer, "choice": {"id": "checkout", "title": "Check out"}})).await;
+    let conversation = first["conversation_id"].as_str().expect("conversation");
+
+    let (status, exported) = app.get(&format!("/v1/conversations/{conversation}/export"), &shop.key).await;
+    assert_eq!(status, 200, "{exported}");
+    assert_eq!(exported["format"], devloop::recording::FORMAT);
+    assert_eq!(exported["catalog"].as_array().map(Vec::len), Some(2));
+    assert_eq!(exported["turns"].as_array().map(Vec::len), Some(5), "{exported}");
+    assert_eq!(exported["turns"][0]["customer"], json!({"type": "text", "text": "hi"}));
+
+    let bytes = serde_json::to_vec(&exported).expect("json");
+    let recording = devloop::recording::parse(&bytes).expect("a recording");
+    let same = devloop::recording::replay(&read(plugins::GROCERY_RUST), &recording, None).await.expect("replayed");
+    let differing: Vec<_> = same.iter().filter(|t| !t.differences.is_empty()).collect();
+    assert!(differing.is_empty(), "the same plugin answers as recorded (checkout included): {differing:?}");
+
+    let other = devloop::recording::replay(&read(plugins::TEST_SPY), &recording, None).await.expect("replayed");
+    assert_eq!(other.len(), 5);
+    assert!(other[0].differences.iter().any(|d| d.starts_with("replies")), "{:?}", other[0]);
+
+    let (status, _) = app.get("/v1/conversations/conv_nope/export", &shop.key).await;
+    assert_eq!(status, 404);
+}

@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(list_conversations))
         .routes(routes!(get_conversation))
         .routes(routes!(list_messages))
+        .routes(routes!(export_conversation))
         .routes(routes!(take_conversation))
         .routes(routes!(release_conversation))
         .routes(routes!(agent_reply))
@@ -207,6 +208,43 @@ async fn list_messages(
     let limit = params.limit.unwrap_or(100).min(500);
     let messages = conversations::messages(&app.db, &business.id, &id, params.after, limit).await?;
     Ok(Json(History { conversation, messages }))
+}
+
+/// A conversation as a recorded test for the shop's plugin: the catalog and
+/// currency now, and every turn the bot answered (what the customer sent, what
+/// the shop replied). `bottega plugin test plugin.wasm recording.json` replays
+/// it against a build and reports where the replies differ.
+#[utoipa::path(get, path = "/v1/conversations/{id}/export", tag = "chat", security(("business_key" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = crate::devloop::recording::Recording),
+        (status = 404, body = ErrorBody)))]
+async fn export_conversation(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<crate::devloop::recording::Recording>, ApiError> {
+    conversation(&app, &business.id, &id).await?;
+    const PAGE: u32 = 500;
+    let mut messages = Vec::new();
+    loop {
+        let after = messages.last().map_or(0, |m: &crate::store::conversations::Message| m.seq);
+        let page = conversations::messages(&app.db, &business.id, &id, after, PAGE).await?;
+        let full = page.len() == PAGE as usize;
+        messages.extend(page);
+        if !full {
+            break;
+        }
+    }
+    let mut catalog = Vec::new();
+    loop {
+        let offset = u32::try_from(catalog.len()).unwrap_or(u32::MAX);
+        let page = crate::store::products::list(&app.db, &business.id, None, offset, PAGE).await?;
+        let full = page.len() == PAGE as usize;
+        catalog.extend(page);
+        if !full {
+            break;
+        }
+    }
+    Ok(Json(crate::devloop::recording::record(&business.currency, &catalog, &messages)))
 }
 
 /// A person takes the conversation over; the bot stays quiet until release.

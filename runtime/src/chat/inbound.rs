@@ -83,6 +83,31 @@ pub(super) fn stored_body(message: &Inbound) -> serde_json::Value {
     }
 }
 
+/// A stored inbound message as it can be sent again (recorded conversations
+/// replayed by `bottega plugin test`); `None` for what a bot never reads.
+pub fn from_stored(body: &serde_json::Value) -> Option<Inbound> {
+    let text = |key: &str| body[key].as_str().map(str::to_string);
+    match body["type"].as_str()? {
+        "text" => match text("product_id") {
+            Some(product_id) => Some(Inbound::ProductQuestion { product_id, text: text("text")? }),
+            None => Some(Inbound::Text(text("text")?)),
+        },
+        "choice" => Some(Inbound::Choice { id: text("id")?, title: text("title").unwrap_or_default() }),
+        "product_tap" => Some(Inbound::ProductTap(text("product_id")?)),
+        "cart" => body["items"]
+            .as_array()?
+            .iter()
+            .map(|item| {
+                let quantity = u32::try_from(item["quantity"].as_u64()?).ok()?;
+                Some((item["product_id"].as_str()?.to_string(), quantity))
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(Inbound::Cart),
+        "browse" => Some(Inbound::Browse { query: text("query"), section: text("section") }),
+        _ => None,
+    }
+}
+
 /// Checks a message before anything of it is stored (transports that persist
 /// messages before handling them call it first).
 pub fn validate(request: &InboundRequest) -> Result<(), ChatError> {

@@ -24,8 +24,8 @@ use utoipa::ToSchema;
 
 pub use feed::MessageFeed;
 pub use inbound::{
-    Inbound, InboundRequest, MAX_INBOUND_CART_LINES, MAX_INBOUND_TEXT_BYTES, is_language_tag,
-    validate as validate_inbound,
+    Inbound, InboundRequest, MAX_INBOUND_CART_LINES, MAX_INBOUND_TEXT_BYTES, from_stored as inbound_from_stored,
+    is_language_tag, validate as validate_inbound,
 };
 pub use native::{BoxFuture, NativeBot};
 pub use render::RenderedReply;

@@ -10,6 +10,8 @@
 //!   the same default limits, and reports what the plugin used against them.
 //! - [`new`]: a starter shop in Rust, Python, JavaScript or C that builds with
 //!   one command.
+//! - [`recording`]: conversations recorded (exported by the host from a real
+//!   conversation) and replayed against a plugin by `plugin test`.
 //! - [`show`]: replies as text, the way a terminal can show what a customer sees.
 //!
 //! Uploading to a running runtime is the HTTP API (`POST /v1/plugins`); the
@@ -18,6 +20,7 @@
 mod check;
 mod local;
 pub mod new;
+pub mod recording;
 pub mod show;
 
 pub use check::{CheckReport, check};

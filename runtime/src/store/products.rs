@@ -30,7 +30,7 @@ pub struct Product {
 }
 
 /// A product's fields as the business sends them (create or replace).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductInput {
     /// The business's own id for the product (letters, digits, `-`, `_`, `.`).

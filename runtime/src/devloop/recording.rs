@@ -1,0 +1,206 @@
+//! Recorded conversations: the format the host exports a real conversation in
+//! (`GET /v1/conversations/{id}/export`) and `bottega plugin test` replays
+//! against a plugin, so a business can turn a production conversation into a
+//! test. A recording holds the shop's catalog and currency at export time and,
+//! per turn, what the customer sent and what the shop answered (the bot's
+//! replies and the host's, rendered as the API returns them).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::LocalShop;
+use crate::chat::inbound_from_stored;
+use crate::store::conversations::Message;
+use crate::store::products::{Product, ProductInput};
+
+/// The format's name and version, first in every recording.
+pub const FORMAT: &str = "bottega-conversation/1";
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Recording {
+    /// Always [`FORMAT`].
+    pub format: String,
+    pub currency: String,
+    /// The shop's products when the conversation was recorded.
+    #[schema(value_type = Vec<Object>)]
+    pub catalog: Vec<ProductInput>,
+    pub turns: Vec<RecordedTurn>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecordedTurn {
+    /// What the customer sent, as history stores it (`{"type": "text", "text": "hi"}`).
+    #[schema(value_type = Object)]
+    pub customer: Value,
+    /// What the shop answered (replies by the bot or the host, not by agents).
+    #[schema(value_type = Vec<Object>)]
+    pub replies: Vec<Value>,
+}
+
+/// A conversation's history as a recording. Turns a bot never saw (photos,
+/// messages while an agent held the conversation) are left out.
+pub fn record(currency: &str, catalog: &[Product], messages: &[Message]) -> Recording {
+    let mut turns: Vec<RecordedTurn> = Vec::new();
+    let mut open = false;
+    for message in messages {
+        if message.direction == "inbound" {
+            open = inbound_from_stored(&message.body).is_some();
+            if open {
+                turns.push(RecordedTurn { customer: message.body.clone(), replies: Vec::new() });
+            }
+        } else if let Some(turn) = turns.last_mut().filter(|_| open) {
+            match message.author.as_str() {
+                "bot" | "host" => turn.replies.push(message.body.clone()),
+                // A person answered: what follows is not the bot's to replay.
+                _ => open = false,
+            }
+        }
+    }
+    turns.retain(|turn| !turn.replies.is_empty());
+    Recording {
+        format: FORMAT.into(),
+        currency: currency.into(),
+        catalog: catalog
+            .iter()
+            .map(|p| ProductInput {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                description: p.description.clone(),
+                photo_url: p.photo_url.clone(),
+                price_minor: p.price_minor,
+                currency: p.currency.clone(),
+                stock: p.stock,
+                section: p.section.clone(),
+                available: p.available,
+            })
+            .collect(),
+        turns,
+    }
+}
+
+/// One replayed turn.
+#[derive(Debug, Clone)]
+pub struct TurnReport {
+    /// From 1.
+    pub number: usize,
+    pub customer: Value,
+    /// Where the replies differ (`replies[0].body: expected "…", got "…"`); empty when they match.
+    pub differences: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("not a recorded conversation ({FORMAT}): {0}")]
+    Format(String),
+    #[error("turn {0}: the customer's message cannot be sent again: {1}")]
+    Unsendable(usize, Value),
+    #[error(transparent)]
+    Shop(#[from] super::LocalShopError),
+}
+
+/// Reads a recording, checking its format.
+pub fn parse(bytes: &[u8]) -> Result<Recording, ReplayError> {
+    let recording: Recording = serde_json::from_slice(bytes).map_err(|e| ReplayError::Format(e.to_string()))?;
+    if recording.format != FORMAT {
+        return Err(ReplayError::Format(format!("format is `{}`", recording.format)));
+    }
+    Ok(recording)
+}
+
+/// Replays a recording against `wasm` in a [`LocalShop`] with the recorded
+/// catalog: every turn's replies are compared with the recorded ones, leaving
+/// out what differs between any two runs (order ids, numbers and times, payment links).
+pub async fn replay(
+    wasm: &[u8],
+    recording: &Recording,
+    compiled_cache_dir: Option<std::path::PathBuf>,
+) -> Result<Vec<TurnReport>, ReplayError> {
+    let catalog = serde_json::to_vec(&recording.catalog).map_err(|e| ReplayError::Format(e.to_string()))?;
+    let shop = LocalShop::start_cached(wasm, Some(&catalog), &recording.currency, compiled_cache_dir).await?;
+    let mut reports = Vec::new();
+    for (index, turn) in recording.turns.iter().enumerate() {
+        let message = inbound_from_stored(&turn.customer)
+            .ok_or_else(|| ReplayError::Unsendable(index + 1, turn.customer.clone()))?;
+        let outcome = shop.send(message).await?;
+        let got: Vec<Value> = outcome.replies.iter().map(|m| normalized(&m.body)).collect();
+        let expected: Vec<Value> = turn.replies.iter().map(normalized).collect();
+        let mut differences = Vec::new();
+        diff("replies", &Value::from(expected), &Value::from(got), &mut differences);
+        reports.push(TurnReport { number: index + 1, customer: turn.customer.clone(), differences });
+    }
+    Ok(reports)
+}
+
+/// A reply without what differs between any two runs of the same conversation.
+fn normalized(body: &Value) -> Value {
+    match body {
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .filter(|(key, _)| !matches!(key.as_str(), "payment_url" | "order_id"))
+                .map(|(key, value)| {
+                    let value = if key == "order" {
+                        without(value, &["id", "number", "reserved_until", "created_at"])
+                    } else {
+                        normalized(value)
+                    };
+                    (key.clone(), value)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(normalized).collect()),
+        other => other.clone(),
+    }
+}
+
+fn without(value: &Value, keys: &[&str]) -> Value {
+    match normalized(value) {
+        Value::Object(mut fields) => {
+            for key in keys {
+                fields.remove(*key);
+            }
+            Value::Object(fields)
+        }
+        other => other,
+    }
+}
+
+/// Where `got` differs from `expected`, by JSON path.
+fn diff(path: &str, expected: &Value, got: &Value, out: &mut Vec<String>) {
+    match (expected, got) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let (x, y) = (a.get(key).unwrap_or(&Value::Null), b.get(key).unwrap_or(&Value::Null));
+                diff(&format!("{path}.{key}"), x, y, out);
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                diff(&format!("{path}[{i}]"), x, y, out);
+            }
+        }
+        (a, b) if a != b => out.push(format!("{path}: expected {a}, got {b}")),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn differences_name_their_path_and_ignore_order_identities() {
+        let mut out = Vec::new();
+        let expected = json!([{"type": "text", "text": "Hello"}, {"order": {"id": "ord_1", "number": 1, "total": 5}}]);
+        let got = json!([{"type": "text", "text": "Hi"}, {"order": {"id": "ord_2", "number": 7, "total": 5}}]);
+        diff("replies", &normalized(&expected), &normalized(&got), &mut out);
+        assert_eq!(out, [r#"replies[0].text: expected "Hello", got "Hi""#]);
+        let mut out = Vec::new();
+        diff("replies", &json!([1]), &json!([1, 2]), &mut out);
+        assert_eq!(out, ["replies: expected [1], got [1,2]"]);
+    }
+}
