@@ -100,30 +100,15 @@ async fn a_business_hears_when_its_upload_is_ready(app: TestApp) {
 async fn a_compile_cut_off_by_a_stopped_node_is_taken_over(app: TestApp) {
     let shop = app.create_shop("Resumed", json!({})).await;
     let wasm = std::fs::read(plugins::GROCERY_RUST).expect("built");
-    let capabilities: Vec<String> = ["cart", "catalog", "clock", "kv", "log"].map(String::from).to_vec();
     // What an upload leaves behind when its node dies before compiling: a
     // stored version, compiling, under a lease that has ended.
-    let stranded = bottega::store::plugins::insert(
-        &app.app.db,
-        &shop.id,
-        bottega::store::plugins::NewPluginVersion {
-            sha256: "0000",
-            world: "bottega:shop@1.0.0",
-            capabilities: &capabilities,
-            language_class: "compiled",
-            wasm: &wasm,
-            activate_when_ready: true,
-            compile_lease_until: 0,
-        },
-    )
-    .await
-    .expect("stored");
-    assert_eq!(stranded.state, "compiling");
+    let cut_off = stranded(&app, &shop, &wasm, "0000", 0).await;
+    assert_eq!(cut_off.state, "compiling");
 
     // This runtime's own sweep (every few seconds) may take it first.
     let resumed = app.app.plugins.resume_abandoned_compiles(&app.app.db).await.expect("sweep");
     assert!(resumed <= 1);
-    let version = app.compiled(&shop, &stranded.id).await;
+    let version = app.compiled(&shop, &cut_off.id).await;
     assert_eq!(version["state"], "ready", "{version}");
     assert_eq!(version["active"], true);
     assert!(reply_text(&app.say(&shop, "ana", "hi").await).starts_with("Welcome to Verdura"));
@@ -131,21 +116,7 @@ async fn a_compile_cut_off_by_a_stopped_node_is_taken_over(app: TestApp) {
     assert_eq!(app.app.plugins.resume_abandoned_compiles(&app.app.db).await.expect("sweep"), 0);
 
     // An upload whose compile stopped the runtime three times is given up.
-    let deadly = bottega::store::plugins::insert(
-        &app.app.db,
-        &shop.id,
-        bottega::store::plugins::NewPluginVersion {
-            sha256: "1111",
-            world: "bottega:shop@1.0.0",
-            capabilities: &capabilities,
-            language_class: "compiled",
-            wasm: &wasm,
-            activate_when_ready: true,
-            compile_lease_until: 0,
-        },
-    )
-    .await
-    .expect("stored");
+    let deadly = stranded(&app, &shop, &wasm, "1111", 0).await;
     sqlx::query("UPDATE plugin_versions SET compile_attempts = 3 WHERE id = $1")
         .bind(&deadly.id)
         .execute(app.db())
@@ -191,23 +162,8 @@ async fn a_rollback_is_not_undone_by_an_upload_still_compiling(app: TestApp) {
     let shop = app.create_shop("Careful", json!({})).await;
     let v1 = app.upload(&shop, plugins::GROCERY_RUST).await;
     let wasm = std::fs::read(plugins::TEST_SPY).expect("built");
-    let capabilities: Vec<String> = ["cart", "catalog", "clock", "kv", "log"].map(String::from).to_vec();
     // v2 as its upload leaves it while its node compiles (its lease still held).
-    let v2 = bottega::store::plugins::insert(
-        &app.app.db,
-        &shop.id,
-        bottega::store::plugins::NewPluginVersion {
-            sha256: "2222",
-            world: "bottega:shop@1.0.0",
-            capabilities: &capabilities,
-            language_class: "compiled",
-            wasm: &wasm,
-            activate_when_ready: true,
-            compile_lease_until: i64::MAX,
-        },
-    )
-    .await
-    .expect("stored");
+    let v2 = stranded(&app, &shop, &wasm, "2222", i64::MAX).await;
 
     let v1_id = v1["id"].as_str().expect("id");
     let (status, _) = app.post(&format!("/v1/plugins/{v1_id}/activate"), &shop.key, json!({})).await;
@@ -215,4 +171,26 @@ async fn a_rollback_is_not_undone_by_an_upload_still_compiling(app: TestApp) {
     let (_, pending) = app.get(&format!("/v1/plugins/{}", v2.id), &shop.key).await;
     assert_eq!(pending["activate_when_ready"], false, "{pending}");
     assert_eq!(pending["state"], "compiling");
+}
+
+/// A version as an upload leaves it before its compile ends: stored,
+/// `compiling`, asking to be activated, its lease held until `lease_until`.
+async fn stranded(
+    app: &TestApp,
+    shop: &Shop,
+    wasm: &[u8],
+    sha256: &str,
+    lease_until: i64,
+) -> bottega::store::plugins::PluginVersion {
+    let capabilities: Vec<String> = ["cart", "catalog", "clock", "kv", "log"].map(String::from).to_vec();
+    let new = bottega::store::plugins::NewPluginVersion {
+        sha256,
+        world: "bottega:shop@1.0.0",
+        capabilities: &capabilities,
+        language_class: "compiled",
+        wasm,
+        activate_when_ready: true,
+        compile_lease_until: lease_until,
+    };
+    bottega::store::plugins::insert(&app.app.db, &shop.id, new).await.expect("stored")
 }
