@@ -19,8 +19,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use bottega::plugin::bindings::{CartItem, ConversationContext, InboundMessage};
-use bottega::plugin::{CallScope, Capability, PluginHost};
+use bottega::plugin::bindings::{CartItem, InboundMessage};
+use bottega::plugin::{Capability, PluginHost};
 use bottega::store::businesses::{self, NewBusiness};
 use bottega::store::products::{self, ProductInput};
 use bottega::{App, Config};
@@ -29,6 +29,8 @@ use bottega::{App, Config};
 /// instances are bigger).
 const ITERATIONS_COMPILED: usize = 2000;
 const ITERATIONS_INTERPRETED: usize = 300;
+
+mod common;
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -139,19 +141,7 @@ async fn measure(language: &'static str, wasm: &[u8], product: &str) -> anyhow::
 
     let plugin = app.plugins.load(&app.db, &version.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let business = businesses::get(&app.db, &business.id).await?.ok_or_else(|| anyhow::anyhow!("gone"))?;
-    let scope = CallScope {
-        db: app.db.clone(),
-        business_id: business.id.clone(),
-        conversation_id: "conv_bench".into(),
-        currency: business.currency.clone(),
-        limits: business.limits,
-    };
-    let context = ConversationContext {
-        customer_id: "cus_bench".into(),
-        conversation_id: "conv_bench".into(),
-        locale: "en".into(),
-        agent_active: false,
-    };
+    let (scope, context) = common::conversation(&app, &business);
     // A cart sent whole: every example answers it (with a summary and buttons).
     let message = InboundMessage::Cart(vec![CartItem { product_id: product.into(), quantity: 1 }]);
 
@@ -197,14 +187,8 @@ async fn measure(language: &'static str, wasm: &[u8], product: &str) -> anyhow::
         size: wasm.len(),
         compile,
         load,
-        fresh: percentiles(&mut fresh),
-        bare: percentiles(&mut bare),
-        warm: percentiles(&mut warm),
+        fresh: common::percentiles(&mut fresh),
+        bare: common::percentiles(&mut bare),
+        warm: common::percentiles(&mut warm),
     })
-}
-
-fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    (at(0.5), at(0.99))
 }

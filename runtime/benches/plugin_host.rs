@@ -26,6 +26,8 @@ const E2E_CLIENTS: usize = 8;
 const E2E_PHASE: Duration = Duration::from_secs(2);
 const E2E_ROUNDS: usize = 5;
 
+mod common;
+
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run())
@@ -66,19 +68,7 @@ async fn run() -> anyhow::Result<()> {
     // answers without host calls (a cart sent whole).
     let plugin = app.plugins.load(&app.db, &version).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let business = businesses::get(&app.db, &demo.business.id).await?.ok_or_else(|| anyhow::anyhow!("gone"))?;
-    let scope = CallScope {
-        db: app.db.clone(),
-        business_id: business.id.clone(),
-        conversation_id: "conv_bench".into(),
-        currency: business.currency.clone(),
-        limits: business.limits,
-    };
-    let context = ConversationContext {
-        customer_id: "cus_bench".into(),
-        conversation_id: "conv_bench".into(),
-        locale: "en".into(),
-        agent_active: false,
-    };
+    let (scope, context) = common::conversation(&app, &business);
     let message = InboundMessage::Cart(vec![CartItem { product_id: "bananas".into(), quantity: 2 }]);
     // A fresh instance for every message (max_instance_uses = 1)...
     let mut fresh_scope = scope.clone();
@@ -266,9 +256,7 @@ fn config(dir: &std::path::Path, database_url: Option<String>) -> Config {
 
 /// Prints p50/p99 (and min) of `samples`; returns the p50.
 fn report(what: &str, samples: &mut [Duration]) -> Duration {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    let (p50, p99) = (at(0.5), at(0.99));
+    let (p50, p99) = common::percentiles(samples);
     println!("{what:<45} p50 {:>10.1?}  p99 {:>10.1?}  min {:>10.1?}  (n={})", p50, p99, samples[0], samples.len());
     p50
 }
