@@ -23,6 +23,7 @@ const PLUGINS: &[(&str, &str, &str)] = &[
     ("TEST_QUOTA", "test-plugins", "test_quota"),
     ("TEST_WRONG_WORLD", "test-plugins", "test_wrong_world"),
     ("TEST_WRONG_SHAPE", "test-plugins", "test_wrong_shape"),
+    ("TEST_PREVIOUS_CONTRACT", "test-plugins", "test_previous_contract"),
 ];
 
 fn main() {

@@ -14,10 +14,10 @@
 // BigInt: money amounts (`amountMinor`) arrive as BigInt (`1299n`) and must be
 // given back as BigInt.
 
-import * as catalog from 'bottega:shop/catalog@1.0.0';
-import * as cart from 'bottega:shop/cart@1.0.0';
-import * as kv from 'bottega:shop/kv@1.0.0';
-import { log } from 'bottega:shop/log@1.0.0';
+import * as catalog from 'bottega:shop/catalog@1.1.0';
+import * as cart from 'bottega:shop/cart@1.1.0';
+import * as kv from 'bottega:shop/kv@1.1.0';
+import { log } from 'bottega:shop/log@1.1.0';
 
 const PAGE = 10;
 // Books in the basket from which the volume discount applies, and its percent.

@@ -21,15 +21,15 @@ fn read(path: &str) -> Vec<u8> {
 async fn check_tells_what_an_upload_would_and_names_the_supported_worlds() {
     let config = PluginHostConfig::default();
     let report = devloop::check(&read(plugins::GROCERY_RUST), &config).await.expect("the grocer is accepted");
-    assert_eq!(report.world, "bottega:shop@1.0.0");
+    assert_eq!(report.world, "bottega:shop@1.1.0");
     let imports: Vec<String> = report.capabilities.iter().map(ToString::to_string).collect();
-    assert_eq!(imports, ["cart", "catalog", "clock", "kv", "log"]);
+    assert_eq!(imports, ["cart", "catalog", "clock", "kv", "log", "orders"]);
     assert_eq!(report.language_class, bottega::plugin::LanguageClass::Compiled);
     assert_eq!(report.max_upload_bytes, config.upload_limits.compiled);
     assert!(report.size_bytes > 0 && report.size_bytes < report.max_upload_bytes);
 
     let refused = devloop::check(&read(plugins::TEST_WRONG_WORLD), &config).await.expect_err("wrong world");
-    assert!(refused.to_string().contains("this host supports bottega:shop@1.0.0"), "{refused}");
+    assert!(refused.to_string().contains("this host supports bottega:shop@1.1.0, bottega:shop@1.0.0"), "{refused}");
     let small = PluginHostConfig {
         upload_limits: bottega::plugin::UploadLimits { compiled: 1024, interpreted: 1 << 30 },
         ..PluginHostConfig::default()
@@ -97,7 +97,7 @@ async fn a_starter_builds_and_answers(language: Language) {
     let shared = Some(examples::shared_compiled_cache());
     let config = PluginHostConfig { compiled_cache_dir: shared.clone(), ..PluginHostConfig::default() };
     let report = devloop::check(&wasm, &config).await.expect("accepted");
-    assert_eq!(report.world, "bottega:shop@1.0.0");
+    assert_eq!(report.world, "bottega:shop@1.1.0");
     let catalog = std::fs::read(dir.join("catalog.json")).expect("a sample catalog");
     let shop = LocalShop::start_cached(&wasm, Some(&catalog), "EUR", shared).await.expect("shop");
     let hello = shop.send(devloop::parse_input("hi").expect("text")).await.expect("turn");

@@ -30,7 +30,7 @@ async fn open_shop(app: &TestApp, example: Example, name: &str) -> Option<Shop> 
     assert_eq!(status, 200, "{report}");
     let version = app.upload_ready(&shop, wasm).await;
     assert_eq!(version["language_class"], if example == Example::FloristC { "compiled" } else { "interpreted" });
-    assert_eq!(version["world"], "bottega:shop@1.0.0");
+    assert_eq!(version["world"], "bottega:shop@1.1.0");
     let (_, overview) = app.get("/v1/plugins", &shop.key).await;
     assert_eq!(overview["active_version_id"], version["id"], "a ready upload becomes active");
     Some(shop)

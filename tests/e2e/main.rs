@@ -7,6 +7,7 @@ mod api_errors;
 mod automations;
 mod browser;
 mod catalog;
+mod contract_versions;
 mod demo_shop;
 mod devloop;
 mod instances;

@@ -5,49 +5,15 @@
 use axum::body::Body;
 use axum::http::{Method, Request};
 use bottega::commerce::payments::sandbox::{CARD_3DS, CARD_DECLINED, CARD_SUCCESS};
+use bottega_tests::card::{form_key, page, pay, payment_link};
 use bottega_tests::*;
 use serde_json::{Value, json};
 
 bottega_tests::on_both_databases!(a_customer_pays_by_card_and_the_business_ships_and_refunds);
 
-/// What a checkout reply links to: (payment page path with token, token, order id).
-fn payment_link(outcome: &Value) -> (String, String, String) {
-    let checkout = replies(outcome).into_iter().find(|r| r["type"] == "checkout").expect("a checkout reply");
-    let url = checkout["order"]["payment_url"].as_str().expect("payment url").to_string();
-    let path = url.split_once("/pay/").map(|(_, rest)| format!("/pay/{rest}")).expect("a /pay/ link");
-    let token = path.split_once("token=").map(|(_, t)| t.to_string()).expect("token");
-    (path, token, checkout["order"]["id"].as_str().expect("order id").to_string())
-}
-
-/// The hidden idempotency key of a rendered payment form.
-fn form_key(html: &str) -> String {
-    let start =
-        html.find("name=idempotency_key value=\"").expect("a payment form") + "name=idempotency_key value=\"".len();
-    html[start..].split('"').next().expect("key").to_string()
-}
-
 async fn checkout(app: &TestApp, shop: &Shop, customer: &str) -> (String, String, String) {
     app.say(shop, customer, "add 2 pears").await;
     payment_link(&app.say(shop, customer, "checkout").await)
-}
-
-async fn page(app: &TestApp, path: &str) -> String {
-    let (status, html) = app.send_raw(Request::builder().uri(path).body(Body::empty()).expect("request")).await;
-    assert_eq!(status, 200, "{html}");
-    html
-}
-
-async fn pay(app: &TestApp, order: &str, token: &str, key: &str, card: &str) -> (u16, String) {
-    let fields = [
-        ("token", token),
-        ("idempotency_key", key),
-        ("number", card),
-        ("exp_month", "12"),
-        ("exp_year", "2030"),
-        ("cvc", "123"),
-    ];
-    let (status, html) = app.post_form(&format!("/pay/{order}"), &fields).await;
-    (status.as_u16(), html)
 }
 
 async fn order(app: &TestApp, shop: &Shop, id: &str) -> Value {

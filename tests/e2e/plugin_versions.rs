@@ -18,8 +18,8 @@ async fn a_business_uploads_v2_and_rolls_back_to_v1(app: TestApp) {
     let v1 = app.upload(&shop, plugins::GROCERY_RUST).await;
     assert_eq!(v1["version"], 1);
     assert_eq!(v1["active"], true);
-    assert_eq!(v1["world"], "bottega:shop@1.0.0");
-    assert_eq!(v1["capabilities"], json!(["cart", "catalog", "clock", "kv", "log"]));
+    assert_eq!(v1["world"], "bottega:shop@1.1.0");
+    assert_eq!(v1["capabilities"], json!(["cart", "catalog", "clock", "kv", "log", "orders"]));
     assert!(reply_text(&app.say(&shop, "ana", "hi").await).starts_with("Welcome to Verdura"));
 
     let v2 = app.upload(&shop, plugins::TEST_SPY).await;
@@ -182,10 +182,10 @@ async fn stranded(
     sha256: &str,
     lease_until: i64,
 ) -> bottega::store::plugins::PluginVersion {
-    let capabilities: Vec<String> = ["cart", "catalog", "clock", "kv", "log"].map(String::from).to_vec();
+    let capabilities: Vec<String> = ["cart", "catalog", "clock", "kv", "log", "orders"].map(String::from).to_vec();
     let new = bottega::store::plugins::NewPluginVersion {
         sha256,
-        world: "bottega:shop@1.0.0",
+        world: "bottega:shop@1.1.0",
         capabilities: &capabilities,
         language_class: "compiled",
         wasm,

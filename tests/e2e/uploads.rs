@@ -42,7 +42,7 @@ async fn bad_uploads_get_clear_errors_and_change_nothing(app: TestApp) {
             std::fs::read(plugins::TEST_WRONG_WORLD).expect("built"),
             422,
             "unsupported_world",
-            "built for bottega:shop@9.0.0; this host supports bottega:shop@1.0.0",
+            "built for bottega:shop@9.0.0; this host supports bottega:shop@1.1.0, bottega:shop@1.0.0",
         ),
         (
             "truncated component",

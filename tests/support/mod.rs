@@ -20,6 +20,7 @@ use tower::ServiceExt;
 pub use bottega_plugin_artifacts as plugins;
 
 pub mod browser;
+pub mod card;
 pub mod examples;
 pub mod webchat;
 pub mod whatsapp;

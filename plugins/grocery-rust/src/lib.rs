@@ -3,19 +3,21 @@
 //! The example shop for Bottega plugin authors. It greets (and remembers returning
 //! customers in the key-value store), lists catalog sections, searches, shows
 //! products, fills the cart, shows it with a "3 for 2" bundle on fruit, and asks
-//! the host to check out. Everything it knows about the customer is a pseudonymous
-//! id: phone numbers and card numbers never reach a plugin.
+//! the host to check out. "My orders" tells where the customer's recent orders
+//! stand and can put a past order back in the basket (the `orders` capability of
+//! contract 1.1.0). Everything it knows about the customer is a pseudonymous id:
+//! phone numbers and card numbers never reach a plugin.
 
 wit_bindgen::generate!({
     path: "../../wit",
-    world: "bottega:shop/shop@1.0.0",
+    world: "bottega:shop/shop@1.1.0",
 });
 
 use bottega::shop::types::{
     ButtonsReply, Cart, CatalogQuery, ConversationContext, DiscountLine, InboundMessage, ListReply, ListRow,
     ProductListReply, Reply, ReplyButton, ShopEvent,
 };
-use bottega::shop::{cart, catalog, clock, kv, log};
+use bottega::shop::{cart, catalog, clock, kv, log, orders};
 use exports::bottega::shop::{bot, storefront};
 
 /// The section whose products are sold "3 for the price of 2".
@@ -83,6 +85,8 @@ fn on_text(context: &ConversationContext, text: &str) -> Vec<Reply> {
         "menu" | "browse" | "catalog" | "catalogue" | "shop" => show_sections(),
         "cart" | "basket" | "my cart" => show_cart(),
         "checkout" | "check out" | "pay" => checkout(),
+        "orders" | "my orders" | "order status" | "where is my order" => show_orders(),
+        "order again" | "reorder" | "same again" => order_again(None),
         "empty cart" | "clear cart" => {
             cart::clear();
             vec![Reply::Text("Your basket is empty again.".to_string()), main_menu()]
@@ -105,10 +109,14 @@ fn on_choice(context: &ConversationContext, id: &str) -> Vec<Reply> {
     if let Some(product_id) = id.strip_prefix("product:") {
         return show_product(product_id);
     }
+    if let Some(order_id) = id.strip_prefix("reorder:") {
+        return order_again(Some(order_id));
+    }
     match id {
         "browse" => show_sections(),
         "cart" => show_cart(),
         "checkout" => checkout(),
+        "orders" => show_orders(),
         "agent" => ask_for_person(),
         _ => greet(context),
     }
@@ -263,6 +271,67 @@ fn checkout() -> Vec<Reply> {
         return vec![Reply::Text("Your basket is empty: add something first.".to_string()), main_menu()];
     }
     vec![Reply::Text("Lovely! Here is your order to pay for:".to_string()), Reply::Checkout]
+}
+
+/// The customer's last few orders and where each stands.
+fn show_orders() -> Vec<Reply> {
+    let recent = orders::recent(5);
+    let Some(latest) = recent.first() else {
+        return vec![Reply::Text("You haven't ordered from us yet.".to_string()), main_menu()];
+    };
+    let lines: Vec<String> = recent
+        .iter()
+        .map(|order| {
+            let units: u32 = order.lines.iter().map(|line| line.quantity).sum();
+            format!("Order #{}: {units} items, {}", order.number, order_state(order))
+        })
+        .collect();
+    vec![
+        Reply::Text(lines.join("\n")),
+        Reply::Buttons(ButtonsReply {
+            body: format!("Would you like order #{} again?", latest.number),
+            buttons: vec![
+                button(&format!("reorder:{}", latest.order_id), "Order again"),
+                button("browse", "Browse the shop"),
+            ],
+        }),
+    ]
+}
+
+fn order_state(order: &orders::Order) -> &'static str {
+    use orders::{FulfillmentStatus as F, OrderStatus as O, PaymentStatus as P};
+    match (order.status, order.payment, order.fulfillment) {
+        (O::Cancelled, _, _) => "cancelled",
+        (_, _, F::Delivered) => "delivered",
+        (_, _, F::Shipped) => "on its way",
+        (_, P::Refunded, _) => "refunded",
+        (_, P::Captured | P::Authorized | P::PartiallyRefunded, _) => "paid, being packed",
+        (_, P::Failed, _) => "payment failed",
+        (_, P::Pending, _) => "waiting for payment",
+    }
+}
+
+/// Puts an order's lines (the latest order's when `order_id` is `None`) back in
+/// the basket, at today's prices, as far as the shelves allow.
+fn order_again(order_id: Option<&str>) -> Vec<Reply> {
+    let order = match order_id {
+        Some(id) => orders::get(id),
+        None => orders::recent(1).into_iter().next(),
+    };
+    let Some(order) = order else {
+        return vec![Reply::Text("I couldn't find that order.".to_string()), main_menu()];
+    };
+    let missing: Vec<String> = order
+        .lines
+        .iter()
+        .filter(|line| cart::add_item(&line.product_id, line.quantity).is_err())
+        .map(|line| line.name.clone())
+        .collect();
+    let mut text = format!("I've put order #{} back in your basket, at today's prices.", order.number);
+    if !missing.is_empty() {
+        text.push_str(&format!(" Not available today: {}.", missing.join(", ")));
+    }
+    vec![Reply::Text(text), Reply::CartSummary, cart_actions()]
 }
 
 fn ask_for_person() -> Vec<Reply> {

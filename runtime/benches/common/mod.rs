@@ -13,6 +13,7 @@ pub fn conversation(app: &App, business: &Business) -> (CallScope, ConversationC
     let scope = CallScope {
         db: app.db.clone(),
         business_id: business.id.clone(),
+        customer_id: "cus_bench".into(),
         conversation_id: "conv_bench".into(),
         currency: business.currency.clone(),
         limits: business.limits,

@@ -109,6 +109,7 @@ impl From<UploadError> for ApiError {
             UploadError::UnsupportedWorld { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_world"),
             UploadError::MissingExport(_) => (StatusCode::UNPROCESSABLE_ENTITY, "missing_export"),
             UploadError::UnknownImport(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_import"),
+            UploadError::NotInVersion { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "import_not_in_version"),
             UploadError::NotGranted { .. } => (StatusCode::FORBIDDEN, "capability_not_granted"),
             UploadError::Compile(_) => (StatusCode::UNPROCESSABLE_ENTITY, "compile_failed"),
             UploadError::Link(_) => (StatusCode::UNPROCESSABLE_ENTITY, "contract_mismatch"),

@@ -362,6 +362,7 @@ impl ChatService {
         let scope = CallScope {
             db: self.db.clone(),
             business_id: business.id.clone(),
+            customer_id: conversation.customer_id.clone(),
             conversation_id: conversation.id.clone(),
             currency: business.currency.clone(),
             limits: business.limits,

@@ -8,7 +8,7 @@ use crate::plugin::{Capability, LanguageClass, PluginHost, UploadError};
 /// What a component is, as the host sees it.
 #[derive(Debug, Clone)]
 pub struct CheckReport {
-    /// e.g. `bottega:shop@1.0.0`
+    /// e.g. `bottega:shop@1.1.0`
     pub world: String,
     /// The capabilities it imports (a business must be granted each of them).
     pub capabilities: Vec<Capability>,

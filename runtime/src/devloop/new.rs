@@ -118,7 +118,7 @@ fn files(language: Language, name: &str) -> Vec<(&'static str, String)> {
 fn readme(language: Language, name: &str, output: &str) -> String {
     format!(
         "# {name}\n\nA Bottega shop plugin, started with `bottega plugin new --lang {lang}`. It implements\n\
-         the contract in `wit/shop.wit` (`bottega:shop@1.0.0`).\n\n\
+         the contract in `wit/shop.wit` (`bottega:shop@1.1.0`).\n\n\
          Build:\n\n    {build}\n\nThen, with the `bottega` command:\n\n\
          \x20   bottega plugin check {output}\n\
          \x20   bottega plugin chat {output} --catalog catalog.json\n\

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::validate::CONTRACT_PACKAGE;
+use super::contract::PACKAGE as CONTRACT_PACKAGE;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -23,11 +23,13 @@ pub enum Capability {
     Log,
     /// The time.
     Clock,
+    /// Read the current customer's orders with the business (contract 1.1.0).
+    Orders,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 5] =
-        [Capability::Catalog, Capability::Cart, Capability::Kv, Capability::Log, Capability::Clock];
+    pub const ALL: [Capability; 6] =
+        [Capability::Catalog, Capability::Cart, Capability::Kv, Capability::Log, Capability::Clock, Capability::Orders];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -36,6 +38,7 @@ impl Capability {
             Capability::Kv => "kv",
             Capability::Log => "log",
             Capability::Clock => "clock",
+            Capability::Orders => "orders",
         }
     }
 
@@ -61,7 +64,7 @@ impl FromStr for Capability {
         Capability::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
-            .ok_or_else(|| format!("unknown capability `{s}` (expected one of catalog, cart, kv, log, clock)"))
+            .ok_or_else(|| format!("unknown capability `{s}` (expected one of catalog, cart, kv, log, clock, orders)"))
     }
 }
 
@@ -73,6 +76,7 @@ mod tests {
     fn imports_map_to_capabilities() {
         assert_eq!(Capability::from_import("bottega:shop/catalog@1.0.0"), Some(Capability::Catalog));
         assert_eq!(Capability::from_import("bottega:shop/kv@1.0.0"), Some(Capability::Kv));
+        assert_eq!(Capability::from_import("bottega:shop/orders@1.1.0"), Some(Capability::Orders));
         assert_eq!(Capability::from_import("bottega:shop/types@1.0.0"), None);
         assert_eq!(Capability::from_import("wasi:cli/environment@0.2.6"), None);
         assert_eq!("clock".parse::<Capability>(), Ok(Capability::Clock));

@@ -10,6 +10,7 @@
 pub mod bindings;
 mod capability;
 mod compiled_cache;
+pub mod contract;
 mod engine;
 mod host;
 mod invoke;

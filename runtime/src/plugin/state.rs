@@ -22,6 +22,8 @@ const MAX_RESOURCES: usize = 256;
 pub struct CallScope {
     pub db: Db,
     pub business_id: String,
+    /// The customer's pseudonym (what the plugin knows them by).
+    pub customer_id: String,
     pub conversation_id: String,
     /// The shop's currency, for carts that are still empty.
     pub currency: String,

@@ -9,13 +9,7 @@ use sha2::{Digest, Sha256};
 use wasmparser::{KnownCustom, Name, Parser, Payload};
 
 use super::Capability;
-
-/// The contract's package name.
-pub const CONTRACT_PACKAGE: &str = "bottega:shop";
-/// Contract versions this host serves, newest first.
-pub const SUPPORTED_VERSIONS: &[&str] = &["1.0.0"];
-/// Interfaces a plugin must export.
-const REQUIRED_EXPORTS: &[&str] = &["bot", "storefront"];
+use super::contract::{self, ContractVersion, PACKAGE as CONTRACT_PACKAGE, REQUIRED_EXPORTS};
 /// WASI packages the host links (with no files, no environment, no network).
 const WASI_PACKAGES: &[&str] =
     &["wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:filesystem/", "wasi:sockets/"];
@@ -35,8 +29,13 @@ pub enum UploadError {
     CoreModule,
     #[error("the component is malformed: {0}")]
     Malformed(String),
-    #[error("{found}; this host supports {}", supported_worlds())]
+    #[error("{found}; this host supports {}", contract::supported_worlds())]
     UnsupportedWorld { found: String },
+    #[error(
+        "the component imports `{import}`, which {world} does not have; build it against one WIT version (wit/shop.wit is {})",
+        contract::CURRENT.world()
+    )]
+    NotInVersion { import: String, world: String },
     #[error("the component does not export `{0}`, which every {CONTRACT_PACKAGE} plugin must")]
     MissingExport(String),
     #[error("the component imports `{0}`, which Bottega does not provide (no network, files or other host APIs)")]
@@ -47,10 +46,6 @@ pub enum UploadError {
     Compile(String),
     #[error("the component does not fit the contract: {0}")]
     Link(String),
-}
-
-fn supported_worlds() -> String {
-    SUPPORTED_VERSIONS.iter().map(|v| format!("{CONTRACT_PACKAGE}@{v}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Which upload limit applies: components that carry a language runtime
@@ -144,7 +139,7 @@ pub fn language_class(bytes: &[u8]) -> LanguageClass {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inspection {
     pub sha256: String,
-    /// e.g. `bottega:shop@1.0.0`
+    /// e.g. `bottega:shop@1.1.0`
     pub world: String,
     /// Capabilities the component imports, sorted.
     pub capabilities: Vec<Capability>,
@@ -184,7 +179,8 @@ pub fn inspect(bytes: &[u8], limits: UploadLimits, granted: &[Capability]) -> Re
     }
     let (imports, exports) = top_level_names(bytes)?;
 
-    let version = contract_version(&exports)?;
+    let contract = contract_version(&exports)?;
+    let version = contract.version;
     for name in REQUIRED_EXPORTS {
         let wanted = format!("{CONTRACT_PACKAGE}/{name}@{version}");
         if !exports.contains(&wanted) {
@@ -194,6 +190,7 @@ pub fn inspect(bytes: &[u8], limits: UploadLimits, granted: &[Capability]) -> Re
 
     let mut capabilities = BTreeSet::new();
     for import in &imports {
+        check_contract_import(contract, import)?;
         if let Some(capability) = Capability::from_import(import) {
             capabilities.insert(capability.as_str());
             if !granted.contains(&capability) {
@@ -206,12 +203,22 @@ pub fn inspect(bytes: &[u8], limits: UploadLimits, granted: &[Capability]) -> Re
         }
     }
     let capabilities = capabilities.into_iter().filter_map(|c| c.parse().ok()).collect();
-    Ok(Inspection {
-        sha256: hex::encode(Sha256::digest(bytes)),
-        world: format!("{CONTRACT_PACKAGE}@{version}"),
-        capabilities,
-        language_class,
-    })
+    Ok(Inspection { sha256: hex::encode(Sha256::digest(bytes)), world: contract.world(), capabilities, language_class })
+}
+
+/// A `bottega:shop/…` import must be an interface of the version the plugin
+/// was built for, at that version: 1.0.0 plugins cannot import 1.1.0's
+/// `orders`, and one plugin does not mix versions. Other names pass.
+fn check_contract_import(contract: ContractVersion, import: &str) -> Result<(), UploadError> {
+    let Some(rest) = import.strip_prefix(CONTRACT_PACKAGE).and_then(|r| r.strip_prefix('/')) else {
+        return Ok(());
+    };
+    let (interface, version) = rest.split_once('@').unwrap_or((rest, ""));
+    if version == contract.version && contract.has_import(interface) {
+        Ok(())
+    } else {
+        Err(UploadError::NotInVersion { import: import.to_string(), world: contract.world() })
+    }
 }
 
 /// The names a component imports and exports at its top level (not those of
@@ -244,14 +251,14 @@ fn top_level_names(bytes: &[u8]) -> Result<(Vec<String>, BTreeSet<String>), Uplo
 }
 
 /// The contract version the component's exports were built against.
-fn contract_version(exports: &BTreeSet<String>) -> Result<&'static str, UploadError> {
+fn contract_version(exports: &BTreeSet<String>) -> Result<ContractVersion, UploadError> {
     let prefix = format!("{CONTRACT_PACKAGE}/");
     let versions: BTreeSet<&str> = exports
         .iter()
         .filter_map(|name| name.strip_prefix(&prefix))
         .filter_map(|rest| rest.split_once('@').map(|(_, version)| version))
         .collect();
-    if let Some(version) = SUPPORTED_VERSIONS.iter().find(|v| versions.contains(*v)) {
+    if let Some(version) = contract::SUPPORTED.into_iter().find(|v| versions.contains(v.version)) {
         return Ok(version);
     }
     let found = if versions.is_empty() {
@@ -291,12 +298,28 @@ mod tests {
     }
 
     #[test]
+    fn a_plugin_imports_only_what_its_own_contract_version_has() {
+        use super::contract::{CURRENT, PREVIOUS};
+        assert_eq!(check_contract_import(PREVIOUS, "bottega:shop/cart@1.0.0"), Ok(()));
+        assert_eq!(check_contract_import(CURRENT, "bottega:shop/orders@1.1.0"), Ok(()));
+        assert_eq!(check_contract_import(PREVIOUS, "wasi:io/streams@0.2.6"), Ok(()));
+        let too_new = check_contract_import(PREVIOUS, "bottega:shop/orders@1.0.0").expect_err("1.0.0 has no orders");
+        assert_eq!(
+            too_new.to_string(),
+            "the component imports `bottega:shop/orders@1.0.0`, which bottega:shop@1.0.0 does not have; \
+             build it against one WIT version (wit/shop.wit is bottega:shop@1.1.0)"
+        );
+        let mixed = check_contract_import(PREVIOUS, "bottega:shop/cart@1.1.0");
+        assert!(matches!(mixed, Err(UploadError::NotInVersion { .. })), "{mixed:?}");
+    }
+
+    #[test]
     fn an_empty_component_is_told_which_world_to_build_for() {
         // The smallest valid component: magic, component version and layer.
         let empty_component = b"\0asm\x0d\0\x01\0";
         let error = inspect(empty_component, SMALL, &[]).expect_err("exports nothing");
         let message = error.to_string();
         assert!(message.contains("exports nothing from bottega:shop"), "{message}");
-        assert!(message.contains("bottega:shop@1.0.0"), "{message}");
+        assert!(message.contains("this host supports bottega:shop@1.1.0, bottega:shop@1.0.0"), "{message}");
     }
 }

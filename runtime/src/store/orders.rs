@@ -205,6 +205,19 @@ pub async fn list(db: &Db, business_id: &str, limit: u32) -> StoreResult<Vec<Ord
     rows.iter().map(from_row).collect()
 }
 
+/// One customer's orders with a business, newest first.
+pub async fn of_customer(db: &Db, business_id: &str, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE business_id = $1 AND customer_id = $2 ORDER BY number DESC LIMIT $3"
+    ))
+    .bind(business_id)
+    .bind(customer_id)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Cancels an open, unpaid order and gives its reserved stock back. Returns
 /// false when the order was not open and unpaid (already cancelled, expired or
 /// paid), in which case nothing changes: stock is never given back twice.

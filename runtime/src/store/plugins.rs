@@ -24,7 +24,7 @@ pub struct PluginVersion {
     /// SHA-256 of the uploaded component, hex.
     pub sha256: String,
     pub size_bytes: i64,
-    /// The contract version the component was built against, e.g. `bottega:shop@1.0.0`.
+    /// The contract version the component was built against, e.g. `bottega:shop@1.1.0`.
     pub world: String,
     /// Host capabilities the component imports.
     pub capabilities: Vec<String>,

@@ -1,6 +1,6 @@
 // A starter Bottega shop: greets, searches the catalog, shows the basket.
-import { searchProducts } from 'bottega:shop/catalog@1.0.0';
-import { addItem } from 'bottega:shop/cart@1.0.0';
+import { searchProducts } from 'bottega:shop/catalog@1.1.0';
+import { addItem } from 'bottega:shop/cart@1.1.0';
 
 export const storefront = {
   presentCatalog(context, query) {

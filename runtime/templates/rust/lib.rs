@@ -1,6 +1,6 @@
 //! A starter Bottega shop: greets, searches the catalog, shows the basket.
 
-wit_bindgen::generate!({ path: "wit", world: "bottega:shop/shop@1.0.0" });
+wit_bindgen::generate!({ path: "wit", world: "bottega:shop/shop@1.1.0" });
 
 use bottega::shop::types::{
     ButtonsReply, Cart, CatalogQuery, ConversationContext, DiscountLine, InboundMessage, ProductListReply, Reply,

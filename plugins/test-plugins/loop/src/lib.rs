@@ -1,7 +1,7 @@
 //! Test plugin: burns CPU. "spin N" spins N milliseconds then answers;
 //! anything else loops forever. The host must stop it at its deadline.
 
-wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.0.0" });
+wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.1.0" });
 
 use bottega::shop::clock;
 use bottega::shop::types::*;

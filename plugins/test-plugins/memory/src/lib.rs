@@ -1,7 +1,7 @@
 //! Test plugin: eats memory. "alloc N" allocates and touches N MiB, then
 //! answers; anything else allocates until it is stopped.
 
-wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.0.0" });
+wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.1.0" });
 
 use bottega::shop::types::*;
 

@@ -6,7 +6,7 @@
 //! "count": how many messages this instance has answered (shows instance reuse).
 //! "crash": panics. "print N": prints N bytes to stdout.
 
-wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.0.0" });
+wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.1.0" });
 
 use bottega::shop::types::*;
 use bottega::shop::{cart, kv, log};

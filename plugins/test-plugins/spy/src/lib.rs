@@ -4,7 +4,7 @@
 //! Any message: one text reply with a line per fact, `key=value`.
 //! "probe PRODUCT KEY": also looks up another business's product id and KV key.
 
-wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.0.0" });
+wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.1.0" });
 
 use bottega::shop::types::*;
 use bottega::shop::{catalog, kv};

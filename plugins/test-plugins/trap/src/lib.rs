@@ -1,7 +1,7 @@
 //! Test plugin: crashes. "ok" gets an answer; anything else panics, which
 //! traps the call.
 
-wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.0.0" });
+wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.1.0" });
 
 use bottega::shop::types::*;
 

@@ -9,6 +9,7 @@ mod catalog;
 mod clock;
 mod kv;
 mod log;
+mod orders;
 
 pub use cart::to_wit as cart_to_wit;
 
@@ -40,6 +41,7 @@ pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
     shop::kv::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
     shop::log::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
     shop::clock::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
+    shop::orders::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
     Ok(())
 }
 

@@ -1,0 +1,93 @@
+//! `bottega:shop/orders` (since 1.1.0): the current customer's orders with this
+//! business, read-only. The scope's customer pseudonym is the only key: an
+//! order id of another customer, or of another business, reads as `none`.
+
+use serde::Deserialize;
+
+use super::fault;
+use crate::plugin::bindings::Money;
+use crate::plugin::bindings::bottega::shop::orders::{
+    FulfillmentStatus, Host, Order, OrderLine, OrderStatus, PaymentStatus,
+};
+use crate::plugin::state::PluginState;
+use crate::store::orders as stored;
+
+/// The most orders one `recent` call returns.
+const MAX_RECENT: u32 = 20;
+
+/// What a plugin may read of an order's checkout cart (the host stores the
+/// whole priced cart as JSON; see `commerce::cart::PricedCart`).
+#[derive(Deserialize)]
+struct CheckoutCart {
+    #[serde(default)]
+    lines: Vec<CheckoutLine>,
+}
+
+#[derive(Deserialize)]
+struct CheckoutLine {
+    product_id: String,
+    name: String,
+    quantity: i64,
+    line_total: CheckoutMoney,
+}
+
+#[derive(Deserialize)]
+struct CheckoutMoney {
+    amount_minor: i64,
+    currency: String,
+}
+
+fn to_wit(order: &stored::Order) -> Order {
+    // A cart this version cannot read gives no lines rather than failing the call.
+    let cart: CheckoutCart = serde_json::from_value(order.cart.clone()).unwrap_or(CheckoutCart { lines: Vec::new() });
+    Order {
+        order_id: order.id.clone(),
+        number: u64::try_from(order.number).unwrap_or_default(),
+        status: match order.status.as_str() {
+            "completed" => OrderStatus::Completed,
+            "cancelled" => OrderStatus::Cancelled,
+            _ => OrderStatus::Open,
+        },
+        payment: match order.payment_status.as_str() {
+            "authorized" => PaymentStatus::Authorized,
+            "captured" => PaymentStatus::Captured,
+            "failed" => PaymentStatus::Failed,
+            "refunded" => PaymentStatus::Refunded,
+            "partially_refunded" => PaymentStatus::PartiallyRefunded,
+            _ => PaymentStatus::Pending,
+        },
+        fulfillment: match order.fulfillment_status.as_str() {
+            "shipped" => FulfillmentStatus::Shipped,
+            "delivered" => FulfillmentStatus::Delivered,
+            _ => FulfillmentStatus::Unfulfilled,
+        },
+        lines: cart
+            .lines
+            .into_iter()
+            .map(|line| OrderLine {
+                product_id: line.product_id,
+                name: line.name,
+                quantity: u32::try_from(line.quantity).unwrap_or(u32::MAX),
+                line_total: Money { amount_minor: line.line_total.amount_minor, currency: line.line_total.currency },
+            })
+            .collect(),
+        total: Money { amount_minor: order.total_minor, currency: order.currency.clone() },
+        placed_at_ms: u64::try_from(order.created_at).unwrap_or_default(),
+    }
+}
+
+impl Host for PluginState {
+    async fn recent(&mut self, limit: u32) -> wasmtime::Result<Vec<Order>> {
+        let s = &self.scope;
+        let orders = stored::of_customer(&s.db, &s.business_id, &s.customer_id, limit.min(MAX_RECENT))
+            .await
+            .map_err(fault("orders.recent"))?;
+        Ok(orders.iter().map(to_wit).collect())
+    }
+
+    async fn get(&mut self, order_id: String) -> wasmtime::Result<Option<Order>> {
+        let s = &self.scope;
+        let order = stored::get(&s.db, &s.business_id, &order_id).await.map_err(fault("orders.get"))?;
+        Ok(order.filter(|o| o.customer_id == s.customer_id).as_ref().map(to_wit))
+    }
+}
