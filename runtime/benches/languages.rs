@@ -7,7 +7,9 @@
 //!   message, through the host and bare (wasmtime alone: store, instance, call,
 //!   none of the host's slots, limiter, deadline or checks): the difference is
 //!   what the host adds;
-//! - a warm call: the same message answered by a reused instance.
+//! - a warm call: the same message answered by a reused instance;
+//! - the instantiation time the host measures when it loads the plugin, and
+//!   the choice it makes from it (fresh instance per message, or reuse).
 //!
 //! The non-Rust components are read from `target/example-plugins/`, where the
 //! end-to-end tests build them with each example's build command:
@@ -20,7 +22,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bottega::plugin::bindings::{CartItem, InboundMessage};
-use bottega::plugin::{Capability, PluginHost};
+use bottega::plugin::{Capability, DEFAULT_REUSE_ABOVE, InstancePolicy, PluginHost};
 use bottega::store::businesses::{self, NewBusiness};
 use bottega::store::products::{self, ProductInput};
 use bottega::{App, Config};
@@ -45,6 +47,7 @@ struct Row {
     fresh: (Duration, Duration),
     bare: (Duration, Duration),
     warm: (Duration, Duration),
+    instantiation: Option<Duration>,
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -75,13 +78,17 @@ async fn run() -> anyhow::Result<()> {
 
     println!();
     println!(
-        "| language | size | compile | load (cache) | instantiate + call p50 / p99 | wasmtime alone p50 / p99 | host adds (p50) | warm call p50 / p99 |"
+        "| language | size | compile | load (cache) | instantiate + call p50 / p99 | wasmtime alone p50 / p99 | host adds (p50) | warm call p50 / p99 | instantiate (measured at load) → host's choice |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         let added = row.fresh.0.saturating_sub(row.bare.0);
+        let choice = match InstancePolicy::for_cost(row.instantiation, DEFAULT_REUSE_ABOVE) {
+            InstancePolicy::FreshPerMessage => "fresh per message",
+            InstancePolicy::Reused => "reused",
+        };
         println!(
-            "| {} | {:.1} MiB | {:.2?} | {:.2?} | {:.1?} / {:.1?} | {:.1?} / {:.1?} | {:.1?} | {:.1?} / {:.1?} |",
+            "| {} | {:.1} MiB | {:.2?} | {:.2?} | {:.1?} / {:.1?} | {:.1?} / {:.1?} | {:.1?} | {:.1?} / {:.1?} | {:.1?} → {choice} |",
             row.language,
             row.size as f64 / f64::from(1 << 20),
             row.compile,
@@ -92,7 +99,8 @@ async fn run() -> anyhow::Result<()> {
             row.bare.1,
             added,
             row.warm.0,
-            row.warm.1
+            row.warm.1,
+            row.instantiation.unwrap_or_default(),
         );
     }
     Ok(())
@@ -110,7 +118,7 @@ async fn measure(language: &'static str, wasm: &[u8], product: &str) -> anyhow::
 
     // A node with one shop running the plugin, selling the product the message names.
     let dir = tempfile::tempdir()?;
-    let app = App::start(Config::new(dir.path().to_path_buf(), "bench".into())).await?;
+    let app = App::start(bench_config(dir.path())).await?;
     let (business, _) = businesses::create(&app.db, NewBusiness::with_every_capability("Bench", "EUR")).await?;
     let item = ProductInput {
         id: product.into(),
@@ -133,7 +141,7 @@ async fn measure(language: &'static str, wasm: &[u8], product: &str) -> anyhow::
         .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     // Load from the compiled cache, as a restarted node does.
-    let restarted = App::start(Config::new(dir.path().to_path_buf(), "bench".into())).await?;
+    let restarted = App::start(bench_config(dir.path())).await?;
     let started = Instant::now();
     restarted.plugins.load(&restarted.db, &version.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let load = started.elapsed();
@@ -190,5 +198,14 @@ async fn measure(language: &'static str, wasm: &[u8], product: &str) -> anyhow::
         fresh: common::percentiles(&mut fresh),
         bare: common::percentiles(&mut bare),
         warm: common::percentiles(&mut warm),
+        instantiation: plugin.instantiation,
     })
+}
+
+/// A node whose instances are fresh or reused as each scope says: both are
+/// measured here, whatever the host would choose.
+fn bench_config(dir: &std::path::Path) -> Config {
+    let mut config = Config::new(dir.to_path_buf(), "bench".into());
+    config.plugins.reuse_instances_above = Duration::ZERO;
+    config
 }

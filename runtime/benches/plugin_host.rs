@@ -251,6 +251,8 @@ impl NativeBot for NativeGrocer {
 fn config(dir: &std::path::Path, database_url: Option<String>) -> Config {
     let mut config = Config::new(dir.to_path_buf(), "bench".into());
     config.database_url = database_url;
+    // Fresh and reused instances are both measured here, as each scope says.
+    config.plugins.reuse_instances_above = Duration::ZERO;
     config
 }
 

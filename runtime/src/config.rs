@@ -98,6 +98,13 @@ pub struct PluginHostConfig {
     pub max_memory_bytes: u64,
     /// Consecutive failed calls after which a business's plugin is disabled.
     pub failures_before_disable: u32,
+    /// Plugins that instantiate in at most this long get a fresh instance for
+    /// every message; slower ones reuse an instance for up to the business's
+    /// `max_instance_uses` messages. Zero leaves every plugin to that setting.
+    pub reuse_instances_above: Duration,
+    /// Count the WebAssembly instructions each call runs (wasmtime fuel), for
+    /// `bottega plugin chat`. It slows every call, so a server leaves it off.
+    pub count_instructions: bool,
     pub default_limits: PluginLimits,
     pub default_capabilities: Vec<Capability>,
 }
@@ -113,6 +120,8 @@ impl Default for PluginHostConfig {
             max_concurrent_calls_per_business: 8,
             max_memory_bytes: 256 << 20,
             failures_before_disable: 5,
+            reuse_instances_above: crate::plugin::DEFAULT_REUSE_ABOVE,
+            count_instructions: false,
             default_limits: PluginLimits::default(),
             default_capabilities: Capability::ALL.to_vec(),
         }

@@ -113,6 +113,11 @@ struct ServeArgs {
     /// Plugin calls that may run at once on this node.
     #[arg(long, env = "BOTTEGA_MAX_CONCURRENT_CALLS", default_value_t = 128)]
     max_concurrent_calls: u32,
+    /// Plugins that instantiate in at most this many microseconds get a fresh
+    /// instance per message; slower ones (Python, JavaScript) reuse instances up
+    /// to the business's max_instance_uses. 0 leaves every plugin to that setting.
+    #[arg(long, env = "BOTTEGA_REUSE_INSTANCES_ABOVE_US", default_value_t = 250)]
+    reuse_instances_above_us: u64,
     /// The runtime's URL as customers reach it (for payment links); http://LISTEN when absent.
     #[arg(long, env = "BOTTEGA_PUBLIC_URL")]
     public_url: Option<String>,
@@ -247,8 +252,10 @@ async fn plugin(command: PluginCommand) -> anyhow::Result<()> {
                     }
                 }
                 if let Some(run) = outcome.plugin_run {
+                    let instructions =
+                        run.usage.instructions.map(|n| format!(" · {n} instructions")).unwrap_or_default();
                     println!(
-                        "  [{:.1?} of {} ms · memory {} of {} · output {} of {}]",
+                        "  [{:.1?} of {} ms{instructions} · memory {} of {} · output {} of {}]",
                         run.elapsed,
                         limits.deadline_ms,
                         bytes(run.usage.peak_memory_bytes as u64),
@@ -368,6 +375,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_concurrent_compiles: args.max_concurrent_compiles.max(1),
             max_concurrent_calls: args.max_concurrent_calls,
             failures_before_disable: args.failures_before_disable,
+            reuse_instances_above: std::time::Duration::from_micros(args.reuse_instances_above_us),
             ..PluginHostConfig::default()
         },
         commerce: CommerceConfig {

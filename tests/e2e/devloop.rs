@@ -49,11 +49,15 @@ async fn a_local_chat_answers_like_production_and_reports_usage_against_the_limi
     let limits = shop.limits();
     assert!(run.usage.peak_memory_bytes > 0 && (run.usage.peak_memory_bytes as u64) <= limits.memory_bytes);
     assert!(run.usage.largest_output_bytes > 0 && (run.usage.largest_output_bytes as u64) <= limits.max_output_bytes);
+    // The local shop counts the instructions each turn ran.
+    let greeting = run.usage.instructions.expect("instructions are counted locally");
+    assert!(greeting > 0);
 
     // The catalog given is the shop's: its section lists its product with the price.
     let fruit = shop.send(devloop::parse_input("/tap section:Fruit Fruit").expect("tap")).await.expect("turn");
     let shown: Vec<String> = fruit.replies.iter().flat_map(|m| devloop::show::lines(&m.body)).collect();
     assert!(shown.iter().any(|line| line.contains("Gala apples — €2.40")), "{shown:?}");
+    assert!(fruit.plugin_run.and_then(|run| run.usage.instructions).is_some_and(|n| n > 0));
 
     // A bad catalog is refused with the product named.
     let bad = r#"[{"id": "x y", "name": "Bad id", "price_minor": 1, "currency": "EUR", "section": "A"}]"#;

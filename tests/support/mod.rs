@@ -367,6 +367,9 @@ fn test_config(data_dir: PathBuf, database_url: Option<String>) -> Config {
     // Open web chats notice what other nodes did (and idle time) quickly.
     config.transport.web_poll_every = std::time::Duration::from_millis(200);
     config.plugins = PluginHostConfig {
+        // Stories that count a plugin's answers rely on the business's
+        // max_instance_uses alone; instances.rs tests the automatic choice.
+        reuse_instances_above: std::time::Duration::ZERO,
         max_concurrent_calls: 16,
         max_concurrent_calls_per_business: 4,
         default_limits: PluginLimits::default(),

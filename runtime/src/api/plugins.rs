@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Query};
 use crate::App;
+use crate::plugin::InstancePolicy;
 use crate::store::businesses::{self, Business};
 use crate::store::plugin_events::{self, PluginFailure, PluginLogLine};
 use crate::store::plugins::{self, PluginVersion};
@@ -42,6 +43,11 @@ pub struct PluginVersionView {
     pub version: PluginVersion,
     /// True for the version that answers the business's customers.
     pub active: bool,
+    /// How its instances are used, chosen from `instantiate_us`:
+    /// `fresh_per_message` (cheap to instantiate, so every message gets a new
+    /// one) or `reused` (each answers up to the business's `max_instance_uses`
+    /// messages). Absent while it compiles.
+    pub instances: Option<InstancePolicy>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -69,9 +75,13 @@ pub struct LimitParams {
     pub limit: Option<u32>,
 }
 
-fn view(business: &Business, version: PluginVersion) -> PluginVersionView {
+fn view(app: &App, business: &Business, version: PluginVersion) -> PluginVersionView {
     let active = business.active_plugin_version_id.as_deref() == Some(version.id.as_str());
-    PluginVersionView { version, active }
+    let instances = (version.state == plugins::READY).then(|| {
+        let cost = version.instantiate_us.map(|us| std::time::Duration::from_micros(us.unsigned_abs()));
+        InstancePolicy::for_cost(cost, app.plugins.config().reuse_instances_above)
+    });
+    PluginVersionView { version, active, instances }
 }
 
 /// The business as it is now, read after its versions: a compile finishing
@@ -115,7 +125,7 @@ async fn upload_plugin(
     })?;
     let active = params.activate.unwrap_or(true);
     let publication = app.plugins.publish(&app.db, &business, &wasm, active).await?;
-    Ok((StatusCode::ACCEPTED, Json(PluginVersionView { version: publication.version, active: false })))
+    Ok((StatusCode::ACCEPTED, Json(PluginVersionView { version: publication.version, active: false, instances: None })))
 }
 
 /// The business's plugin versions and the state of the active one.
@@ -128,7 +138,7 @@ async fn list_plugins(State(app): State<App>, Caller(business): Caller) -> Resul
         active_version_id: business.active_plugin_version_id.clone(),
         disabled_reason: business.plugin_disabled_reason.clone(),
         consecutive_failures: business.plugin_consecutive_failures,
-        versions: versions.into_iter().map(|v| view(&business, v)).collect(),
+        versions: versions.into_iter().map(|v| view(&app, &business, v)).collect(),
     }))
 }
 
@@ -142,7 +152,7 @@ async fn get_plugin(
     let version =
         plugins::get(&app.db, &business.id, &id).await?.ok_or_else(|| ApiError::not_found("the plugin version"))?;
     let business = reread(&app, business).await?;
-    Ok(Json(view(&business, version)))
+    Ok(Json(view(&app, &business, version)))
 }
 
 /// Make a version the one that answers (a rollback, or a restart after the
@@ -185,7 +195,9 @@ async fn activate_plugin(
         app.plugins.retire_idle(previous);
     }
     tracing::info!(business = %business.id, version = version.version, "plugin activated");
-    Ok(Json(PluginVersionView { version, active: true }))
+    let mut activated = view(&app, &business, version);
+    activated.active = true;
+    Ok(Json(activated))
 }
 
 /// Recent plugin failures (traps, deadlines, memory, bad replies), newest first.

@@ -59,6 +59,8 @@ impl LocalShop {
         let data_dir = tempfile::tempdir().map_err(|e| LocalShopError::Start(e.to_string()))?;
         let mut config = Config::new(data_dir.path().to_path_buf(), crate::ids::new_secret("adm"));
         config.plugins.compiled_cache_dir = compiled_cache_dir;
+        // A developer sees how many instructions each turn ran.
+        config.plugins.count_instructions = true;
         config.commerce.webhooks_every = None;
         config.transport = TransportConfig { run_workers: false, ..TransportConfig::default() };
         let app = App::start(config).await.map_err(|e| LocalShopError::Start(format!("{e:#}")))?;

@@ -17,6 +17,9 @@ pub fn build(config: &PluginHostConfig) -> wasmtime::Result<Engine> {
     wasm.wasm_component_model(true);
     wasm.epoch_interruption(true);
     wasm.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    // Fuel metering makes every plugin slower, so only the developer loop
+    // asks for it, to show how many instructions a turn ran.
+    wasm.consume_fuel(config.count_instructions);
 
     // Every running call holds an instance, and so does every idle instance
     // kept for reuse (at most as many as running calls).

@@ -83,6 +83,10 @@ pub struct PluginSession {
     failed: Option<PluginFault>,
     /// Messages this instance answered before this session.
     uses: u32,
+    /// Messages it may answer in all (1: it is dropped after this session).
+    max_uses: u32,
+    /// The store's fuel when the session started, if the engine counts it.
+    fuel_at_start: Option<u64>,
     /// Where the instance goes back for reuse, if it may.
     recycle: Option<Recycler>,
     /// The largest output of a call so far, in bytes.
@@ -95,11 +99,14 @@ impl PluginSession {
         instance: IdleInstance,
         recycle: Option<Recycler>,
         permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
+        max_uses: u32,
     ) -> Self {
         PluginSession {
+            fuel_at_start: instance.store.get_fuel().ok(),
             store: instance.store,
             shop: instance.shop,
             uses: instance.uses,
+            max_uses,
             failed: None,
             recycle,
             largest_output: 0,
@@ -112,6 +119,10 @@ impl PluginSession {
     /// the executor in between, so a busy plugin never holds a worker thread).
     pub(super) fn prepare_store(store: &mut Store<PluginState>) {
         store.limiter(|state| &mut state.limiter);
+        if store.get_fuel().is_ok() {
+            // Counted, never a limit: the deadline stops a plugin that runs too long.
+            let _ = store.set_fuel(u64::MAX);
+        }
         store.data_mut().deadline = Instant::now() + deadline_of(store.data());
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|store| {
@@ -195,10 +206,10 @@ impl PluginSession {
         let usage = SessionUsage {
             peak_memory_bytes: self.store.data().limiter.peak_memory_bytes(),
             largest_output_bytes: self.largest_output,
+            instructions: self.fuel_at_start.zip(self.store.get_fuel().ok()).map(|(start, now)| start - now),
         };
         let uses = self.uses + 1;
-        let reusable =
-            self.failed.is_none() && printed.is_empty() && uses < self.store.data().scope.limits.max_instance_uses;
+        let reusable = self.failed.is_none() && printed.is_empty() && uses < self.max_uses;
         if let (true, Some(recycle)) = (reusable, self.recycle.take()) {
             recycle.put(IdleInstance { store: self.store, shop: self.shop, uses });
         }
@@ -325,6 +336,10 @@ pub struct SessionUsage {
     pub peak_memory_bytes: usize,
     /// The largest output of one call, as the output limit counts it.
     pub largest_output_bytes: usize,
+    /// WebAssembly instructions the session ran (wasmtime fuel), when the
+    /// host counts them (`count_instructions`: the developer loop does,
+    /// production does not, as its deadline bounds time instead).
+    pub instructions: Option<u64>,
 }
 
 fn deadline_of(state: &PluginState) -> Duration {

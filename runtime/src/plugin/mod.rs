@@ -16,6 +16,7 @@ mod host;
 mod invoke;
 mod limits;
 mod loaded;
+mod reuse;
 mod state;
 mod stdio;
 pub mod validate;
@@ -34,6 +35,7 @@ pub use host::{HostFault, cart_to_wit};
 use invoke::{IdleInstance, IdleList, Recycler};
 pub use invoke::{PluginFault, PluginSession, SessionLogs, SessionUsage};
 pub use limits::PluginLimits;
+pub use reuse::{DEFAULT_REUSE_ABOVE, InstancePolicy};
 pub use state::CallScope;
 pub use validate::{Inspection, LanguageClass, UploadError, UploadLimits};
 
@@ -59,6 +61,10 @@ const MAX_COMPILE_ATTEMPTS: i64 = 3;
 pub struct LoadedPlugin {
     pub version_id: String,
     pub capabilities: Vec<Capability>,
+    /// How long it took this node to instantiate it (the fastest of a few), if measured.
+    pub instantiation: Option<Duration>,
+    /// Fresh instances per message, or reused ones: chosen from `instantiation`.
+    pub instances: InstancePolicy,
     pre: ShopPre<PluginState>,
     /// Instances that answered a message and may answer another (same
     /// business: a version belongs to one business).
@@ -66,8 +72,21 @@ pub struct LoadedPlugin {
 }
 
 impl LoadedPlugin {
-    fn new(version_id: &str, capabilities: Vec<Capability>, pre: ShopPre<PluginState>) -> LoadedPlugin {
-        LoadedPlugin { version_id: version_id.to_string(), capabilities, pre, idle: Arc::default() }
+    fn new(
+        version_id: &str,
+        capabilities: Vec<Capability>,
+        pre: ShopPre<PluginState>,
+        instantiation: Option<Duration>,
+        reuse_above: Duration,
+    ) -> LoadedPlugin {
+        LoadedPlugin {
+            version_id: version_id.to_string(),
+            capabilities,
+            instantiation,
+            instances: InstancePolicy::for_cost(instantiation, reuse_above),
+            pre,
+            idle: Arc::default(),
+        }
     }
 }
 
@@ -271,7 +290,8 @@ impl PluginHost {
         // Loaded and activated before it is recorded ready, so whoever sees
         // `ready` finds it answering.
         if let Ok(prepared) = &outcome {
-            self.install(version_id, prepared);
+            let instantiation = self.measure_instantiation(db, version_id, prepared).await;
+            self.install(version_id, prepared, instantiation);
             if version.activate_when_ready {
                 let previous = businesses::get(db, &version.business_id)
                     .await
@@ -365,10 +385,36 @@ impl PluginHost {
         self.prepare(wasm, unlimited, &Capability::ALL).await
     }
 
+    /// How long `prepared` takes to instantiate on this node (see [`reuse`]),
+    /// recorded on its version if no node did yet (versions compiled before
+    /// this was measured get it from the first node that loads them).
+    async fn measure_instantiation(&self, db: &Db, version_id: &str, prepared: &PreparedUpload) -> Option<Duration> {
+        let limits = PluginLimits { memory_bytes: self.config.max_memory_bytes, ..self.config.default_limits };
+        let scope = CallScope {
+            db: db.clone(),
+            business_id: String::new(),
+            customer_id: String::new(),
+            conversation_id: String::new(),
+            currency: String::new(),
+            limits,
+        };
+        let took = reuse::measure(&self.engine, &prepared.pre, scope).await?;
+        let micros = i64::try_from(took.as_micros()).unwrap_or(i64::MAX);
+        if let Err(e) = plugins::record_instantiation(db, version_id, micros).await {
+            tracing::warn!(version = %version_id, "cannot record a plugin's instantiation time: {e}");
+        }
+        Some(took)
+    }
+
     /// Keeps a prepared upload loaded under its version id.
-    fn install(&self, version_id: &str, prepared: &PreparedUpload) {
-        let plugin =
-            Arc::new(LoadedPlugin::new(version_id, prepared.inspection.capabilities.clone(), prepared.pre.clone()));
+    fn install(&self, version_id: &str, prepared: &PreparedUpload, instantiation: Option<Duration>) {
+        let plugin = Arc::new(LoadedPlugin::new(
+            version_id,
+            prepared.inspection.capabilities.clone(),
+            prepared.pre.clone(),
+            instantiation,
+            self.config.reuse_instances_above,
+        ));
         let dropped = self.lock_loaded().insert(plugin);
         self.unload(dropped);
     }
@@ -391,10 +437,13 @@ impl PluginHost {
                     .map_err(|e| PluginFault::Host(e.to_string()))?
                     .ok_or_else(|| PluginFault::Unavailable(format!("plugin version {version_id} does not exist")))?;
                 let prepared = self.prepare_stored(&wasm).await.map_err(|e| PluginFault::Unavailable(e.to_string()))?;
+                let instantiation = self.measure_instantiation(db, version_id, &prepared).await;
                 Ok::<_, PluginFault>(Arc::new(LoadedPlugin::new(
                     version_id,
                     prepared.inspection.capabilities,
                     prepared.pre,
+                    instantiation,
+                    self.config.reuse_instances_above,
                 )))
             })
             .await?;
@@ -418,7 +467,8 @@ impl PluginHost {
         }
         let wait = Duration::from_millis(scope.limits.deadline_ms);
         let permits = self.acquire_slots(&scope.business_id, wait).await?;
-        let recycle = (scope.limits.max_instance_uses > 1).then(|| Recycler {
+        let max_uses = plugin.instances.max_uses(scope.limits.max_instance_uses);
+        let recycle = (max_uses > 1).then(|| Recycler {
             idle: plugin.idle.clone(),
             per_version: self.config.max_concurrent_calls_per_business as usize,
             node_idle: self.idle_instances.clone(),
@@ -429,7 +479,7 @@ impl PluginHost {
                 && idle.store.data().scope.limits == scope.limits;
             if same {
                 idle.store.data_mut().reset(scope);
-                return Ok(PluginSession::new(idle, recycle, permits));
+                return Ok(PluginSession::new(idle, recycle, permits, max_uses));
             }
         }
         let mut store = Store::new(&self.engine, PluginState::new(scope));
@@ -445,7 +495,7 @@ impl PluginHost {
             Ok(Err(error)) => return Err(invoke::classify(&error, limit, &store.data().printed())),
             Err(_) => return Err(PluginFault::Deadline(limit.as_millis() as u64)),
         };
-        Ok(PluginSession::new(IdleInstance { store, shop, uses: 0 }, recycle, permits))
+        Ok(PluginSession::new(IdleInstance { store, shop, uses: 0 }, recycle, permits, max_uses))
     }
 
     /// For benchmarks: wasmtime's own work for one message — a store, an

@@ -44,6 +44,9 @@ pub struct PluginVersion {
     #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(serialize_with = "serialize_optional_time")]
     pub ready_at: Option<i64>,
+    /// How long it took to instantiate, in microseconds, measured when it was
+    /// compiled (the fastest of a few tries); absent until then.
+    pub instantiate_us: Option<i64>,
 }
 
 /// The states of a version.
@@ -72,7 +75,7 @@ pub struct NewPluginVersion<'a> {
 }
 
 const COLUMNS: &str = "id, business_id, version, sha256, size_bytes, world, capabilities, language_class, state, failure, \
-                       activate_when_ready, created_at, ready_at";
+                       activate_when_ready, created_at, ready_at, instantiate_us";
 
 fn from_row(row: &AnyRow) -> StoreResult<PluginVersion> {
     Ok(PluginVersion {
@@ -89,6 +92,7 @@ fn from_row(row: &AnyRow) -> StoreResult<PluginVersion> {
         activate_when_ready: row.try_get::<i64, _>("activate_when_ready")? != 0,
         created_at: row.try_get("created_at")?,
         ready_at: row.try_get("ready_at")?,
+        instantiate_us: row.try_get("instantiate_us")?,
     })
 }
 
@@ -196,6 +200,17 @@ pub async fn cancel_pending_activations(db: &Db, business_id: &str) -> StoreResu
 /// Records the end of a compile: `failure` is `None` when it is ready. Only a
 /// version still compiling changes (a compile taken over and finished twice
 /// records the first outcome). True when this call recorded it.
+/// Records how long a version took to instantiate, in microseconds, unless a
+/// node already did (the compiling node's figure is the one shown).
+pub async fn record_instantiation(db: &Db, id: &str, micros: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE plugin_versions SET instantiate_us = $2 WHERE id = $1 AND instantiate_us IS NULL")
+        .bind(id)
+        .bind(micros)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
 pub async fn finish_compile(db: &Db, id: &str, failure: Option<&str>) -> StoreResult<bool> {
     let state = if failure.is_some() { FAILED } else { READY };
     let done = sqlx::query(
