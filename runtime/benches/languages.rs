@@ -8,8 +8,9 @@
 //!   none of the host's slots, limiter, deadline or checks): the difference is
 //!   what the host adds;
 //! - a warm call: the same message answered by a reused instance;
-//! - the instantiation time the host measures when it loads the plugin, and
-//!   the choice it makes from it (fresh instance per message, or reuse).
+//! - the startup cost the host measures when it compiles the plugin (a fresh
+//!   instance's first call against a second one), and the choice it makes
+//!   from it (a fresh instance per message, or reuse).
 //!
 //! The non-Rust components are read from `target/example-plugins/`, where the
 //! end-to-end tests build them with each example's build command:
@@ -47,7 +48,7 @@ struct Row {
     fresh: (Duration, Duration),
     bare: (Duration, Duration),
     warm: (Duration, Duration),
-    instantiation: Option<Duration>,
+    startup: Option<Duration>,
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -78,12 +79,12 @@ async fn run() -> anyhow::Result<()> {
 
     println!();
     println!(
-        "| language | size | compile | load (cache) | instantiate + call p50 / p99 | wasmtime alone p50 / p99 | host adds (p50) | warm call p50 / p99 | instantiate (measured at load) → host's choice |"
+        "| language | size | compile | load (cache) | instantiate + call p50 / p99 | wasmtime alone p50 / p99 | host adds (p50) | warm call p50 / p99 | startup (measured at compile) → host's choice |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         let added = row.fresh.0.saturating_sub(row.bare.0);
-        let choice = match InstancePolicy::for_cost(row.instantiation, DEFAULT_REUSE_ABOVE) {
+        let choice = match InstancePolicy::for_cost(row.startup, DEFAULT_REUSE_ABOVE) {
             InstancePolicy::FreshPerMessage => "fresh per message",
             InstancePolicy::Reused => "reused",
         };
@@ -100,7 +101,7 @@ async fn run() -> anyhow::Result<()> {
             added,
             row.warm.0,
             row.warm.1,
-            row.instantiation.unwrap_or_default(),
+            row.startup.unwrap_or_default(),
         );
     }
     Ok(())
@@ -198,7 +199,7 @@ async fn measure(language: &'static str, wasm: &[u8], product: &str) -> anyhow::
         fresh: common::percentiles(&mut fresh),
         bare: common::percentiles(&mut bare),
         warm: common::percentiles(&mut warm),
-        instantiation: plugin.instantiation,
+        startup: plugin.startup,
     })
 }
 

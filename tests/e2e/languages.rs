@@ -31,18 +31,15 @@ async fn open_shop(app: &TestApp, example: Example, name: &str) -> Option<Shop> 
     let version = app.upload_ready(&shop, wasm).await;
     assert_eq!(version["language_class"], if example == Example::FloristC { "compiled" } else { "interpreted" });
     assert_eq!(version["world"], "bottega:shop@1.1.0");
-    if example != Example::FloristC {
-        // Python's and JavaScript's instances carry an interpreter's heap: far
-        // too slow to start for a fresh one per message, so they are reused.
-        assert_eq!(version["instances"], "reused", "{version}");
-    }
+    // Measured when compiled; which choice it leads to is the benchmark's to show
+    // (cargo bench --bench languages), as it depends on this machine's speed.
+    assert!(version["startup_us"].as_i64().is_some_and(|us| us >= 0), "{version}");
     let (_, overview) = app.get("/v1/plugins", &shop.key).await;
     assert_eq!(overview["active_version_id"], version["id"], "a ready upload becomes active");
     Some(shop)
 }
 
 pub fn share_compiled_plugins(config: &mut bottega::Config) {
-    config.plugins.reuse_instances_above = bottega::plugin::DEFAULT_REUSE_ABOVE;
     config.plugins.compiled_cache_dir = Some(examples::shared_compiled_cache());
 }
 

@@ -43,10 +43,10 @@ pub struct PluginVersionView {
     pub version: PluginVersion,
     /// True for the version that answers the business's customers.
     pub active: bool,
-    /// How its instances are used, chosen from `instantiate_us`:
+    /// How its instances are used, chosen from `startup_us`:
     /// `fresh_per_message` (cheap to instantiate, so every message gets a new
     /// one) or `reused` (each answers up to the business's `max_instance_uses`
-    /// messages). Absent while it compiles.
+    /// messages). `null` until the version is ready.
     pub instances: Option<InstancePolicy>,
 }
 
@@ -78,7 +78,7 @@ pub struct LimitParams {
 fn view(app: &App, business: &Business, version: PluginVersion) -> PluginVersionView {
     let active = business.active_plugin_version_id.as_deref() == Some(version.id.as_str());
     let instances = (version.state == plugins::READY).then(|| {
-        let cost = version.instantiate_us.map(|us| std::time::Duration::from_micros(us.unsigned_abs()));
+        let cost = version.startup_us.map(|us| std::time::Duration::from_micros(us.unsigned_abs()));
         InstancePolicy::for_cost(cost, app.plugins.config().reuse_instances_above)
     });
     PluginVersionView { version, active, instances }

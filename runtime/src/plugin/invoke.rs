@@ -206,7 +206,10 @@ impl PluginSession {
         let usage = SessionUsage {
             peak_memory_bytes: self.store.data().limiter.peak_memory_bytes(),
             largest_output_bytes: self.largest_output,
-            instructions: self.fuel_at_start.zip(self.store.get_fuel().ok()).map(|(start, now)| start - now),
+            instructions: self
+                .fuel_at_start
+                .zip(self.store.get_fuel().ok())
+                .map(|(start, now)| start.saturating_sub(now)),
         };
         let uses = self.uses + 1;
         let reusable = self.failed.is_none() && printed.is_empty() && uses < self.max_uses;

@@ -61,9 +61,9 @@ const MAX_COMPILE_ATTEMPTS: i64 = 3;
 pub struct LoadedPlugin {
     pub version_id: String,
     pub capabilities: Vec<Capability>,
-    /// How long it took this node to instantiate it (the fastest of a few), if measured.
-    pub instantiation: Option<Duration>,
-    /// Fresh instances per message, or reused ones: chosen from `instantiation`.
+    /// What a fresh instance costs over a reused one (as recorded on its version), if measured.
+    pub startup: Option<Duration>,
+    /// Fresh instances per message, or reused ones: chosen from `startup`.
     pub instances: InstancePolicy,
     pre: ShopPre<PluginState>,
     /// Instances that answered a message and may answer another (same
@@ -76,14 +76,14 @@ impl LoadedPlugin {
         version_id: &str,
         capabilities: Vec<Capability>,
         pre: ShopPre<PluginState>,
-        instantiation: Option<Duration>,
+        startup: Option<Duration>,
         reuse_above: Duration,
     ) -> LoadedPlugin {
         LoadedPlugin {
             version_id: version_id.to_string(),
             capabilities,
-            instantiation,
-            instances: InstancePolicy::for_cost(instantiation, reuse_above),
+            startup,
+            instances: InstancePolicy::for_cost(startup, reuse_above),
             pre,
             idle: Arc::default(),
         }
@@ -290,8 +290,8 @@ impl PluginHost {
         // Loaded and activated before it is recorded ready, so whoever sees
         // `ready` finds it answering.
         if let Ok(prepared) = &outcome {
-            let instantiation = self.measure_instantiation(db, version_id, prepared).await;
-            self.install(version_id, prepared, instantiation);
+            let startup = self.startup_cost(db, version_id, prepared).await;
+            self.install(version_id, prepared, startup);
             if version.activate_when_ready {
                 let previous = businesses::get(db, &version.business_id)
                     .await
@@ -385,34 +385,46 @@ impl PluginHost {
         self.prepare(wasm, unlimited, &Capability::ALL).await
     }
 
-    /// How long `prepared` takes to instantiate on this node (see [`reuse`]),
-    /// recorded on its version if no node did yet (versions compiled before
-    /// this was measured get it from the first node that loads them).
-    async fn measure_instantiation(&self, db: &Db, version_id: &str, prepared: &PreparedUpload) -> Option<Duration> {
+    /// What a fresh instance of a version costs over a reused one (see
+    /// [`reuse`]), in whole microseconds: the figure recorded on the version
+    /// when a node measured it, so every node (and the API) makes the same
+    /// choice; else measured here and recorded. Measuring holds one of the node's call slots, as each
+    /// instance takes a slot of the pool. `None` when it could not be timed:
+    /// the business's `max_instance_uses` then applies as set.
+    async fn startup_cost(&self, db: &Db, version_id: &str, prepared: &PreparedUpload) -> Option<Duration> {
+        match plugins::startup_us(db, version_id).await {
+            Ok(Some(micros)) => return Some(Duration::from_micros(micros.unsigned_abs())),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(version = %version_id, "cannot read a plugin's startup cost: {e}"),
+        }
+        let _slot = self.call_permits.clone().acquire_owned().await.ok()?;
         let limits = PluginLimits { memory_bytes: self.config.max_memory_bytes, ..self.config.default_limits };
         let scope = CallScope {
             db: db.clone(),
             business_id: String::new(),
             customer_id: String::new(),
             conversation_id: String::new(),
-            currency: String::new(),
+            currency: "XXX".to_string(),
             limits,
         };
-        let took = reuse::measure(&self.engine, &prepared.pre, scope).await?;
-        let micros = i64::try_from(took.as_micros()).unwrap_or(i64::MAX);
-        if let Err(e) = plugins::record_instantiation(db, version_id, micros).await {
-            tracing::warn!(version = %version_id, "cannot record a plugin's instantiation time: {e}");
+        let Some(took) = reuse::measure(&self.engine, &prepared.pre, scope).await else {
+            tracing::warn!(version = %version_id, "cannot time a fresh instance of a plugin; its instances are reused as its business allows");
+            return None;
+        };
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        if let Err(e) = plugins::record_startup(db, version_id, i64::try_from(micros).unwrap_or(i64::MAX)).await {
+            tracing::warn!(version = %version_id, "cannot record a plugin's startup cost: {e}");
         }
-        Some(took)
+        Some(Duration::from_micros(micros))
     }
 
     /// Keeps a prepared upload loaded under its version id.
-    fn install(&self, version_id: &str, prepared: &PreparedUpload, instantiation: Option<Duration>) {
+    fn install(&self, version_id: &str, prepared: &PreparedUpload, startup: Option<Duration>) {
         let plugin = Arc::new(LoadedPlugin::new(
             version_id,
             prepared.inspection.capabilities.clone(),
             prepared.pre.clone(),
-            instantiation,
+            startup,
             self.config.reuse_instances_above,
         ));
         let dropped = self.lock_loaded().insert(plugin);
@@ -437,12 +449,12 @@ impl PluginHost {
                     .map_err(|e| PluginFault::Host(e.to_string()))?
                     .ok_or_else(|| PluginFault::Unavailable(format!("plugin version {version_id} does not exist")))?;
                 let prepared = self.prepare_stored(&wasm).await.map_err(|e| PluginFault::Unavailable(e.to_string()))?;
-                let instantiation = self.measure_instantiation(db, version_id, &prepared).await;
+                let startup = self.startup_cost(db, version_id, &prepared).await;
                 Ok::<_, PluginFault>(Arc::new(LoadedPlugin::new(
                     version_id,
                     prepared.inspection.capabilities,
                     prepared.pre,
-                    instantiation,
+                    startup,
                     self.config.reuse_instances_above,
                 )))
             })

@@ -44,9 +44,10 @@ pub struct PluginVersion {
     #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(serialize_with = "serialize_optional_time")]
     pub ready_at: Option<i64>,
-    /// How long it took to instantiate, in microseconds, measured when it was
-    /// compiled (the fastest of a few tries); absent until then.
-    pub instantiate_us: Option<i64>,
+    /// What a fresh instance costs over a reused one, in microseconds:
+    /// instantiating it and its first call, less a second call (the fastest of
+    /// a few tries, measured when it was compiled); absent until then.
+    pub startup_us: Option<i64>,
 }
 
 /// The states of a version.
@@ -75,7 +76,7 @@ pub struct NewPluginVersion<'a> {
 }
 
 const COLUMNS: &str = "id, business_id, version, sha256, size_bytes, world, capabilities, language_class, state, failure, \
-                       activate_when_ready, created_at, ready_at, instantiate_us";
+                       activate_when_ready, created_at, ready_at, startup_us";
 
 fn from_row(row: &AnyRow) -> StoreResult<PluginVersion> {
     Ok(PluginVersion {
@@ -92,7 +93,7 @@ fn from_row(row: &AnyRow) -> StoreResult<PluginVersion> {
         activate_when_ready: row.try_get::<i64, _>("activate_when_ready")? != 0,
         created_at: row.try_get("created_at")?,
         ready_at: row.try_get("ready_at")?,
-        instantiate_us: row.try_get("instantiate_us")?,
+        startup_us: row.try_get("startup_us")?,
     })
 }
 
@@ -197,13 +198,10 @@ pub async fn cancel_pending_activations(db: &Db, business_id: &str) -> StoreResu
     Ok(())
 }
 
-/// Records the end of a compile: `failure` is `None` when it is ready. Only a
-/// version still compiling changes (a compile taken over and finished twice
-/// records the first outcome). True when this call recorded it.
-/// Records how long a version took to instantiate, in microseconds, unless a
-/// node already did (the compiling node's figure is the one shown).
-pub async fn record_instantiation(db: &Db, id: &str, micros: i64) -> StoreResult<()> {
-    sqlx::query("UPDATE plugin_versions SET instantiate_us = $2 WHERE id = $1 AND instantiate_us IS NULL")
+/// Records a version's startup cost, in microseconds, unless a node already
+/// did: the first figure is the one every node goes by.
+pub async fn record_startup(db: &Db, id: &str, micros: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE plugin_versions SET startup_us = $2 WHERE id = $1 AND startup_us IS NULL")
         .bind(id)
         .bind(micros)
         .execute(db.pool())
@@ -211,6 +209,19 @@ pub async fn record_instantiation(db: &Db, id: &str, micros: i64) -> StoreResult
     Ok(())
 }
 
+/// A version's startup cost, in microseconds, if a node measured it.
+pub async fn startup_us(db: &Db, id: &str) -> StoreResult<Option<i64>> {
+    let row =
+        sqlx::query("SELECT startup_us FROM plugin_versions WHERE id = $1").bind(id).fetch_optional(db.pool()).await?;
+    Ok(match row {
+        Some(row) => row.try_get("startup_us")?,
+        None => None,
+    })
+}
+
+/// Records the end of a compile: `failure` is `None` when it is ready. Only a
+/// version still compiling changes (a compile taken over and finished twice
+/// records the first outcome). True when this call recorded it.
 pub async fn finish_compile(db: &Db, id: &str, failure: Option<&str>) -> StoreResult<bool> {
     let state = if failure.is_some() { FAILED } else { READY };
     let done = sqlx::query(
