@@ -102,7 +102,11 @@ impl PluginSession {
         max_uses: u32,
     ) -> Self {
         PluginSession {
-            fuel_at_start: instance.store.get_fuel().ok(),
+            fuel_at_start: if instance.store.data().counts_instructions {
+                instance.store.get_fuel().ok()
+            } else {
+                None
+            },
             store: instance.store,
             shop: instance.shop,
             uses: instance.uses,
@@ -117,11 +121,15 @@ impl PluginSession {
     /// Prepares a store for instantiation under the limits in its state: the
     /// memory limiter, and a deadline checked at every epoch tick (yielding to
     /// the executor in between, so a busy plugin never holds a worker thread).
-    pub(super) fn prepare_store(store: &mut Store<PluginState>) {
+    ///
+    /// With `count_instructions` (the engine must consume fuel) the store gets
+    /// all the fuel there is: counted, never a limit, as the deadline stops a
+    /// plugin that runs too long. Without it fuel is never asked about (asking
+    /// an engine without fuel builds an error, and a backtrace with it).
+    pub(super) fn prepare_store(store: &mut Store<PluginState>, count_instructions: bool) {
         store.limiter(|state| &mut state.limiter);
-        if store.get_fuel().is_ok() {
-            // Counted, never a limit: the deadline stops a plugin that runs too long.
-            let _ = store.set_fuel(u64::MAX);
+        if count_instructions && store.set_fuel(u64::MAX).is_ok() {
+            store.data_mut().counts_instructions = true;
         }
         store.data_mut().deadline = Instant::now() + deadline_of(store.data());
         store.set_epoch_deadline(1);
@@ -206,10 +214,10 @@ impl PluginSession {
         let usage = SessionUsage {
             peak_memory_bytes: self.store.data().limiter.peak_memory_bytes(),
             largest_output_bytes: self.largest_output,
-            instructions: self
-                .fuel_at_start
-                .zip(self.store.get_fuel().ok())
-                .map(|(start, now)| start.saturating_sub(now)),
+            instructions: match self.fuel_at_start {
+                Some(start) => self.store.get_fuel().ok().map(|now| start.saturating_sub(now)),
+                None => None,
+            },
         };
         let uses = self.uses + 1;
         let reusable = self.failed.is_none() && printed.is_empty() && uses < self.max_uses;

@@ -407,7 +407,8 @@ impl PluginHost {
             currency: "XXX".to_string(),
             limits,
         };
-        let Some(took) = reuse::measure(&self.engine, &prepared.pre, scope).await else {
+        let counted = self.config.count_instructions;
+        let Some(took) = reuse::measure(&self.engine, &prepared.pre, scope, counted).await else {
             tracing::warn!(version = %version_id, "cannot time a fresh instance of a plugin; its instances are reused as its business allows");
             return None;
         };
@@ -495,7 +496,7 @@ impl PluginHost {
             }
         }
         let mut store = Store::new(&self.engine, PluginState::new(scope));
-        PluginSession::prepare_store(&mut store);
+        PluginSession::prepare_store(&mut store, self.config.count_instructions);
         let limit = Duration::from_millis(store.data().scope().limits.deadline_ms);
         let instantiate = plugin.pre.instantiate_async(&mut store);
         let shop = match tokio::time::timeout(limit, instantiate).await {

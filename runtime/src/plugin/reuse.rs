@@ -73,6 +73,7 @@ pub(super) async fn measure(
     engine: &wasmtime::Engine,
     pre: &ShopPre<PluginState>,
     scope: CallScope,
+    count_instructions: bool,
 ) -> Option<Duration> {
     let context = ConversationContext {
         customer_id: String::new(),
@@ -84,7 +85,7 @@ pub(super) async fn measure(
     let mut cheapest: Option<Duration> = None;
     for _ in 0..SAMPLES {
         let mut store = Store::new(engine, PluginState::new(scope.clone()));
-        PluginSession::prepare_store(&mut store);
+        PluginSession::prepare_store(&mut store, count_instructions);
         let started = Instant::now();
         let shop = pre.instantiate_async(&mut store).await.ok()?;
         shop.bottega_shop_storefront().call_price_cart(&mut store, &context, &empty).await.ok()?;

@@ -38,6 +38,8 @@ pub struct PluginState {
     pub(super) logs: LogBuffer,
     /// When the current export call must end.
     pub(super) deadline: Instant,
+    /// Whether the store has fuel to count instructions with (`plugin chat`).
+    pub(super) counts_instructions: bool,
     stdio: CappedOutput,
 }
 
@@ -62,6 +64,7 @@ impl PluginState {
             limiter: PluginLimiter::new(&scope.limits),
             logs: LogBuffer::new(&scope.limits),
             deadline: Instant::now(),
+            counts_instructions: false,
             scope,
             stdio,
         }
