@@ -161,13 +161,7 @@ async fn measure(language: &'static str, wasm: &[u8], product: &str) -> anyhow::
     for _ in 0..iterations {
         // Interleaved, so both see the same machine.
         let started = Instant::now();
-        let mut session = app
-            .plugins
-            .start_session(&plugin, fresh_scope.clone(), &business.capabilities)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let replies = session.handle_message(&context, &message).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        session.finish();
+        let replies = common::answer(&app, &plugin, &fresh_scope, &business, &context, &message).await?;
         fresh.push(started.elapsed());
         assert!(!replies.is_empty(), "{language} answered");
 
@@ -182,13 +176,7 @@ async fn measure(language: &'static str, wasm: &[u8], product: &str) -> anyhow::
     let mut warm = Vec::with_capacity(iterations);
     for _ in 0..iterations {
         let started = Instant::now();
-        let mut session = app
-            .plugins
-            .start_session(&plugin, warm_scope.clone(), &business.capabilities)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        session.handle_message(&context, &message).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        session.finish();
+        common::answer(&app, &plugin, &warm_scope, &business, &context, &message).await?;
         warm.push(started.elapsed());
     }
     Ok(Row {

@@ -92,13 +92,7 @@ async fn run() -> anyhow::Result<()> {
     let mut reused = Vec::with_capacity(DISPATCH_ITERATIONS);
     for _ in 0..DISPATCH_ITERATIONS {
         let started = Instant::now();
-        let mut session = app
-            .plugins
-            .start_session(&plugin, scope.clone(), &business.capabilities)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let replies = session.handle_message(&context, &message).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        session.finish();
+        let replies = common::answer(&app, &plugin, &scope, &business, &context, &message).await?;
         reused.push(started.elapsed());
         assert_eq!(replies.len(), 3);
     }

@@ -1,11 +1,12 @@
 //! What the plugin benchmarks share: a call scope and conversation context
-//! for one business, and percentiles of timed samples.
+//! for one business, one message answered through the host, and percentiles
+//! of timed samples.
 
 use std::time::Duration;
 
 use bottega::App;
-use bottega::plugin::CallScope;
-use bottega::plugin::bindings::ConversationContext;
+use bottega::plugin::bindings::{ConversationContext, InboundMessage, Reply};
+use bottega::plugin::{CallScope, LoadedPlugin};
 use bottega::store::businesses::Business;
 
 /// The scope and context of a benchmark conversation with `business`.
@@ -32,4 +33,25 @@ pub fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {
     samples.sort();
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
     (at(0.5), at(0.99))
+}
+
+/// One message answered through the host as the chat layer does: a session
+/// (fresh or reused instance, as `scope`'s limits and the plugin say), the
+/// call, and the instance given back.
+pub async fn answer(
+    app: &App,
+    plugin: &LoadedPlugin,
+    scope: &CallScope,
+    business: &Business,
+    context: &ConversationContext,
+    message: &InboundMessage,
+) -> anyhow::Result<Vec<Reply>> {
+    let mut session = app
+        .plugins
+        .start_session(plugin, scope.clone(), &business.capabilities)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let replies = session.handle_message(context, message).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    session.finish();
+    Ok(replies)
 }

@@ -388,9 +388,10 @@ impl PluginHost {
     /// What a fresh instance of a version costs over a reused one (see
     /// [`reuse`]), in whole microseconds: the figure recorded on the version
     /// when a node measured it, so every node (and the API) makes the same
-    /// choice; else measured here and recorded. Measuring holds one of the node's call slots, as each
-    /// instance takes a slot of the pool. `None` when it could not be timed:
-    /// the business's `max_instance_uses` then applies as set.
+    /// choice; else measured here and recorded. Measuring holds one of the
+    /// node's call slots, as each instance takes a slot of the pool. `None`
+    /// when it could not be timed: the business's `max_instance_uses` then
+    /// applies as set.
     async fn startup_cost(&self, db: &Db, version_id: &str, prepared: &PreparedUpload) -> Option<Duration> {
         match plugins::startup_us(db, version_id).await {
             Ok(Some(micros)) => return Some(Duration::from_micros(micros.unsigned_abs())),
