@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bottega::store::conversations::Author;
 use bottega::store::{businesses, channels, conversations, outbox};
 use bottega::transport::whatsapp;
 use bottega::{App, Config};
@@ -163,7 +164,7 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
             &business.id,
             &conversation.id,
             "inbound",
-            "customer",
+            Author::Customer,
             &[json!({"type": "text", "text": "hi"})],
         )
         .await?;
@@ -182,7 +183,7 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
             &business.id,
             &conversation.id,
             "outbound",
-            "bot",
+            Author::Bot,
             &bodies,
             Some((whatsapp::CHANNEL, &sends)),
         )

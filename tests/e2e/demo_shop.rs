@@ -134,6 +134,6 @@ async fn a_fresh_node_seeds_the_demo_shop_once(app: TestApp) {
         )
         .await
         .expect("chat after restart");
-    assert_eq!(outcome.replies[0].author, "bot");
+    assert_eq!(outcome.replies[0].author, bottega::store::conversations::Author::Bot);
     assert_eq!(outcome.replies[0].body["type"], "buttons");
 }

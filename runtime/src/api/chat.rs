@@ -14,7 +14,7 @@ use super::extract::{Caller, Json, Query};
 use crate::App;
 use crate::chat::{ChatOutcome, Inbound, InboundRequest};
 use crate::plugin::bindings::ShopEvent;
-use crate::store::conversations::{self, Conversation, Message};
+use crate::store::conversations::{self, Conversation, Handling, Message};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -173,12 +173,13 @@ async fn list_conversations(
     Query(params): Query<ConversationParams>,
 ) -> Result<Json<Vec<Conversation>>, ApiError> {
     let limit = params.limit.unwrap_or(50).min(200);
-    if let Some(handling) = &params.handling
-        && !matches!(handling.as_str(), "bot" | "pending_agent" | "agent")
-    {
-        return Err(ApiError::invalid("handling must be bot, pending_agent or agent"));
-    }
-    Ok(Json(conversations::list(&app.db, &business.id, params.handling.as_deref(), limit).await?))
+    let handling = params
+        .handling
+        .as_deref()
+        .map(str::parse::<Handling>)
+        .transpose()
+        .map_err(|_| ApiError::invalid("handling must be bot, pending_agent or agent"))?;
+    Ok(Json(conversations::list(&app.db, &business.id, handling, limit).await?))
 }
 
 async fn conversation(app: &App, business_id: &str, id: &str) -> Result<Conversation, ApiError> {
@@ -270,7 +271,7 @@ async fn take_conversation(
         return Err(ApiError::invalid("agent must be 1 to 200 bytes"));
     }
     if let (Some(holder), Some(taker)) = (&held.agent, &agent)
-        && held.handling == "agent"
+        && held.handling == Handling::Agent
         && holder != taker
     {
         return Err(ApiError::new(
@@ -279,7 +280,7 @@ async fn take_conversation(
             format!("{holder} holds this conversation; they release it first"),
         ));
     }
-    conversations::set_holder(&app.db, &id, "agent", agent.as_deref()).await?;
+    conversations::set_holder(&app.db, &id, Handling::Agent, agent.as_deref()).await?;
     Ok(Json(conversation(&app, &business.id, &id).await?))
 }
 
@@ -292,7 +293,7 @@ async fn release_conversation(
     Path(id): Path<String>,
 ) -> Result<Json<Released>, ApiError> {
     conversation(&app, &business.id, &id).await?;
-    conversations::set_handling(&app.db, &id, "bot").await?;
+    conversations::set_handling(&app.db, &id, Handling::Bot).await?;
     let released = conversation(&app, &business.id, &id).await?;
     let replies = app.chat.deliver_event(&business, &released, ShopEvent::AgentReleased).await?;
     Ok(Json(Released { conversation: conversation(&app, &business.id, &id).await?, replies }))
@@ -309,7 +310,7 @@ async fn agent_reply(
     Json(body): Json<AgentReply>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
     let held = conversation(&app, &business.id, &id).await?;
-    if held.handling != "agent" {
+    if held.handling != Handling::Agent {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_held",

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::LocalShop;
 use crate::chat::inbound_from_stored;
-use crate::store::conversations::Message;
+use crate::store::conversations::{Author, Message};
 use crate::store::products::{Product, ProductInput};
 
 /// The format's name and version, first in every recording.
@@ -49,8 +49,8 @@ pub fn record(currency: &str, catalog: &[Product], messages: &[Message]) -> Reco
                 turns.push(RecordedTurn { customer: message.body.clone(), replies: Vec::new() });
             }
         } else if let Some(turn) = turns.last_mut().filter(|_| open) {
-            match message.author.as_str() {
-                "bot" | "host" => turn.replies.push(message.body.clone()),
+            match message.author {
+                Author::Bot | Author::Host => turn.replies.push(message.body.clone()),
                 // A person answered: what follows is not the bot's to replay.
                 _ => open = false,
             }

@@ -5,7 +5,10 @@
 //! never handed to a plugin. A conversation numbers its messages 1, 2, 3... so
 //! history reads back in the order it happened.
 
-use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use utoipa::ToSchema;
@@ -22,7 +25,7 @@ pub struct Conversation {
     pub channel: String,
     pub locale: String,
     /// Who answers: `bot`, `pending_agent` (a person was asked for) or `agent`.
-    pub handling: String,
+    pub handling: Handling,
     /// The person holding the conversation, when one took it and said who.
     pub agent: Option<String>,
     /// When the customer was last told the business is away (ms).
@@ -42,13 +45,108 @@ pub struct Message {
     /// `inbound` (from the customer) or `outbound`.
     pub direction: String,
     /// `customer`, `bot` (the plugin), `agent` (a person) or `host` (fallbacks and notices).
-    pub author: String,
+    pub author: Author,
     /// The message: an inbound message or a rendered reply.
     #[schema(value_type = Object)]
     pub body: serde_json::Value,
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_time")]
     pub created_at: i64,
+}
+
+/// Who answers a conversation. Stored (and shown) as `bot`, `pending_agent`
+/// or `agent`; `chat` decides the changes between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Handling {
+    /// The business's bot (plugin or native bot).
+    Bot,
+    /// A person was asked for and has not taken the conversation yet; the bot
+    /// stays quiet.
+    PendingAgent,
+    /// A person holds the conversation.
+    Agent,
+}
+
+impl Handling {
+    pub const ALL: [Handling; 3] = [Handling::Bot, Handling::PendingAgent, Handling::Agent];
+
+    /// The name stored in SQL and shown in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Handling::Bot => "bot",
+            Handling::PendingAgent => "pending_agent",
+            Handling::Agent => "agent",
+        }
+    }
+}
+
+impl fmt::Display for Handling {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Handling {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Handling::ALL
+            .into_iter()
+            .find(|h| h.as_str() == s)
+            .ok_or_else(|| format!("unknown handling `{s}` (expected bot, pending_agent or agent)"))
+    }
+}
+
+/// Who wrote a message. Stored (and shown) as `customer`, `bot`, `agent` or `host`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    /// The customer (every inbound message).
+    Customer,
+    /// The business's bot: its plugin or a native bot.
+    Bot,
+    /// A person answering for the business.
+    Agent,
+    /// The host itself: fallbacks, automations and notices.
+    Host,
+}
+
+impl Author {
+    pub const ALL: [Author; 4] = [Author::Customer, Author::Bot, Author::Agent, Author::Host];
+
+    /// The name stored in SQL and shown in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Author::Customer => "customer",
+            Author::Bot => "bot",
+            Author::Agent => "agent",
+            Author::Host => "host",
+        }
+    }
+}
+
+impl fmt::Display for Author {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Author {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Author::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("unknown author `{s}` (expected customer, bot, agent or host)"))
+    }
+}
+
+/// Decodes a stored name (`handling`, `author`) once, at the storage edge.
+fn decode<T: FromStr<Err = String>>(row: &AnyRow, column: &str) -> StoreResult<T> {
+    let stored: String = row.try_get(column)?;
+    stored.parse().map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
 const CONVERSATION_COLUMNS: &str =
@@ -60,7 +158,7 @@ fn conversation_from_row(row: &AnyRow) -> StoreResult<Conversation> {
         customer_id: row.try_get("customer_id")?,
         channel: row.try_get("channel")?,
         locale: row.try_get("locale")?,
-        handling: row.try_get("handling")?,
+        handling: decode(row, "handling")?,
         agent: row.try_get("agent")?,
         away_sent_at: row.try_get("away_sent_at")?,
         message_count: row.try_get("message_count")?,
@@ -74,7 +172,7 @@ fn message_from_row(row: &AnyRow) -> StoreResult<Message> {
         id: row.try_get("id")?,
         seq: row.try_get("seq")?,
         direction: row.try_get("direction")?,
-        author: row.try_get("author")?,
+        author: decode(row, "author")?,
         body: serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("message body: {e}")))?,
         created_at: row.try_get("created_at")?,
     })
@@ -104,7 +202,7 @@ pub async fn open(
     .await?;
     sqlx::query(
         "INSERT INTO conversations (id, business_id, customer_id, channel, locale, handling, message_count, created_at, last_message_at) \
-         VALUES ($1, $2, $3, $4, $5, 'bot', 0, $6, $6) ON CONFLICT (business_id, customer_id, channel) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $7, 0, $6, $6) ON CONFLICT (business_id, customer_id, channel) DO NOTHING",
     )
     .bind(ids::new_id("conv"))
     .bind(business_id)
@@ -112,6 +210,7 @@ pub async fn open(
     .bind(channel)
     .bind(locale)
     .bind(now)
+    .bind(Handling::Bot.as_str())
     .execute(db.pool())
     .await?;
     let row = sqlx::query(&format!(
@@ -136,14 +235,19 @@ pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Con
 }
 
 /// A business's conversations (those in `handling`, when given), most recent first.
-pub async fn list(db: &Db, business_id: &str, handling: Option<&str>, limit: u32) -> StoreResult<Vec<Conversation>> {
+pub async fn list(
+    db: &Db,
+    business_id: &str,
+    handling: Option<Handling>,
+    limit: u32,
+) -> StoreResult<Vec<Conversation>> {
     let rows = sqlx::query(&format!(
         "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND ($3 IS NULL OR handling = $3) \
          ORDER BY last_message_at DESC, id DESC LIMIT $2"
     ))
     .bind(business_id)
     .bind(i64::from(limit))
-    .bind(handling)
+    .bind(handling.map(Handling::as_str))
     .fetch_all(db.pool())
     .await?;
     rows.iter().map(conversation_from_row).collect()
@@ -155,7 +259,7 @@ pub async fn append(
     business_id: &str,
     conversation_id: &str,
     direction: &str,
-    author: &str,
+    author: Author,
     bodies: &[serde_json::Value],
 ) -> StoreResult<Vec<Message>> {
     append_sending(db, business_id, conversation_id, direction, author, bodies, None).await
@@ -170,7 +274,7 @@ pub async fn append_sending(
     business_id: &str,
     conversation_id: &str,
     direction: &str,
-    author: &str,
+    author: Author,
     bodies: &[serde_json::Value],
     sends: Option<(&str, &[Vec<outbox::NewSend>])>,
 ) -> StoreResult<Vec<Message>> {
@@ -204,7 +308,7 @@ pub async fn append_sending(
         .bind(business_id)
         .bind(seq)
         .bind(direction)
-        .bind(author)
+        .bind(author.as_str())
         .bind(body.to_string())
         .bind(now)
         .execute(&mut *tx)
@@ -214,14 +318,7 @@ pub async fn append_sending(
             let message_sends = sends.get(n).map_or(&[][..], Vec::as_slice);
             outbox::insert(&mut tx, target, &id, seq, message_sends, now).await?;
         }
-        stored.push(Message {
-            id,
-            seq,
-            direction: direction.to_string(),
-            author: author.to_string(),
-            body: body.clone(),
-            created_at: now,
-        });
+        stored.push(Message { id, seq, direction: direction.to_string(), author, body: body.clone(), created_at: now });
     }
     tx.commit().await?;
     Ok(stored)
@@ -248,18 +345,17 @@ pub async fn messages(
     rows.iter().map(message_from_row).collect()
 }
 
-/// Sets who handles the conversation (`bot`, `pending_agent`, `agent`); the
-/// agent is kept only while one holds it.
-pub async fn set_handling(db: &Db, conversation_id: &str, handling: &str) -> StoreResult<()> {
+/// Sets who handles the conversation; the agent is kept only while one holds it.
+pub async fn set_handling(db: &Db, conversation_id: &str, handling: Handling) -> StoreResult<()> {
     set_holder(db, conversation_id, handling, None).await
 }
 
-/// Sets who handles the conversation and, for `agent`, who that person is.
-pub async fn set_holder(db: &Db, conversation_id: &str, handling: &str, agent: Option<&str>) -> StoreResult<()> {
+/// Sets who handles the conversation and, for [`Handling::Agent`], who that person is.
+pub async fn set_holder(db: &Db, conversation_id: &str, handling: Handling, agent: Option<&str>) -> StoreResult<()> {
     sqlx::query("UPDATE conversations SET handling = $2, agent = $3 WHERE id = $1")
         .bind(conversation_id)
-        .bind(handling)
-        .bind(agent.filter(|_| handling == "agent"))
+        .bind(handling.as_str())
+        .bind(agent.filter(|_| handling == Handling::Agent))
         .execute(db.pool())
         .await?;
     Ok(())

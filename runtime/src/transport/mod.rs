@@ -6,9 +6,11 @@
 //! - [`inbox`]: inbound events are persisted before the webhook is answered,
 //!   then turned into conversation turns by a worker; a retried delivery is
 //!   recognised by its message id and answered once.
-//! - [`outbox`]: replies to push transports are queued in the database and sent
-//!   by a worker: at least once, in conversation order, rate limited per
-//!   channel, retried with backoff, then dead-lettered for the business.
+//! - [`outbox`]: replies to push transports are queued in the database (each
+//!   such transport registers a [`ReplyQueue`](crate::chat::ReplyQueue) with
+//!   the chat service, which knows no transport) and sent by a worker: at
+//!   least once, in conversation order, rate limited per channel, retried with
+//!   backoff, then dead-lettered for the business.
 //! - [`web`]: Bottega's own web chat: a page and a WebSocket per browser
 //!   session; replies are read from history after the browser's cursor, so a
 //!   reconnect resumes without losing any, and the customer may lock the chat

@@ -1,7 +1,8 @@
 //! Queuing replies for push transports, and the worker that sends them.
 //!
-//! [`queue_whatsapp`] translates stored replies into Cloud API requests and
-//! queues them (`store::outbox`). [`Sender::send_due`] claims what heads each
+//! [`WhatsAppReplies`] is the chat service's [`ReplyQueue`] for WhatsApp: it
+//! translates replies into Cloud API requests, which chat queues with the
+//! replies (`store::outbox`). [`Sender::send_due`] claims what heads each
 //! conversation's queue and sends it:
 //!
 //! - 2xx: sent; the transport's message id is kept for status updates.
@@ -21,8 +22,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use super::whatsapp::outbound;
-use crate::chat::{RenderedReply, fallback};
+use super::whatsapp::{self, outbound};
+use crate::chat::{BoxFuture, RenderedReply, ReplyQueue, fallback};
 use crate::store::businesses::Business;
 use crate::store::outbox::{self, Claimed, NewSend};
 use crate::store::{Db, StoreResult, channels, queue};
@@ -35,10 +36,30 @@ const LEASE: Duration = Duration::from_secs(60);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 const BATCH: u32 = 64;
 
+/// Queues replies to WhatsApp conversations as Cloud API requests; registered
+/// with the chat service when the application is wired (`App::start`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WhatsAppReplies;
+
+impl ReplyQueue for WhatsAppReplies {
+    fn channel(&self) -> &'static str {
+        whatsapp::CHANNEL
+    }
+
+    fn sends<'a>(
+        &'a self,
+        db: &'a Db,
+        business: &'a Business,
+        replies: &'a [&'a RenderedReply],
+    ) -> BoxFuture<'a, StoreResult<Vec<Vec<NewSend>>>> {
+        Box::pin(for_whatsapp(db, business, replies))
+    }
+}
+
 /// The Cloud API requests for replies to a WhatsApp conversation of
 /// `business`, one list per reply (queued with the replies by
 /// `conversations::append_sending`).
-pub async fn for_whatsapp(db: &Db, business: &Business, replies: &[&RenderedReply]) -> StoreResult<Vec<Vec<NewSend>>> {
+async fn for_whatsapp(db: &Db, business: &Business, replies: &[&RenderedReply]) -> StoreResult<Vec<Vec<NewSend>>> {
     let channel = channels::whatsapp(db, &business.id).await?;
     let catalog_id = channel.as_ref().and_then(|c| c.catalog_id.as_deref());
     Ok(replies

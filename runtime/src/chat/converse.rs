@@ -1,0 +1,104 @@
+//! One exchange with the bot: ask the responder for its replies, check them
+//! against the contract's limits, and render each from the host's own catalog
+//! (product cards, priced carts, a checkout's order and payment link, a
+//! request for a person).
+
+use super::turn::{Responder, Turn};
+use super::{Authored, ChatService, RenderedReply, checkout, render};
+use crate::commerce::cart::CartRef;
+use crate::plugin::bindings::{ConversationContext, Reply};
+use crate::plugin::{CallScope, PluginFault, cart_to_wit};
+use crate::store::StoreError;
+use crate::store::conversations::{self, Author, Handling};
+
+impl ChatService {
+    /// Asks the responder for its replies and renders them.
+    pub(super) async fn converse(
+        &self,
+        responder: &mut Responder<'_>,
+        scope: &CallScope,
+        context: &ConversationContext,
+        turn: Turn,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<Authored>, PluginFault> {
+        let replies = responder.turn(context, &turn).await?;
+        render::validate(&replies)?;
+        let mut rendered = Vec::with_capacity(replies.len());
+        for reply in replies {
+            let host_error = |e: StoreError| PluginFault::Host(e.to_string());
+            let mut author = Author::Bot;
+            let view = match reply {
+                Reply::Text(text) => RenderedReply::Text { text },
+                Reply::Buttons(b) => RenderedReply::Buttons {
+                    body: b.body,
+                    buttons: b.buttons.into_iter().map(|b| render::ButtonView { id: b.id, title: b.title }).collect(),
+                },
+                Reply::ChoiceList(l) => RenderedReply::List {
+                    body: l.body,
+                    button_label: l.button_label,
+                    rows: l
+                        .rows
+                        .into_iter()
+                        .map(|r| render::RowView { id: r.id, title: r.title, description: r.description })
+                        .collect(),
+                },
+                Reply::Product(id) => {
+                    match render::cards(&scope.db, &scope.business_id, &[id], warnings, &context.locale)
+                        .await
+                        .map_err(host_error)?
+                        .pop()
+                    {
+                        Some(product) => RenderedReply::Product { product },
+                        None => continue,
+                    }
+                }
+                Reply::ProductList(p) => {
+                    let products =
+                        render::cards(&scope.db, &scope.business_id, &p.product_ids, warnings, &context.locale)
+                            .await
+                            .map_err(host_error)?;
+                    if products.is_empty() {
+                        continue;
+                    }
+                    RenderedReply::ProductList { header: p.header, body: p.body, products }
+                }
+                Reply::CartSummary | Reply::Checkout => {
+                    let cart = cart_of(scope).view().await.map_err(host_error)?;
+                    if cart.lines.is_empty() {
+                        RenderedReply::Text { text: "Your cart is empty.".into() }
+                    } else {
+                        let discounts = responder.price_cart(context, &cart_to_wit(&cart)).await?;
+                        let priced = render::priced(&cart, discounts, warnings, &context.locale);
+                        if matches!(reply, Reply::Checkout) {
+                            let (by, view) = checkout::checkout(&self.commerce, scope, context, &cart, priced)
+                                .await
+                                .map_err(host_error)?;
+                            author = by;
+                            view
+                        } else {
+                            RenderedReply::CartSummary { cart: priced }
+                        }
+                    }
+                }
+                Reply::HumanAgent(note) => {
+                    conversations::set_handling(&scope.db, &scope.conversation_id, Handling::PendingAgent)
+                        .await
+                        .map_err(host_error)?;
+                    RenderedReply::HandoffRequested { note }
+                }
+            };
+            rendered.push((author, view));
+        }
+        Ok(rendered)
+    }
+}
+
+/// The cart of the call's conversation.
+fn cart_of(scope: &CallScope) -> CartRef<'_> {
+    CartRef {
+        db: &scope.db,
+        business_id: &scope.business_id,
+        conversation_id: &scope.conversation_id,
+        currency: &scope.currency,
+    }
+}
