@@ -16,7 +16,10 @@ pub mod ids;
 pub mod money;
 pub mod plugin;
 pub mod seed;
+pub mod signing;
 pub mod store;
+#[cfg(test)]
+mod tidy;
 pub mod transport;
 pub mod webhooks;
 

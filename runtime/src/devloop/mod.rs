@@ -1,7 +1,7 @@
 //! The plugin developer's loop (`bottega plugin …`): what production will
 //! enforce, told before upload.
 //!
-//! - [`check`]: validates a component against the worlds this host serves,
+//! - [`check`](fn@check): validates a component against the worlds this host serves,
 //!   lists the capabilities it imports, its size against the upload limit, and
 //!   compiles it as an upload would.
 //! - [`LocalShop`]: a whole runtime in a temporary directory (embedded SQLite,

@@ -9,9 +9,9 @@ use sqlx::Row;
 use super::{Db, StoreResult, queue};
 use crate::ids;
 
-/// An event claimed for processing.
+/// An inbound event claimed for processing, under a lease.
 #[derive(Debug, Clone)]
-pub struct Claimed {
+pub struct ClaimedEvent {
     pub id: String,
     pub business_id: String,
     pub channel: String,
@@ -20,6 +20,10 @@ pub struct Claimed {
     /// The end of the claimant's lease.
     pub held_until: i64,
 }
+
+// The old name, kept only until `transport/inbox.rs` says `ClaimedEvent`; remove it then.
+#[doc(hidden)]
+pub type Claimed = ClaimedEvent;
 
 /// Records an event unless its external id was seen before, due at once for
 /// the worker; true when new.
@@ -39,7 +43,7 @@ pub async fn record_claimed(
     external_id: &str,
     payload: &str,
     lease_until: i64,
-) -> StoreResult<Option<Claimed>> {
+) -> StoreResult<Option<ClaimedEvent>> {
     let id = ids::new_id("ine");
     let inserted = sqlx::query(
         "INSERT INTO inbound_events (id, business_id, channel, external_id, payload, state, attempts, next_attempt_at, created_at) \
@@ -54,7 +58,7 @@ pub async fn record_claimed(
     .bind(ids::now_ms())
     .execute(db.pool())
     .await?;
-    Ok((inserted.rows_affected() == 1).then(|| Claimed {
+    Ok((inserted.rows_affected() == 1).then(|| ClaimedEvent {
         id,
         business_id: business_id.to_string(),
         channel: channel.to_string(),
@@ -65,7 +69,7 @@ pub async fn record_claimed(
 }
 
 /// Claims up to `limit` due events, oldest first, leasing them until `lease_until`.
-pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<Claimed>> {
+pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<ClaimedEvent>> {
     let rows = sqlx::query(&queue::claim_sql(
         db,
         "inbound_events",
@@ -82,7 +86,7 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
         .map(|row| {
             Ok((
                 row.try_get::<i64, _>("created_at")?,
-                Claimed {
+                ClaimedEvent {
                     id: row.try_get("id")?,
                     business_id: row.try_get("business_id")?,
                     channel: row.try_get("channel")?,
@@ -100,7 +104,7 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
 
 /// Extends the lease of an event this claimant still holds (nobody took it
 /// over after its lease ran out); false when it no longer holds it.
-pub async fn renew_lease(db: &Db, event: &mut Claimed, until: i64) -> StoreResult<bool> {
+pub async fn renew_lease(db: &Db, event: &mut ClaimedEvent, until: i64) -> StoreResult<bool> {
     let renewed = sqlx::query(
         "UPDATE inbound_events SET next_attempt_at = $3 WHERE id = $1 AND state = 'pending' AND next_attempt_at = $2",
     )

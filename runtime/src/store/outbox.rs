@@ -37,9 +37,9 @@ pub struct OutboxEntry {
     pub created_at: i64,
 }
 
-/// A row claimed for sending, with what sending needs.
+/// A send claimed for an attempt, with what sending needs.
 #[derive(Debug, Clone)]
-pub struct Claimed {
+pub struct ClaimedSend {
     pub id: String,
     pub business_id: String,
     pub conversation_id: String,
@@ -51,6 +51,10 @@ pub struct Claimed {
     /// When the customer last wrote (ms), if ever.
     pub last_inbound_at: Option<i64>,
 }
+
+// The old name, kept only until `transport/outbox.rs` says `ClaimedSend`; remove it then.
+#[doc(hidden)]
+pub type Claimed = ClaimedSend;
 
 /// One send to queue for a message.
 #[derive(Debug, Clone)]
@@ -107,7 +111,7 @@ pub(super) async fn insert(
 
 /// Claims up to `limit` due sends that head their conversation's queue, leasing
 /// them until `lease_until`.
-pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<Claimed>> {
+pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<ClaimedSend>> {
     let lock = queue::skip_locked(db, Some("o"));
     let claimed = sqlx::query(&format!(
         "UPDATE outbox SET next_attempt_at = $2 WHERE id IN \
@@ -142,7 +146,7 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
         .await?
         .iter()
         .map(|row| {
-            Ok(Claimed {
+            Ok(ClaimedSend {
                 id: row.try_get("id")?,
                 business_id: row.try_get("business_id")?,
                 conversation_id: row.try_get("conversation_id")?,

@@ -26,7 +26,7 @@ pub struct Delivery {
 
 /// A delivery claimed for an attempt.
 #[derive(Debug, Clone)]
-pub struct Claimed {
+pub struct ClaimedDelivery {
     pub id: String,
     pub business_id: String,
     pub payload: String,
@@ -73,7 +73,7 @@ pub async fn enqueue(db: &Db, business_id: &str, event_type: &str, payload: &str
 }
 
 /// Claims up to `limit` deliveries due at `now`, leasing them until `lease_until`.
-pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<Claimed>> {
+pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<ClaimedDelivery>> {
     let rows = sqlx::query(&queue::claim_sql(
         db,
         "webhook_deliveries",
@@ -87,7 +87,7 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
     .await?;
     rows.iter()
         .map(|row| {
-            Ok(Claimed {
+            Ok(ClaimedDelivery {
                 id: row.try_get("id")?,
                 business_id: row.try_get("business_id")?,
                 payload: row.try_get("payload")?,

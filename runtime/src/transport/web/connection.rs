@@ -21,7 +21,7 @@ use super::session::{self, LockError};
 use crate::App;
 use crate::chat::{InboundRequest, is_language_tag};
 use crate::store::businesses::Business;
-use crate::store::inbound_events::Claimed;
+use crate::store::inbound_events::ClaimedEvent;
 use crate::store::web_sessions::{self, WebSession};
 use crate::store::{StoreError, conversations};
 
@@ -88,7 +88,7 @@ async fn hello(socket: &mut WebSocket, app: &App, business: &Business) -> Flow<O
         return Ok(None);
     };
     if let Some(token) = token.filter(|t| t.len() <= 128) {
-        let hash = crate::ids::hash_api_key(&token);
+        let hash = crate::ids::hash_secret(&token);
         if let Some(session) = web_sessions::find(&app.db, &business.id, &hash).await? {
             return Ok(Some((session, after.max(0))));
         }
@@ -111,13 +111,13 @@ struct Connection {
     /// When activity was last written down.
     touched_at: i64,
     /// Customer messages, handled in order by this connection's task.
-    queue: mpsc::Sender<Claimed>,
+    queue: mpsc::Sender<ClaimedEvent>,
     sends: (Instant, u32),
 }
 
 impl Connection {
     fn new(app: App, business: Business, session: WebSession, socket: WebSocket) -> Connection {
-        let (queue, mut pending) = mpsc::channel::<Claimed>(QUEUE);
+        let (queue, mut pending) = mpsc::channel::<ClaimedEvent>(QUEUE);
         let inbox = app.inbox.clone();
         // Ends when the connection drops its sender and the queue is drained.
         tokio::spawn(async move {

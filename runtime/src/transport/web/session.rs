@@ -117,7 +117,7 @@ pub async fn open(db: &Db, business: &Business, locale: &str) -> Result<(WebSess
     let customer_id = pseudonym::derive(&business.pseudonym_key, &handle);
     let conversation = conversations::open(db, &business.id, &customer_id, super::CHANNEL, &handle, locale).await?;
     let now = ids::now_ms();
-    web_sessions::create(db, &id, &business.id, &conversation.id, &ids::hash_api_key(&token), now).await?;
+    web_sessions::create(db, &id, &business.id, &conversation.id, &ids::hash_secret(&token), now).await?;
     let session = WebSession {
         id,
         business_id: business.id.clone(),

@@ -6,8 +6,7 @@
 pub mod inbound;
 pub mod outbound;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use crate::signing;
 
 /// The channel name conversations and queues use.
 pub const CHANNEL: &str = "whatsapp";
@@ -20,17 +19,12 @@ pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 pub fn signature_valid(app_secret: &str, header: Option<&str>, body: &[u8]) -> bool {
     let Some(hex_signature) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else { return false };
     let Ok(signature) = hex::decode(hex_signature) else { return false };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()) else { return false };
-    mac.update(body);
-    mac.verify_slice(&signature).is_ok()
+    signing::hmac_sha256_verify(app_secret.as_bytes(), &[body], &signature)
 }
 
 /// The header Meta would send for `body`.
 pub fn sign(app_secret: &str, body: &[u8]) -> String {
-    // HMAC takes keys of any length.
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()).unwrap_or_else(|_| unreachable!());
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    format!("sha256={}", signing::hmac_sha256_hex(app_secret.as_bytes(), &[body]))
 }
 
 /// The answer to the GET handshake: the challenge to echo, or `None` to refuse.
@@ -40,12 +34,8 @@ pub fn handshake<'a>(
     token: Option<&str>,
     challenge: Option<&'a str>,
 ) -> Option<&'a str> {
-    let token_matches = token.is_some_and(|t| constant_time_eq(t.as_bytes(), verify_token.as_bytes()));
+    let token_matches = token.is_some_and(|t| signing::constant_time_eq(t.as_bytes(), verify_token.as_bytes()));
     (mode == Some("subscribe") && token_matches).then_some(challenge?).filter(|c| !c.is_empty())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
