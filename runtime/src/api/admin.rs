@@ -10,8 +10,8 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Json, Operator};
 use crate::App;
+use crate::grants::{Capability, PluginLimits};
 use crate::money::validate_currency;
-use crate::plugin::{Capability, PluginLimits};
 use crate::store::businesses::{self, Business, BusinessChanges, NewBusiness};
 
 pub fn routes() -> OpenApiRouter<App> {

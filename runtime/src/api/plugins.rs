@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Query};
 use crate::App;
-use crate::plugin::InstancePolicy;
+use crate::plugin::{Activation, ActivationError, InstancePolicy};
 use crate::store::businesses::{self, Business};
 use crate::store::plugin_events::{self, PluginFailure, PluginLogLine};
 use crate::store::plugins::{self, PluginVersion};
@@ -169,58 +169,22 @@ async fn activate_plugin(
 ) -> Result<Json<PluginVersionView>, ApiError> {
     let version =
         plugins::get(&app.db, &business.id, &id).await?.ok_or_else(|| ApiError::not_found("the plugin version"))?;
-    if version.state != plugins::READY {
-        let why = match &version.failure {
-            Some(failure) => format!("plugin version {} failed to compile: {failure}", version.version),
-            None => format!("plugin version {} is still compiling; try again when its state is ready", version.version),
-        };
-        return Err(ApiError::new(StatusCode::CONFLICT, "plugin_not_ready", why));
-    }
-    if let Some(missing) =
-        version.capabilities.iter().find(|c| !business.capabilities.iter().any(|g| g.as_str() == c.as_str()))
-    {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "capability_not_granted",
-            format!(
-                "plugin version {} imports capability `{missing}`, which this business has not been granted",
-                version.version
-            ),
-        ));
-    }
-    businesses::activate_plugin(&app.db, &business.id, &version.id).await?;
-    // The business chose: an upload still compiling does not take over later.
-    plugins::cancel_pending_activations(&app.db, &business.id).await?;
-    if let Some(previous) = business.active_plugin_version_id.as_ref().filter(|p| **p != version.id) {
-        app.plugins.retire_idle(previous);
-    }
-    tracing::info!(business = %business.id, version = version.version, "plugin activated");
+    app.plugins.activate(&app.db, &business, &version, Activation::Chosen).await?;
     let mut activated = view(&app, &business, version);
     activated.active = true;
     Ok(Json(activated))
 }
 
-/// Recent plugin failures (traps, deadlines, memory, bad replies), newest first.
-#[utoipa::path(get, path = "/v1/plugins/failures", tag = "plugins", security(("business_key" = [])), params(LimitParams),
-    responses((status = 200, body = Vec<PluginFailure>)))]
-async fn list_failures(
-    State(app): State<App>,
-    Caller(business): Caller,
-    Query(params): Query<LimitParams>,
-) -> Result<Json<Vec<PluginFailure>>, ApiError> {
-    let limit = params.limit.unwrap_or(100).min(500);
-    Ok(Json(plugin_events::failures(&app.db, &business.id, limit).await?))
-}
-
-/// What the business's plugins logged, and the host's warnings about their
-/// replies, newest first.
-#[utoipa::path(get, path = "/v1/plugins/logs", tag = "plugins", security(("business_key" = [])), params(LimitParams),
-    responses((status = 200, body = Vec<PluginLogLine>)))]
-async fn list_logs(
-    State(app): State<App>,
-    Caller(business): Caller,
-    Query(params): Query<LimitParams>,
-) -> Result<Json<Vec<PluginLogLine>>, ApiError> {
-    let limit = params.limit.unwrap_or(100).min(500);
-    Ok(Json(plugin_events::logs(&app.db, &business.id, limit).await?))
+impl From<ActivationError> for ApiError {
+    fn from(error: ActivationError) -> Self {
+        match error {
+            ActivationError::Store(store) => store.into(),
+            refused @ (ActivationError::CompileFailed { .. } | ActivationError::StillCompiling { .. }) => {
+                ApiError::new(StatusCode::CONFLICT, "plugin_not_ready", refused.to_string())
+            }
+            refused @ ActivationError::NotGranted { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, "capability_not_granted", refused.to_string())
+            }
+        }
+    }
 }

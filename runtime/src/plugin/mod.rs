@@ -1,5 +1,7 @@
-//! The plugin host: validates and compiles uploads, keeps compiled plugins
-//! ready to instantiate, and starts sandboxed sessions for the chat layer.
+//! The plugin host at run time: keeps compiled plugins loaded and ready to
+//! instantiate, and starts sandboxed sessions for the chat layer, each within
+//! its business's slots and limits. How an upload becomes a version that
+//! answers (validation, background compile, activation) is [`publish`].
 //!
 //! Invariants: a plugin reaches only what its [`CallScope`] names (one
 //! business, one conversation) and the capabilities its business was granted;
@@ -8,7 +10,6 @@
 //! most `max_concurrent_calls_per_business` of the node's slots.
 
 pub mod bindings;
-mod capability;
 mod compiled_cache;
 pub mod contract;
 mod engine;
@@ -16,6 +17,7 @@ mod host;
 mod invoke;
 mod limits;
 mod loaded;
+pub mod publish;
 mod reuse;
 mod state;
 mod stdio;
@@ -30,11 +32,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
-pub use capability::Capability;
+pub use crate::grants::{Capability, PluginLimits};
 pub use host::{HostFault, cart_to_wit};
 use invoke::{IdleInstance, IdleList, Recycler};
 pub use invoke::{PluginFault, PluginSession, SessionLogs, SessionUsage};
-pub use limits::PluginLimits;
+pub use publish::{Activation, ActivationError, COMPILE_LEASE, PreparedUpload, Publication, PublishError};
 pub use reuse::{DEFAULT_REUSE_ABOVE, InstancePolicy};
 pub use state::CallScope;
 pub use validate::{Inspection, LanguageClass, UploadError, UploadLimits};
@@ -45,17 +47,8 @@ use loaded::LoadedSet;
 use state::PluginState;
 
 use crate::config::PluginHostConfig;
-use crate::ids;
-use crate::store::businesses::{self, Business};
-use crate::store::plugins::{NewPluginVersion, PluginVersion};
-use crate::store::{Db, StoreError, plugins};
-
-/// How long a node holds a compile it claimed; a compile whose node died is
-/// taken over by another node (or this one, restarted) after it.
-pub const COMPILE_LEASE: Duration = Duration::from_secs(120);
-/// Claims of one compile after which it is given up: an upload whose compile
-/// stopped this many nodes is reported failed instead of tried again.
-const MAX_COMPILE_ATTEMPTS: i64 = 3;
+use crate::grants;
+use crate::store::{Db, plugins};
 
 /// A plugin version compiled and linked, ready to instantiate.
 pub struct LoadedPlugin {
@@ -94,48 +87,6 @@ impl std::fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadedPlugin").field("version_id", &self.version_id).finish_non_exhaustive()
     }
-}
-
-/// Why a plugin could not be published.
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    #[error(transparent)]
-    Upload(#[from] UploadError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Accepted, then found not to compile or link: the reason.
-    #[error("{0}")]
-    CompileFailed(String),
-}
-
-/// An accepted upload: stored as `compiling`, compiled in the background.
-pub struct Publication {
-    pub version: PluginVersion,
-    /// Ends when the compile has been recorded (ready or failed). Dropping it
-    /// leaves the compile running.
-    pub compiled: tokio::task::JoinHandle<()>,
-}
-
-impl Publication {
-    /// Waits for the background compile: the version, ready, or why it is not.
-    pub async fn finished(self, db: &Db) -> Result<PluginVersion, PublishError> {
-        // A panicked compile task leaves the version compiling: reported below.
-        let _ = self.compiled.await;
-        let version = plugins::find(db, &self.version.id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("a published plugin version vanished".into()))?;
-        match version.state.as_str() {
-            plugins::READY => Ok(version),
-            plugins::FAILED => Err(PublishError::CompileFailed(version.failure.unwrap_or_default())),
-            _ => Err(PublishError::CompileFailed("the compile did not finish; it will be retried".into())),
-        }
-    }
-}
-
-/// An upload that passed validation, compiled and linked.
-pub struct PreparedUpload {
-    pub inspection: Inspection,
-    pre: ShopPre<PluginState>,
 }
 
 pub struct PluginHost {
@@ -188,203 +139,6 @@ impl PluginHost {
         &self.config
     }
 
-    /// Validates an upload for a business granted `granted`, compiles it (into
-    /// this node's compiled cache) and links it against the contract.
-    pub async fn prepare_upload(&self, wasm: &[u8], granted: &[Capability]) -> Result<PreparedUpload, UploadError> {
-        self.prepare(wasm, self.config.upload_limits, granted).await
-    }
-
-    async fn prepare(
-        &self,
-        wasm: &[u8],
-        limits: UploadLimits,
-        granted: &[Capability],
-    ) -> Result<PreparedUpload, UploadError> {
-        let inspection = validate::inspect(wasm, limits, granted)?;
-        let component =
-            self.compile(&inspection.sha256, wasm).await.map_err(|e| UploadError::Compile(format!("{e:#}")))?;
-        let pre = self.link(&component).map_err(|e| UploadError::Link(format!("{e:#}")))?;
-        Ok(PreparedUpload { inspection, pre })
-    }
-
-    /// Publishes an upload for a business: validates it (refusing it at once
-    /// when it cannot be a plugin for this business), stores it as the
-    /// business's next version in state `compiling`, and compiles it in the
-    /// background. Once ready it stays loaded and, if `activate`, becomes the
-    /// version that answers (unless a newer one was activated meanwhile).
-    pub async fn publish(
-        self: &Arc<Self>,
-        db: &Db,
-        business: &Business,
-        wasm: &[u8],
-        activate: bool,
-    ) -> Result<Publication, PublishError> {
-        let inspection = validate::inspect(wasm, self.config.upload_limits, &business.capabilities)?;
-        let capabilities: Vec<String> = inspection.capabilities.iter().map(|c| c.to_string()).collect();
-        let version = plugins::insert(
-            db,
-            &business.id,
-            NewPluginVersion {
-                sha256: &inspection.sha256,
-                world: &inspection.world,
-                capabilities: &capabilities,
-                language_class: &inspection.language_class.to_string(),
-                wasm,
-                activate_when_ready: activate,
-                compile_lease_until: crate::store::queue::due_after(ids::now_ms(), COMPILE_LEASE),
-            },
-        )
-        .await?;
-        tracing::info!(business = %business.id, version = version.version, sha256 = %version.sha256,
-            class = %inspection.language_class, "plugin uploaded; compiling");
-        let host = self.clone();
-        let (db, id, wasm) = (db.clone(), version.id.clone(), wasm.to_vec());
-        let compiled = tokio::spawn(async move { host.compile_version(&db, &id, Some(wasm)).await });
-        Ok(Publication { version, compiled })
-    }
-
-    /// Compiles a stored version and records the outcome: ready (loaded, and
-    /// activated if the upload asked) or failed with the reason. The business
-    /// is notified either way (`plugin.ready` / `plugin.failed` webhooks).
-    async fn compile_version(&self, db: &Db, version_id: &str, wasm: Option<Vec<u8>>) {
-        let wasm = match wasm {
-            Some(wasm) => wasm,
-            None => match plugins::wasm(db, version_id).await {
-                Ok(Some(wasm)) => wasm,
-                Ok(None) => return,
-                Err(e) => {
-                    // The lease ends and the compile is tried again.
-                    tracing::warn!(version = %version_id, "cannot read an upload to compile: {e}");
-                    return;
-                }
-            },
-        };
-        let started = std::time::Instant::now();
-        // The lease is kept while the compile waits for a permit and runs.
-        let renewer = {
-            let (db, id) = (db.clone(), version_id.to_string());
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(COMPILE_LEASE / 4).await;
-                    let until = crate::store::queue::due_after(ids::now_ms(), COMPILE_LEASE);
-                    if let Err(e) = plugins::renew_compile_lease(&db, &id, until).await {
-                        tracing::warn!(version = %id, "cannot renew a compile's lease: {e}");
-                    }
-                }
-            })
-        };
-        let outcome = self.prepare_stored(&wasm).await;
-        renewer.abort();
-        let version = match plugins::find(db, version_id).await {
-            Ok(Some(version)) => version,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(version = %version_id, "cannot read a compiled version: {e}");
-                return;
-            }
-        };
-        if version.state != plugins::COMPILING {
-            // Another node finished it (and activated it if asked) meanwhile.
-            return;
-        }
-        // Loaded and activated before it is recorded ready, so whoever sees
-        // `ready` finds it answering.
-        if let Ok(prepared) = &outcome {
-            let startup = self.startup_cost(db, version_id, prepared).await;
-            self.install(version_id, prepared, startup);
-            if version.activate_when_ready {
-                let previous = businesses::get(db, &version.business_id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .and_then(|business| business.active_plugin_version_id);
-                match businesses::activate_plugin_unless_newer(db, &version.business_id, version_id).await {
-                    Ok(true) => {
-                        if let Some(previous) = previous.filter(|p| p != version_id) {
-                            self.retire_idle(&previous);
-                        }
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        tracing::warn!(version = %version_id, "cannot activate a compiled plugin: {e}");
-                        return;
-                    }
-                }
-            }
-        }
-        let failure = outcome.as_ref().err().map(ToString::to_string);
-        match plugins::finish_compile(db, version_id, failure.as_deref()).await {
-            // Another node finished it first, and told the business.
-            Ok(false) => {}
-            Ok(true) => {
-                let Ok(Some(version)) = plugins::find(db, version_id).await else { return };
-                let event = match &failure {
-                    None => {
-                        tracing::info!(business = %version.business_id, version = version.version,
-                            elapsed_ms = started.elapsed().as_millis() as u64, "plugin compiled");
-                        "plugin.ready"
-                    }
-                    Some(failure) => {
-                        tracing::warn!(business = %version.business_id, version = version.version,
-                            "plugin failed to compile: {failure}");
-                        "plugin.failed"
-                    }
-                };
-                crate::webhooks::notify_plugin(db, &version.business_id, event, &version).await;
-            }
-            // The lease ends and the compile is tried again.
-            Err(e) => tracing::warn!(version = %version_id, "cannot record a finished compile: {e}"),
-        }
-    }
-
-    /// Takes over compiles whose node died (their lease ended), one claim at
-    /// a time; one that has stopped [`MAX_COMPILE_ATTEMPTS`] nodes is failed.
-    /// Returns how many it took over.
-    pub async fn resume_abandoned_compiles(&self, db: &Db) -> Result<usize, StoreError> {
-        let mut taken = 0;
-        loop {
-            let now = ids::now_ms();
-            let until = crate::store::queue::due_after(now, COMPILE_LEASE);
-            let Some((version_id, attempts)) = plugins::claim_abandoned_compile(db, now, until).await? else {
-                return Ok(taken);
-            };
-            taken += 1;
-            if attempts > MAX_COMPILE_ATTEMPTS {
-                let why = format!(
-                    "compiling it stopped the runtime {MAX_COMPILE_ATTEMPTS} times; it was given up (upload it again to retry)"
-                );
-                if plugins::finish_compile(db, &version_id, Some(&why)).await?
-                    && let Some(version) = plugins::find(db, &version_id).await?
-                {
-                    crate::webhooks::notify_plugin(db, &version.business_id, "plugin.failed", &version).await;
-                }
-                continue;
-            }
-            tracing::info!(version = %version_id, attempts, "resuming an abandoned compile");
-            self.compile_version(db, &version_id, None).await;
-        }
-    }
-
-    /// Runs [`Self::resume_abandoned_compiles`] every `every`.
-    pub fn spawn_compile_sweeper(self: &Arc<Self>, db: Db, every: Duration) {
-        let host = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = host.resume_abandoned_compiles(&db).await {
-                    tracing::warn!("cannot look for abandoned compiles: {e}");
-                }
-                tokio::time::sleep(every).await;
-            }
-        });
-    }
-
-    /// A stored upload compiled and linked (it passed validation when uploaded;
-    /// inspected again for its hash and capabilities).
-    async fn prepare_stored(&self, wasm: &[u8]) -> Result<PreparedUpload, UploadError> {
-        let unlimited = UploadLimits { compiled: usize::MAX, interpreted: usize::MAX };
-        self.prepare(wasm, unlimited, &Capability::ALL).await
-    }
-
     /// What a fresh instance of a version costs over a reused one (see
     /// [`reuse`]), in whole microseconds: the figure recorded on the version
     /// when a node measured it, so every node (and the API) makes the same
@@ -392,7 +146,7 @@ impl PluginHost {
     /// node's call slots, as each instance takes a slot of the pool. `None`
     /// when it could not be timed: the business's `max_instance_uses` then
     /// applies as set.
-    async fn startup_cost(&self, db: &Db, version_id: &str, prepared: &PreparedUpload) -> Option<Duration> {
+    async fn startup_cost(&self, db: &Db, version_id: &str, pre: &ShopPre<PluginState>) -> Option<Duration> {
         match plugins::startup_us(db, version_id).await {
             Ok(Some(micros)) => return Some(Duration::from_micros(micros.unsigned_abs())),
             Ok(None) => {}
@@ -409,7 +163,7 @@ impl PluginHost {
             limits,
         };
         let counted = self.config.count_instructions;
-        let Some(took) = reuse::measure(&self.engine, &prepared.pre, scope, counted).await else {
+        let Some(took) = reuse::measure(&self.engine, pre, scope, counted).await else {
             tracing::warn!(version = %version_id, "cannot time a fresh instance of a plugin; its instances are reused as its business allows");
             return None;
         };
@@ -420,12 +174,18 @@ impl PluginHost {
         Some(Duration::from_micros(micros))
     }
 
-    /// Keeps a prepared upload loaded under its version id.
-    fn install(&self, version_id: &str, prepared: &PreparedUpload, startup: Option<Duration>) {
+    /// Keeps a compiled and linked version loaded under its id.
+    fn install(
+        &self,
+        version_id: &str,
+        capabilities: Vec<Capability>,
+        pre: &ShopPre<PluginState>,
+        startup: Option<Duration>,
+    ) {
         let plugin = Arc::new(LoadedPlugin::new(
             version_id,
-            prepared.inspection.capabilities.clone(),
-            prepared.pre.clone(),
+            capabilities,
+            pre.clone(),
             startup,
             self.config.reuse_instances_above,
         ));
@@ -446,16 +206,20 @@ impl PluginHost {
         self.unload(dropped);
         let plugin = slot
             .get_or_try_init(|| async {
-                let wasm = plugins::wasm(db, version_id)
+                // What the upload's inspection found is stored with it: not parsed again.
+                let (version, wasm) = plugins::find_with_wasm(db, version_id)
                     .await
                     .map_err(|e| PluginFault::Host(e.to_string()))?
                     .ok_or_else(|| PluginFault::Unavailable(format!("plugin version {version_id} does not exist")))?;
-                let prepared = self.prepare_stored(&wasm).await.map_err(|e| PluginFault::Unavailable(e.to_string()))?;
-                let startup = self.startup_cost(db, version_id, &prepared).await;
+                let pre = self
+                    .compile_and_link(&version.sha256, &wasm)
+                    .await
+                    .map_err(|e| PluginFault::Unavailable(e.to_string()))?;
+                let startup = self.startup_cost(db, version_id, &pre).await;
                 Ok::<_, PluginFault>(Arc::new(LoadedPlugin::new(
                     version_id,
-                    prepared.inspection.capabilities,
-                    prepared.pre,
+                    version.capabilities,
+                    pre,
                     startup,
                     self.config.reuse_instances_above,
                 )))
@@ -473,7 +237,7 @@ impl PluginHost {
         scope: CallScope,
         granted: &[Capability],
     ) -> Result<PluginSession, PluginFault> {
-        if let Some(missing) = plugin.capabilities.iter().find(|c| !granted.contains(c)) {
+        if let Some(missing) = grants::first_ungranted(&plugin.capabilities, granted) {
             return Err(PluginFault::CapabilityDenied(format!(
                 "plugin version {} imports capability `{missing}`, which this business is no longer granted",
                 plugin.version_id
@@ -578,6 +342,13 @@ impl PluginHost {
             Ok((mine, node))
         };
         tokio::time::timeout(wait, acquire).await.map_err(|_| PluginFault::Overloaded)?
+    }
+
+    /// A component compiled (or read from this node's compiled cache) and
+    /// linked against the contract, from bytes whose hash is `sha256`.
+    async fn compile_and_link(&self, sha256: &str, wasm: &[u8]) -> Result<ShopPre<PluginState>, UploadError> {
+        let component = self.compile(sha256, wasm).await.map_err(|e| UploadError::Compile(format!("{e:#}")))?;
+        self.link(&component).map_err(|e| UploadError::Link(format!("{e:#}")))
     }
 
     async fn compile(&self, sha256: &str, wasm: &[u8]) -> wasmtime::Result<Component> {

@@ -1,15 +1,17 @@
 //! What one plugin call's store holds: the scope its host calls may touch
 //! (one business, one conversation), its limits, its log budget, and an empty
-//! WASI context (no files, no environment, no arguments, no network).
+//! WASI context (no files, no environment, no arguments, no network). Host
+//! interfaces never see this whole state: each reaches it through its own view
+//! (see `host/`), built from the parts it may use.
 
 use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::PluginLimits;
 use super::limits::PluginLimiter;
 use super::stdio::CappedOutput;
+use crate::grants::PluginLimits;
 use crate::store::Db;
 use crate::store::plugin_events::NewLogLine;
 

@@ -8,8 +8,9 @@ use std::collections::BTreeSet;
 use sha2::{Digest, Sha256};
 use wasmparser::{KnownCustom, Name, Parser, Payload};
 
-use super::Capability;
 use super::contract::{self, ContractVersion, PACKAGE as CONTRACT_PACKAGE, REQUIRED_EXPORTS};
+use crate::grants::{self, Capability};
+
 /// WASI packages the host links (with no files, no environment, no network).
 const WASI_PACKAGES: &[&str] =
     &["wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:filesystem/", "wasi:sockets/"];
@@ -188,22 +189,31 @@ pub fn inspect(bytes: &[u8], limits: UploadLimits, granted: &[Capability]) -> Re
         }
     }
 
-    let mut capabilities = BTreeSet::new();
+    let mut capabilities = Vec::new();
     for import in &imports {
         check_contract_import(contract, import)?;
-        if let Some(capability) = Capability::from_import(import) {
-            capabilities.insert(capability.as_str());
-            if !granted.contains(&capability) {
-                return Err(UploadError::NotGranted { capability });
-            }
+        if let Some(capability) = capability_of(import) {
+            capabilities.push(capability);
         } else if import.starts_with(&format!("{CONTRACT_PACKAGE}/types@")) {
             // Types only: nothing to grant.
         } else if !WASI_PACKAGES.iter().any(|p| import.starts_with(p)) {
             return Err(UploadError::UnknownImport(import.clone()));
         }
     }
-    let capabilities = capabilities.into_iter().filter_map(|c| c.parse().ok()).collect();
+    capabilities.sort_by_key(|c| c.as_str());
+    capabilities.dedup();
+    if let Some(capability) = grants::first_ungranted(&capabilities, granted) {
+        return Err(UploadError::NotGranted { capability });
+    }
     Ok(Inspection { sha256: hex::encode(Sha256::digest(bytes)), world: contract.world(), capabilities, language_class })
+}
+
+/// The capability behind an imported interface name such as
+/// `bottega:shop/catalog@1.0.0`, or `None` for a name that is not one.
+fn capability_of(import: &str) -> Option<Capability> {
+    let rest = import.strip_prefix(CONTRACT_PACKAGE)?.strip_prefix('/')?;
+    let interface = rest.split('@').next()?;
+    interface.parse().ok()
 }
 
 /// A `bottega:shop/…` import must be an interface of the version the plugin
@@ -295,6 +305,15 @@ mod tests {
             inspect(&big_module, SMALL, &[]),
             Err(UploadError::TooLarge { size: 120, limit: 100, class: LanguageClass::Compiled })
         );
+    }
+
+    #[test]
+    fn imports_map_to_capabilities() {
+        assert_eq!(capability_of("bottega:shop/catalog@1.0.0"), Some(Capability::Catalog));
+        assert_eq!(capability_of("bottega:shop/kv@1.0.0"), Some(Capability::Kv));
+        assert_eq!(capability_of("bottega:shop/orders@1.1.0"), Some(Capability::Orders));
+        assert_eq!(capability_of("bottega:shop/types@1.0.0"), None);
+        assert_eq!(capability_of("wasi:cli/environment@0.2.6"), None);
     }
 
     #[test]

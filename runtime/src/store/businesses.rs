@@ -8,8 +8,8 @@ use sqlx::any::AnyRow;
 use utoipa::ToSchema;
 
 use super::{Db, StoreError, StoreResult, split_list};
+use crate::grants::{Capability, PluginLimits};
 use crate::ids;
-use crate::plugin::{Capability, PluginLimits};
 
 /// A business as stored. `pseudonym_key` never leaves the host.
 #[derive(Debug, Clone, Serialize, ToSchema)]

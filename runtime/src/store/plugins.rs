@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
 use super::{Db, StoreError, StoreResult, is_unique_violation, queue, split_list};
+use crate::grants::Capability;
 use crate::ids;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -27,7 +28,7 @@ pub struct PluginVersion {
     /// The contract version the component was built against, e.g. `bottega:shop@1.1.0`.
     pub world: String,
     /// Host capabilities the component imports.
-    pub capabilities: Vec<String>,
+    pub capabilities: Vec<Capability>,
     /// `compiled` (Rust, C…) or `interpreted` (carries Python's or JavaScript's
     /// runtime): which upload size limit applied.
     pub language_class: String,
@@ -67,7 +68,7 @@ fn serialize_optional_time<S: serde::Serializer>(value: &Option<i64>, serializer
 pub struct NewPluginVersion<'a> {
     pub sha256: &'a str,
     pub world: &'a str,
-    pub capabilities: &'a [String],
+    pub capabilities: &'a [Capability],
     pub language_class: &'a str,
     pub wasm: &'a [u8],
     pub activate_when_ready: bool,
@@ -86,7 +87,10 @@ fn from_row(row: &AnyRow) -> StoreResult<PluginVersion> {
         sha256: row.try_get("sha256")?,
         size_bytes: row.try_get("size_bytes")?,
         world: row.try_get("world")?,
-        capabilities: split_list(&row.try_get::<String, _>("capabilities")?),
+        capabilities: split_list(&row.try_get::<String, _>("capabilities")?)
+            .iter()
+            .map(|c| c.parse::<Capability>().map_err(StoreError::Corrupt))
+            .collect::<StoreResult<Vec<_>>>()?,
         language_class: row.try_get("language_class")?,
         state: row.try_get("state")?,
         failure: row.try_get("failure")?,
@@ -113,7 +117,7 @@ pub async fn insert(db: &Db, business_id: &str, new: NewPluginVersion<'_>) -> St
         .bind(new.sha256)
         .bind(i64::try_from(new.wasm.len()).unwrap_or(i64::MAX))
         .bind(new.world)
-        .bind(new.capabilities.join(","))
+        .bind(new.capabilities.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","))
         .bind(new.wasm.to_vec())
         .bind(ids::now_ms())
         .bind(new.language_class)
@@ -149,10 +153,15 @@ pub async fn list(db: &Db, business_id: &str) -> StoreResult<Vec<PluginVersion>>
     rows.iter().map(from_row).collect()
 }
 
-/// The uploaded bytes of a version.
-pub async fn wasm(db: &Db, id: &str) -> StoreResult<Option<Vec<u8>>> {
-    let row = sqlx::query("SELECT wasm FROM plugin_versions WHERE id = $1").bind(id).fetch_optional(db.pool()).await?;
-    row.map(|row| Ok(row.try_get("wasm")?)).transpose()
+/// Any business's version by id with its uploaded bytes (for the compiler
+/// and the loader, which are not callers): what the upload's one inspection
+/// recorded, and what to compile.
+pub async fn find_with_wasm(db: &Db, id: &str) -> StoreResult<Option<(PluginVersion, Vec<u8>)>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS}, wasm FROM plugin_versions WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|row| Ok((from_row(&row)?, row.try_get("wasm")?))).transpose()
 }
 
 /// Any business's version by id (for the compiler, which is not a caller).

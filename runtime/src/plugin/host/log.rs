@@ -1,11 +1,34 @@
 //! `bottega:shop/log`: structured lines the business reads back through the
 //! API, within the call's log budget (lines past it are counted, not kept).
+//! Its view is the call's log buffer, nothing else.
 
+use wasmtime::component::{HasData, Linker};
+
+use crate::plugin::bindings::bottega::shop;
 use crate::plugin::bindings::bottega::shop::log::{Host, Level};
-use crate::plugin::state::PluginState;
+use crate::plugin::state::{LogBuffer, PluginState};
 use crate::store::plugin_events::NewLogLine;
 
-impl Host for PluginState {
+pub(super) fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
+    shop::log::add_to_linker::<PluginState, LogInterface>(linker, view)
+}
+
+/// What a plugin's log lines reach: the call's budgeted buffer.
+struct CallLog<'a> {
+    logs: &'a mut LogBuffer,
+}
+
+struct LogInterface;
+
+impl HasData for LogInterface {
+    type Data<'a> = CallLog<'a>;
+}
+
+fn view(state: &mut PluginState) -> CallLog<'_> {
+    CallLog { logs: &mut state.logs }
+}
+
+impl Host for CallLog<'_> {
     async fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) -> wasmtime::Result<()> {
         let level = match level {
             Level::Debug => "debug",

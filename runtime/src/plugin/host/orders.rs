@@ -1,19 +1,50 @@
 //! `bottega:shop/orders` (since 1.1.0): the current customer's orders with this
-//! business, read-only. The scope's customer pseudonym is the only key: an
-//! order id of another customer, or of another business, reads as `none`.
+//! business, read-only. Its view, `CustomerOrders`, holds the database, the
+//! business's id and one customer's pseudonym, and nothing else that names a
+//! customer (no scope, no conversation): every read is keyed by that
+//! pseudonym, so an order id of another customer, or of another business,
+//! reads as `none`.
 
 use serde::Deserialize;
+use wasmtime::component::{HasData, Linker};
 
 use super::fault;
 use crate::plugin::bindings::Money;
+use crate::plugin::bindings::bottega::shop;
 use crate::plugin::bindings::bottega::shop::orders::{
     FulfillmentStatus, Host, Order, OrderLine, OrderStatus, PaymentStatus,
 };
 use crate::plugin::state::PluginState;
+use crate::store::Db;
 use crate::store::orders as stored;
 
 /// The most orders one `recent` call returns.
 const MAX_RECENT: u32 = 20;
+
+pub(super) fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
+    shop::orders::add_to_linker::<PluginState, OrdersInterface>(linker, view)
+}
+
+/// What the orders interface reaches: one customer's orders with one business.
+/// Built only from the call's scope (below); its fields are private, so the
+/// customer it reads for cannot be changed or widened.
+struct CustomerOrders<'a> {
+    db: &'a Db,
+    business_id: &'a str,
+    /// The customer's pseudonym: the only customer this view can read for.
+    customer_id: &'a str,
+}
+
+struct OrdersInterface;
+
+impl HasData for OrdersInterface {
+    type Data<'a> = CustomerOrders<'a>;
+}
+
+fn view(state: &mut PluginState) -> CustomerOrders<'_> {
+    let scope = &state.scope;
+    CustomerOrders { db: &scope.db, business_id: &scope.business_id, customer_id: &scope.customer_id }
+}
 
 /// What a plugin may read of an order's checkout cart (the host stores the
 /// whole priced cart as JSON; see `commerce::cart::PricedCart`).
@@ -76,18 +107,16 @@ fn to_wit(order: &stored::Order) -> Order {
     }
 }
 
-impl Host for PluginState {
+impl Host for CustomerOrders<'_> {
     async fn recent(&mut self, limit: u32) -> wasmtime::Result<Vec<Order>> {
-        let s = &self.scope;
-        let orders = stored::of_customer(&s.db, &s.business_id, &s.customer_id, limit.min(MAX_RECENT))
+        let orders = stored::of_customer(self.db, self.business_id, self.customer_id, limit.min(MAX_RECENT))
             .await
             .map_err(fault("orders.recent"))?;
         Ok(orders.iter().map(to_wit).collect())
     }
 
     async fn get(&mut self, order_id: String) -> wasmtime::Result<Option<Order>> {
-        let s = &self.scope;
-        let order = stored::get(&s.db, &s.business_id, &order_id).await.map_err(fault("orders.get"))?;
-        Ok(order.filter(|o| o.customer_id == s.customer_id).as_ref().map(to_wit))
+        let order = stored::get(self.db, self.business_id, &order_id).await.map_err(fault("orders.get"))?;
+        Ok(order.filter(|o| o.customer_id == self.customer_id).as_ref().map(to_wit))
     }
 }
