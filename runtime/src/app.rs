@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::chat::ChatService;
+use crate::commerce::Commerce;
 use crate::commerce::payments::PaymentProvider;
 use crate::commerce::payments::sandbox::SandboxProcessor;
 use crate::config::Config;
@@ -26,8 +27,8 @@ pub struct AppInner {
     pub inbox: Inbox,
     /// The outbound queue's sender.
     pub outbox: Sender,
-    /// The card processor (the built-in sandbox until a real connector is configured).
-    pub payments: Arc<dyn PaymentProvider>,
+    /// Orders, payments and refunds: the one owner of their lifecycles.
+    pub commerce: Arc<Commerce>,
 }
 
 impl std::ops::Deref for App {
@@ -47,26 +48,29 @@ impl App {
         let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await?;
         let plugins = Arc::new(PluginHost::new(config.plugins.clone(), &config.data_dir)?);
         let outbox = Sender::new(db.clone(), config.transport.retry_base);
+        let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new(db.clone()));
         let chat = Arc::new(ChatService::new(db.clone(), plugins.clone(), config.commerce.clone(), outbox.waker()));
+        chat.register_outbound(Arc::new(crate::transport::outbox::WhatsAppReplies));
+        let commerce = Arc::new(Commerce::new(db.clone(), payments, config.commerce.clone(), chat.clone()));
         let inbox = Inbox::new(db.clone(), chat.clone(), outbox.clone(), config.transport.retry_base);
         if config.transport.run_workers {
             outbox.spawn(config.transport.poll_every);
             inbox.spawn(config.transport.poll_every);
         }
         chat.feed().spawn_relay(config.database_url.clone());
-        spawn_reservation_sweeper(db.clone(), config.commerce.expiry_sweep_every);
+        spawn_commerce_sweeper(commerce.clone(), config.commerce.expiry_sweep_every);
         // Uploads whose compile was cut off (this node or another stopped).
-        plugins.spawn_compile_sweeper(db.clone(), config.commerce.expiry_sweep_every);
+        spawn_compile_sweeper(plugins.clone(), db.clone(), config.commerce.expiry_sweep_every);
         if let Some(every) = config.commerce.webhooks_every {
             crate::webhooks::spawn_worker(db.clone(), every);
         }
-        let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new(db.clone()));
-        Ok(App(Arc::new(AppInner { config, db, plugins, chat, inbox, outbox, payments })))
+        Ok(App(Arc::new(AppInner { config, db, plugins, chat, inbox, outbox, commerce })))
     }
 
-    /// Releases the stock of unpaid orders whose reservation expired.
+    /// Releases the stock of unpaid orders whose reservation expired (one
+    /// pass of the commerce sweep, which also resolves what crashes left).
     pub async fn expire_reservations(&self) -> Result<usize, crate::store::StoreError> {
-        crate::commerce::orders::expire_reservations(&self.db, crate::ids::now_ms()).await
+        Ok(self.commerce.sweep(crate::ids::now_ms()).await?.reservations_expired)
     }
 
     /// The HTTP API over this application.
@@ -75,23 +79,33 @@ impl App {
     }
 }
 
-/// Every `every`, gives back the stock of unpaid orders whose reservation
-/// expired. Stops when the runtime (its tokio runtime) stops.
-fn spawn_reservation_sweeper(db: Db, every: std::time::Duration) {
+/// At start and then every `every`, one pass of the commerce sweep: payments
+/// and refunds a crash left in flight, expired reservations, late order
+/// follow-ups, old idempotency keys. Stops when the runtime (its tokio
+/// runtime) stops.
+fn spawn_commerce_sweeper(commerce: Arc<Commerce>, every: std::time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let now = crate::ids::now_ms();
-            match crate::commerce::orders::expire_reservations(&db, now).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(orders = n, "released the stock of expired reservations"),
-                Err(e) => tracing::warn!("releasing expired reservations failed: {e}"),
+            match commerce.sweep(crate::ids::now_ms()).await {
+                Ok(swept) if swept == crate::commerce::Swept::default() => {}
+                Ok(swept) => tracing::info!(?swept, "commerce sweep"),
+                Err(e) => tracing::warn!("the commerce sweep failed: {e}"),
             }
-            if let Err(e) = crate::store::idempotency::purge_expired(&db, now).await {
-                tracing::warn!("purging old idempotency keys failed: {e}");
-            }
+        }
+    });
+}
+
+/// Every `every`, takes over uploads whose compile was cut off.
+fn spawn_compile_sweeper(plugins: Arc<PluginHost>, db: Db, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            plugins.sweep_stranded_compiles(&db).await;
         }
     });
 }

@@ -52,12 +52,20 @@ impl Default for TransportConfig {
     }
 }
 
-/// How long checkout holds stock for an unpaid order, and how often expired
-/// holds are released.
+/// How long checkout holds stock for an unpaid order, how often the commerce
+/// sweep runs (expired holds, payments and refunds a crash left in flight,
+/// order follow-ups), and how long a payment request owns what it started.
 #[derive(Debug, Clone)]
 pub struct CommerceConfig {
     pub reservation: Duration,
     pub expiry_sweep_every: Duration,
+    /// How long a payment or refund request owns its attempt (and its
+    /// idempotency key) before recovery may resolve it: longer than the
+    /// provider's slowest answer.
+    pub payment_lease: Duration,
+    /// Failpoints on the money path (see `failpoint`): none armed unless
+    /// `BOTTEGA_FAILPOINTS` names some, or a test arms them.
+    pub failpoints: crate::failpoint::Failpoints,
     /// The runtime's address as customers reach it, for payment links.
     pub public_url: String,
     /// How often due webhooks are delivered; `None` leaves delivery to
@@ -70,6 +78,8 @@ impl Default for CommerceConfig {
         CommerceConfig {
             reservation: Duration::from_secs(15 * 60),
             expiry_sweep_every: Duration::from_secs(5),
+            payment_lease: Duration::from_secs(60),
+            failpoints: crate::failpoint::Failpoints::from_env(),
             public_url: "http://127.0.0.1:8080".into(),
             webhooks_every: Some(Duration::from_secs(1)),
         }

@@ -26,11 +26,6 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-// The old name, kept only until the callers in `api/pay.rs`, `chat/mod.rs` and
-// `store/businesses.rs` say `hash_secret`; remove it then.
-#[doc(hidden)]
-pub use self::hash_secret as hash_api_key;
-
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

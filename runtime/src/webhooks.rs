@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use crate::signing;
-use crate::store::orders::Order;
 use crate::store::plugins::PluginVersion;
 use crate::store::{Db, StoreResult, webhooks};
 
@@ -50,32 +49,13 @@ pub fn verify(secret: &str, header: &str, body: &str, now: i64, tolerance: Durat
 /// Queues an event for the business's endpoint, if it has one: `data` is the
 /// event's subject, e.g. `{"order": …}`.
 pub async fn event(db: &Db, business_id: &str, event_type: &str, data: serde_json::Value) -> StoreResult<()> {
-    let payload = serde_json::json!({
-        "id": crate::ids::new_id("evt"),
-        "type": event_type,
-        "created_at": crate::ids::rfc3339(crate::ids::now_ms()),
-        "data": data,
-    });
-    webhooks::enqueue(db, business_id, event_type, &payload.to_string()).await
-}
-
-/// Queues an order event for the business's endpoint, if it has one.
-pub async fn order_event(db: &Db, business_id: &str, event_type: &str, order: &Order) -> StoreResult<()> {
-    event(db, business_id, event_type, serde_json::json!({"order": order})).await
+    webhooks::enqueue(db, business_id, event_type, &webhooks::event_payload(event_type, data)).await
 }
 
 /// Tells a business one of its plugin versions finished compiling
 /// (`plugin.ready` or `plugin.failed`), logging instead of failing.
 pub async fn notify_plugin(db: &Db, business_id: &str, event_type: &str, version: &PluginVersion) {
     if let Err(e) = event(db, business_id, event_type, serde_json::json!({"plugin_version": version})).await {
-        tracing::error!(business = %business_id, event_type, "could not queue a webhook: {e}");
-    }
-}
-
-/// Like [`order_event`], logging instead of failing: a notification must not
-/// undo what it reports.
-pub async fn notify_order(db: &Db, business_id: &str, event_type: &str, order: &Order) {
-    if let Err(e) = order_event(db, business_id, event_type, order).await {
         tracing::error!(business = %business_id, event_type, "could not queue a webhook: {e}");
     }
 }

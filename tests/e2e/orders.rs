@@ -80,10 +80,10 @@ async fn unpaid_orders_give_their_stock_back(app: TestApp) {
 
     // Before the reservation ends nothing is released; after it, the stock returns once.
     let now = bottega::ids::now_ms();
-    assert_eq!(bottega::commerce::orders::expire_reservations(&app.app.db, now).await.expect("sweep"), 0);
+    assert_eq!(bottega::commerce::orders::expire_reservations(&app.app.commerce, now).await.expect("sweep"), 0);
     let later = now + Duration::from_secs(16 * 60).as_millis() as i64;
-    assert_eq!(bottega::commerce::orders::expire_reservations(&app.app.db, later).await.expect("sweep"), 1);
-    assert_eq!(bottega::commerce::orders::expire_reservations(&app.app.db, later).await.expect("sweep"), 0);
+    assert_eq!(bottega::commerce::orders::expire_reservations(&app.app.commerce, later).await.expect("sweep"), 1);
+    assert_eq!(bottega::commerce::orders::expire_reservations(&app.app.commerce, later).await.expect("sweep"), 0);
     assert_eq!(stock(&app, &shop).await, 10);
     assert_eq!(app.get(&format!("/v1/orders/{order_id}"), &shop.key).await.1["status"], "cancelled");
 

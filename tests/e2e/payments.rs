@@ -87,7 +87,7 @@ async fn a_customer_pays_by_card_and_the_business_ships_and_refunds(app: TestApp
     assert!(bot_said(&app, &shop, &paid_order).await.starts_with("Thank you! Payment received for order"));
     // An expired reservation no longer matters once paid.
     let later = bottega::ids::now_ms() + 60 * 60 * 1000;
-    assert_eq!(bottega::commerce::orders::expire_reservations(&app.app.db, later).await.expect("sweep"), 0);
+    assert_eq!(bottega::commerce::orders::expire_reservations(&app.app.commerce, later).await.expect("sweep"), 0);
 
     // The business ships; the bot tells the customer.
     let (status, shipped) = app.post(&format!("/v1/orders/{order_id}/ship"), &shop.key, json!({})).await;

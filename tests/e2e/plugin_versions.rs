@@ -182,7 +182,7 @@ async fn stranded(
     sha256: &str,
     lease_until: i64,
 ) -> bottega::store::plugins::PluginVersion {
-    let capabilities: Vec<String> = ["cart", "catalog", "clock", "kv", "log", "orders"].map(String::from).to_vec();
+    let capabilities = bottega::plugin::Capability::ALL;
     let new = bottega::store::plugins::NewPluginVersion {
         sha256,
         world: "bottega:shop@1.1.0",

@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::chat::ChatError;
+use crate::commerce::{OrderError, RefundError};
 use crate::plugin::{PublishError, UploadError};
 use crate::store::StoreError;
 
@@ -73,6 +74,34 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             other => ApiError::internal(other),
         }
+    }
+}
+
+impl From<OrderError> for ApiError {
+    fn from(error: OrderError) -> Self {
+        match error {
+            OrderError::NotFound => ApiError::not_found("the order"),
+            OrderError::Illegal { .. } => ApiError::new(StatusCode::CONFLICT, "illegal_transition", error.to_string()),
+            OrderError::BeingPaid { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "payment_in_progress", error.to_string())
+            }
+            OrderError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<RefundError> for ApiError {
+    fn from(error: RefundError) -> Self {
+        let (status, code) = match error {
+            RefundError::NotFound => return ApiError::not_found("the order"),
+            RefundError::Store(store) => return store.into(),
+            RefundError::NotPaid => (StatusCode::CONFLICT, "not_paid"),
+            RefundError::Exceeds { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "refund_exceeds_captured"),
+            RefundError::Concurrent => (StatusCode::CONFLICT, "refund_exceeds_captured"),
+            RefundError::InProgress => (StatusCode::CONFLICT, "request_in_flight"),
+            RefundError::Processor(_) => (StatusCode::BAD_GATEWAY, "processor_error"),
+        };
+        ApiError::new(status, code, error.to_string())
     }
 }
 

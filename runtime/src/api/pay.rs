@@ -4,7 +4,10 @@
 //!
 //! Every submission carries an idempotency key (a hidden field made when the
 //! page is rendered): a double click or a retried request replays the first
-//! answer and never charges twice.
+//! answer and never charges twice; a retry of a submission that was cut off
+//! (a crash) resumes its payment and answers how it really ended. What
+//! follows a payment (the business's webhook, the bot's thanks) is done by
+//! `commerce`, not here: this module only renders.
 
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
@@ -15,10 +18,9 @@ use sha2::{Digest, Sha256};
 use crate::App;
 use crate::commerce::payments::flow::{self, PayResult};
 use crate::commerce::payments::{CardInput, last4};
-use crate::plugin::bindings::{Money as WitMoney, OrderRef, PaymentFailure, ShopEvent};
-use crate::store::idempotency::{self, Claim};
+use crate::commerce::states::{OrderStatus, PaymentStatus};
+use crate::store::idempotency::{self, Answer, Outcome, Refusal};
 use crate::store::orders::{self, Order, PaymentLink};
-use crate::store::{businesses, conversations};
 
 pub fn routes() -> axum::Router<App> {
     axum::Router::new()
@@ -51,7 +53,7 @@ pub struct ChallengeForm {
 /// The order a link opens, with its shop and the customer's locale (one
 /// query), or an error page.
 async fn open(app: &App, order_id: &str, token: &str) -> Result<PaymentLink, Response> {
-    let hash = crate::ids::hash_api_key(token);
+    let hash = crate::ids::hash_secret(token);
     match orders::by_payment_link(&app.db, order_id, &hash).await {
         Ok(Some(link)) => Ok(link),
         Ok(None) => {
@@ -96,43 +98,32 @@ async fn submit(State(app): State<App>, Path(order_id): Path<String>, Form(form)
         form.exp_year
     )));
     let scope = format!("pay:{}", order.id);
-    match idempotency::claim(&app.db, &scope, key, &fingerprint).await {
-        Ok(Claim::Claimed) => {}
-        Ok(Claim::Replay { status_code, response }) => {
-            return (StatusCode::from_u16(status_code).unwrap_or(StatusCode::OK), Html(response)).into_response();
-        }
-        Ok(Claim::InFlight) => {
-            return page_with(
-                StatusCode::CONFLICT,
-                "Payment in progress",
-                "<p>This payment is already being processed. Wait a moment and reload.</p>",
-            );
-        }
-        Ok(Claim::Mismatch) => {
-            return page_with(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Payment refused",
-                "<p>This form was already used for a different card. Reload the page to pay again.</p>",
-            );
-        }
-        Err(e) => return internal(e),
-    }
+    let lease = app.commerce.config().payment_lease;
     let card = CardInput { number: form.number, exp_month: form.exp_month, exp_year: form.exp_year, cvc: form.cvc };
-    let result = flow::pay(&app.db, app.payments.as_ref(), &link.business_id, order, &card, key).await;
-    let response = match result {
-        Ok(result) => outcome_page(&app, &link, &form.token, result).await,
-        Err(e) => {
-            let _ = idempotency::release(&app.db, &scope, key).await;
-            return internal(e);
-        }
-    };
-    if response.0 == StatusCode::BAD_GATEWAY {
+    let answered = idempotency::once(&app.db, &scope, key, &fingerprint, lease, |_resumed| async {
+        let result = flow::pay(&app.commerce, &link.business_id, order, &card, key).await?;
+        let (status, html) = outcome_page(&app, &link, &form.token, result).await;
+        let answer = Answer { status_code: status.as_u16(), body: html };
         // The processor failed: the same submission may be retried.
-        let _ = idempotency::release(&app.db, &scope, key).await;
-    } else if let Err(e) = idempotency::complete(&app.db, &scope, key, response.0.as_u16(), &response.1).await {
-        tracing::error!("could not record an idempotent payment response: {e}");
+        Ok(if status == StatusCode::BAD_GATEWAY { Outcome::Retryable(answer) } else { Outcome::Final(answer) })
+    })
+    .await;
+    match answered {
+        Ok(Ok(answer)) => {
+            (StatusCode::from_u16(answer.status_code).unwrap_or(StatusCode::OK), Html(answer.body)).into_response()
+        }
+        Ok(Err(Refusal::InFlight)) => page_with(
+            StatusCode::CONFLICT,
+            "Payment in progress",
+            "<p>This payment is already being processed. Wait a moment and reload.</p>",
+        ),
+        Ok(Err(Refusal::Mismatch)) => page_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Payment refused",
+            "<p>This form was already used for a different card. Reload the page to pay again.</p>",
+        ),
+        Err(e) => internal(e),
     }
-    (response.0, Html(response.1)).into_response()
 }
 
 async fn challenge(State(app): State<App>, Path(order_id): Path<String>, Form(form): Form<ChallengeForm>) -> Response {
@@ -141,14 +132,7 @@ async fn challenge(State(app): State<App>, Path(order_id): Path<String>, Form(fo
         Err(page) => return page,
     };
     let passed = form.outcome == "pass";
-    let paying = flow::complete_challenge(
-        &app.db,
-        app.payments.as_ref(),
-        &link.business_id,
-        &link.order,
-        &form.payment_id,
-        passed,
-    );
+    let paying = flow::complete_challenge(&app.commerce, &link.business_id, &link.order, &form.payment_id, passed);
     match paying.await {
         Ok(result) => {
             let (status, html) = outcome_page(&app, &link, &form.token, result).await;
@@ -158,16 +142,13 @@ async fn challenge(State(app): State<App>, Path(order_id): Path<String>, Form(fo
     }
 }
 
-/// Renders what happened, and tells the shop's bot (which tells the customer in the chat).
+/// Renders how a payment ended.
 async fn outcome_page(app: &App, link: &PaymentLink, token: &str, result: PayResult) -> (StatusCode, String) {
     let business_id = link.business_id.as_str();
     let shop = link.shop_name.as_str();
     let total = link.format(link.order.total_minor);
     match result {
         PayResult::Paid { order, .. } => {
-            crate::webhooks::notify_order(&app.db, business_id, "order.paid", &order).await;
-            let event = ShopEvent::OrderPaid(OrderRef { order_id: order.id.clone(), total: wit_money(&order) });
-            tell_bot(app, business_id, &order, event).await;
             let body = format!(
                 "<p class=ok>Payment of {} received for order {} at {}. Thank you!</p><p>You can close this page and go back to the chat.</p>",
                 escape(&total),
@@ -192,9 +173,6 @@ async fn outcome_page(app: &App, link: &PaymentLink, token: &str, result: PayRes
         PayResult::Declined { code, order } => {
             let order = order.map_or_else(|| link.order.clone(), |o| *o);
             let reason = code.message().to_string();
-            crate::webhooks::notify_order(&app.db, business_id, "order.payment_failed", &order).await;
-            let event = ShopEvent::PaymentFailed(PaymentFailure { order_id: order.id.clone(), reason: reason.clone() });
-            tell_bot(app, business_id, &order, event).await;
             let response = order_page(link, &order, token, Some(&reason));
             let status = response.status();
             let html = axum::body::to_bytes(response.into_body(), usize::MAX)
@@ -220,32 +198,34 @@ async fn outcome_page(app: &App, link: &PaymentLink, token: &str, result: PayRes
 }
 
 fn not_payable(order: &Order) -> String {
-    match (order.status.as_str(), order.payment_status.as_str()) {
-        ("cancelled", _) => {
+    match (order.status, order.payment_status) {
+        (OrderStatus::Cancelled, _) => {
             "<p>This order was cancelled (its reservation may have expired). Check out again in the chat.</p>".into()
         }
-        (_, "captured" | "refunded" | "partially_refunded") => "<p>This order is already paid. Thank you!</p>".into(),
+        (_, PaymentStatus::Captured | PaymentStatus::Refunded | PaymentStatus::PartiallyRefunded) => {
+            "<p>This order is already paid. Thank you!</p>".into()
+        }
         _ => "<p>This order is being paid right now.</p>".into(),
     }
 }
 
 /// The order page with the card form (and an error from the last attempt).
 fn order_page(link: &PaymentLink, order: &Order, token: &str, error: Option<&str>) -> Response {
-    let payable = order.status == "open" && matches!(order.payment_status.as_str(), "pending" | "failed");
+    let payable = order.status == OrderStatus::Open && order.payment_status.is_unpaid();
     let mut body = format!("<h2>{}</h2><p>Order {}</p><table>", escape(&link.shop_name), order.number);
-    for line in order.cart["lines"].as_array().into_iter().flatten() {
+    for line in &order.cart.lines {
         body.push_str(&format!(
             "<tr><td>{} × {}</td><td class=num>{}</td></tr>",
-            line["quantity"],
-            escape(line["name"].as_str().unwrap_or_default()),
-            escape(line["line_total"]["formatted"].as_str().unwrap_or_default())
+            line.quantity,
+            escape(&line.name),
+            escape(&line.line_total.formatted)
         ));
     }
-    for discount in order.cart["discounts"].as_array().into_iter().flatten() {
+    for discount in &order.cart.discounts {
         body.push_str(&format!(
             "<tr><td>{}</td><td class=num>-{}</td></tr>",
-            escape(discount["label"].as_str().unwrap_or_default()),
-            escape(discount["amount"]["formatted"].as_str().unwrap_or_default())
+            escape(&discount.label),
+            escape(&discount.amount.formatted)
         ));
     }
     let total = link.format(order.total_minor);
@@ -273,33 +253,11 @@ fn order_page(link: &PaymentLink, order: &Order, token: &str, error: Option<&str
     (StatusCode::OK, Html(wrap("Pay", &link.locale, &body))).into_response()
 }
 
-/// Tells the shop's bot about an order event; its replies go into the conversation.
-pub(super) async fn tell_bot(app: &App, business_id: &str, order: &Order, event: ShopEvent) {
-    let told = async {
-        let business = businesses::get(&app.db, business_id).await?;
-        let conversation = conversations::get(&app.db, business_id, &order.conversation_id).await?;
-        if let (Some(business), Some(conversation)) = (business, conversation) {
-            app.chat.deliver_event(&business, &conversation, event).await.map_err(|e| match e {
-                crate::chat::ChatError::Store(s) => s,
-                other => crate::store::StoreError::Corrupt(other.to_string()),
-            })?;
-        }
-        Ok::<(), crate::store::StoreError>(())
-    };
-    if let Err(e) = told.await {
-        tracing::error!(order = %order.id, "could not tell the shop's bot about a payment: {e}");
-    }
-}
-
 impl PaymentLink {
     /// An amount of the order's currency, as the customer's locale writes it.
     fn format(&self, amount_minor: i64) -> String {
         crate::money::format_localized(amount_minor, &self.order.currency, &self.locale)
     }
-}
-
-fn wit_money(order: &Order) -> WitMoney {
-    WitMoney { amount_minor: order.total_minor, currency: order.currency.clone() }
 }
 
 fn page_with(status: StatusCode, title: &str, body: &str) -> Response {

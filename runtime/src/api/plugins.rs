@@ -188,3 +188,27 @@ impl From<ActivationError> for ApiError {
         }
     }
 }
+/// Recent plugin failures (traps, deadlines, memory, bad replies), newest first.
+#[utoipa::path(get, path = "/v1/plugins/failures", tag = "plugins", security(("business_key" = [])), params(LimitParams),
+    responses((status = 200, body = Vec<PluginFailure>)))]
+async fn list_failures(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Query(params): Query<LimitParams>,
+) -> Result<Json<Vec<PluginFailure>>, ApiError> {
+    let limit = params.limit.unwrap_or(100).min(500);
+    Ok(Json(plugin_events::failures(&app.db, &business.id, limit).await?))
+}
+
+/// What the business's plugins logged, and the host's warnings about their
+/// replies, newest first.
+#[utoipa::path(get, path = "/v1/plugins/logs", tag = "plugins", security(("business_key" = [])), params(LimitParams),
+    responses((status = 200, body = Vec<PluginLogLine>)))]
+async fn list_logs(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Query(params): Query<LimitParams>,
+) -> Result<Json<Vec<PluginLogLine>>, ApiError> {
+    let limit = params.limit.unwrap_or(100).min(500);
+    Ok(Json(plugin_events::logs(&app.db, &business.id, limit).await?))
+}

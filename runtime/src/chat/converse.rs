@@ -64,7 +64,15 @@ impl ChatService {
                 }
                 Reply::CartSummary | Reply::Checkout => {
                     let cart = cart_of(scope).view().await.map_err(host_error)?;
-                    if cart.lines.is_empty() {
+                    let waiting = match (&reply, cart.lines.is_empty()) {
+                        (Reply::Checkout, true) => {
+                            checkout::resend(&self.commerce, scope, context).await.map_err(host_error)?
+                        }
+                        _ => None,
+                    };
+                    if let Some(waiting) = waiting {
+                        waiting
+                    } else if cart.lines.is_empty() {
                         RenderedReply::Text { text: "Your cart is empty.".into() }
                     } else {
                         let discounts = responder.price_cart(context, &cart_to_wit(&cart)).await?;

@@ -28,6 +28,7 @@ mod feed;
 mod handoff;
 mod inbound;
 mod native;
+mod order_events;
 pub mod pseudonym;
 pub mod render;
 mod replies;

@@ -4,14 +4,8 @@
 //! stable for one business (the same person always gets the same id), unlinkable
 //! across businesses (each has its own key), and not reversible to the handle.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 pub fn derive(pseudonym_key: &str, handle: &str) -> String {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = Hmac::<Sha256>::new_from_slice(pseudonym_key.as_bytes()).unwrap_or_else(|_| unreachable!());
-    mac.update(normalize(handle).as_bytes());
-    let digest = mac.finalize().into_bytes();
+    let digest = crate::signing::hmac_sha256(pseudonym_key.as_bytes(), &[normalize(handle).as_bytes()]);
     format!("cus_{}", hex::encode(&digest[..16]))
 }
 

@@ -164,7 +164,7 @@ pub struct ProposedDiscount {
     pub product_ids: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
 pub struct PricedLine {
     pub product_id: String,
     pub name: String,
@@ -173,7 +173,7 @@ pub struct PricedLine {
     pub line_total: Money,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
 pub struct AppliedDiscount {
     pub label: String,
     /// The amount taken off (positive).
@@ -182,7 +182,7 @@ pub struct AppliedDiscount {
 }
 
 /// A cart as the customer sees it: lines, accepted discounts and the total.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
 pub struct PricedCart {
     pub lines: Vec<PricedLine>,
     pub discounts: Vec<AppliedDiscount>,

@@ -1,156 +1,251 @@
-//! Orders: checkout turns a priced cart into an order that holds its stock for
-//! a while (the reservation), and three separate state machines (order,
-//! payment, fulfilment) say which changes are legal. Payments themselves come
-//! next; until then an order waits, unpaid, until it is cancelled or expires.
+//! The order lifecycle: checkout turns a priced cart into an order that holds
+//! its stock for a while (the reservation); [`change`] is the one transition
+//! every caller goes through to cancel, expire, ship or deliver it (payments
+//! move it through `payments::flow`). Each change is decided here from the
+//! order's typed states and written only if the order still stands where it
+//! was read; a change that lost a race is decided again on a fresh read.
 
-use std::time::Duration;
-
-use super::cart::{CartView, PricedCart};
+use super::Commerce;
+use super::cart::PricedCart;
+use super::payments::recovery;
+use super::states::{AttemptStatus, FulfillmentStatus, OrderEventKind, OrderStatus};
+use crate::config::CommerceConfig;
+use crate::failpoint;
 use crate::ids;
-use crate::store::orders::{self, NewOrder, Order, OutOfStock};
-use crate::store::{Db, StoreResult};
+use crate::store::orders::{self, NewOrder, Order, OrderChange, OutOfStock};
+use crate::store::{Db, StoreError, StoreResult, payments};
 
-/// The order's own life: `open` until it is `completed` or `cancelled`.
+/// What a business (or the sweeper) asks of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderStatus {
-    Open,
-    Completed,
-    Cancelled,
+pub enum OrderAction {
+    /// The business cancels an open, unpaid order; its stock returns.
+    Cancel,
+    /// The reservation of an unpaid order ended; its stock returns.
+    Expire,
+    Ship,
+    Deliver,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentStatus {
-    Pending,
-    Authorized,
-    Captured,
-    Failed,
-    Refunded,
-    PartiallyRefunded,
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("the order was not found")]
+    NotFound,
+    /// The order's states do not allow it; `rule` says what would.
+    #[error("order {} is {} (payment {}, fulfilment {}): {rule}", .order.number, .order.status, .order.payment_status, .order.fulfillment_status)]
+    Illegal { order: Box<Order>, rule: &'static str },
+    /// A payment of the order is being processed right now.
+    #[error("order {} is being paid right now; try again in a moment", .order.number)]
+    BeingPaid { order: Box<Order> },
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FulfillmentStatus {
-    Unfulfilled,
-    Shipped,
-    Delivered,
-}
-
-impl OrderStatus {
-    pub fn can_become(self, next: OrderStatus) -> bool {
-        use OrderStatus::*;
-        matches!((self, next), (Open, Completed) | (Open, Cancelled))
-    }
-}
-
-impl PaymentStatus {
-    pub fn can_become(self, next: PaymentStatus) -> bool {
-        use PaymentStatus::*;
-        matches!(
-            (self, next),
-            (Pending, Authorized)
-                | (Pending, Failed)
-                | (Failed, Authorized)
-                | (Failed, Failed)
-                | (Authorized, Captured)
-                | (Authorized, Failed)
-                | (Captured, Refunded)
-                | (Captured, PartiallyRefunded)
-                | (PartiallyRefunded, PartiallyRefunded)
-                | (PartiallyRefunded, Refunded)
-        )
-    }
-
-    pub fn parse(s: &str) -> Option<PaymentStatus> {
-        use PaymentStatus::*;
-        Some(match s {
-            "pending" => Pending,
-            "authorized" => Authorized,
-            "captured" => Captured,
-            "failed" => Failed,
-            "refunded" => Refunded,
-            "partially_refunded" => PartiallyRefunded,
-            _ => return None,
-        })
-    }
-}
-
-impl FulfillmentStatus {
-    pub fn can_become(self, next: FulfillmentStatus) -> bool {
-        use FulfillmentStatus::*;
-        matches!((self, next), (Unfulfilled, Shipped) | (Shipped, Delivered))
-    }
-
-    pub fn parse(s: &str) -> Option<FulfillmentStatus> {
-        use FulfillmentStatus::*;
-        Some(match s {
-            "unfulfilled" => Unfulfilled,
-            "shipped" => Shipped,
-            "delivered" => Delivered,
-            _ => return None,
-        })
-    }
-}
-
-/// Where a checkout happens.
+/// Who checks out, and where.
 #[derive(Debug, Clone, Copy)]
-pub struct CheckoutScope<'a> {
-    pub db: &'a Db,
+pub struct Checkout<'a> {
     pub business_id: &'a str,
     pub conversation_id: &'a str,
     pub customer_id: &'a str,
 }
 
+/// A checkout's order with the payment link to send the customer.
+#[derive(Debug, Clone)]
+pub struct Payable {
+    pub order: Order,
+    pub payment_url: String,
+}
+
 /// Turns the conversation's cart, as priced for the customer, into an order
-/// holding its stock for `reservation`, and empties the cart.
+/// holding its stock for the configured reservation, and empties the cart.
+/// (Checkout needs no provider and tells no one, so the chat calls it with
+/// the database and the commerce settings alone.)
 pub async fn checkout(
-    scope: CheckoutScope<'_>,
-    cart: &CartView,
+    db: &Db,
+    config: &CommerceConfig,
+    at: Checkout<'_>,
     priced: &PricedCart,
-    reservation: Duration,
-    pay_token_hash: String,
-) -> StoreResult<Result<Order, OutOfStock>> {
-    let reserved_until = ids::now_ms().saturating_add(i64::try_from(reservation.as_millis()).unwrap_or(i64::MAX));
-    let cart_json = serde_json::to_value(priced).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
-    orders::create_reserving(
-        scope.db,
-        &NewOrder {
-            business_id: scope.business_id,
-            conversation_id: scope.conversation_id,
-            customer_id: scope.customer_id,
-            currency: &cart.currency,
-            subtotal_minor: priced.subtotal.amount_minor,
-            total_minor: priced.total.amount_minor,
-            cart: cart_json,
-            lines: cart.lines.iter().map(|l| (l.product_id.clone(), l.quantity)).collect(),
-            reserved_until,
-            pay_token_hash,
-        },
-    )
-    .await
+) -> StoreResult<Result<Payable, OutOfStock>> {
+    let reserved_until = ids::now_ms().saturating_add(super::millis(config.reservation));
+    let token = ids::new_secret("pt");
+    let new = NewOrder {
+        business_id: at.business_id,
+        conversation_id: at.conversation_id,
+        customer_id: at.customer_id,
+        cart: priced,
+        reserved_until,
+        pay_token_hash: ids::hash_secret(&token),
+    };
+    config.failpoints.hit(failpoint::CHECKOUT_BEFORE_COMMIT).await;
+    let created = orders::create_reserving(db, &new).await?;
+    config.failpoints.hit(failpoint::CHECKOUT_AFTER_COMMIT).await;
+    Ok(created.map(|order| Payable { payment_url: payment_url(config, &order.id, &token), order }))
+}
+
+/// The conversation's order still waiting for its payment, with a fresh
+/// payment link (the old one stops working): what a customer whose checkout
+/// answer was lost (or who asks again) is sent instead of "your cart is empty".
+pub async fn awaiting_payment(
+    db: &Db,
+    config: &CommerceConfig,
+    business_id: &str,
+    conversation_id: &str,
+) -> StoreResult<Option<Payable>> {
+    let Some(order) = orders::awaiting_payment(db, business_id, conversation_id, ids::now_ms()).await? else {
+        return Ok(None);
+    };
+    let token = ids::new_secret("pt");
+    if !orders::renew_payment_link(db, business_id, &order.id, &ids::hash_secret(&token)).await? {
+        return Ok(None);
+    }
+    Ok(Some(Payable { payment_url: payment_url(config, &order.id, &token), order }))
+}
+
+fn payment_url(config: &CommerceConfig, order_id: &str, token: &str) -> String {
+    format!("{}/pay/{order_id}?token={token}", config.public_url)
+}
+
+/// Applies `action` to an order: the one way an order is cancelled, expired,
+/// shipped or delivered. A payment attempt left in flight by a request that
+/// died is resolved first (it may turn out paid).
+pub async fn change(
+    commerce: &Commerce,
+    business_id: &str,
+    order_id: &str,
+    action: OrderAction,
+) -> Result<Order, OrderError> {
+    change_at(commerce, business_id, order_id, action, ids::now_ms()).await
+}
+
+/// [`change`] as decided at `now` (the sweeper's clock).
+async fn change_at(
+    commerce: &Commerce,
+    business_id: &str,
+    order_id: &str,
+    action: OrderAction,
+    now: i64,
+) -> Result<Order, OrderError> {
+    let db = commerce.db();
+    for _ in 0..5 {
+        let order = orders::get(db, business_id, order_id).await?.ok_or(OrderError::NotFound)?;
+        let next =
+            decide(&order, action, now).map_err(|rule| OrderError::Illegal { order: Box::new(order.clone()), rule })?;
+        let attempt = match &order.payment_id {
+            Some(payment_id) if next.release_stock => payments::get(db, business_id, payment_id).await?,
+            _ => None,
+        };
+        let changed = match attempt {
+            Some(payment) if payment.status == AttemptStatus::Processing => {
+                if payment.lease_until.is_some_and(|until| until > ids::now_ms()) {
+                    return Err(OrderError::BeingPaid { order: Box::new(order) });
+                }
+                recovery::reconcile(commerce, &payment).await?;
+                continue;
+            }
+            Some(payment) if payment.status == AttemptStatus::RequiresChallenge => {
+                // The customer may have passed the challenge and been charged
+                // with the answer lost: ask the provider before giving up.
+                if recovery::reconcile(commerce, &payment).await? {
+                    continue;
+                }
+                let abandoned = payments::AttemptUpdate::default();
+                payments::record(db, &payment, AttemptStatus::Failed, &abandoned, Some((&order, &next)))
+                    .await?
+                    .and_then(|(_, order)| order)
+            }
+            _ => orders::apply(db, business_id, &order, &next).await?,
+        };
+        if let Some(changed) = changed {
+            super::events::dispatch(commerce, Some(&changed.id)).await?;
+            return Ok(changed);
+        }
+    }
+    Err(OrderError::Store(StoreError::Conflict("the order kept changing; try again".into())))
+}
+
+/// What `action` does to `order` as it stands, or the rule it breaks.
+fn decide(order: &Order, action: OrderAction, now: i64) -> Result<OrderChange, &'static str> {
+    let keep = OrderChange {
+        status: order.status,
+        payment_status: order.payment_status,
+        fulfillment_status: order.fulfillment_status,
+        payment_id: order.payment_id.clone(),
+        release_stock: false,
+        end_reservation: false,
+        event: None,
+        detail: None,
+    };
+    match action {
+        OrderAction::Cancel | OrderAction::Expire => {
+            let unpaid = order.status.can_become(OrderStatus::Cancelled)
+                && order.payment_status.is_unpaid()
+                && order.reserved_until_ms.is_some();
+            if !unpaid {
+                return Err("only an open, unpaid order can be cancelled");
+            }
+            if action == OrderAction::Expire && order.reserved_until_ms.is_some_and(|until| until >= now) {
+                return Err("its reservation has not ended");
+            }
+            let event = if action == OrderAction::Cancel { OrderEventKind::Cancelled } else { OrderEventKind::Expired };
+            Ok(OrderChange {
+                status: OrderStatus::Cancelled,
+                payment_id: None,
+                release_stock: true,
+                end_reservation: true,
+                event: Some(event),
+                ..keep
+            })
+        }
+        OrderAction::Ship => {
+            let shippable = order.status == OrderStatus::Open
+                && order.payment_status.is_paid()
+                && order.fulfillment_status.can_become(FulfillmentStatus::Shipped);
+            if !shippable {
+                return Err("only an open, paid, unfulfilled order can be shipped");
+            }
+            Ok(OrderChange {
+                fulfillment_status: FulfillmentStatus::Shipped,
+                event: Some(OrderEventKind::Shipped),
+                ..keep
+            })
+        }
+        OrderAction::Deliver => {
+            let deliverable = order.status.can_become(OrderStatus::Completed)
+                && order.fulfillment_status.can_become(FulfillmentStatus::Delivered);
+            if !deliverable {
+                return Err("only a shipped order can be delivered");
+            }
+            Ok(OrderChange {
+                status: OrderStatus::Completed,
+                fulfillment_status: FulfillmentStatus::Delivered,
+                event: Some(OrderEventKind::Delivered),
+                ..keep
+            })
+        }
+    }
 }
 
 /// Cancels every unpaid order whose reservation ended before `now` and gives
 /// its stock back. Safe to run on every node at once: each order is released
 /// by one conditional update, so stock is never returned twice.
-pub async fn expire_reservations(db: &Db, now: i64) -> StoreResult<usize> {
+pub async fn expire_reservations(commerce: &Commerce, now: i64) -> StoreResult<usize> {
     let mut expired = 0;
+    let mut passed_over: usize = 0;
     loop {
-        let due = orders::reservations_due(db, now, 100).await?;
+        let limit = u32::try_from(passed_over + 100).unwrap_or(u32::MAX);
+        let due = orders::reservations_due(commerce.db(), now, limit).await?;
+        let due = &due[passed_over.min(due.len())..];
         if due.is_empty() {
             return Ok(expired);
         }
-        let mut released_any = false;
-        for (business_id, order_id) in &due {
-            if orders::cancel_unpaid(db, business_id, order_id).await? {
-                expired += 1;
-                released_any = true;
-                if let Some(order) = orders::get(db, business_id, order_id).await? {
-                    crate::webhooks::notify_order(db, business_id, "order.cancelled", &order).await;
+        for (business_id, order) in due {
+            match change_at(commerce, business_id, &order.id, OrderAction::Expire, now).await {
+                Ok(_) => expired += 1,
+                // Being paid (its request still owns it) or paid meanwhile: not ours to expire.
+                Err(OrderError::BeingPaid { .. } | OrderError::Illegal { .. } | OrderError::NotFound) => {
+                    passed_over += 1
                 }
+                Err(OrderError::Store(e)) => return Err(e),
             }
-        }
-        if !released_any {
-            return Ok(expired);
         }
     }
 }
@@ -158,39 +253,61 @@ pub async fn expire_reservations(db: &Db, now: i64) -> StoreResult<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commerce::states::PaymentStatus;
+    use crate::money::Money;
+
+    fn order(status: OrderStatus, payment: PaymentStatus, fulfillment: FulfillmentStatus) -> Order {
+        let money = Money { amount_minor: 100, currency: "EUR".into(), formatted: "€1.00".into() };
+        Order {
+            id: "ord_1".into(),
+            number: 1,
+            conversation_id: "cnv_1".into(),
+            customer_id: "cus_1".into(),
+            status,
+            payment_status: payment,
+            fulfillment_status: fulfillment,
+            currency: "EUR".into(),
+            subtotal_minor: 100,
+            total_minor: 100,
+            cart: PricedCart { lines: Vec::new(), discounts: Vec::new(), subtotal: money.clone(), total: money },
+            reserved_until_ms: Some(1_000),
+            created_at: 0,
+            payment_id: None,
+        }
+    }
 
     #[test]
-    fn order_payment_and_fulfilment_move_only_forward() {
+    fn each_action_is_decided_from_the_order_as_it_stands() {
         use FulfillmentStatus as F;
+        use OrderAction as A;
         use OrderStatus as O;
         use PaymentStatus as P;
-        for (from, to, legal) in [
-            (O::Open, O::Cancelled, true),
-            (O::Open, O::Completed, true),
-            (O::Cancelled, O::Open, false),
-            (O::Completed, O::Cancelled, false),
+        let unpaid = order(O::Open, P::Pending, F::Unfulfilled);
+        let paid = Order { reserved_until_ms: None, ..order(O::Open, P::Captured, F::Unfulfilled) };
+        let shipped = Order { reserved_until_ms: None, ..order(O::Open, P::Captured, F::Shipped) };
+        for (order, action, now, legal) in [
+            (&unpaid, A::Cancel, 0, true),
+            (&unpaid, A::Expire, 0, false),
+            (&unpaid, A::Expire, 2_000, true),
+            (&unpaid, A::Ship, 0, false),
+            (&paid, A::Cancel, 0, false),
+            (&paid, A::Ship, 0, true),
+            (&paid, A::Deliver, 0, false),
+            (&shipped, A::Ship, 0, false),
+            (&shipped, A::Deliver, 0, true),
         ] {
-            assert_eq!(from.can_become(to), legal, "order {from:?} -> {to:?}");
+            assert_eq!(
+                decide(order, action, now).is_ok(),
+                legal,
+                "{action:?} on {:?}/{:?}",
+                order.payment_status,
+                order.fulfillment_status
+            );
         }
-        for (from, to, legal) in [
-            (P::Pending, P::Authorized, true),
-            (P::Pending, P::Captured, false),
-            (P::Authorized, P::Captured, true),
-            (P::Failed, P::Authorized, true),
-            (P::Captured, P::Refunded, true),
-            (P::Captured, P::Pending, false),
-            (P::Refunded, P::Captured, false),
-            (P::PartiallyRefunded, P::Refunded, true),
-        ] {
-            assert_eq!(from.can_become(to), legal, "payment {from:?} -> {to:?}");
-        }
-        for (from, to, legal) in [
-            (F::Unfulfilled, F::Shipped, true),
-            (F::Shipped, F::Delivered, true),
-            (F::Unfulfilled, F::Delivered, false),
-            (F::Delivered, F::Shipped, false),
-        ] {
-            assert_eq!(from.can_become(to), legal, "fulfilment {from:?} -> {to:?}");
-        }
+        let cancelled = decide(&unpaid, A::Cancel, 0).expect("legal");
+        assert!(cancelled.release_stock && cancelled.payment_id.is_none());
+        assert_eq!(cancelled.status, O::Cancelled);
+        let delivered = decide(&shipped, A::Deliver, 0).expect("legal");
+        assert_eq!((delivered.status, delivered.fulfillment_status), (O::Completed, F::Delivered));
     }
 }

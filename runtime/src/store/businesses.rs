@@ -142,7 +142,7 @@ pub async fn create(db: &Db, new: NewBusiness) -> StoreResult<(Business, String)
     .bind(&new.name)
     .bind(&new.currency)
     .bind(&new.locale)
-    .bind(ids::hash_api_key(&api_key))
+    .bind(ids::hash_secret(&api_key))
     .bind(&pseudonym_key)
     .bind(join_capabilities(&new.capabilities))
     .bind(limits_json(&new.limits)?)
@@ -165,7 +165,7 @@ pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Business>> {
 /// The business an API key belongs to.
 pub async fn by_api_key(db: &Db, api_key: &str) -> StoreResult<Option<Business>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM businesses WHERE api_key_hash = $1"))
-        .bind(ids::hash_api_key(api_key))
+        .bind(ids::hash_secret(api_key))
         .fetch_optional(db.pool())
         .await?;
     row.as_ref().map(from_row).transpose()
@@ -215,7 +215,7 @@ pub async fn rotate_api_key(db: &Db, id: &str) -> StoreResult<Option<String>> {
     let api_key = ids::new_secret("bk");
     let done = sqlx::query("UPDATE businesses SET api_key_hash = $2 WHERE id = $1")
         .bind(id)
-        .bind(ids::hash_api_key(&api_key))
+        .bind(ids::hash_secret(&api_key))
         .execute(db.pool())
         .await?;
     Ok((done.rows_affected() == 1).then_some(api_key))

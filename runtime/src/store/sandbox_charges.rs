@@ -94,37 +94,117 @@ pub async fn complete_challenge(
     }
 }
 
-/// Captures `amount_minor` of an approved charge, never above what was authorized.
-pub async fn capture(db: &Db, reference: &str, amount_minor: i64) -> StoreResult<Change> {
-    let done = sqlx::query(
-        "UPDATE sandbox_charges SET captured_minor = captured_minor + $2 \
-         WHERE reference = $1 AND outcome = 'approved' AND $2 > 0 AND captured_minor + $2 <= amount_minor",
-    )
-    .bind(reference)
-    .bind(amount_minor)
-    .execute(db.pool())
-    .await?;
-    if done.rows_affected() == 1 { Ok(Change::Done) } else { exists(db, reference).await }
+/// What a capture or refund does to a charge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Captures, never above what was authorized.
+    Capture,
+    /// Refunds, never above what was captured.
+    Refund,
 }
 
-/// Refunds `amount_minor`, never above what was captured.
-pub async fn refund(db: &Db, reference: &str, amount_minor: i64) -> StoreResult<Change> {
-    let done = sqlx::query(
-        "UPDATE sandbox_charges SET refunded_minor = refunded_minor + $2 \
-         WHERE reference = $1 AND $2 > 0 AND refunded_minor + $2 <= captured_minor",
+/// Captures or refunds `amount_minor` under `idempotency_key`: the first call
+/// with a key moves the money (or is refused), and every later one answers
+/// the same without moving anything.
+pub async fn operate(
+    db: &Db,
+    idempotency_key: &str,
+    reference: &str,
+    operation: Operation,
+    amount_minor: i64,
+) -> StoreResult<Change> {
+    let mut tx = db.pool().begin().await?;
+    let kind = match operation {
+        Operation::Capture => "capture",
+        Operation::Refund => "refund",
+    };
+    let exists = exists_on(&mut tx, reference).await?;
+    if exists == Change::Unknown {
+        tx.rollback().await?;
+        return Ok(Change::Unknown);
+    }
+    let claimed = sqlx::query(
+        "INSERT INTO sandbox_operations (idempotency_key, reference, kind, amount_minor, outcome, created_at) \
+         VALUES ($1, $2, $3, $4, 'refused', $5) ON CONFLICT (idempotency_key) DO NOTHING",
     )
+    .bind(idempotency_key)
+    .bind(reference)
+    .bind(kind)
+    .bind(amount_minor)
+    .bind(ids::now_ms())
+    .execute(&mut *tx)
+    .await?;
+    if claimed.rows_affected() == 0 {
+        // A retry: answer what the first call did.
+        let row = sqlx::query("SELECT outcome FROM sandbox_operations WHERE idempotency_key = $1")
+            .bind(idempotency_key)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        let outcome: String = row.try_get("outcome")?;
+        return Ok(if outcome == "done" { Change::Done } else { Change::Refused });
+    }
+    let moved = match operation {
+        Operation::Capture => sqlx::query(
+            "UPDATE sandbox_charges SET captured_minor = captured_minor + $2 \
+             WHERE reference = $1 AND outcome = 'approved' AND $2 > 0 AND captured_minor + $2 <= amount_minor",
+        ),
+        Operation::Refund => sqlx::query(
+            "UPDATE sandbox_charges SET refunded_minor = refunded_minor + $2 \
+             WHERE reference = $1 AND $2 > 0 AND refunded_minor + $2 <= captured_minor",
+        ),
+    }
     .bind(reference)
     .bind(amount_minor)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
-    if done.rows_affected() == 1 { Ok(Change::Done) } else { exists(db, reference).await }
+    let change = if moved.rows_affected() == 1 { Change::Done } else { Change::Refused };
+    if change == Change::Done {
+        sqlx::query("UPDATE sandbox_operations SET outcome = 'done' WHERE idempotency_key = $1")
+            .bind(idempotency_key)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(change)
+}
+
+/// The ledger's row for an authorization made under `idempotency_key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Books {
+    pub charge: Charge,
+    pub amount_minor: i64,
+    pub captured_minor: i64,
+    pub refunded_minor: i64,
+}
+
+pub async fn by_idempotency_key(db: &Db, idempotency_key: &str) -> StoreResult<Option<Books>> {
+    let row = sqlx::query(
+        "SELECT reference, outcome, decline_code, card, amount_minor, captured_minor, refunded_minor \
+         FROM sandbox_charges WHERE idempotency_key = $1",
+    )
+    .bind(idempotency_key)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Books {
+        charge: from_row(&row)?,
+        amount_minor: row.try_get("amount_minor")?,
+        captured_minor: row.try_get("captured_minor")?,
+        refunded_minor: row.try_get("refunded_minor")?,
+    }))
 }
 
 /// After a refused change: whether the reference was known at all.
 async fn exists(db: &Db, reference: &str) -> StoreResult<Change> {
+    let mut conn = db.pool().acquire().await?;
+    exists_on(&mut conn, reference).await
+}
+
+async fn exists_on(conn: &mut sqlx::AnyConnection, reference: &str) -> StoreResult<Change> {
     let row = sqlx::query("SELECT 1 AS found FROM sandbox_charges WHERE reference = $1")
         .bind(reference)
-        .fetch_optional(db.pool())
+        .fetch_optional(conn)
         .await?;
     Ok(if row.is_some() { Change::Refused } else { Change::Unknown })
 }

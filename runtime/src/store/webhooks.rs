@@ -58,6 +58,15 @@ pub async fn endpoint(db: &Db, business_id: &str) -> StoreResult<Option<(String,
 /// Queues an event for the business's endpoint, in one statement that does
 /// nothing when the business has no endpoint.
 pub async fn enqueue(db: &Db, business_id: &str, event_type: &str, payload: &str) -> StoreResult<()> {
+    enqueue_on(db.pool(), business_id, event_type, payload).await
+}
+
+/// Like [`enqueue`], on any connection: a transaction that makes the change an
+/// event reports queues its delivery too, so a crash can lose neither alone.
+pub async fn enqueue_on<'c, E>(executor: E, business_id: &str, event_type: &str, payload: &str) -> StoreResult<()>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     sqlx::query(
         "INSERT INTO webhook_deliveries (id, business_id, event_type, payload, state, attempts, next_attempt_at, created_at) \
          SELECT $1, id, $3, $4, 'pending', 0, $5, $5 FROM businesses WHERE id = $2 AND webhook_url IS NOT NULL",
@@ -67,9 +76,20 @@ pub async fn enqueue(db: &Db, business_id: &str, event_type: &str, payload: &str
     .bind(event_type)
     .bind(payload)
     .bind(ids::now_ms())
-    .execute(db.pool())
+    .execute(executor)
     .await?;
     Ok(())
+}
+
+/// The body of an event delivery: `data` is the event's subject, e.g. `{"order": …}`.
+pub fn event_payload(event_type: &str, data: serde_json::Value) -> String {
+    serde_json::json!({
+        "id": ids::new_id("evt"),
+        "type": event_type,
+        "created_at": ids::rfc3339(ids::now_ms()),
+        "data": data,
+    })
+    .to_string()
 }
 
 /// Claims up to `limit` deliveries due at `now`, leasing them until `lease_until`.

@@ -1,10 +1,20 @@
-//! Paying an order: authorize with the provider, pass a 3-D Secure challenge
-//! when the issuer asks, capture, and record the outcome on the payment and the
-//! order. One payment at a time per order (see `store::payments::start`).
+//! The payment lifecycle of an order: the intent is recorded (the order's
+//! payment slot taken, the provider key and the request's lease written)
+//! before the provider is called; then authorize, a 3-D Secure challenge when
+//! the issuer asks, capture, and the outcome recorded on the attempt and the
+//! order in one transaction. [`settle`] is the one place an outcome is
+//! recorded, for a live request and for recovery alike; a request whose
+//! attempt was resolved by another (recovery, a retry) answers what was
+//! recorded.
 
-use super::{Authorization, CardInput, PaymentProvider};
-use crate::store::orders::Order;
-use crate::store::{Db, StoreResult, payments};
+use super::{Authorization, CardInput, CardOnFile, DeclineCode, ProviderError};
+use crate::commerce::Commerce;
+use crate::commerce::states::{AttemptStatus, OrderEventKind, OrderStatus, PaymentStatus};
+use crate::failpoint;
+use crate::ids;
+use crate::store::orders::{self, Order, OrderChange};
+use crate::store::payments::{self, AttemptUpdate, Payment};
+use crate::store::{StoreError, StoreResult};
 
 /// How a payment attempt ended.
 #[derive(Debug, Clone)]
@@ -14,91 +24,267 @@ pub enum PayResult {
     /// The customer must pass the issuer's challenge for `payment_id`.
     Challenge { payment_id: String },
     /// `order` as it now stands (payable again while its reservation holds).
-    Declined { code: super::DeclineCode, order: Option<Box<Order>> },
+    Declined { code: DeclineCode, order: Option<Box<Order>> },
     /// The processor failed; the same request may be retried.
     ProcessorError,
     /// The order cannot be paid now (paid, being paid, cancelled or expired).
     NotPayable,
 }
 
+/// What the provider said of an attempt, from a live call or (recovery) from
+/// asking it afterwards.
+#[derive(Debug, Clone)]
+pub(crate) enum ProviderAnswer {
+    Approved {
+        reference: String,
+        card: CardOnFile,
+        captured: bool,
+    },
+    Challenge {
+        reference: String,
+        card: CardOnFile,
+    },
+    Declined {
+        code: DeclineCode,
+        card: Option<CardOnFile>,
+    },
+    /// The provider failed, or never saw the attempt: nothing was taken.
+    Failed,
+}
+
+impl From<Result<Authorization, ProviderError>> for ProviderAnswer {
+    fn from(answer: Result<Authorization, ProviderError>) -> ProviderAnswer {
+        match answer {
+            Ok(Authorization::Approved { reference, card }) => {
+                ProviderAnswer::Approved { reference, card, captured: false }
+            }
+            Ok(Authorization::ChallengeRequired { reference, card }) => ProviderAnswer::Challenge { reference, card },
+            Ok(Authorization::Declined { code, card }) => ProviderAnswer::Declined { code, card },
+            Err(error) => {
+                tracing::warn!("payment processor error: {error}");
+                ProviderAnswer::Failed
+            }
+        }
+    }
+}
+
+/// Pays `order` with `card` for the request `request_key` (the payment form's
+/// idempotency key). A retry of a request whose first try died resumes that
+/// try's attempt instead of charging again.
 pub async fn pay(
-    db: &Db,
-    provider: &dyn PaymentProvider,
+    commerce: &Commerce,
     business_id: &str,
     order: &Order,
     card: &CardInput,
-    idempotency_key: &str,
+    request_key: &str,
 ) -> StoreResult<PayResult> {
-    let Some(payment_id) = payments::start(db, business_id, &order.id, order.total_minor, &order.currency).await?
+    let db = commerce.db();
+    if let Some(attempt) = payments::by_request_key(db, &order.id, request_key).await? {
+        return resume(commerce, attempt).await;
+    }
+    let mut order = order.clone();
+    if let Some(payment_id) = &order.payment_id {
+        // Another request's attempt: if its request died, resolve it first.
+        if let Some(attempt) = payments::get(db, business_id, payment_id).await? {
+            if attempt.status == AttemptStatus::Processing && lease_ended(&attempt) {
+                super::recovery::reconcile(commerce, &attempt).await?;
+                order = orders::get(db, business_id, &order.id).await?.unwrap_or(order);
+            }
+        }
+    }
+    let payable = order.status == OrderStatus::Open && order.payment_status.is_unpaid() && order.payment_id.is_none();
+    if !payable {
+        return Ok(PayResult::NotPayable);
+    }
+    let now = ids::now_ms();
+    let Some(attempt) = payments::start(db, business_id, &order, Some(request_key), commerce.lease_from(now)).await?
     else {
         return Ok(PayResult::NotPayable);
     };
-    let provider_key = format!("{}:{idempotency_key}", order.id);
-    let answer = provider.authorize(card, order.total_minor, &order.currency, &provider_key).await;
-    settle(db, provider, order, &payment_id, answer).await
+    commerce.failpoints().hit(failpoint::PAY_AFTER_START).await;
+    let key = attempt.provider_key.clone().unwrap_or_else(|| attempt.id.clone());
+    let answer = commerce.provider().authorize(card, order.total_minor, &order.currency, &key).await;
+    commerce.failpoints().hit(failpoint::PAY_AFTER_AUTHORIZE).await;
+    settle(commerce, &attempt, answer.into()).await
 }
 
 /// The customer passed (or failed) the challenge of `payment_id`.
 pub async fn complete_challenge(
-    db: &Db,
-    provider: &dyn PaymentProvider,
+    commerce: &Commerce,
     business_id: &str,
     order: &Order,
     payment_id: &str,
     passed: bool,
 ) -> StoreResult<PayResult> {
-    let Some(payment) = payments::get(db, business_id, payment_id).await? else { return Ok(PayResult::NotPayable) };
-    let Some(reference) =
-        payment.provider_reference.filter(|_| payment.status == "requires_challenge" && payment.order_id == order.id)
-    else {
+    let db = commerce.db();
+    let Some(attempt) = payments::get(db, business_id, payment_id).await?.filter(|p| p.order_id == order.id) else {
         return Ok(PayResult::NotPayable);
     };
-    let answer = provider.complete_challenge(&reference, passed).await;
-    if matches!(answer, Err(super::ProviderError::Refused(_))) {
-        // Completed already (a second click): nothing more to do here.
-        return Ok(PayResult::NotPayable);
+    let reference = match (&attempt.status, &attempt.provider_reference) {
+        (AttemptStatus::RequiresChallenge, Some(reference)) => reference.clone(),
+        // Answered already (a second click, or a retry after a crash): say how it ended.
+        _ => return resume(commerce, attempt).await,
+    };
+    let answer = commerce.provider().complete_challenge(&reference, passed).await;
+    commerce.failpoints().hit(failpoint::CHALLENGE_AFTER_PROVIDER).await;
+    if matches!(answer, Err(ProviderError::Refused(_))) {
+        // The provider completed it before (the answer was lost): ask what it knows.
+        super::recovery::reconcile(commerce, &attempt).await?;
+        let attempt = payments::get(db, business_id, payment_id).await?.unwrap_or(attempt);
+        return outcome_of(commerce, &attempt).await;
     }
-    settle(db, provider, order, payment_id, answer).await
+    settle(commerce, &attempt, answer.into()).await
 }
 
-async fn settle(
-    db: &Db,
-    provider: &dyn PaymentProvider,
-    order: &Order,
-    payment_id: &str,
-    answer: Result<Authorization, super::ProviderError>,
-) -> StoreResult<PayResult> {
-    match answer {
-        Ok(Authorization::Approved { reference, card }) => {
-            if provider.capture(&reference, order.total_minor).await.is_err() {
-                payments::record_unsuccessful(db, &order.id, payment_id, Some(&card), None).await?;
-                return Ok(PayResult::ProcessorError);
-            }
-            if let Some(paid) =
-                payments::record_captured(db, &order.id, payment_id, &reference, &card, order.total_minor).await?
-            {
-                Ok(PayResult::Paid { payment_id: payment_id.to_string(), order: Box::new(paid) })
-            } else {
-                // The order was cancelled while the customer was paying: give it back.
-                let refunded = provider.refund(&reference, order.total_minor).await;
-                tracing::warn!(order = %order.id, ?refunded, "payment captured for a cancelled order was refunded");
-                payments::record_unsuccessful(db, &order.id, payment_id, Some(&card), None).await?;
-                Ok(PayResult::NotPayable)
-            }
-        }
-        Ok(Authorization::ChallengeRequired { reference, card }) => {
-            payments::record_challenge(db, payment_id, &reference, &card).await?;
-            Ok(PayResult::Challenge { payment_id: payment_id.to_string() })
-        }
-        Ok(Authorization::Declined { code, card }) => {
-            let order =
-                payments::record_unsuccessful(db, &order.id, payment_id, card.as_ref(), Some(code.as_str())).await?;
-            Ok(PayResult::Declined { code, order: order.map(Box::new) })
-        }
-        Err(error) => {
-            tracing::warn!(order = %order.id, "payment processor error: {error}");
-            payments::record_unsuccessful(db, &order.id, payment_id, None, None).await?;
-            Ok(PayResult::ProcessorError)
-        }
+/// What became of `attempt` for a retried request: resolved first if it is
+/// still in flight (the idempotency key's lease says its first owner died; if
+/// that owner is only slow, every step after is idempotent, so both agree).
+async fn resume(commerce: &Commerce, attempt: Payment) -> StoreResult<PayResult> {
+    if attempt.status == AttemptStatus::Processing {
+        super::recovery::reconcile(commerce, &attempt).await?;
+        let attempt = payments::get(commerce.db(), &attempt.business_id, &attempt.id).await?.unwrap_or(attempt);
+        return outcome_of(commerce, &attempt).await;
     }
+    outcome_of(commerce, &attempt).await
+}
+
+fn lease_ended(attempt: &Payment) -> bool {
+    attempt.lease_until.is_none_or(|until| until <= ids::now_ms())
+}
+
+/// Records what the provider said of `attempt`, and what it means for the
+/// order, in one transaction; then tells the bot. The one writer of outcomes.
+pub(crate) async fn settle(commerce: &Commerce, attempt: &Payment, answer: ProviderAnswer) -> StoreResult<PayResult> {
+    let db = commerce.db();
+    let mut answer = answer;
+    for _ in 0..5 {
+        let current = payments::get(db, &attempt.business_id, &attempt.id).await?;
+        let Some(current) = current.filter(|p| p.status.in_flight()) else {
+            // Resolved meanwhile by another request or recovery: say how.
+            let resolved = payments::get(db, &attempt.business_id, &attempt.id).await?;
+            return match resolved {
+                Some(resolved) => outcome_of(commerce, &resolved).await,
+                None => Ok(PayResult::NotPayable),
+            };
+        };
+        let order = orders::get(db, &current.business_id, &current.order_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("payment {} has no order", current.id)))?;
+        let holds_slot = order.payment_id.as_deref() == Some(current.id.as_str());
+        if let ProviderAnswer::Approved { reference, captured: captured @ false, .. } = &mut answer {
+            let key = format!("{}:capture", current.id);
+            if let Err(error) = commerce.provider().capture(reference, current.amount_minor, &key).await {
+                tracing::warn!(payment = %current.id, "capture failed: {error}");
+                answer = ProviderAnswer::Failed;
+                continue;
+            }
+            *captured = true;
+            commerce.failpoints().hit(failpoint::PAY_AFTER_CAPTURE).await;
+        }
+        let recorded = match &answer {
+            ProviderAnswer::Approved { reference, card, .. } => {
+                let update = AttemptUpdate {
+                    reference: Some(reference),
+                    card: Some(card),
+                    captured_minor: Some(current.amount_minor),
+                    ..AttemptUpdate::default()
+                };
+                if !(holds_slot && order.status == OrderStatus::Open) {
+                    // Captured for an order that is no longer waiting for this
+                    // payment: give the money back, and say the order is not payable.
+                    return give_back(commerce, &current, reference, card).await;
+                }
+                let paid = OrderChange {
+                    payment_status: PaymentStatus::Captured,
+                    end_reservation: true,
+                    event: Some(OrderEventKind::Paid),
+                    ..unchanged(&order)
+                };
+                payments::record(db, &current, AttemptStatus::Captured, &update, Some((&order, &paid))).await?
+            }
+            ProviderAnswer::Challenge { reference, card } => {
+                let update = AttemptUpdate { reference: Some(reference), card: Some(card), ..AttemptUpdate::default() };
+                if current.status == AttemptStatus::RequiresChallenge {
+                    return Ok(PayResult::Challenge { payment_id: current.id.clone() });
+                }
+                payments::record(db, &current, AttemptStatus::RequiresChallenge, &update, None).await?
+            }
+            ProviderAnswer::Declined { code, card } => {
+                let update = AttemptUpdate {
+                    card: card.as_ref(),
+                    decline_code: Some(code.as_str()),
+                    ..AttemptUpdate::default()
+                };
+                let declined = holds_slot.then(|| OrderChange {
+                    payment_status: PaymentStatus::Failed,
+                    payment_id: None,
+                    event: Some(OrderEventKind::PaymentFailed),
+                    detail: Some(code.message().to_string()),
+                    ..unchanged(&order)
+                });
+                payments::record(db, &current, AttemptStatus::Declined, &update, declined.as_ref().map(|c| (&order, c)))
+                    .await?
+            }
+            ProviderAnswer::Failed => {
+                let freed = holds_slot.then(|| OrderChange { payment_id: None, ..unchanged(&order) });
+                let update = AttemptUpdate::default();
+                payments::record(db, &current, AttemptStatus::Failed, &update, freed.as_ref().map(|c| (&order, c)))
+                    .await?
+            }
+        };
+        let Some((recorded, _)) = recorded else { continue };
+        if recorded.status == AttemptStatus::Captured {
+            commerce.failpoints().hit(failpoint::PAY_AFTER_RECORD).await;
+        }
+        crate::commerce::events::dispatch(commerce, Some(&recorded.order_id)).await?;
+        return outcome_of(commerce, &recorded).await;
+    }
+    Err(StoreError::Conflict("the payment kept changing; try again".into()))
+}
+
+/// Money captured for an order that no longer waits for it goes back at once.
+async fn give_back(
+    commerce: &Commerce,
+    attempt: &Payment,
+    reference: &str,
+    card: &CardOnFile,
+) -> StoreResult<PayResult> {
+    let key = format!("{}:give-back", attempt.id);
+    let refunded = commerce.provider().refund(reference, attempt.amount_minor, &key).await;
+    tracing::warn!(payment = %attempt.id, ?refunded, "payment captured for an order no longer payable was refunded");
+    let update = AttemptUpdate { reference: Some(reference), card: Some(card), ..AttemptUpdate::default() };
+    payments::record(commerce.db(), attempt, AttemptStatus::Failed, &update, None).await?;
+    Ok(PayResult::NotPayable)
+}
+
+/// The order's states unchanged: what a change starts from.
+fn unchanged(order: &Order) -> OrderChange {
+    OrderChange {
+        status: order.status,
+        payment_status: order.payment_status,
+        fulfillment_status: order.fulfillment_status,
+        payment_id: order.payment_id.clone(),
+        release_stock: false,
+        end_reservation: false,
+        event: None,
+        detail: None,
+    }
+}
+
+/// How a recorded attempt ended, as the customer is told.
+async fn outcome_of(commerce: &Commerce, attempt: &Payment) -> StoreResult<PayResult> {
+    let order = orders::get(commerce.db(), &attempt.business_id, &attempt.order_id).await?;
+    Ok(match attempt.status {
+        AttemptStatus::Captured => match order {
+            Some(order) => PayResult::Paid { payment_id: attempt.id.clone(), order: Box::new(order) },
+            None => PayResult::NotPayable,
+        },
+        AttemptStatus::RequiresChallenge => PayResult::Challenge { payment_id: attempt.id.clone() },
+        AttemptStatus::Declined => PayResult::Declined {
+            code: attempt.decline_code.as_deref().and_then(DeclineCode::parse).unwrap_or(DeclineCode::GenericDecline),
+            order: order.map(Box::new),
+        },
+        AttemptStatus::Failed => PayResult::ProcessorError,
+        AttemptStatus::Processing => PayResult::NotPayable,
+    })
 }

@@ -1,5 +1,7 @@
 //! Card payments, owned by the host: the connector boundary every payment
-//! provider implements, and the built-in sandbox processor.
+//! provider implements, the built-in sandbox processor, the payment lifecycle
+//! (`flow`), refunds (`refund`) and the reconciler that resolves whatever a
+//! crash left between a provider call and its record (`recovery`).
 //!
 //! Invariant: a card number exists only in the request that carries it and in
 //! the provider call; it is never stored, logged, or given to a plugin or the
@@ -7,6 +9,8 @@
 //! digits and the expiry. The CVC is never kept, not even encrypted.
 
 pub mod flow;
+pub mod recovery;
+pub mod refund;
 pub mod sandbox;
 
 use std::future::Future;
@@ -121,8 +125,29 @@ pub enum ProviderError {
 
 pub type ProviderFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
 
+/// What the provider knows of an authorization, asked by the idempotency key
+/// it was made with: how recovery learns what a request that died did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeState {
+    pub reference: String,
+    pub outcome: ChargeOutcome,
+    pub card: Option<CardOnFile>,
+    pub authorized_minor: i64,
+    pub captured_minor: i64,
+    pub refunded_minor: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Approved,
+    ChallengeRequired,
+    Declined(DeclineCode),
+}
+
 /// The connector boundary: what Bottega needs from a card processor. Amounts
-/// are minor units of `currency`; a connector converts at its own edge.
+/// are minor units of `currency`; a connector converts at its own edge. Every
+/// call that moves money takes an idempotency key: the same key answers the
+/// same and moves the money once, so a call retried after a crash is safe.
 pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     /// Authorizes `amount_minor`; `idempotency_key` makes a retry safe.
     fn authorize<'a>(
@@ -136,7 +161,12 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     /// Completes a 3-D Secure challenge the customer passed or failed.
     fn complete_challenge<'a>(&'a self, reference: &'a str, passed: bool) -> ProviderFuture<'a, Authorization>;
 
-    fn capture<'a>(&'a self, reference: &'a str, amount_minor: i64) -> ProviderFuture<'a, ()>;
+    fn capture<'a>(&'a self, reference: &'a str, amount_minor: i64, idempotency_key: &'a str)
+    -> ProviderFuture<'a, ()>;
 
-    fn refund<'a>(&'a self, reference: &'a str, amount_minor: i64) -> ProviderFuture<'a, ()>;
+    fn refund<'a>(&'a self, reference: &'a str, amount_minor: i64, idempotency_key: &'a str) -> ProviderFuture<'a, ()>;
+
+    /// The authorization made under `idempotency_key`, or `None` when the
+    /// provider never received it.
+    fn retrieve<'a>(&'a self, idempotency_key: &'a str) -> ProviderFuture<'a, Option<ChargeState>>;
 }

@@ -16,9 +16,10 @@
 //! | any other valid card | approved                                    |
 
 use super::{
-    Authorization, CardInput, CardOnFile, DeclineCode, PaymentProvider, ProviderError, ProviderFuture, digits, last4,
+    Authorization, CardInput, CardOnFile, ChargeOutcome, ChargeState, DeclineCode, PaymentProvider, ProviderError,
+    ProviderFuture, digits, last4,
 };
-use crate::store::sandbox_charges::{self, Change, Charge};
+use crate::store::sandbox_charges::{self, Change, Charge, Operation};
 use crate::store::{Db, StoreError};
 
 pub const CARD_SUCCESS: &str = "4242424242424242";
@@ -180,17 +181,51 @@ impl PaymentProvider for SandboxProcessor {
         })
     }
 
-    fn capture<'a>(&'a self, reference: &'a str, amount_minor: i64) -> ProviderFuture<'a, ()> {
+    fn capture<'a>(
+        &'a self,
+        reference: &'a str,
+        amount_minor: i64,
+        idempotency_key: &'a str,
+    ) -> ProviderFuture<'a, ()> {
         Box::pin(async move {
-            let change = sandbox_charges::capture(&self.db, reference, amount_minor).await.map_err(unavailable)?;
+            let change =
+                sandbox_charges::operate(&self.db, idempotency_key, reference, Operation::Capture, amount_minor)
+                    .await
+                    .map_err(unavailable)?;
             changed(change, reference, "capture above the authorized amount")
         })
     }
 
-    fn refund<'a>(&'a self, reference: &'a str, amount_minor: i64) -> ProviderFuture<'a, ()> {
+    fn refund<'a>(&'a self, reference: &'a str, amount_minor: i64, idempotency_key: &'a str) -> ProviderFuture<'a, ()> {
         Box::pin(async move {
-            let change = sandbox_charges::refund(&self.db, reference, amount_minor).await.map_err(unavailable)?;
+            let change =
+                sandbox_charges::operate(&self.db, idempotency_key, reference, Operation::Refund, amount_minor)
+                    .await
+                    .map_err(unavailable)?;
             changed(change, reference, "refund above the captured amount")
+        })
+    }
+
+    fn retrieve<'a>(&'a self, idempotency_key: &'a str) -> ProviderFuture<'a, Option<ChargeState>> {
+        Box::pin(async move {
+            let Some(books) =
+                sandbox_charges::by_idempotency_key(&self.db, idempotency_key).await.map_err(unavailable)?
+            else {
+                return Ok(None);
+            };
+            let outcome = match answer(books.charge.clone())? {
+                Authorization::Approved { .. } => ChargeOutcome::Approved,
+                Authorization::ChallengeRequired { .. } => ChargeOutcome::ChallengeRequired,
+                Authorization::Declined { code, .. } => ChargeOutcome::Declined(code),
+            };
+            Ok(Some(ChargeState {
+                reference: books.charge.reference,
+                outcome,
+                card: books.charge.card,
+                authorized_minor: books.amount_minor,
+                captured_minor: books.captured_minor,
+                refunded_minor: books.refunded_minor,
+            }))
         })
     }
 }
@@ -246,11 +281,17 @@ mod tests {
         ));
 
         // Capture and refunds never exceed what was authorized and captured.
-        sandbox.capture(&reference, 500).await.expect("capture");
-        assert!(sandbox.capture(&reference, 1).await.is_err());
-        sandbox.refund(&reference, 200).await.expect("partial refund");
-        assert!(sandbox.refund(&reference, 301).await.is_err());
-        sandbox.refund(&reference, 300).await.expect("the rest");
+        sandbox.capture(&reference, 500, "c1").await.expect("capture");
+        assert!(sandbox.capture(&reference, 1, "c2").await.is_err());
+        // A retried capture answers the same and captures nothing more.
+        sandbox.capture(&reference, 500, "c1").await.expect("the same capture");
+        sandbox.refund(&reference, 200, "r1").await.expect("partial refund");
+        sandbox.refund(&reference, 200, "r1").await.expect("the same refund, once");
+        assert!(sandbox.refund(&reference, 301, "r2").await.is_err());
+        sandbox.refund(&reference, 300, "r3").await.expect("the rest");
+        let books = sandbox.retrieve("k1").await.expect("retrieve").expect("known");
+        assert_eq!((books.captured_minor, books.refunded_minor), (500, 500));
+        assert_eq!(sandbox.retrieve("never-sent").await, Ok(None));
 
         // 3-D Secure: nothing can be captured until the challenge is passed.
         let Ok(Authorization::ChallengeRequired { reference, .. }) =
@@ -258,17 +299,17 @@ mod tests {
         else {
             panic!("a challenge")
         };
-        assert!(sandbox.capture(&reference, 900).await.is_err());
+        assert!(sandbox.capture(&reference, 900, "c3").await.is_err());
         assert!(matches!(sandbox.complete_challenge(&reference, true).await, Ok(Authorization::Approved { .. })));
-        sandbox.capture(&reference, 900).await.expect("capture after the challenge");
+        sandbox.capture(&reference, 900, "c4").await.expect("capture after the challenge");
 
         // The ledger is the database's: another processor on it (another node,
         // or this one after a restart) refunds what the first one captured.
         let restarted = SandboxProcessor::new(db);
-        restarted.refund(&reference, 900).await.expect("refund after a restart");
-        assert!(restarted.refund(&reference, 1).await.is_err());
+        restarted.refund(&reference, 900, "r4").await.expect("refund after a restart");
+        assert!(restarted.refund(&reference, 1, "r5").await.is_err());
         assert_eq!(
-            restarted.capture("sbx_unknown", 1).await,
+            restarted.capture("sbx_unknown", 1, "c5").await,
             Err(ProviderError::UnknownReference("sbx_unknown".into()))
         );
     }

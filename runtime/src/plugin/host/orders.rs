@@ -5,7 +5,6 @@
 //! pseudonym, so an order id of another customer, or of another business,
 //! reads as `none`.
 
-use serde::Deserialize;
 use wasmtime::component::{HasData, Linker};
 
 use super::fault;
@@ -46,60 +45,41 @@ fn view(state: &mut PluginState) -> CustomerOrders<'_> {
     CustomerOrders { db: &scope.db, business_id: &scope.business_id, customer_id: &scope.customer_id }
 }
 
-/// What a plugin may read of an order's checkout cart (the host stores the
-/// whole priced cart as JSON; see `commerce::cart::PricedCart`).
-#[derive(Deserialize)]
-struct CheckoutCart {
-    #[serde(default)]
-    lines: Vec<CheckoutLine>,
-}
-
-#[derive(Deserialize)]
-struct CheckoutLine {
-    product_id: String,
-    name: String,
-    quantity: i64,
-    line_total: CheckoutMoney,
-}
-
-#[derive(Deserialize)]
-struct CheckoutMoney {
-    amount_minor: i64,
-    currency: String,
-}
-
 fn to_wit(order: &stored::Order) -> Order {
-    // A cart this version cannot read gives no lines rather than failing the call.
-    let cart: CheckoutCart = serde_json::from_value(order.cart.clone()).unwrap_or(CheckoutCart { lines: Vec::new() });
+    use crate::commerce::states;
     Order {
         order_id: order.id.clone(),
         number: u64::try_from(order.number).unwrap_or_default(),
-        status: match order.status.as_str() {
-            "completed" => OrderStatus::Completed,
-            "cancelled" => OrderStatus::Cancelled,
-            _ => OrderStatus::Open,
+        status: match order.status {
+            states::OrderStatus::Open => OrderStatus::Open,
+            states::OrderStatus::Completed => OrderStatus::Completed,
+            states::OrderStatus::Cancelled => OrderStatus::Cancelled,
         },
-        payment: match order.payment_status.as_str() {
-            "authorized" => PaymentStatus::Authorized,
-            "captured" => PaymentStatus::Captured,
-            "failed" => PaymentStatus::Failed,
-            "refunded" => PaymentStatus::Refunded,
-            "partially_refunded" => PaymentStatus::PartiallyRefunded,
-            _ => PaymentStatus::Pending,
+        payment: match order.payment_status {
+            states::PaymentStatus::Pending => PaymentStatus::Pending,
+            states::PaymentStatus::Authorized => PaymentStatus::Authorized,
+            states::PaymentStatus::Captured => PaymentStatus::Captured,
+            states::PaymentStatus::Failed => PaymentStatus::Failed,
+            states::PaymentStatus::Refunded => PaymentStatus::Refunded,
+            states::PaymentStatus::PartiallyRefunded => PaymentStatus::PartiallyRefunded,
         },
-        fulfillment: match order.fulfillment_status.as_str() {
-            "shipped" => FulfillmentStatus::Shipped,
-            "delivered" => FulfillmentStatus::Delivered,
-            _ => FulfillmentStatus::Unfulfilled,
+        fulfillment: match order.fulfillment_status {
+            states::FulfillmentStatus::Unfulfilled => FulfillmentStatus::Unfulfilled,
+            states::FulfillmentStatus::Shipped => FulfillmentStatus::Shipped,
+            states::FulfillmentStatus::Delivered => FulfillmentStatus::Delivered,
         },
-        lines: cart
+        lines: order
+            .cart
             .lines
-            .into_iter()
+            .iter()
             .map(|line| OrderLine {
-                product_id: line.product_id,
-                name: line.name,
+                product_id: line.product_id.clone(),
+                name: line.name.clone(),
                 quantity: u32::try_from(line.quantity).unwrap_or(u32::MAX),
-                line_total: Money { amount_minor: line.line_total.amount_minor, currency: line.line_total.currency },
+                line_total: Money {
+                    amount_minor: line.line_total.amount_minor,
+                    currency: line.line_total.currency.clone(),
+                },
             })
             .collect(),
         total: Money { amount_minor: order.total_minor, currency: order.currency.clone() },
