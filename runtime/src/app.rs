@@ -1,7 +1,10 @@
 //! The application: configuration, database, plugin host and chat service,
-//! wired once at start-up and shared by every request.
+//! wired once at start-up and shared by every request; and the node's
+//! background workers, every one started through its [`Supervisor`] and
+//! stopped by [`App::shutdown`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::chat::ChatService;
 use crate::commerce::payments::PaymentProvider;
@@ -9,8 +12,10 @@ use crate::commerce::payments::sandbox::SandboxProcessor;
 use crate::config::Config;
 use crate::plugin::PluginHost;
 use crate::store::Db;
+use crate::supervisor::{ShutdownReport, Supervisor};
 use crate::transport::inbox::Inbox;
 use crate::transport::outbox::Sender;
+use crate::webhooks::DeliveryWorker;
 
 /// Everything a request handler may need. Cheap to clone (`Arc` inside).
 #[derive(Debug, Clone)]
@@ -26,8 +31,12 @@ pub struct AppInner {
     pub inbox: Inbox,
     /// The outbound queue's sender.
     pub outbox: Sender,
+    /// Signed events to businesses' endpoints.
+    pub webhooks: DeliveryWorker,
     /// The card processor (the built-in sandbox until a real connector is configured).
     pub payments: Arc<dyn PaymentProvider>,
+    /// Starts, tracks and stops this node's background workers.
+    pub supervisor: Supervisor,
 }
 
 impl std::ops::Deref for App {
@@ -39,29 +48,23 @@ impl std::ops::Deref for App {
 }
 
 impl App {
-    /// Connects to the database (migrating it), starts the plugin host, and
-    /// seeds the demo shop when configured to and the database is empty.
+    /// Connects to the database (migrating it), starts the plugin host and
+    /// the background workers.
     pub async fn start(config: Config) -> anyhow::Result<App> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", config.data_dir.display()))?;
         let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await?;
+        let supervisor = Supervisor::new();
         let plugins = Arc::new(PluginHost::new(config.plugins.clone(), &config.data_dir)?);
         let outbox = Sender::new(db.clone(), config.transport.retry_base);
         let chat = Arc::new(ChatService::new(db.clone(), plugins.clone(), config.commerce.clone(), outbox.waker()));
-        let inbox = Inbox::new(db.clone(), chat.clone(), outbox.clone(), config.transport.retry_base);
-        if config.transport.run_workers {
-            outbox.spawn(config.transport.poll_every);
-            inbox.spawn(config.transport.poll_every);
-        }
-        chat.feed().spawn_relay(config.database_url.clone());
-        spawn_reservation_sweeper(db.clone(), config.commerce.expiry_sweep_every);
-        // Uploads whose compile was cut off (this node or another stopped).
-        plugins.spawn_compile_sweeper(db.clone(), config.commerce.expiry_sweep_every);
-        if let Some(every) = config.commerce.webhooks_every {
-            crate::webhooks::spawn_worker(db.clone(), every);
-        }
+        let inbox =
+            Inbox::new(db.clone(), chat.clone(), outbox.clone(), config.transport.retry_base, supervisor.stopping());
+        let webhooks = DeliveryWorker::new(db.clone());
         let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new(db.clone()));
-        Ok(App(Arc::new(AppInner { config, db, plugins, chat, inbox, outbox, payments })))
+        let app = App(Arc::new(AppInner { config, db, plugins, chat, inbox, outbox, webhooks, payments, supervisor }));
+        app.start_workers();
+        Ok(app)
     }
 
     /// Releases the stock of unpaid orders whose reservation expired.
@@ -73,25 +76,86 @@ impl App {
     pub fn router(&self) -> axum::Router {
         crate::api::router(self.clone())
     }
-}
 
-/// Every `every`, gives back the stock of unpaid orders whose reservation
-/// expired. Stops when the runtime (its tokio runtime) stops.
-fn spawn_reservation_sweeper(db: Db, every: std::time::Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let now = crate::ids::now_ms();
-            match crate::commerce::orders::expire_reservations(&db, now).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(orders = n, "released the stock of expired reservations"),
-                Err(e) => tracing::warn!("releasing expired reservations failed: {e}"),
+    /// Serves the HTTP API on `listener`, as one of the node's workers: when
+    /// shutdown begins it accepts no more connections and lets the requests
+    /// under way finish.
+    pub fn serve(&self, listener: tokio::net::TcpListener) {
+        let router = self.router();
+        self.supervisor.spawn("http server", move |stop| async move {
+            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await {
+                tracing::error!("http server: {e}");
             }
-            if let Err(e) = crate::store::idempotency::purge_expired(&db, now).await {
-                tracing::warn!("purging old idempotency keys failed: {e}");
+        });
+    }
+
+    /// Stops this node. Its workers (and the HTTP server [`App::serve`]
+    /// started) take no new work; the turns, sends and requests under way get
+    /// up to `grace` to finish; then the queue rows this node claimed and did
+    /// not settle are given back, so another node takes them at once rather
+    /// than when their lease ends; only then is the pool closed.
+    pub async fn shutdown(&self, grace: Duration) -> ShutdownReport {
+        tracing::info!(?grace, "stopping: no new work, finishing what is under way");
+        let finished_in_time = self.supervisor.shutdown(grace).await;
+        let now = crate::ids::now_ms();
+        let mut leases_released = 0;
+        for (queue, released) in [
+            ("inbound events", self.inbox.release_leases(now).await),
+            ("outbound sends", self.outbox.release_leases(now).await),
+            ("webhook deliveries", self.webhooks.release_leases(now).await),
+        ] {
+            match released {
+                Ok(n) => leases_released += n,
+                Err(e) => tracing::warn!("could not give back the leases of {queue}: {e}"),
             }
         }
-    });
+        tracing::info!(leases_released, finished_in_time, "stopped; closing the database");
+        self.db.close().await;
+        ShutdownReport { finished_in_time, leases_released }
+    }
+
+    /// Starts every background worker of this node through its supervisor.
+    fn start_workers(&self) {
+        let (config, supervisor) = (&self.config, &self.supervisor);
+        if config.transport.run_workers {
+            let poll = config.transport.poll_every;
+            let outbox = self.outbox.clone();
+            supervisor.spawn("outbox sender", move |stop| outbox.run(poll, stop));
+            let inbox = self.inbox.clone();
+            supervisor.spawn("inbound worker", move |stop| inbox.run(poll, stop));
+        }
+        let (feed, database_url) = (self.chat.feed().clone(), config.database_url.clone());
+        supervisor.spawn("message feed relay", move |stop| feed.relay(database_url, stop));
+        let db = self.db.clone();
+        supervisor.every("reservation sweeper", config.commerce.expiry_sweep_every, move || {
+            let db = db.clone();
+            async move { sweep_expired(&db, crate::ids::now_ms()).await }
+        });
+        // Uploads whose compile was cut off (this node or another stopped).
+        let (plugins, db) = (self.plugins.clone(), self.db.clone());
+        supervisor.every("compile sweeper", config.commerce.expiry_sweep_every, move || {
+            let (plugins, db) = (plugins.clone(), db.clone());
+            async move { plugins.sweep_stranded_compiles(&db).await }
+        });
+        if let Some(every) = config.commerce.webhooks_every {
+            let (webhooks, stop) = (self.webhooks.clone(), supervisor.stopping());
+            supervisor.every("webhook deliveries", every, move || {
+                let (webhooks, stop) = (webhooks.clone(), stop.clone());
+                async move { webhooks.deliver_due(&stop).await }
+            });
+        }
+    }
+}
+
+/// One pass of the reservation sweeper: gives back the stock of unpaid orders
+/// whose reservation expired, and forgets idempotency keys past their time.
+async fn sweep_expired(db: &Db, now: i64) {
+    match crate::commerce::orders::expire_reservations(db, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(orders = n, "released the stock of expired reservations"),
+        Err(e) => tracing::warn!("releasing expired reservations failed: {e}"),
+    }
+    if let Err(e) = crate::store::idempotency::purge_expired(db, now).await {
+        tracing::warn!("purging old idempotency keys failed: {e}");
+    }
 }

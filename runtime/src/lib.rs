@@ -16,7 +16,9 @@ pub mod ids;
 pub mod money;
 pub mod plugin;
 pub mod seed;
+pub mod serve;
 pub mod store;
+pub mod supervisor;
 pub mod transport;
 pub mod webhooks;
 

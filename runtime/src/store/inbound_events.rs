@@ -128,3 +128,9 @@ pub async fn mark_done(db: &Db, id: &str) -> StoreResult<()> {
 pub async fn mark_failed(db: &Db, id: &str, error: &str, next_attempt_at: Option<i64>) -> StoreResult<()> {
     queue::record_failure(db, "inbound_events", id, error, next_attempt_at, "failed", true).await
 }
+
+/// Gives back the events in `held` that this node claimed and did not settle:
+/// due at `now` for any node (see `queue::release`). Returns how many.
+pub async fn release(db: &Db, held: &queue::Held, now: i64) -> StoreResult<usize> {
+    queue::release(db, "inbound_events", held, now).await
+}

@@ -251,3 +251,9 @@ pub async fn retry(db: &Db, business_id: &str, id: &str) -> StoreResult<bool> {
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Gives back the sends in `held` that this node claimed and did not settle:
+/// due at `now` for any node (see `queue::release`). Returns how many.
+pub async fn release(db: &Db, held: &queue::Held, now: i64) -> StoreResult<usize> {
+    queue::release(db, "outbox", held, now).await
+}

@@ -13,6 +13,11 @@
 //!   `expired` (WhatsApp refuses free-form messages outside that window).
 //!
 //! Sends per channel are rate limited on each node (`rate_per_second`).
+//!
+//! The worker runs under the [`Supervisor`](crate::supervisor::Supervisor).
+//! When shutdown begins, sends under way are finished and no other is
+//! started; the rows claimed and not sent are given back
+//! ([`Sender::release_leases`]) for another node to send at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use super::whatsapp::outbound;
 use crate::chat::{RenderedReply, fallback};
@@ -62,6 +68,8 @@ pub struct Sender {
     wake: Arc<Notify>,
     buckets: Arc<Mutex<HashMap<String, Bucket>>>,
     retry_base: Duration,
+    /// The rows this node claimed and has not settled.
+    held: queue::Held,
 }
 
 /// A token bucket: `rate` sends per second, bursts up to `rate`.
@@ -80,7 +88,14 @@ enum Attempt {
 impl Sender {
     pub fn new(db: Db, retry_base: Duration) -> Sender {
         let client = reqwest::Client::builder().timeout(ATTEMPT_TIMEOUT).build().unwrap_or_default();
-        Sender { db, client, wake: Arc::new(Notify::new()), buckets: Arc::default(), retry_base }
+        Sender {
+            db,
+            client,
+            wake: Arc::new(Notify::new()),
+            buckets: Arc::default(),
+            retry_base,
+            held: queue::Held::default(),
+        }
     }
 
     /// Wakes the worker: something was queued.
@@ -93,25 +108,49 @@ impl Sender {
         self.wake.clone()
     }
 
-    /// Runs the worker: sends what is due, then waits for a wake-up or `poll`.
-    pub fn spawn(&self, poll: Duration) {
-        let sender = self.clone();
-        tokio::spawn(async move {
-            loop {
-                match sender.send_due(crate::ids::now_ms()).await {
-                    Ok(n) if n > 0 => continue,
-                    Ok(_) => {}
-                    Err(e) => tracing::error!("outbox worker: {e}"),
-                }
-                let _ = tokio::time::timeout(poll, sender.wake.notified()).await;
+    /// The worker: sends what is due, then waits for a wake-up or `poll`,
+    /// until `stop` is cancelled (sends under way are finished first).
+    pub async fn run(self, poll: Duration, stop: CancellationToken) {
+        while !stop.is_cancelled() {
+            match self.send_due_until(crate::ids::now_ms(), &stop).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!("outbox worker: {e}"),
             }
-        });
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => break,
+                _ = tokio::time::timeout(poll, self.wake.notified()) => {}
+            }
+        }
     }
 
-    /// Claims and sends due rows once; returns how many were attempted.
+    /// How many sends this node holds (claimed, not yet settled).
+    pub fn leases_held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Gives back the sends this node claimed and did not settle, due at
+    /// `now` for any node; returns how many. For a stopping node, once its
+    /// sends are over.
+    pub async fn release_leases(&self, now: i64) -> StoreResult<usize> {
+        outbox::release(&self.db, &self.held, now).await
+    }
+
+    /// Claims and sends due rows once; returns how many were claimed.
     pub async fn send_due(&self, now: i64) -> StoreResult<usize> {
+        self.send_due_until(now, &CancellationToken::new()).await
+    }
+
+    /// Like [`send_due`](Self::send_due), starting no send once `stop` is
+    /// cancelled; the rows left are still held, for
+    /// [`release_leases`](Self::release_leases).
+    async fn send_due_until(&self, now: i64, stop: &CancellationToken) -> StoreResult<usize> {
         let lease_until = now + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
         let claimed = outbox::claim_due(&self.db, now, lease_until, BATCH).await?;
+        for row in &claimed {
+            self.held.hold(&row.id, lease_until);
+        }
         let count = claimed.len();
         // Each conversation's rows go in order; conversations go concurrently.
         let mut by_conversation: HashMap<String, Vec<Claimed>> = HashMap::new();
@@ -127,10 +166,15 @@ impl Sender {
                 channels_of.insert(business_id.clone(), channel);
             }
             let channel = channels_of.get(&business_id).cloned().flatten();
-            let sender = self.clone();
+            let (sender, stop) = (self.clone(), stop.clone());
             tasks.spawn(async move {
                 for row in rows {
+                    if stop.is_cancelled() {
+                        break;
+                    }
+                    let id = row.id.clone();
                     sender.send_one(row, channel.as_ref(), now).await?;
+                    sender.held.let_go(&id);
                 }
                 Ok::<(), crate::store::StoreError>(())
             });
