@@ -1,7 +1,10 @@
 //! The application: configuration, database, plugin host and chat service,
-//! wired once at start-up and shared by every request.
+//! wired once at start-up and shared by every request; and the node's
+//! background workers, every one started through its [`Supervisor`] and
+//! stopped by [`App::shutdown`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::chat::ChatService;
 use crate::commerce::Commerce;
@@ -10,8 +13,10 @@ use crate::commerce::payments::sandbox::SandboxProcessor;
 use crate::config::Config;
 use crate::plugin::PluginHost;
 use crate::store::Db;
+use crate::supervisor::{ShutdownReport, Supervisor};
 use crate::transport::inbox::Inbox;
 use crate::transport::outbox::Sender;
+use crate::webhooks::DeliveryWorker;
 
 /// Everything a request handler may need. Cheap to clone (`Arc` inside).
 #[derive(Debug, Clone)]
@@ -27,8 +32,13 @@ pub struct AppInner {
     pub inbox: Inbox,
     /// The outbound queue's sender.
     pub outbox: Sender,
-    /// Orders, payments and refunds: the one owner of their lifecycles.
+    /// Signed events to businesses' endpoints.
+    pub webhooks: DeliveryWorker,
+    /// Orders, payments and refunds: the one owner of their lifecycles (its
+    /// provider is the built-in sandbox until a real connector is configured).
     pub commerce: Arc<Commerce>,
+    /// Starts, tracks and stops this node's background workers.
+    pub supervisor: Supervisor,
 }
 
 impl std::ops::Deref for App {
@@ -40,31 +50,25 @@ impl std::ops::Deref for App {
 }
 
 impl App {
-    /// Connects to the database (migrating it), starts the plugin host, and
-    /// seeds the demo shop when configured to and the database is empty.
+    /// Connects to the database (migrating it), starts the plugin host and
+    /// the background workers.
     pub async fn start(config: Config) -> anyhow::Result<App> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", config.data_dir.display()))?;
         let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await?;
+        let supervisor = Supervisor::new();
         let plugins = Arc::new(PluginHost::new(config.plugins.clone(), &config.data_dir)?);
         let outbox = Sender::new(db.clone(), config.transport.retry_base);
-        let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new(db.clone()));
         let chat = Arc::new(ChatService::new(db.clone(), plugins.clone(), config.commerce.clone(), outbox.waker()));
         chat.register_outbound(Arc::new(crate::transport::outbox::WhatsAppReplies));
+        let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new(db.clone()));
         let commerce = Arc::new(Commerce::new(db.clone(), payments, config.commerce.clone(), chat.clone()));
-        let inbox = Inbox::new(db.clone(), chat.clone(), outbox.clone(), config.transport.retry_base);
-        if config.transport.run_workers {
-            outbox.spawn(config.transport.poll_every);
-            inbox.spawn(config.transport.poll_every);
-        }
-        chat.feed().spawn_relay(config.database_url.clone());
-        spawn_commerce_sweeper(commerce.clone(), config.commerce.expiry_sweep_every);
-        // Uploads whose compile was cut off (this node or another stopped).
-        spawn_compile_sweeper(plugins.clone(), db.clone(), config.commerce.expiry_sweep_every);
-        if let Some(every) = config.commerce.webhooks_every {
-            crate::webhooks::spawn_worker(db.clone(), every);
-        }
-        Ok(App(Arc::new(AppInner { config, db, plugins, chat, inbox, outbox, commerce })))
+        let inbox =
+            Inbox::new(db.clone(), chat.clone(), outbox.clone(), config.transport.retry_base, supervisor.stopping());
+        let webhooks = DeliveryWorker::new(db.clone());
+        let app = App(Arc::new(AppInner { config, db, plugins, chat, inbox, outbox, webhooks, commerce, supervisor }));
+        app.start_workers();
+        Ok(app)
     }
 
     /// Releases the stock of unpaid orders whose reservation expired (one
@@ -77,35 +81,84 @@ impl App {
     pub fn router(&self) -> axum::Router {
         crate::api::router(self.clone())
     }
-}
 
-/// At start and then every `every`, one pass of the commerce sweep: payments
-/// and refunds a crash left in flight, expired reservations, late order
-/// follow-ups, old idempotency keys. Stops when the runtime (its tokio
-/// runtime) stops.
-fn spawn_commerce_sweeper(commerce: Arc<Commerce>, every: std::time::Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match commerce.sweep(crate::ids::now_ms()).await {
-                Ok(swept) if swept == crate::commerce::Swept::default() => {}
-                Ok(swept) => tracing::info!(?swept, "commerce sweep"),
-                Err(e) => tracing::warn!("the commerce sweep failed: {e}"),
+    /// Serves the HTTP API on `listener`, as one of the node's workers: when
+    /// shutdown begins it accepts no more connections and lets the requests
+    /// under way finish.
+    pub fn serve(&self, listener: tokio::net::TcpListener) {
+        let router = self.router();
+        self.supervisor.spawn("http server", move |stop| async move {
+            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await {
+                tracing::error!("http server: {e}");
+            }
+        });
+    }
+
+    /// Stops this node. Its workers (and the HTTP server [`App::serve`]
+    /// started) take no new work; the turns, sends and requests under way get
+    /// up to `grace` to finish; then the queue rows this node claimed and did
+    /// not settle are given back, so another node takes them at once rather
+    /// than when their lease ends; only then is the pool closed.
+    pub async fn shutdown(&self, grace: Duration) -> ShutdownReport {
+        tracing::info!(?grace, "stopping: no new work, finishing what is under way");
+        let finished_in_time = self.supervisor.shutdown(grace).await;
+        let now = crate::ids::now_ms();
+        let mut leases_released = 0;
+        for (queue, released) in [
+            ("inbound events", self.inbox.release_leases(now).await),
+            ("outbound sends", self.outbox.release_leases(now).await),
+            ("webhook deliveries", self.webhooks.release_leases(now).await),
+        ] {
+            match released {
+                Ok(n) => leases_released += n,
+                Err(e) => tracing::warn!("could not give back the leases of {queue}: {e}"),
             }
         }
-    });
+        tracing::info!(leases_released, finished_in_time, "stopped; closing the database");
+        self.db.close().await;
+        ShutdownReport { finished_in_time, leases_released }
+    }
+
+    /// Starts every background worker of this node through its supervisor.
+    fn start_workers(&self) {
+        let (config, supervisor) = (&self.config, &self.supervisor);
+        if config.transport.run_workers {
+            let poll = config.transport.poll_every;
+            let outbox = self.outbox.clone();
+            supervisor.spawn("outbox sender", move |stop| outbox.run(poll, stop));
+            let inbox = self.inbox.clone();
+            supervisor.spawn("inbound worker", move |stop| inbox.run(poll, stop));
+        }
+        let (feed, database_url) = (self.chat.feed().clone(), config.database_url.clone());
+        supervisor.spawn("message feed relay", move |stop| feed.relay(database_url, stop));
+        let commerce = self.commerce.clone();
+        supervisor.every("commerce sweeper", config.commerce.expiry_sweep_every, move || {
+            let commerce = commerce.clone();
+            async move { sweep_commerce(&commerce, crate::ids::now_ms()).await }
+        });
+        // Uploads whose compile was cut off (this node or another stopped).
+        let (plugins, db) = (self.plugins.clone(), self.db.clone());
+        supervisor.every("compile sweeper", config.commerce.expiry_sweep_every, move || {
+            let (plugins, db) = (plugins.clone(), db.clone());
+            async move { plugins.sweep_stranded_compiles(&db).await }
+        });
+        if let Some(every) = config.commerce.webhooks_every {
+            let (webhooks, stop) = (self.webhooks.clone(), supervisor.stopping());
+            supervisor.every("webhook deliveries", every, move || {
+                let (webhooks, stop) = (webhooks.clone(), stop.clone());
+                async move { webhooks.deliver_due(&stop).await }
+            });
+        }
+    }
 }
 
-/// Every `every`, takes over uploads whose compile was cut off.
-fn spawn_compile_sweeper(plugins: Arc<PluginHost>, db: Db, every: std::time::Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            plugins.sweep_stranded_compiles(&db).await;
-        }
-    });
+/// One pass of the commerce sweep: payments and refunds a crash left in
+/// flight (resolved by asking the provider), expired reservations (stock
+/// back), order follow-ups cut off, idempotency keys past their time.
+async fn sweep_commerce(commerce: &Commerce, now: i64) {
+    match commerce.sweep(now).await {
+        Ok(swept) if swept == crate::commerce::Swept::default() => {}
+        Ok(swept) => tracing::info!(?swept, "commerce sweep"),
+        Err(e) => tracing::warn!("the commerce sweep failed: {e}"),
+    }
 }

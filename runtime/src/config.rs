@@ -7,6 +7,38 @@ use std::time::Duration;
 
 use crate::plugin::{Capability, PluginLimits, UploadLimits};
 
+/// The operator's defaults, in one place: the `Default`s below and
+/// `bottega serve`'s flags (`serve.rs`) both read them.
+pub mod defaults {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+    use std::time::Duration;
+
+    pub const LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
+    pub const DATA_DIR: &str = "data";
+    /// Largest plugin upload of a compiled language, in bytes.
+    pub const MAX_PLUGIN_BYTES: usize = 10 << 20;
+    /// Largest plugin upload that embeds an interpreter (Python, JavaScript), in bytes.
+    pub const MAX_INTERPRETED_PLUGIN_BYTES: usize = 40 << 20;
+    pub const MAX_CONCURRENT_COMPILES: usize = 1;
+    pub const MAX_LOADED_PLUGINS: usize = 256;
+    pub const MAX_CONCURRENT_CALLS: u32 = 128;
+    pub const MAX_CONCURRENT_CALLS_PER_BUSINESS: u32 = 8;
+    pub const MAX_MEMORY_BYTES: u64 = 256 << 20;
+    pub const FAILURES_BEFORE_DISABLE: u32 = 5;
+    /// Plugins instantiating within this many microseconds get a fresh instance per message.
+    pub const REUSE_INSTANCES_ABOVE_US: u64 = 250;
+    pub const RESERVATION_MINUTES: u64 = 15;
+    /// How long a payment request owns its attempt before recovery may resolve it.
+    pub const PAYMENT_LEASE: Duration = Duration::from_secs(60);
+    pub const EXPIRY_SWEEP_EVERY: Duration = Duration::from_secs(5);
+    pub const WEBHOOKS_EVERY: Duration = Duration::from_secs(1);
+    pub const POLL_EVERY: Duration = Duration::from_millis(500);
+    pub const RETRY_BASE: Duration = Duration::from_secs(1);
+    pub const WEB_POLL_EVERY: Duration = Duration::from_secs(5);
+    /// How long a stopping node lets the work under way finish, in seconds.
+    pub const SHUTDOWN_GRACE_SECS: u64 = 10;
+}
+
 /// Everything the runtime needs to start. `bottega serve` builds it from flags
 /// and environment variables; tests build it directly.
 #[derive(Debug, Clone)]
@@ -23,6 +55,8 @@ pub struct Config {
     pub plugins: PluginHostConfig,
     pub commerce: CommerceConfig,
     pub transport: TransportConfig,
+    /// How long a stopping node gives the work under way (see [`crate::App::shutdown`]).
+    pub shutdown_grace: Duration,
 }
 
 /// How the transport workers (inbound events, outbound queue) run.
@@ -44,17 +78,16 @@ pub struct TransportConfig {
 impl Default for TransportConfig {
     fn default() -> Self {
         TransportConfig {
-            poll_every: Duration::from_millis(500),
-            retry_base: Duration::from_secs(1),
+            poll_every: defaults::POLL_EVERY,
+            retry_base: defaults::RETRY_BASE,
             run_workers: true,
-            web_poll_every: Duration::from_secs(5),
+            web_poll_every: defaults::WEB_POLL_EVERY,
         }
     }
 }
 
-/// How long checkout holds stock for an unpaid order, how often the commerce
-/// sweep runs (expired holds, payments and refunds a crash left in flight,
-/// order follow-ups), and how long a payment request owns what it started.
+/// How long checkout holds stock for an unpaid order, and how often expired
+/// holds are released.
 #[derive(Debug, Clone)]
 pub struct CommerceConfig {
     pub reservation: Duration,
@@ -76,12 +109,12 @@ pub struct CommerceConfig {
 impl Default for CommerceConfig {
     fn default() -> Self {
         CommerceConfig {
-            reservation: Duration::from_secs(15 * 60),
-            expiry_sweep_every: Duration::from_secs(5),
-            payment_lease: Duration::from_secs(60),
+            reservation: Duration::from_secs(defaults::RESERVATION_MINUTES * 60),
+            expiry_sweep_every: defaults::EXPIRY_SWEEP_EVERY,
+            payment_lease: defaults::PAYMENT_LEASE,
             failpoints: crate::failpoint::Failpoints::from_env(),
-            public_url: "http://127.0.0.1:8080".into(),
-            webhooks_every: Some(Duration::from_secs(1)),
+            public_url: format!("http://{}", defaults::LISTEN),
+            webhooks_every: Some(defaults::WEBHOOKS_EVERY),
         }
     }
 }
@@ -122,18 +155,45 @@ pub struct PluginHostConfig {
 impl Default for PluginHostConfig {
     fn default() -> Self {
         PluginHostConfig {
-            upload_limits: UploadLimits::default(),
-            max_loaded_plugins: 256,
-            max_concurrent_compiles: 1,
+            upload_limits: UploadLimits {
+                compiled: defaults::MAX_PLUGIN_BYTES,
+                interpreted: defaults::MAX_INTERPRETED_PLUGIN_BYTES,
+            },
+            max_loaded_plugins: defaults::MAX_LOADED_PLUGINS,
+            max_concurrent_compiles: defaults::MAX_CONCURRENT_COMPILES,
             compiled_cache_dir: None,
-            max_concurrent_calls: 128,
-            max_concurrent_calls_per_business: 8,
-            max_memory_bytes: 256 << 20,
-            failures_before_disable: 5,
-            reuse_instances_above: crate::plugin::DEFAULT_REUSE_ABOVE,
+            max_concurrent_calls: defaults::MAX_CONCURRENT_CALLS,
+            max_concurrent_calls_per_business: defaults::MAX_CONCURRENT_CALLS_PER_BUSINESS,
+            max_memory_bytes: defaults::MAX_MEMORY_BYTES,
+            failures_before_disable: defaults::FAILURES_BEFORE_DISABLE,
+            reuse_instances_above: Duration::from_micros(defaults::REUSE_INSTANCES_ABOVE_US),
             count_instructions: false,
             default_limits: PluginLimits::default(),
             default_capabilities: Capability::ALL.to_vec(),
+        }
+    }
+}
+
+impl PluginHostConfig {
+    /// The same settings within what the host can run: at least one plugin
+    /// loaded and one compile at a time. The one place settings are clamped.
+    pub fn clamped(self) -> PluginHostConfig {
+        PluginHostConfig {
+            max_loaded_plugins: self.max_loaded_plugins.max(1),
+            max_concurrent_compiles: self.max_concurrent_compiles.max(1),
+            ..self
+        }
+    }
+}
+
+impl CommerceConfig {
+    /// The same settings within what checkout can run: a reservation of at
+    /// least a minute, a public URL without a trailing slash.
+    pub fn clamped(self) -> CommerceConfig {
+        CommerceConfig {
+            reservation: self.reservation.max(Duration::from_secs(60)),
+            public_url: self.public_url.trim_end_matches('/').to_string(),
+            ..self
         }
     }
 }
@@ -142,7 +202,7 @@ impl Config {
     /// A configuration for a data directory with every other setting at its default.
     pub fn new(data_dir: PathBuf, admin_token: String) -> Config {
         Config {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            listen: defaults::LISTEN,
             data_dir,
             database_url: None,
             admin_token,
@@ -150,6 +210,13 @@ impl Config {
             plugins: PluginHostConfig::default(),
             commerce: CommerceConfig::default(),
             transport: TransportConfig::default(),
+            shutdown_grace: Duration::from_secs(defaults::SHUTDOWN_GRACE_SECS),
         }
+    }
+
+    /// The same configuration with every setting clamped to what the
+    /// runtime can run (see [`PluginHostConfig::clamped`], [`CommerceConfig::clamped`]).
+    pub fn clamped(self) -> Config {
+        Config { plugins: self.plugins.clamped(), commerce: self.commerce.clamped(), ..self }
     }
 }

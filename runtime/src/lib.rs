@@ -18,8 +18,10 @@ pub mod ids;
 pub mod money;
 pub mod plugin;
 pub mod seed;
+pub mod serve;
 pub mod signing;
 pub mod store;
+pub mod supervisor;
 #[cfg(test)]
 mod tidy;
 pub mod transport;

@@ -7,12 +7,19 @@
 //! in constant time, and refuses timestamps outside its tolerance (see [`verify`])
 //! so a captured delivery cannot be replayed later. Deliveries are retried with
 //! exponential backoff until a 2xx answer, up to [`MAX_ATTEMPTS`].
+//!
+//! [`DeliveryWorker`] delivers what is due, under the
+//! [`Supervisor`](crate::supervisor::Supervisor): when shutdown begins it
+//! finishes the attempt under way, starts no other, and gives back the
+//! deliveries it claimed and did not attempt.
 
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::signing;
 use crate::store::plugins::PluginVersion;
-use crate::store::{Db, StoreResult, webhooks};
+use crate::store::{Db, StoreResult, queue, webhooks};
 
 pub const SIGNATURE_HEADER: &str = "Bottega-Signature";
 pub const MAX_ATTEMPTS: i64 = 12;
@@ -67,9 +74,28 @@ pub fn backoff(attempts: i64) -> Duration {
 
 /// Attempts every delivery due at `now` (ms); returns how many were acknowledged.
 pub async fn deliver_due(db: &Db, client: &reqwest::Client, now: i64) -> StoreResult<usize> {
+    deliver_due_until(db, client, now, &queue::Held::default(), &CancellationToken::new()).await
+}
+
+/// Like [`deliver_due`], keeping the claimed deliveries in `held` until they
+/// are settled, and attempting none once `stop` is cancelled.
+async fn deliver_due_until(
+    db: &Db,
+    client: &reqwest::Client,
+    now: i64,
+    held: &queue::Held,
+    stop: &CancellationToken,
+) -> StoreResult<usize> {
     let lease_until = now + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+    let claimed = webhooks::claim_due(db, now, lease_until, 20).await?;
+    for delivery in &claimed {
+        held.hold(&delivery.id, lease_until);
+    }
     let mut acknowledged = 0;
-    for delivery in webhooks::claim_due(db, now, lease_until, 20).await? {
+    for delivery in claimed {
+        if stop.is_cancelled() {
+            break;
+        }
         let outcome = match webhooks::endpoint(db, &delivery.business_id).await? {
             None => Err("the business removed its webhook endpoint".to_string()),
             Some((url, secret)) => attempt(client, &url, &secret, &delivery.payload).await,
@@ -86,6 +112,7 @@ pub async fn deliver_due(db: &Db, client: &reqwest::Client, now: i64) -> StoreRe
                 webhooks::mark_attempt_failed(db, &delivery.id, &error, next).await?;
             }
         }
+        held.let_go(&delivery.id);
     }
     Ok(acknowledged)
 }
@@ -104,19 +131,33 @@ async fn attempt(client: &reqwest::Client, url: &str, secret: &str, payload: &st
     if response.status().is_success() { Ok(()) } else { Err(format!("the endpoint answered {}", response.status())) }
 }
 
-/// Delivers due webhooks every `every` until the runtime stops.
-pub fn spawn_worker(db: Db, every: Duration) {
-    tokio::spawn(async move {
-        let client = reqwest::Client::new();
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = deliver_due(&db, &client, crate::ids::now_ms()).await {
-                tracing::warn!("delivering webhooks failed: {e}");
-            }
+/// The node's webhook deliverer: one pass delivers what is due; the
+/// deliveries it claimed and did not settle are given back on shutdown.
+/// Cheap to clone; clones share the ledger of what is held.
+#[derive(Debug, Clone)]
+pub struct DeliveryWorker {
+    db: Db,
+    client: reqwest::Client,
+    held: queue::Held,
+}
+
+impl DeliveryWorker {
+    pub fn new(db: Db) -> DeliveryWorker {
+        DeliveryWorker { db, client: reqwest::Client::new(), held: queue::Held::default() }
+    }
+
+    /// One pass: attempts what is due now, none once `stop` is cancelled.
+    pub async fn deliver_due(&self, stop: &CancellationToken) {
+        if let Err(e) = deliver_due_until(&self.db, &self.client, crate::ids::now_ms(), &self.held, stop).await {
+            tracing::warn!("delivering webhooks failed: {e}");
         }
-    });
+    }
+
+    /// Gives back the deliveries this node claimed and did not settle, due at
+    /// `now` for any node; returns how many.
+    pub async fn release_leases(&self, now: i64) -> StoreResult<usize> {
+        webhooks::release(&self.db, &self.held, now).await
+    }
 }
 
 #[cfg(test)]

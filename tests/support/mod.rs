@@ -2,6 +2,8 @@
 //! test, driven through its router without a socket, on SQLite or on a fresh
 //! PostgreSQL database of its own.
 //!
+//! A runtime is stopped as a node is on SIGTERM with `test_app.app.shutdown(grace)`.
+//!
 //! PostgreSQL tests read `DATABASE_URL` (e.g. postgres://postgres@127.0.0.1:5432/test);
 //! where it is not set they print why and pass without running.
 
@@ -175,9 +177,13 @@ impl TestApp {
     }
 
     /// Serves the API on a loopback port (for WebSockets and browsers) until
-    /// the test ends; returns its base URL, e.g. `http://127.0.0.1:40123`.
+    /// the test ends or the runtime is stopped (`app.shutdown`); returns its
+    /// base URL, e.g. `http://127.0.0.1:40123`.
     pub async fn serve(&self) -> String {
-        serve(self.router.clone()).await
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let address = listener.local_addr().expect("bound address");
+        self.app.serve(listener);
+        format!("http://{address}")
     }
 
     /// The database this runtime uses, for stories that age data on purpose.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 use crate::store::{Db, conversations};
 
@@ -50,26 +51,39 @@ impl MessageFeed {
     }
 
     /// On PostgreSQL, relays other nodes' announcements to this node's
-    /// listeners, reconnecting when the connection drops. Nothing on SQLite (one node).
-    pub fn spawn_relay(&self, database_url: Option<String>) {
+    /// listeners until `stop` is cancelled, reconnecting when the connection
+    /// drops. Returns at once on SQLite (one node). Run by the
+    /// [`Supervisor`](crate::supervisor::Supervisor).
+    pub async fn relay(self, database_url: Option<String>, stop: CancellationToken) {
         let Some(url) = database_url.filter(|url| url.starts_with("postgres")) else { return };
-        let feed = self.clone();
-        tokio::spawn(async move {
-            loop {
-                match conversations::listen_for_new_messages(&url).await {
-                    Ok(mut listener) => loop {
-                        match listener.recv().await {
-                            Ok(note) => feed.tell_local(note.payload()),
-                            Err(e) => {
-                                tracing::warn!("message feed: lost the database listener: {e}");
-                                break;
-                            }
+        while !stop.is_cancelled() {
+            let listening = tokio::select! {
+                biased;
+                () = stop.cancelled() => return,
+                listening = conversations::listen_for_new_messages(&url) => listening,
+            };
+            match listening {
+                Ok(mut listener) => loop {
+                    let heard = tokio::select! {
+                        biased;
+                        () = stop.cancelled() => return,
+                        heard = listener.recv() => heard,
+                    };
+                    match heard {
+                        Ok(note) => self.tell_local(note.payload()),
+                        Err(e) => {
+                            tracing::warn!("message feed: lost the database listener: {e}");
+                            break;
                         }
-                    },
-                    Err(e) => tracing::warn!("message feed: cannot listen on the database: {e}"),
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                },
+                Err(e) => tracing::warn!("message feed: cannot listen on the database: {e}"),
             }
-        });
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
     }
 }

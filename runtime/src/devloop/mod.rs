@@ -14,10 +14,13 @@
 //!   conversation) and replayed against a plugin by `plugin test`.
 //! - [`show`]: replies as text, the way a terminal can show what a customer sees.
 //!
+//! - [`cli`]: the `bottega plugin …` subcommands and what they print.
+//!
 //! Uploading to a running runtime is the HTTP API (`POST /v1/plugins`); the
-//! command line's `plugin upload` is a thin client of it.
+//! command line's `plugin upload` is a thin, typed client of it.
 
 mod check;
+pub mod cli;
 mod local;
 pub mod new;
 pub mod recording;

@@ -152,7 +152,7 @@ impl PluginSession {
         let limit = self.arm()?;
         let call = self.shop.bottega_shop_bot().call_handle_message(&mut self.store, context, message);
         let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
-        let replies = self.settle(outcome, limit)?;
+        let replies = self.fault_or_value(outcome, limit)?;
         self.check_output(&replies)?;
         Ok(replies)
     }
@@ -166,7 +166,7 @@ impl PluginSession {
         let limit = self.arm()?;
         let call = self.shop.bottega_shop_bot().call_handle_event(&mut self.store, context, event);
         let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
-        let replies = self.settle(outcome, limit)?;
+        let replies = self.fault_or_value(outcome, limit)?;
         self.check_output(&replies)?;
         Ok(replies)
     }
@@ -184,7 +184,7 @@ impl PluginSession {
         let limit = self.arm()?;
         let call = self.shop.bottega_shop_storefront().call_present_catalog(&mut self.store, context, query);
         let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
-        let replies = self.settle(outcome, limit)?;
+        let replies = self.fault_or_value(outcome, limit)?;
         self.check_output(&replies)?;
         Ok(replies)
     }
@@ -198,7 +198,7 @@ impl PluginSession {
         let limit = self.arm()?;
         let call = self.shop.bottega_shop_storefront().call_price_cart(&mut self.store, context, cart);
         let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
-        let discounts = self.settle(outcome, limit)?;
+        let discounts = self.fault_or_value(outcome, limit)?;
         let size: usize =
             discounts.iter().map(|d| d.label.len() + 8 + d.product_ids.iter().map(String::len).sum::<usize>()).sum();
         self.check_size(size)?;
@@ -238,7 +238,7 @@ impl PluginSession {
         Ok(limit)
     }
 
-    fn settle<T>(
+    fn fault_or_value<T>(
         &mut self,
         outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
         limit: Duration,

@@ -21,10 +21,6 @@ pub struct ClaimedEvent {
     pub held_until: i64,
 }
 
-// The old name, kept only until `transport/inbox.rs` says `ClaimedEvent`; remove it then.
-#[doc(hidden)]
-pub type Claimed = ClaimedEvent;
-
 /// Records an event unless its external id was seen before, due at once for
 /// the worker; true when new.
 pub async fn record(db: &Db, business_id: &str, channel: &str, external_id: &str, payload: &str) -> StoreResult<bool> {
@@ -131,4 +127,10 @@ pub async fn mark_done(db: &Db, id: &str) -> StoreResult<()> {
 /// Records a failed attempt: retried at `next_attempt_at`, or given up when `None`.
 pub async fn mark_failed(db: &Db, id: &str, error: &str, next_attempt_at: Option<i64>) -> StoreResult<()> {
     queue::record_failure(db, "inbound_events", id, error, next_attempt_at, "failed", true).await
+}
+
+/// Gives back the events in `held` that this node claimed and did not settle:
+/// due at `now` for any node (see `queue::release`). Returns how many.
+pub async fn release(db: &Db, held: &queue::Held, now: i64) -> StoreResult<usize> {
+    queue::release(db, "inbound_events", held, now).await
 }

@@ -52,10 +52,6 @@ pub struct ClaimedSend {
     pub last_inbound_at: Option<i64>,
 }
 
-// The old name, kept only until `transport/outbox.rs` says `ClaimedSend`; remove it then.
-#[doc(hidden)]
-pub type Claimed = ClaimedSend;
-
 /// One send to queue for a message.
 #[derive(Debug, Clone)]
 pub struct NewSend {
@@ -254,4 +250,10 @@ pub async fn retry(db: &Db, business_id: &str, id: &str) -> StoreResult<bool> {
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Gives back the sends in `held` that this node claimed and did not settle:
+/// due at `now` for any node (see `queue::release`). Returns how many.
+pub async fn release(db: &Db, held: &queue::Held, now: i64) -> StoreResult<usize> {
+    queue::release(db, "outbox", held, now).await
 }

@@ -4,7 +4,13 @@
 //! retried, never lost), with `FOR UPDATE SKIP LOCKED` on PostgreSQL so several
 //! nodes share a queue; then marked done, or failed and retried later, or
 //! given up.
+//!
+//! Claims do not name their node; each node keeps the rows it holds in a
+//! [`Held`] ledger, so that a node stopping gives them back (`release`):
+//! another node then takes them at once, not when their lease ends.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{Backend, Db, StoreResult};
@@ -20,6 +26,57 @@ pub fn backoff(first: Duration, cap: Duration, failed: i64) -> Duration {
 /// When (ms) the next attempt is due, `delay` after `now_ms`.
 pub fn due_after(now_ms: i64, delay: Duration) -> i64 {
     now_ms.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The rows of one queue this node holds under a lease and has not settled:
+/// row id → the lease's end, which is also the row's `next_attempt_at` while
+/// the lease is this node's. Cheap to clone; clones share the ledger.
+#[derive(Debug, Clone, Default)]
+pub struct Held(Arc<Mutex<HashMap<String, i64>>>);
+
+impl Held {
+    /// Records that this node holds row `id` until `until` (ms).
+    pub fn hold(&self, id: &str, until: i64) {
+        self.rows().insert(id.to_string(), until);
+    }
+
+    /// Forgets row `id`: it was settled, or is no longer this node's.
+    pub fn let_go(&self, id: &str) {
+        self.rows().remove(id);
+    }
+
+    /// How many rows this node holds.
+    pub fn len(&self) -> usize {
+        self.rows().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows().is_empty()
+    }
+
+    fn take_all(&self) -> Vec<(String, i64)> {
+        self.rows().drain().collect()
+    }
+
+    fn rows(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Gives back every row of `table` in `held`: due again at `now`, for any
+/// node to claim. A row is given back only if this node still holds it (it is
+/// pending and its `next_attempt_at` is still this node's lease end), so a row
+/// another node took over, or that was settled meanwhile, is left alone.
+/// Returns how many rows were given back.
+pub(super) async fn release(db: &Db, table: &str, held: &Held, now: i64) -> StoreResult<usize> {
+    let sql =
+        format!("UPDATE {table} SET next_attempt_at = $3 WHERE id = $1 AND state = 'pending' AND next_attempt_at = $2");
+    let mut released = 0;
+    for (id, until) in held.take_all() {
+        let done = sqlx::query(&sql).bind(&id).bind(until).bind(now).execute(db.pool()).await?;
+        released += usize::try_from(done.rows_affected()).unwrap_or(0);
+    }
+    Ok(released)
 }
 
 /// The locking clause of a claim's subquery: rows another node is claiming

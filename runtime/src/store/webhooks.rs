@@ -157,3 +157,9 @@ pub async fn list(db: &Db, business_id: &str, limit: u32) -> StoreResult<Vec<Del
         })
         .collect()
 }
+
+/// Gives back the deliveries in `held` that this node claimed and did not settle:
+/// due at `now` for any node (see `queue::release`). Returns how many.
+pub async fn release(db: &Db, held: &queue::Held, now: i64) -> StoreResult<usize> {
+    queue::release(db, "webhook_deliveries", held, now).await
+}

@@ -10,18 +10,25 @@
 //! failed with the reason and not retried. At least once: if a node dies
 //! after the bot answered but before the event was marked done, the event is
 //! processed again when its lease ends.
+//!
+//! The worker runs under the [`Supervisor`](crate::supervisor::Supervisor).
+//! When shutdown begins it finishes the turn under way and takes no other;
+//! the events it claimed and did not settle (and those web chats accepted)
+//! are kept in a ledger and given back ([`Inbox::release_leases`]), so another
+//! node answers them at once.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use super::outbox::Sender;
 use super::web;
 use super::whatsapp::{self, inbound};
 use crate::chat::{ChatError, ChatService, InboundRequest};
-use crate::store::inbound_events::{self, Claimed};
+use crate::store::inbound_events::{self, ClaimedEvent};
 use crate::store::{Db, StoreResult, businesses, queue};
 
 const LEASE: Duration = Duration::from_secs(120);
@@ -35,6 +42,11 @@ pub struct Inbox {
     sender: Sender,
     wake: Arc<Notify>,
     retry_base: Duration,
+    /// The events this node claimed and has not settled.
+    held: queue::Held,
+    /// Cancelled when the node begins to stop: events accepted from then on
+    /// are left to other nodes at once.
+    stop: CancellationToken,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -44,8 +56,10 @@ impl std::fmt::Debug for Inbox {
 }
 
 impl Inbox {
-    pub fn new(db: Db, chat: Arc<ChatService>, sender: Sender, retry_base: Duration) -> Inbox {
-        Inbox { db, chat, sender, wake: Arc::new(Notify::new()), retry_base }
+    /// An inbox over `db`; `stop` is the node's stop token
+    /// ([`Supervisor::stopping`](crate::supervisor::Supervisor::stopping)).
+    pub fn new(db: Db, chat: Arc<ChatService>, sender: Sender, retry_base: Duration, stop: CancellationToken) -> Inbox {
+        Inbox { db, chat, sender, wake: Arc::new(Notify::new()), retry_base, held: queue::Held::default(), stop }
     }
 
     /// Wakes the worker: an event was persisted.
@@ -53,27 +67,43 @@ impl Inbox {
         self.wake.notify_one();
     }
 
-    pub fn spawn(&self, poll: Duration) {
-        let inbox = self.clone();
-        tokio::spawn(async move {
-            loop {
-                match inbox.process_due(crate::ids::now_ms()).await {
-                    Ok(n) if n > 0 => continue,
-                    Ok(_) => {}
-                    Err(e) => tracing::error!("inbound worker: {e}"),
-                }
-                let _ = tokio::time::timeout(poll, inbox.wake.notified()).await;
+    /// The worker: processes what is due, then waits for a wake-up or `poll`,
+    /// until `stop` is cancelled (the turn under way is finished first).
+    pub async fn run(self, poll: Duration, stop: CancellationToken) {
+        while !stop.is_cancelled() {
+            match self.process_due_until(crate::ids::now_ms(), &stop).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!("inbound worker: {e}"),
             }
-        });
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => break,
+                _ = tokio::time::timeout(poll, self.wake.notified()) => {}
+            }
+        }
     }
 
     /// Processes due events once; returns how many were claimed.
     pub async fn process_due(&self, now: i64) -> StoreResult<usize> {
+        self.process_due_until(now, &CancellationToken::new()).await
+    }
+
+    /// Like [`process_due`](Self::process_due), stopping between events once
+    /// `stop` is cancelled; the events left are still held, for
+    /// [`release_leases`](Self::release_leases).
+    async fn process_due_until(&self, now: i64, stop: &CancellationToken) -> StoreResult<usize> {
         let lease_until = lease_end(now);
         let claimed = inbound_events::claim_due(&self.db, now, lease_until, BATCH).await?;
+        for event in &claimed {
+            self.held.hold(&event.id, event.held_until);
+        }
         let count = claimed.len();
         for event in claimed {
-            self.settle(&event).await?;
+            if stop.is_cancelled() {
+                break;
+            }
+            self.process_and_record(&event).await?;
         }
         if count > 0 {
             self.sender.wake();
@@ -81,34 +111,68 @@ impl Inbox {
         Ok(count)
     }
 
+    /// How many events this node holds (claimed, not yet settled).
+    pub fn leases_held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Gives back the events this node claimed and did not settle, due at
+    /// `now` for any node; returns how many. For a stopping node, once its
+    /// turns are over.
+    pub async fn release_leases(&self, now: i64) -> StoreResult<usize> {
+        inbound_events::release(&self.db, &self.held, now).await
+    }
+
     /// Records an event of `channel` unless its `external_id` was seen before,
-    /// claimed by the caller, who must [`settle`](Inbox::settle) it; `None` for a repeat.
+    /// claimed by the caller, who must [`process_accepted`](Inbox::process_accepted) it; `None` for a repeat.
     pub async fn accept(
         &self,
         business_id: &str,
         channel: &str,
         external_id: &str,
         payload: &str,
-    ) -> StoreResult<Option<Claimed>> {
-        let lease_until = lease_end(crate::ids::now_ms());
-        inbound_events::record_claimed(&self.db, business_id, channel, external_id, payload, lease_until).await
+    ) -> StoreResult<Option<ClaimedEvent>> {
+        let now = crate::ids::now_ms();
+        // A stopping node takes no new work: the event is due at once for
+        // any node (settling it here still works if nobody took it first).
+        let stopping = self.stop.is_cancelled();
+        let lease_until = if stopping { now } else { lease_end(now) };
+        let claimed =
+            inbound_events::record_claimed(&self.db, business_id, channel, external_id, payload, lease_until).await?;
+        if let Some(event) = &claimed
+            && !stopping
+        {
+            self.held.hold(&event.id, event.held_until);
+        }
+        Ok(claimed)
     }
 
     /// Settles an event accepted earlier (see [`Inbox::accept`]) if this node
     /// still holds it: its lease is renewed first, so an event the worker took
     /// over (the lease ran out while it waited) is not answered twice.
-    pub async fn settle_accepted(&self, mut event: Claimed) -> StoreResult<()> {
+    pub async fn process_accepted(&self, mut event: ClaimedEvent) -> StoreResult<()> {
         let lease_until = lease_end(crate::ids::now_ms());
         if !inbound_events::renew_lease(&self.db, &mut event, lease_until).await? {
+            self.held.let_go(&event.id);
             tracing::info!(event = %event.id, "inbound event taken over by the worker; not handled twice");
             return Ok(());
         }
-        self.settle(&event).await
+        self.held.hold(&event.id, event.held_until);
+        self.process_and_record(&event).await
     }
 
     /// Processes one claimed event and records how it went: done, retried
     /// later (a database failure), or refused for good.
-    pub async fn settle(&self, event: &Claimed) -> StoreResult<()> {
+    pub async fn process_and_record(&self, event: &ClaimedEvent) -> StoreResult<()> {
+        let settled = self.record_outcome(event).await;
+        // Kept when recording failed: the lease is still this node's.
+        if settled.is_ok() {
+            self.held.let_go(&event.id);
+        }
+        settled
+    }
+
+    async fn record_outcome(&self, event: &ClaimedEvent) -> StoreResult<()> {
         match self.process(event).await {
             Ok(()) => inbound_events::mark_done(&self.db, &event.id).await,
             Err(ChatError::Store(e)) if event.attempts + 1 < MAX_ATTEMPTS => {
@@ -123,7 +187,7 @@ impl Inbox {
         }
     }
 
-    async fn process(&self, event: &Claimed) -> Result<(), ChatError> {
+    async fn process(&self, event: &ClaimedEvent) -> Result<(), ChatError> {
         let Some(business) = businesses::get(&self.db, &event.business_id).await? else {
             return Err(ChatError::Invalid(format!("business {} no longer exists", event.business_id)));
         };

@@ -14,6 +14,11 @@
 //!   `expired` (WhatsApp refuses free-form messages outside that window).
 //!
 //! Sends per channel are rate limited on each node (`rate_per_second`).
+//!
+//! The worker runs under the [`Supervisor`](crate::supervisor::Supervisor).
+//! When shutdown begins, sends under way are finished and no other is
+//! started; the rows claimed and not sent are given back
+//! ([`Sender::release_leases`]) for another node to send at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,11 +26,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use super::whatsapp::{self, outbound};
 use crate::chat::{BoxFuture, RenderedReply, ReplyQueue, fallback};
 use crate::store::businesses::Business;
-use crate::store::outbox::{self, Claimed, NewSend};
+use crate::store::outbox::{self, ClaimedSend, NewSend};
 use crate::store::{Db, StoreResult, channels, queue};
 
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -83,6 +89,8 @@ pub struct Sender {
     wake: Arc<Notify>,
     buckets: Arc<Mutex<HashMap<String, Bucket>>>,
     retry_base: Duration,
+    /// The rows this node claimed and has not settled.
+    held: queue::Held,
 }
 
 /// A token bucket: `rate` sends per second, bursts up to `rate`.
@@ -101,7 +109,14 @@ enum Attempt {
 impl Sender {
     pub fn new(db: Db, retry_base: Duration) -> Sender {
         let client = reqwest::Client::builder().timeout(ATTEMPT_TIMEOUT).build().unwrap_or_default();
-        Sender { db, client, wake: Arc::new(Notify::new()), buckets: Arc::default(), retry_base }
+        Sender {
+            db,
+            client,
+            wake: Arc::new(Notify::new()),
+            buckets: Arc::default(),
+            retry_base,
+            held: queue::Held::default(),
+        }
     }
 
     /// Wakes the worker: something was queued.
@@ -114,28 +129,52 @@ impl Sender {
         self.wake.clone()
     }
 
-    /// Runs the worker: sends what is due, then waits for a wake-up or `poll`.
-    pub fn spawn(&self, poll: Duration) {
-        let sender = self.clone();
-        tokio::spawn(async move {
-            loop {
-                match sender.send_due(crate::ids::now_ms()).await {
-                    Ok(n) if n > 0 => continue,
-                    Ok(_) => {}
-                    Err(e) => tracing::error!("outbox worker: {e}"),
-                }
-                let _ = tokio::time::timeout(poll, sender.wake.notified()).await;
+    /// The worker: sends what is due, then waits for a wake-up or `poll`,
+    /// until `stop` is cancelled (sends under way are finished first).
+    pub async fn run(self, poll: Duration, stop: CancellationToken) {
+        while !stop.is_cancelled() {
+            match self.send_due_until(crate::ids::now_ms(), &stop).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!("outbox worker: {e}"),
             }
-        });
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => break,
+                _ = tokio::time::timeout(poll, self.wake.notified()) => {}
+            }
+        }
     }
 
-    /// Claims and sends due rows once; returns how many were attempted.
+    /// How many sends this node holds (claimed, not yet settled).
+    pub fn leases_held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Gives back the sends this node claimed and did not settle, due at
+    /// `now` for any node; returns how many. For a stopping node, once its
+    /// sends are over.
+    pub async fn release_leases(&self, now: i64) -> StoreResult<usize> {
+        outbox::release(&self.db, &self.held, now).await
+    }
+
+    /// Claims and sends due rows once; returns how many were claimed.
     pub async fn send_due(&self, now: i64) -> StoreResult<usize> {
+        self.send_due_until(now, &CancellationToken::new()).await
+    }
+
+    /// Like [`send_due`](Self::send_due), starting no send once `stop` is
+    /// cancelled; the rows left are still held, for
+    /// [`release_leases`](Self::release_leases).
+    async fn send_due_until(&self, now: i64, stop: &CancellationToken) -> StoreResult<usize> {
         let lease_until = now + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
         let claimed = outbox::claim_due(&self.db, now, lease_until, BATCH).await?;
+        for row in &claimed {
+            self.held.hold(&row.id, lease_until);
+        }
         let count = claimed.len();
         // Each conversation's rows go in order; conversations go concurrently.
-        let mut by_conversation: HashMap<String, Vec<Claimed>> = HashMap::new();
+        let mut by_conversation: HashMap<String, Vec<ClaimedSend>> = HashMap::new();
         for row in claimed {
             by_conversation.entry(row.conversation_id.clone()).or_default().push(row);
         }
@@ -148,10 +187,15 @@ impl Sender {
                 channels_of.insert(business_id.clone(), channel);
             }
             let channel = channels_of.get(&business_id).cloned().flatten();
-            let sender = self.clone();
+            let (sender, stop) = (self.clone(), stop.clone());
             tasks.spawn(async move {
                 for row in rows {
+                    if stop.is_cancelled() {
+                        break;
+                    }
+                    let id = row.id.clone();
                     sender.send_one(row, channel.as_ref(), now).await?;
+                    sender.held.let_go(&id);
                 }
                 Ok::<(), crate::store::StoreError>(())
             });
@@ -165,7 +209,7 @@ impl Sender {
         Ok(count)
     }
 
-    async fn send_one(&self, row: Claimed, channel: Option<&channels::WhatsAppChannel>, now: i64) -> StoreResult<()> {
+    async fn send_one(&self, row: ClaimedSend, channel: Option<&channels::WhatsAppChannel>, now: i64) -> StoreResult<()> {
         let Some(channel) = channel else {
             return outbox::mark_failed(&self.db, &row.id, "the business has no WhatsApp channel configured", None)
                 .await;
@@ -189,7 +233,7 @@ impl Sender {
         }
     }
 
-    async fn attempt(&self, channel: &channels::WhatsAppChannel, row: &Claimed) -> Attempt {
+    async fn attempt(&self, channel: &channels::WhatsAppChannel, row: &ClaimedSend) -> Attempt {
         let Ok(mut body) = serde_json::from_str::<Value>(&row.body) else {
             return Attempt::Fatal("the queued request is not JSON".into());
         };

@@ -2,7 +2,7 @@
 //! payment slot taken, the provider key and the request's lease written)
 //! before the provider is called; then authorize, a 3-D Secure challenge when
 //! the issuer asks, capture, and the outcome recorded on the attempt and the
-//! order in one transaction. [`settle`] is the one place an outcome is
+//! order in one transaction. [`record_answer`] is the one place an outcome is
 //! recorded, for a live request and for recovery alike; a request whose
 //! attempt was resolved by another (recovery, a retry) answers what was
 //! recorded.
@@ -105,7 +105,7 @@ pub async fn pay(
     let key = attempt.provider_key.clone().unwrap_or_else(|| attempt.id.clone());
     let answer = commerce.provider().authorize(card, order.total_minor, &order.currency, &key).await;
     commerce.failpoints().hit(failpoint::PAY_AFTER_AUTHORIZE).await;
-    settle(commerce, &attempt, answer.into()).await
+    record_answer(commerce, &attempt, answer.into()).await
 }
 
 /// The customer passed (or failed) the challenge of `payment_id`.
@@ -133,7 +133,7 @@ pub async fn complete_challenge(
         let attempt = payments::get(db, business_id, payment_id).await?.unwrap_or(attempt);
         return outcome_of(commerce, &attempt).await;
     }
-    settle(commerce, &attempt, answer.into()).await
+    record_answer(commerce, &attempt, answer.into()).await
 }
 
 /// What became of `attempt` for a retried request: resolved first if it is
@@ -154,7 +154,7 @@ fn lease_ended(attempt: &Payment) -> bool {
 
 /// Records what the provider said of `attempt`, and what it means for the
 /// order, in one transaction; then tells the bot. The one writer of outcomes.
-pub(crate) async fn settle(commerce: &Commerce, attempt: &Payment, answer: ProviderAnswer) -> StoreResult<PayResult> {
+pub(crate) async fn record_answer(commerce: &Commerce, attempt: &Payment, answer: ProviderAnswer) -> StoreResult<PayResult> {
     let db = commerce.db();
     let mut answer = answer;
     for _ in 0..5 {

@@ -1,7 +1,7 @@
 //! Recovery of the money path: a payment attempt whose request died (its
 //! lease ended while it was still `processing`), or whose challenge answer was
 //! lost, is resolved by asking the provider what it knows under the attempt's
-//! idempotency key, then recorded through the same [`settle`](super::flow)
+//! idempotency key, then recorded through the same [`record_answer`](super::flow::record_answer)
 //! as a live answer, which drives the order to the state the money says.
 //!
 //! | the provider says                   | recovery does                            |
@@ -53,7 +53,7 @@ pub async fn reconcile(commerce: &Commerce, attempt: &Payment) -> StoreResult<bo
         },
     };
     tracing::info!(payment = %attempt.id, "resolving a payment whose request did not finish");
-    flow::settle(commerce, attempt, answer).await?;
+    flow::record_answer(commerce, attempt, answer).await?;
     Ok(true)
 }
 

@@ -5,7 +5,9 @@
 //! timer (announcements from other nodes can be missed), and after unlocking.
 //! Customer messages are recorded as claimed inbound events (so a repeat is
 //! recognised and a crash loses nothing) and handled in order by this
-//! connection's own task, which finishes them even if the page goes away.
+//! connection's own task, which finishes them even if the page goes away
+//! (and, when the node stops, finishes the one under way and leaves the rest
+//! to other nodes).
 //! While the session is locked nothing of the conversation is sent.
 
 use std::time::Duration;
@@ -14,6 +16,7 @@ use axum::extract::ws::{Message as WsMessage, WebSocket};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::CHANNEL;
 use super::protocol::{ClientFrame, LockState, ServerFrame, StoredEvent, WebMessage};
@@ -24,6 +27,7 @@ use crate::store::businesses::Business;
 use crate::store::inbound_events::ClaimedEvent;
 use crate::store::web_sessions::{self, WebSession};
 use crate::store::{StoreError, conversations};
+use crate::transport::inbox::Inbox;
 
 /// How long a page has to say `hello`.
 const HELLO_WITHIN: Duration = Duration::from_secs(10);
@@ -117,16 +121,12 @@ struct Connection {
 
 impl Connection {
     fn new(app: App, business: Business, session: WebSession, socket: WebSocket) -> Connection {
-        let (queue, mut pending) = mpsc::channel::<ClaimedEvent>(QUEUE);
+        let (queue, pending) = mpsc::channel::<ClaimedEvent>(QUEUE);
         let inbox = app.inbox.clone();
-        // Ends when the connection drops its sender and the queue is drained.
-        tokio::spawn(async move {
-            while let Some(event) = pending.recv().await {
-                if let Err(e) = inbox.settle_accepted(event).await {
-                    tracing::error!("web chat message left for the inbound worker: {e}");
-                }
-            }
-        });
+        // Ends when the connection drops its sender and the queue is drained,
+        // or when the node stops: the turn under way is finished, and the
+        // messages still queued are given back with the node's other leases.
+        app.supervisor.spawn("web chat turns", move |stop| process_in_order(inbox, pending, stop));
         let touched_at = session.last_active_at;
         Connection {
             app,
@@ -445,5 +445,21 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+/// A connection's task: settles its customer's messages one at a time, in
+/// order, until the connection is gone and its queue drained, or the node stops.
+async fn process_in_order(inbox: Inbox, mut pending: mpsc::Receiver<ClaimedEvent>, stop: CancellationToken) {
+    loop {
+        let event = tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            event = pending.recv() => event,
+        };
+        let Some(event) = event else { break };
+        if let Err(e) = inbox.process_accepted(event).await {
+            tracing::error!("web chat message left for the inbound worker: {e}");
+        }
     }
 }
