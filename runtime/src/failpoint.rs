@@ -69,6 +69,8 @@ pub struct Failpoints(Arc<Inner>);
 struct Inner {
     any: AtomicBool,
     armed: Mutex<HashMap<String, Action>>,
+    /// How often each armed point was reached (what a test waits for).
+    hits: Mutex<HashMap<&'static str, usize>>,
 }
 
 impl Failpoints {
@@ -98,12 +100,20 @@ impl Failpoints {
         self.0.any.store(false, Ordering::Release);
     }
 
+    /// How often the armed point `name` was reached.
+    pub fn hits(&self, name: &str) -> usize {
+        self.0.hits.lock().unwrap_or_else(|p| p.into_inner()).get(name).copied().unwrap_or(0)
+    }
+
     /// Passes `name`: returns at once unless it is armed.
     pub async fn hit(&self, name: &'static str) {
         if !self.0.any.load(Ordering::Acquire) {
             return;
         }
         let action = self.0.armed.lock().unwrap_or_else(|p| p.into_inner()).get(name).copied();
+        if action.is_some() {
+            *self.0.hits.lock().unwrap_or_else(|p| p.into_inner()).entry(name).or_default() += 1;
+        }
         match action {
             None => {}
             Some(Action::Abort) => {

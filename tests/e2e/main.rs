@@ -14,6 +14,7 @@ mod instances;
 mod isolation;
 mod languages;
 mod limits;
+mod money_crashes;
 mod operator;
 mod orders;
 mod payments;

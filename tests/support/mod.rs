@@ -176,6 +176,16 @@ impl TestApp {
         App::start(config).await.expect("runtime restarts")
     }
 
+    /// A crash and a restart: this runtime stops at once (no grace: what its
+    /// requests had not finished stays as they left it) and a new runtime on
+    /// the same data directory and database takes its place, with its own
+    /// configuration changed by `adjust`.
+    pub async fn crash_and_restart(&mut self, adjust: impl FnOnce(&mut Config)) {
+        self.app.shutdown(std::time::Duration::ZERO).await;
+        self.app = self.restart_with(adjust).await;
+        self.router = self.app.router();
+    }
+
     /// Serves the API on a loopback port (for WebSockets and browsers) until
     /// the test ends or the runtime is stopped (`app.shutdown`); returns its
     /// base URL, e.g. `http://127.0.0.1:40123`.

@@ -209,7 +209,12 @@ impl Sender {
         Ok(count)
     }
 
-    async fn send_one(&self, row: ClaimedSend, channel: Option<&channels::WhatsAppChannel>, now: i64) -> StoreResult<()> {
+    async fn send_one(
+        &self,
+        row: ClaimedSend,
+        channel: Option<&channels::WhatsAppChannel>,
+        now: i64,
+    ) -> StoreResult<()> {
         let Some(channel) = channel else {
             return outbox::mark_failed(&self.db, &row.id, "the business has no WhatsApp channel configured", None)
                 .await;

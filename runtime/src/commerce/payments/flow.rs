@@ -79,10 +79,17 @@ pub async fn pay(
     request_key: &str,
 ) -> StoreResult<PayResult> {
     let db = commerce.db();
-    if let Some(attempt) = payments::by_request_key(db, &order.id, request_key).await? {
-        return resume(commerce, attempt).await;
-    }
     let mut order = order.clone();
+    if let Some(attempt) = payments::by_request_key(db, &order.id, request_key).await? {
+        match resume(commerce, attempt).await? {
+            // The provider never saw the first try (it died before calling
+            // out): this retry carries the card again, so pay with it.
+            PayResult::ProcessorError => {
+                order = orders::get(db, business_id, &order.id).await?.unwrap_or(order);
+            }
+            outcome => return Ok(outcome),
+        }
+    }
     if let Some(payment_id) = &order.payment_id {
         // Another request's attempt: if its request died, resolve it first.
         if let Some(attempt) = payments::get(db, business_id, payment_id).await? {
@@ -140,6 +147,8 @@ pub async fn complete_challenge(
 /// still in flight (the idempotency key's lease says its first owner died; if
 /// that owner is only slow, every step after is idempotent, so both agree).
 async fn resume(commerce: &Commerce, attempt: Payment) -> StoreResult<PayResult> {
+    // Follow-ups the first try may not have reached (the bot's thanks).
+    crate::commerce::events::dispatch(commerce, Some(&attempt.order_id)).await?;
     if attempt.status == AttemptStatus::Processing {
         super::recovery::reconcile(commerce, &attempt).await?;
         let attempt = payments::get(commerce.db(), &attempt.business_id, &attempt.id).await?.unwrap_or(attempt);
@@ -154,7 +163,11 @@ fn lease_ended(attempt: &Payment) -> bool {
 
 /// Records what the provider said of `attempt`, and what it means for the
 /// order, in one transaction; then tells the bot. The one writer of outcomes.
-pub(crate) async fn record_answer(commerce: &Commerce, attempt: &Payment, answer: ProviderAnswer) -> StoreResult<PayResult> {
+pub(crate) async fn record_answer(
+    commerce: &Commerce,
+    attempt: &Payment,
+    answer: ProviderAnswer,
+) -> StoreResult<PayResult> {
     let db = commerce.db();
     let mut answer = answer;
     for _ in 0..5 {
