@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bottega::store::conversations::Author;
+use bottega::store::conversations::{Author, Direction};
 use bottega::store::{businesses, channels, conversations, outbox};
 use bottega::transport::whatsapp;
 use bottega::{App, Config};
@@ -163,7 +163,7 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
             &app.db,
             &business.id,
             &conversation.id,
-            "inbound",
+            Direction::Inbound,
             Author::Customer,
             &[json!({"type": "text", "text": "hi"})],
         )
@@ -182,7 +182,7 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
             &app.db,
             &business.id,
             &conversation.id,
-            "outbound",
+            Direction::Outbound,
             Author::Bot,
             &bodies,
             Some((whatsapp::CHANNEL, &sends)),

@@ -117,6 +117,15 @@ impl Default for PluginLimits {
     }
 }
 
+/// Limits as stored (JSON on the business's row), for sqlx's `try_from`.
+impl TryFrom<String> for PluginLimits {
+    type Error = String;
+
+    fn try_from(json: String) -> Result<PluginLimits, String> {
+        serde_json::from_str(&json).map_err(|e| format!("business limits: {e}"))
+    }
+}
+
 impl PluginLimits {
     /// Checks the limits against the node's maxima, naming the first bad one.
     pub fn validate(&self, max_memory_bytes: u64) -> Result<(), String> {

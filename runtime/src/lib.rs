@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod app;
+pub mod automations;
 pub mod chat;
 pub mod commerce;
 pub mod config;

@@ -65,7 +65,7 @@ async fn a_shop_without_a_bot_greets_says_it_is_away_and_waits_for_a_person(app:
         (StatusCode::OK, Some("maria"), Some("agent"))
     );
     let (status, refused) = app.post(&take, &shop.key, json!({"agent": "luis"})).await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("held_by_another")));
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("held_by_another_agent")));
 
     // A quick reply by name, signed by the holder.
     let replies_path = format!("/v1/conversations/{conversation}/replies");
@@ -120,7 +120,7 @@ async fn a_customer_asks_for_a_person_and_the_bot_steps_aside(app: TestApp) {
     assert_eq!(texts(&app.say(&shop, "ana", "hello?").await), [fallback::WITH_AGENT]);
 
     // A person answers, then gives the conversation back: the bot carries on.
-    app.post(&format!("/v1/conversations/{conversation}/take"), &shop.key, json!({})).await;
+    app.post(&format!("/v1/conversations/{conversation}/take"), &shop.key, json!({"agent": "mei"})).await;
     assert_eq!(texts(&app.say(&shop, "ana", "count").await), Vec::<String>::new(), "the bot is paused");
     app.post(&format!("/v1/conversations/{conversation}/release"), &shop.key, json!({})).await;
     assert_eq!(texts(&app.say(&shop, "ana", "count").await), ["answered 3"]);

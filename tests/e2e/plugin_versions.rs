@@ -103,7 +103,7 @@ async fn a_compile_cut_off_by_a_stopped_node_is_taken_over(app: TestApp) {
     // What an upload leaves behind when its node dies before compiling: a
     // stored version, compiling, under a lease that has ended.
     let cut_off = stranded(&app, &shop, &wasm, "0000", 0).await;
-    assert_eq!(cut_off.state, "compiling");
+    assert_eq!(cut_off.state, bottega::store::plugins::VersionState::Compiling);
 
     // This runtime's own sweep (every few seconds) may take it first.
     let resumed = app.app.plugins.resume_abandoned_compiles(&app.app.db).await.expect("sweep");

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json};
 use crate::App;
-use crate::chat::automations::Automations;
+use crate::automations::Automations;
 use crate::store::businesses;
 
 pub fn routes() -> OpenApiRouter<App> {

@@ -12,7 +12,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Query};
 use crate::App;
 use crate::store::channels::{self, WhatsAppChannel};
-use crate::store::outbox::{self, OutboxEntry};
+use crate::store::outbox::{self, OutboxEntry, SendState};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -142,13 +142,14 @@ async fn list_outbox(
     Caller(business): Caller,
     Query(params): Query<OutboxParams>,
 ) -> Result<Json<Vec<OutboxEntry>>, ApiError> {
-    if let Some(state) = &params.state
-        && !matches!(state.as_str(), "pending" | "sent" | "dead" | "expired")
-    {
-        return Err(ApiError::invalid("state must be pending, sent, dead or expired"));
-    }
+    let state = params
+        .state
+        .as_deref()
+        .map(str::parse::<SendState>)
+        .transpose()
+        .map_err(|_| ApiError::invalid("state must be pending, sent, dead or expired"))?;
     let limit = params.limit.unwrap_or(100).clamp(1, 500);
-    Ok(Json(outbox::list(&app.db, &business.id, params.state.as_deref(), limit).await?))
+    Ok(Json(outbox::list(&app.db, &business.id, state, limit).await?))
 }
 
 /// Send a dead message again (its attempts start over).

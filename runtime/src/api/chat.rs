@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Query};
 use crate::App;
+use crate::chat::handoff::{self, HandlingChange};
 use crate::chat::{ChatOutcome, Inbound, InboundRequest};
 use crate::plugin::bindings::ShopEvent;
 use crate::store::conversations::{self, Conversation, Handling, Message};
@@ -115,11 +116,30 @@ pub struct AgentReply {
     pub agent: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TakeConversation {
-    /// Who takes it (an agent's name or id), shown to other agents.
+    /// Who takes it (an agent's name or id, 1 to 64 characters), shown to
+    /// other agents. Required: a conversation is always held by someone named.
     pub agent: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseConversation {
+    /// Who gives it back; they must be the agent holding it. When absent,
+    /// the business releases it whoever holds it.
+    pub agent: Option<String>,
+}
+
+/// An optional JSON body: empty (or only spaces) means none.
+fn optional_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<Option<T>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|e| ApiError::invalid(format!("the body is not a valid {what} request: {e}")))
 }
 
 fn inbound(body: SendMessage) -> Result<InboundRequest, ApiError> {
@@ -249,52 +269,48 @@ async fn export_conversation(
 }
 
 /// A person takes the conversation over; the bot stays quiet until release.
+///
+/// The body names who takes it (`{"agent": "maria"}`; an empty body or no
+/// agent is refused with `agent_required`). A conversation another agent
+/// holds is refused with `held_by_another_agent`, naming the holder; taking
+/// one's own again changes nothing.
 #[utoipa::path(post, path = "/v1/conversations/{id}/take", tag = "chat", security(("business_key" = [])),
     params(("id" = String, Path)), request_body = TakeConversation,
-    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn take_conversation(
     State(app): State<App>,
     Caller(business): Caller,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Conversation>, ApiError> {
-    let held = conversation(&app, &business.id, &id).await?;
-    // The body is optional: `{"agent": "maria"}` names who takes it.
-    let take: TakeConversation = if body.iter().all(u8::is_ascii_whitespace) {
-        TakeConversation::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::invalid(format!("the body is not a valid take request: {e}")))?
-    };
-    let agent = take.agent.map(|a| a.trim().to_string());
-    if agent.as_ref().is_some_and(|a| a.is_empty() || a.len() > 200) {
-        return Err(ApiError::invalid("agent must be 1 to 200 bytes"));
-    }
-    if let (Some(holder), Some(taker)) = (&held.agent, &agent)
-        && held.handling == Handling::Agent
-        && holder != taker
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "held_by_another",
-            format!("{holder} holds this conversation; they release it first"),
-        ));
-    }
-    conversations::set_holder(&app.db, &id, Handling::Agent, agent.as_deref()).await?;
-    Ok(Json(conversation(&app, &business.id, &id).await?))
+    // Another business's conversation is not found, whatever the body says.
+    conversation(&app, &business.id, &id).await?;
+    let take: Option<TakeConversation> = optional_body(&body, "take")?;
+    let agent = take.and_then(|t| t.agent).unwrap_or_default();
+    let taken = handoff::change_handling(&app.db, &business.id, &id, HandlingChange::Take { agent: &agent }).await?;
+    Ok(Json(taken))
 }
 
 /// Hand the conversation back to the bot, which is told (`agent-released`).
+///
+/// An agent named in the body (`{"agent": "maria"}`) must be the one holding
+/// it (`held_by_another_agent` otherwise); with no body the business releases
+/// it, whoever holds it.
 #[utoipa::path(post, path = "/v1/conversations/{id}/release", tag = "chat", security(("business_key" = [])),
-    params(("id" = String, Path)), responses((status = 200, body = Released), (status = 404, body = ErrorBody)))]
+    params(("id" = String, Path)), request_body = ReleaseConversation,
+    responses((status = 200, body = Released), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn release_conversation(
     State(app): State<App>,
     Caller(business): Caller,
     Path(id): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Released>, ApiError> {
     conversation(&app, &business.id, &id).await?;
-    conversations::set_handling(&app.db, &id, Handling::Bot).await?;
-    let released = conversation(&app, &business.id, &id).await?;
+    let release: ReleaseConversation = optional_body(&body, "release")?.unwrap_or_default();
+    let change = HandlingChange::Release { agent: release.agent.as_deref() };
+    let released = handoff::change_handling(&app.db, &business.id, &id, change).await?;
     let replies = app.chat.deliver_event(&business, &released, ShopEvent::AgentReleased).await?;
     Ok(Json(Released { conversation: conversation(&app, &business.id, &id).await?, replies }))
 }
@@ -329,7 +345,10 @@ async fn agent_reply(
     if text.trim().is_empty() || text.len() > crate::chat::MAX_INBOUND_TEXT_BYTES {
         return Err(ApiError::invalid("text must be 1 to 4096 bytes"));
     }
-    let agent = body.agent.or_else(|| held.agent.clone());
+    let agent = match &body.agent {
+        Some(agent) => Some(handoff::agent_name(agent)?.to_string()),
+        None => held.agent.clone(),
+    };
     let message = app.chat.agent_reply(&business, &held, text, agent).await?;
     Ok((StatusCode::CREATED, Json(message)))
 }

@@ -146,3 +146,17 @@ impl From<UploadError> for ApiError {
         ApiError::new(status, code, error.to_string())
     }
 }
+
+impl From<crate::chat::handoff::HandoffError> for ApiError {
+    fn from(error: crate::chat::handoff::HandoffError) -> Self {
+        use crate::chat::handoff::HandoffError;
+        let (status, code) = match error {
+            HandoffError::UnknownConversation(_) => return ApiError::not_found("the conversation"),
+            HandoffError::Store(store) => return store.into(),
+            HandoffError::AgentRequired => (StatusCode::UNPROCESSABLE_ENTITY, "agent_required"),
+            HandoffError::InvalidAgent => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_agent"),
+            HandoffError::HeldByAnotherAgent { .. } => (StatusCode::CONFLICT, "held_by_another_agent"),
+        };
+        ApiError::new(status, code, error.to_string())
+    }
+}

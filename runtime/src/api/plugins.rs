@@ -77,7 +77,7 @@ pub struct LimitParams {
 
 fn view(app: &App, business: &Business, version: PluginVersion) -> PluginVersionView {
     let active = business.active_plugin_version_id.as_deref() == Some(version.id.as_str());
-    let instances = (version.state == plugins::READY).then(|| {
+    let instances = (version.state == plugins::VersionState::Ready).then(|| {
         let cost = version.startup_us.map(|us| std::time::Duration::from_micros(us.unsigned_abs()));
         InstancePolicy::for_cost(cost, app.plugins.config().reuse_instances_above)
     });

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::error::ApiError;
 use crate::App;
+use crate::store::outbox::DeliveryStatus;
 use crate::store::{channels, inbound_events, outbox};
 use crate::transport::whatsapp::{self, inbound};
 
@@ -92,7 +93,9 @@ async fn receive(
             received.ignored += 1;
             continue;
         }
-        if outbox::apply_status(&app.db, &business_id, &status.id, &status.status, status.error.as_deref()).await? {
+        // A status we do not track (Meta adds some) changes nothing.
+        let Ok(reported) = status.status.parse::<DeliveryStatus>() else { continue };
+        if outbox::apply_status(&app.db, &business_id, &status.id, reported, status.error.as_deref()).await? {
             received.statuses += 1;
         }
     }

@@ -21,11 +21,10 @@
 //!
 //! [`ConversationContext`]: crate::plugin::bindings::ConversationContext
 
-pub mod automations;
 mod checkout;
 mod converse;
 mod feed;
-mod handoff;
+pub mod handoff;
 mod inbound;
 mod native;
 mod order_events;
@@ -53,7 +52,7 @@ use crate::config::CommerceConfig;
 use crate::plugin::PluginHost;
 use crate::plugin::bindings::ShopEvent;
 use crate::store::businesses::Business;
-use crate::store::conversations::{self, Author, Conversation, Handling, Message};
+use crate::store::conversations::{self, Author, Conversation, Direction, Handling, Message};
 use crate::store::{Db, StoreError};
 
 /// What came of an inbound message.
@@ -171,9 +170,15 @@ impl ChatService {
                 .await?;
 
         let body = inbound::stored_body(&request.message);
-        let mut stored =
-            conversations::append(&self.db, &business.id, &conversation.id, "inbound", Author::Customer, &[body])
-                .await?;
+        let mut stored = conversations::append(
+            &self.db,
+            &business.id,
+            &conversation.id,
+            Direction::Inbound,
+            Author::Customer,
+            &[body],
+        )
+        .await?;
         let inbound = stored.pop().ok_or_else(|| StoreError::Corrupt("stored message vanished".into()))?;
         self.feed.announce(&self.db, &conversation.id, &conversation.channel).await;
 

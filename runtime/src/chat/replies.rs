@@ -9,7 +9,7 @@
 
 use super::{Authored, BoxFuture, ChatError, ChatService, RenderedReply};
 use crate::store::businesses::Business;
-use crate::store::conversations::{self, Author, Conversation, Message};
+use crate::store::conversations::{self, Author, Conversation, Direction, Message};
 use crate::store::outbox::NewSend;
 use crate::store::{Db, StoreError, StoreResult};
 
@@ -55,7 +55,7 @@ impl ChatService {
                     &self.db,
                     &business.id,
                     &conversation.id,
-                    "outbound",
+                    Direction::Outbound,
                     author,
                     &bodies,
                     group_sends,
@@ -88,7 +88,7 @@ impl ChatService {
             &self.db,
             &business.id,
             &conversation.id,
-            "outbound",
+            Direction::Outbound,
             author,
             &[body],
             channel_sends,

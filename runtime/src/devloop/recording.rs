@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::LocalShop;
 use crate::chat::inbound_from_stored;
-use crate::store::conversations::{Author, Message};
+use crate::store::conversations::{Author, Direction, Message};
 use crate::store::products::{Product, ProductInput};
 
 /// The format's name and version, first in every recording.
@@ -43,7 +43,7 @@ pub fn record(currency: &str, catalog: &[Product], messages: &[Message]) -> Reco
     let mut turns: Vec<RecordedTurn> = Vec::new();
     let mut open = false;
     for message in messages {
-        if message.direction == "inbound" {
+        if message.direction == Direction::Inbound {
             open = inbound_from_stored(&message.body).is_some();
             if open {
                 turns.push(RecordedTurn { customer: message.body.clone(), replies: Vec::new() });

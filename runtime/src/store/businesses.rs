@@ -3,27 +3,30 @@
 //! its plugins run with, and the state of its plugin's circuit breaker.
 
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use utoipa::ToSchema;
 
-use super::{Db, StoreError, StoreResult, split_list};
+use super::{Db, StoreError, StoreResult, Stored};
+use crate::automations::Automations;
 use crate::grants::{Capability, PluginLimits};
 use crate::ids;
 
 /// A business as stored. `pseudonym_key` never leaves the host.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct Business {
     pub id: String,
     pub name: String,
     /// The shop's ISO 4217 currency.
     pub currency: String,
     /// Other currencies its products may be priced in (a cart holds one).
+    #[sqlx(try_from = "Stored<String>")]
     pub extra_currencies: Vec<String>,
     /// Default BCP 47 locale of conversations.
     pub locale: String,
     /// Capabilities the business's plugins may import.
+    #[sqlx(try_from = "Stored<String>")]
     pub capabilities: Vec<Capability>,
+    #[sqlx(try_from = "String")]
     pub limits: PluginLimits,
     pub active_plugin_version_id: Option<String>,
     /// Why the circuit breaker disabled the active plugin, if it did.
@@ -32,7 +35,8 @@ pub struct Business {
     /// Bytes used in the key-value store.
     pub kv_bytes: i64,
     /// Greeting, away message, quick replies and handoff words, if set.
-    pub automations: Option<crate::chat::automations::Automations>,
+    #[sqlx(try_from = "Stored<Option<String>>")]
+    pub automations: Option<Automations>,
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_time")]
     pub created_at: i64,
@@ -84,33 +88,13 @@ pub(crate) fn serialize_time<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::
 const COLUMNS: &str = "id, name, currency, extra_currencies, locale, capabilities, limits, active_plugin_version_id, \
      plugin_disabled_reason, plugin_consecutive_failures, kv_bytes, created_at, pseudonym_key, automations";
 
-fn from_row(row: &AnyRow) -> StoreResult<Business> {
-    let capabilities = split_list(&row.try_get::<String, _>("capabilities")?)
-        .iter()
-        .map(|c| c.parse::<Capability>().map_err(StoreError::Corrupt))
-        .collect::<StoreResult<Vec<_>>>()?;
-    let limits: PluginLimits = serde_json::from_str(&row.try_get::<String, _>("limits")?)
-        .map_err(|e| StoreError::Corrupt(format!("business limits: {e}")))?;
-    Ok(Business {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        currency: row.try_get("currency")?,
-        extra_currencies: split_list(&row.try_get::<String, _>("extra_currencies")?),
-        locale: row.try_get("locale")?,
-        capabilities,
-        limits,
-        active_plugin_version_id: row.try_get("active_plugin_version_id")?,
-        plugin_disabled_reason: row.try_get("plugin_disabled_reason")?,
-        plugin_consecutive_failures: row.try_get("plugin_consecutive_failures")?,
-        kv_bytes: row.try_get("kv_bytes")?,
-        automations: row
-            .try_get::<Option<String>, _>("automations")?
-            .map(|json| serde_json::from_str(&json))
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("business automations: {e}")))?,
-        created_at: row.try_get("created_at")?,
-        pseudonym_key: row.try_get("pseudonym_key")?,
-    })
+/// A business's automations as stored: JSON, or NULL when it has none.
+impl TryFrom<Stored<Option<String>>> for Option<Automations> {
+    type Error = String;
+
+    fn try_from(json: Stored<Option<String>>) -> Result<Option<Automations>, String> {
+        json.0.map(|json| serde_json::from_str(&json)).transpose().map_err(|e| format!("business automations: {e}"))
+    }
 }
 
 impl Business {
@@ -155,30 +139,28 @@ pub async fn create(db: &Db, new: NewBusiness) -> StoreResult<(Business, String)
 }
 
 pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Business>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM businesses WHERE id = $1"))
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM businesses WHERE id = $1"))
         .bind(id)
         .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(from_row).transpose()
+        .await?)
 }
 
 /// The business an API key belongs to.
 pub async fn by_api_key(db: &Db, api_key: &str) -> StoreResult<Option<Business>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM businesses WHERE api_key_hash = $1"))
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM businesses WHERE api_key_hash = $1"))
         .bind(ids::hash_secret(api_key))
         .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(from_row).transpose()
+        .await?)
 }
 
 pub async fn list(db: &Db) -> StoreResult<Vec<Business>> {
-    let rows =
-        sqlx::query(&format!("SELECT {COLUMNS} FROM businesses ORDER BY created_at, id")).fetch_all(db.pool()).await?;
-    rows.iter().map(from_row).collect()
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM businesses ORDER BY created_at, id"))
+        .fetch_all(db.pool())
+        .await?)
 }
 
 pub async fn count(db: &Db) -> StoreResult<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) AS n FROM businesses").fetch_one(db.pool()).await?.try_get("n")?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) AS n FROM businesses").fetch_one(db.pool()).await?)
 }
 
 pub async fn update(db: &Db, id: &str, changes: BusinessChanges) -> StoreResult<Option<Business>> {
@@ -200,11 +182,7 @@ pub async fn update(db: &Db, id: &str, changes: BusinessChanges) -> StoreResult<
 }
 
 /// Replaces a business's automations (`None` removes them).
-pub async fn set_automations(
-    db: &Db,
-    id: &str,
-    automations: Option<&crate::chat::automations::Automations>,
-) -> StoreResult<()> {
+pub async fn set_automations(db: &Db, id: &str, automations: Option<&Automations>) -> StoreResult<()> {
     let json = automations.map(serde_json::to_string).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query("UPDATE businesses SET automations = $2 WHERE id = $1").bind(id).bind(json).execute(db.pool()).await?;
     Ok(())
@@ -260,7 +238,7 @@ pub async fn record_plugin_failure(
     threshold: u32,
     reason: &str,
 ) -> StoreResult<bool> {
-    let row = sqlx::query(
+    let failures: Option<i64> = sqlx::query_scalar(
         "UPDATE businesses SET plugin_consecutive_failures = plugin_consecutive_failures + 1 \
          WHERE id = $1 AND active_plugin_version_id = $2 RETURNING plugin_consecutive_failures",
     )
@@ -268,8 +246,7 @@ pub async fn record_plugin_failure(
     .bind(version_id)
     .fetch_optional(db.pool())
     .await?;
-    let Some(row) = row else { return Ok(false) };
-    let failures: i64 = row.try_get("plugin_consecutive_failures")?;
+    let Some(failures) = failures else { return Ok(false) };
     if failures < i64::from(threshold) {
         return Ok(false);
     }

@@ -2,19 +2,20 @@
 //! never stored here; they are read from the catalog whenever a cart is shown
 //! (see `chat::cart`).
 
-use sqlx::Row;
+use sqlx::FromRow;
 
-use super::{Db, StoreResult};
+use super::{Db, StoreResult, Stored};
 use crate::ids;
 
 /// A cart line joined with the product it names.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct StoredLine {
     pub product_id: String,
     pub quantity: i64,
     pub name: String,
     pub price_minor: i64,
     pub currency: String,
+    #[sqlx(try_from = "Stored<i64>")]
     pub available: bool,
     pub stock: i64,
 }
@@ -22,7 +23,7 @@ pub struct StoredLine {
 /// The lines of a conversation's cart, in the order they were added; lines
 /// whose product was deleted from the catalog are left out.
 pub async fn lines(db: &Db, business_id: &str, conversation_id: &str) -> StoreResult<Vec<StoredLine>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT c.product_id, c.quantity, p.name, p.price_minor, p.currency, p.available, p.stock \
          FROM cart_lines c JOIN products p ON p.business_id = c.business_id AND p.id = c.product_id \
          WHERE c.business_id = $1 AND c.conversation_id = $2 ORDER BY c.added_at, c.product_id",
@@ -30,20 +31,7 @@ pub async fn lines(db: &Db, business_id: &str, conversation_id: &str) -> StoreRe
     .bind(business_id)
     .bind(conversation_id)
     .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(StoredLine {
-                product_id: row.try_get("product_id")?,
-                quantity: row.try_get("quantity")?,
-                name: row.try_get("name")?,
-                price_minor: row.try_get("price_minor")?,
-                currency: row.try_get("currency")?,
-                available: row.try_get::<i64, _>("available")? != 0,
-                stock: row.try_get("stock")?,
-            })
-        })
-        .collect()
+    .await?)
 }
 
 /// Sets a line's quantity, adding the line if it is new.

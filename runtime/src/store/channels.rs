@@ -2,14 +2,14 @@
 //! per business (its ids, its Meta app's secrets, and where the Graph API is).
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::{Db, StoreError, StoreResult, is_unique_violation};
 use crate::ids;
 
 /// A business's WhatsApp number. Secrets are never serialized.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct WhatsAppChannel {
     pub business_id: String,
     pub phone_number_id: String,
@@ -26,19 +26,6 @@ pub struct WhatsAppChannel {
 
 const COLUMNS: &str =
     "business_id, phone_number_id, app_secret, verify_token, access_token, graph_base_url, catalog_id, rate_per_second";
-
-fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<WhatsAppChannel> {
-    Ok(WhatsAppChannel {
-        business_id: row.try_get("business_id")?,
-        phone_number_id: row.try_get("phone_number_id")?,
-        app_secret: row.try_get("app_secret")?,
-        verify_token: row.try_get("verify_token")?,
-        access_token: row.try_get("access_token")?,
-        graph_base_url: row.try_get("graph_base_url")?,
-        catalog_id: row.try_get("catalog_id")?,
-        rate_per_second: row.try_get("rate_per_second")?,
-    })
-}
 
 /// Creates or replaces the business's WhatsApp channel.
 pub async fn put_whatsapp(db: &Db, channel: &WhatsAppChannel) -> StoreResult<WhatsAppChannel> {
@@ -70,11 +57,10 @@ pub async fn put_whatsapp(db: &Db, channel: &WhatsAppChannel) -> StoreResult<Wha
 }
 
 pub async fn whatsapp(db: &Db, business_id: &str) -> StoreResult<Option<WhatsAppChannel>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM whatsapp_channels WHERE business_id = $1"))
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM whatsapp_channels WHERE business_id = $1"))
         .bind(business_id)
         .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(from_row).transpose()
+        .await?)
 }
 
 pub async fn delete_whatsapp(db: &Db, business_id: &str) -> StoreResult<bool> {

@@ -5,19 +5,15 @@
 //! never handed to a plugin. A conversation numbers its messages 1, 2, 3... so
 //! history reads back in the order it happened.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use serde::Serialize;
+use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
-use super::{Db, StoreError, StoreResult, outbox};
+use super::{Db, StoreResult, Stored, outbox, stored_state};
 use crate::ids;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct Conversation {
     pub id: String,
     /// The customer's pseudonym for this business.
@@ -25,6 +21,7 @@ pub struct Conversation {
     pub channel: String,
     pub locale: String,
     /// Who answers: `bot`, `pending_agent` (a person was asked for) or `agent`.
+    #[sqlx(try_from = "String")]
     pub handling: Handling,
     /// The person holding the conversation, when one took it and said who.
     pub agent: Option<String>,
@@ -37,146 +34,66 @@ pub struct Conversation {
     pub last_message_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct Message {
     pub id: String,
     /// Position in the conversation, from 1.
     pub seq: i64,
     /// `inbound` (from the customer) or `outbound`.
-    pub direction: String,
+    #[sqlx(try_from = "String")]
+    pub direction: Direction,
     /// `customer`, `bot` (the plugin), `agent` (a person) or `host` (fallbacks and notices).
+    #[sqlx(try_from = "String")]
     pub author: Author,
     /// The message: an inbound message or a rendered reply.
     #[schema(value_type = Object)]
+    #[sqlx(try_from = "Stored<String>")]
     pub body: serde_json::Value,
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_time")]
     pub created_at: i64,
 }
 
-/// Who answers a conversation. Stored (and shown) as `bot`, `pending_agent`
-/// or `agent`; `chat` decides the changes between them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Handling {
-    /// The business's bot (plugin or native bot).
-    Bot,
-    /// A person was asked for and has not taken the conversation yet; the bot
-    /// stays quiet.
-    PendingAgent,
-    /// A person holds the conversation.
-    Agent,
-}
-
-impl Handling {
-    pub const ALL: [Handling; 3] = [Handling::Bot, Handling::PendingAgent, Handling::Agent];
-
-    /// The name stored in SQL and shown in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Handling::Bot => "bot",
-            Handling::PendingAgent => "pending_agent",
-            Handling::Agent => "agent",
-        }
+stored_state! {
+    /// Who answers a conversation. Stored (and shown) as `bot`, `pending_agent`
+    /// or `agent`; `chat::handoff` owns the changes between them.
+    Handling("handling") {
+        /// The business's bot (plugin or native bot).
+        Bot = "bot",
+        /// A person was asked for and has not taken the conversation yet; the bot
+        /// stays quiet.
+        PendingAgent = "pending_agent",
+        /// A person holds the conversation.
+        Agent = "agent",
     }
 }
 
-impl fmt::Display for Handling {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+stored_state! {
+    /// Who wrote a message. Stored (and shown) as `customer`, `bot`, `agent` or `host`.
+    Author("author") {
+        /// The customer (every inbound message).
+        Customer = "customer",
+        /// The business's bot: its plugin or a native bot.
+        Bot = "bot",
+        /// A person answering for the business.
+        Agent = "agent",
+        /// The host itself: fallbacks, automations and notices.
+        Host = "host",
     }
 }
 
-impl FromStr for Handling {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Handling::ALL
-            .into_iter()
-            .find(|h| h.as_str() == s)
-            .ok_or_else(|| format!("unknown handling `{s}` (expected bot, pending_agent or agent)"))
+stored_state! {
+    /// Which way a message went. Stored (and shown) as `inbound` or `outbound`.
+    Direction("direction") {
+        /// From the customer.
+        Inbound = "inbound",
+        /// To the customer: the bot's, a person's or the host's replies.
+        Outbound = "outbound",
     }
-}
-
-/// Who wrote a message. Stored (and shown) as `customer`, `bot`, `agent` or `host`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Author {
-    /// The customer (every inbound message).
-    Customer,
-    /// The business's bot: its plugin or a native bot.
-    Bot,
-    /// A person answering for the business.
-    Agent,
-    /// The host itself: fallbacks, automations and notices.
-    Host,
-}
-
-impl Author {
-    pub const ALL: [Author; 4] = [Author::Customer, Author::Bot, Author::Agent, Author::Host];
-
-    /// The name stored in SQL and shown in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Author::Customer => "customer",
-            Author::Bot => "bot",
-            Author::Agent => "agent",
-            Author::Host => "host",
-        }
-    }
-}
-
-impl fmt::Display for Author {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Author {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Author::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .ok_or_else(|| format!("unknown author `{s}` (expected customer, bot, agent or host)"))
-    }
-}
-
-/// Decodes a stored name (`handling`, `author`) once, at the storage edge.
-fn decode<T: FromStr<Err = String>>(row: &AnyRow, column: &str) -> StoreResult<T> {
-    let stored: String = row.try_get(column)?;
-    stored.parse().map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
 const CONVERSATION_COLUMNS: &str =
     "id, customer_id, channel, locale, handling, agent, away_sent_at, message_count, last_message_at";
-
-fn conversation_from_row(row: &AnyRow) -> StoreResult<Conversation> {
-    Ok(Conversation {
-        id: row.try_get("id")?,
-        customer_id: row.try_get("customer_id")?,
-        channel: row.try_get("channel")?,
-        locale: row.try_get("locale")?,
-        handling: decode(row, "handling")?,
-        agent: row.try_get("agent")?,
-        away_sent_at: row.try_get("away_sent_at")?,
-        message_count: row.try_get("message_count")?,
-        last_message_at: row.try_get("last_message_at")?,
-    })
-}
-
-fn message_from_row(row: &AnyRow) -> StoreResult<Message> {
-    let body: String = row.try_get("body")?;
-    Ok(Message {
-        id: row.try_get("id")?,
-        seq: row.try_get("seq")?,
-        direction: row.try_get("direction")?,
-        author: decode(row, "author")?,
-        body: serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("message body: {e}")))?,
-        created_at: row.try_get("created_at")?,
-    })
-}
 
 /// Finds or creates the conversation of a customer on a channel, recording the
 /// customer's handle under their pseudonym the first time.
@@ -213,25 +130,22 @@ pub async fn open(
     .bind(Handling::Bot.as_str())
     .execute(db.pool())
     .await?;
-    let row = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND customer_id = $2 AND channel = $3"
     ))
     .bind(business_id)
     .bind(customer_id)
     .bind(channel)
     .fetch_one(db.pool())
-    .await?;
-    conversation_from_row(&row)
+    .await?)
 }
 
 pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Conversation>> {
-    let row =
-        sqlx::query(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND id = $2"))
-            .bind(business_id)
-            .bind(id)
-            .fetch_optional(db.pool())
-            .await?;
-    row.as_ref().map(conversation_from_row).transpose()
+    Ok(sqlx::query_as(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND id = $2"))
+        .bind(business_id)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?)
 }
 
 /// A business's conversations (those in `handling`, when given), most recent first.
@@ -241,7 +155,7 @@ pub async fn list(
     handling: Option<Handling>,
     limit: u32,
 ) -> StoreResult<Vec<Conversation>> {
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND ($3 IS NULL OR handling = $3) \
          ORDER BY last_message_at DESC, id DESC LIMIT $2"
     ))
@@ -249,8 +163,7 @@ pub async fn list(
     .bind(i64::from(limit))
     .bind(handling.map(Handling::as_str))
     .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(conversation_from_row).collect()
+    .await?)
 }
 
 /// Appends messages to a conversation, numbering them after the ones it has.
@@ -258,7 +171,7 @@ pub async fn append(
     db: &Db,
     business_id: &str,
     conversation_id: &str,
-    direction: &str,
+    direction: Direction,
     author: Author,
     bodies: &[serde_json::Value],
 ) -> StoreResult<Vec<Message>> {
@@ -273,7 +186,7 @@ pub async fn append_sending(
     db: &Db,
     business_id: &str,
     conversation_id: &str,
-    direction: &str,
+    direction: Direction,
     author: Author,
     bodies: &[serde_json::Value],
     sends: Option<(&str, &[Vec<outbox::NewSend>])>,
@@ -285,17 +198,16 @@ pub async fn append_sending(
     let count = i64::try_from(bodies.len()).unwrap_or(i64::MAX);
     let mut tx = db.pool().begin().await?;
     // An inbound message also opens (or renews) WhatsApp's 24-hour window.
-    let last: i64 = sqlx::query(
+    let last: i64 = sqlx::query_scalar(
         "UPDATE conversations SET message_count = message_count + $2, last_message_at = $3, \
          last_inbound_at = CASE WHEN $4 = 'inbound' THEN $3 ELSE last_inbound_at END WHERE id = $1 RETURNING message_count",
     )
     .bind(conversation_id)
     .bind(count)
     .bind(now)
-    .bind(direction)
+    .bind(direction.as_str())
     .fetch_one(&mut *tx)
-    .await?
-    .try_get("message_count")?;
+    .await?;
     let mut stored = Vec::with_capacity(bodies.len());
     for (n, (seq, body)) in (last - count + 1..).zip(bodies).enumerate() {
         let id = ids::new_id("msg");
@@ -307,7 +219,7 @@ pub async fn append_sending(
         .bind(conversation_id)
         .bind(business_id)
         .bind(seq)
-        .bind(direction)
+        .bind(direction.as_str())
         .bind(author.as_str())
         .bind(body.to_string())
         .bind(now)
@@ -318,7 +230,7 @@ pub async fn append_sending(
             let message_sends = sends.get(n).map_or(&[][..], Vec::as_slice);
             outbox::insert(&mut tx, target, &id, seq, message_sends, now).await?;
         }
-        stored.push(Message { id, seq, direction: direction.to_string(), author, body: body.clone(), created_at: now });
+        stored.push(Message { id, seq, direction, author, body: body.clone(), created_at: now });
     }
     tx.commit().await?;
     Ok(stored)
@@ -332,7 +244,7 @@ pub async fn messages(
     after_seq: i64,
     limit: u32,
 ) -> StoreResult<Vec<Message>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, seq, direction, author, body, created_at FROM messages \
          WHERE business_id = $1 AND conversation_id = $2 AND seq > $3 ORDER BY seq LIMIT $4",
     )
@@ -341,24 +253,61 @@ pub async fn messages(
     .bind(after_seq)
     .bind(i64::from(limit))
     .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(message_from_row).collect()
+    .await?)
 }
 
-/// Sets who handles the conversation; the agent is kept only while one holds it.
+/// Sets who handles the conversation, unconditionally, and forgets its agent.
+///
+/// Kept only for `chat/converse.rs` until it calls
+/// `chat::handoff::change_handling` like every other caller; remove it then.
 pub async fn set_handling(db: &Db, conversation_id: &str, handling: Handling) -> StoreResult<()> {
-    set_holder(db, conversation_id, handling, None).await
-}
-
-/// Sets who handles the conversation and, for [`Handling::Agent`], who that person is.
-pub async fn set_holder(db: &Db, conversation_id: &str, handling: Handling, agent: Option<&str>) -> StoreResult<()> {
-    sqlx::query("UPDATE conversations SET handling = $2, agent = $3 WHERE id = $1")
+    sqlx::query("UPDATE conversations SET handling = $2, agent = NULL WHERE id = $1")
         .bind(conversation_id)
         .bind(handling.as_str())
-        .bind(agent.filter(|_| handling == Handling::Agent))
         .execute(db.pool())
         .await?;
     Ok(())
+}
+
+/// Who handles a conversation: its handling and, for [`Handling::Agent`], the
+/// person holding it (if they said who).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder<'a> {
+    pub handling: Handling,
+    pub agent: Option<&'a str>,
+}
+
+impl Conversation {
+    /// Who handles it, as read.
+    pub fn holder(&self) -> Holder<'_> {
+        Holder { handling: self.handling, agent: self.agent.as_deref() }
+    }
+}
+
+/// Moves a conversation from `from` (its holder as the caller read it) to
+/// `to`, which `chat::handoff` decided; the agent is kept only with
+/// [`Handling::Agent`]. `None` when the conversation no longer stands as read
+/// (another request changed it meanwhile): nothing is written.
+pub async fn change_holder(
+    db: &Db,
+    business_id: &str,
+    conversation_id: &str,
+    from: Holder<'_>,
+    to: Holder<'_>,
+) -> StoreResult<Option<Conversation>> {
+    // Agent names are never empty, so '' stands for "nobody named".
+    Ok(sqlx::query_as(&format!(
+        "UPDATE conversations SET handling = $5, agent = $6 WHERE business_id = $1 AND id = $2 \
+         AND handling = $3 AND COALESCE(agent, '') = $4 RETURNING {CONVERSATION_COLUMNS}"
+    ))
+    .bind(business_id)
+    .bind(conversation_id)
+    .bind(from.handling.as_str())
+    .bind(from.agent.unwrap_or_default())
+    .bind(to.handling.as_str())
+    .bind(to.agent.filter(|_| to.handling == Handling::Agent))
+    .fetch_optional(db.pool())
+    .await?)
 }
 
 /// Records that the customer was told the business is away, unless they were

@@ -1,8 +1,6 @@
 //! Product photos a business uploaded, kept in the database so every node can
 //! serve them.
 
-use sqlx::Row;
-
 use super::{Db, StoreResult};
 use crate::ids;
 
@@ -22,7 +20,8 @@ pub async fn insert(db: &Db, business_id: &str, content_type: &str, bytes: &[u8]
 
 /// (content type, bytes) of an image.
 pub async fn get(db: &Db, id: &str) -> StoreResult<Option<(String, Vec<u8>)>> {
-    let row =
-        sqlx::query("SELECT content_type, bytes FROM images WHERE id = $1").bind(id).fetch_optional(db.pool()).await?;
-    row.map(|row| Ok((row.try_get("content_type")?, row.try_get("bytes")?))).transpose()
+    Ok(sqlx::query_as("SELECT content_type, bytes FROM images WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?)
 }

@@ -4,21 +4,42 @@
 //! the transport retries is recorded once and answered once. Claimed with
 //! `FOR UPDATE SKIP LOCKED` on PostgreSQL, under a lease.
 
-use sqlx::Row;
+use sqlx::FromRow;
 
-use super::{Db, StoreResult, queue};
+use super::{Db, StoreResult, queue, stored_state};
 use crate::ids;
 
+stored_state! {
+    /// Where an inbound event stands. Only `pending` events are claimed.
+    EventState("inbound event state") {
+        /// Waiting to be processed (or for its next attempt).
+        Pending = "pending",
+        /// Processed: its turn is in the conversation.
+        Done = "done",
+        /// Given up after its last attempt.
+        Failed = "failed",
+    }
+}
+
 /// An inbound event claimed for processing, under a lease.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct ClaimedEvent {
     pub id: String,
     pub business_id: String,
     pub channel: String,
     pub payload: String,
     pub attempts: i64,
-    /// The end of the claimant's lease.
+    /// The end of the claimant's lease (set by the claim, not read).
+    #[sqlx(skip)]
     pub held_until: i64,
+}
+
+/// A claimed event with the time it was recorded, to put a claim in order.
+#[derive(FromRow)]
+struct ClaimedRow {
+    created_at: i64,
+    #[sqlx(flatten)]
+    event: ClaimedEvent,
 }
 
 /// Records an event unless its external id was seen before, due at once for
@@ -43,7 +64,7 @@ pub async fn record_claimed(
     let id = ids::new_id("ine");
     let inserted = sqlx::query(
         "INSERT INTO inbound_events (id, business_id, channel, external_id, payload, state, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7) ON CONFLICT (business_id, channel, external_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $8, 0, $6, $7) ON CONFLICT (business_id, channel, external_id) DO NOTHING",
     )
     .bind(&id)
     .bind(business_id)
@@ -52,6 +73,7 @@ pub async fn record_claimed(
     .bind(payload)
     .bind(lease_until)
     .bind(ids::now_ms())
+    .bind(EventState::Pending.as_str())
     .execute(db.pool())
     .await?;
     Ok((inserted.rows_affected() == 1).then(|| ClaimedEvent {
@@ -66,7 +88,7 @@ pub async fn record_claimed(
 
 /// Claims up to `limit` due events, oldest first, leasing them until `lease_until`.
 pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<ClaimedEvent>> {
-    let rows = sqlx::query(&queue::claim_sql(
+    let mut claimed: Vec<ClaimedRow> = sqlx::query_as(&queue::claim_sql(
         db,
         "inbound_events",
         "created_at, id",
@@ -77,25 +99,9 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
     .bind(i64::from(limit))
     .fetch_all(db.pool())
     .await?;
-    let mut claimed = rows
-        .iter()
-        .map(|row| {
-            Ok((
-                row.try_get::<i64, _>("created_at")?,
-                ClaimedEvent {
-                    id: row.try_get("id")?,
-                    business_id: row.try_get("business_id")?,
-                    channel: row.try_get("channel")?,
-                    payload: row.try_get("payload")?,
-                    attempts: row.try_get("attempts")?,
-                    held_until: lease_until,
-                },
-            ))
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
     // RETURNING does not keep the subquery's order.
-    claimed.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
-    Ok(claimed.into_iter().map(|(_, c)| c).collect())
+    claimed.sort_by(|a, b| (a.created_at, &a.event.id).cmp(&(b.created_at, &b.event.id)));
+    Ok(claimed.into_iter().map(|row| ClaimedEvent { held_until: lease_until, ..row.event }).collect())
 }
 
 /// Extends the lease of an event this claimant still holds (nobody took it
@@ -117,8 +123,9 @@ pub async fn renew_lease(db: &Db, event: &mut ClaimedEvent, until: i64) -> Store
 }
 
 pub async fn mark_done(db: &Db, id: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE inbound_events SET state = 'done', attempts = attempts + 1, last_error = NULL WHERE id = $1")
+    sqlx::query("UPDATE inbound_events SET state = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1")
         .bind(id)
+        .bind(EventState::Done.as_str())
         .execute(db.pool())
         .await?;
     Ok(())
@@ -126,7 +133,7 @@ pub async fn mark_done(db: &Db, id: &str) -> StoreResult<()> {
 
 /// Records a failed attempt: retried at `next_attempt_at`, or given up when `None`.
 pub async fn mark_failed(db: &Db, id: &str, error: &str, next_attempt_at: Option<i64>) -> StoreResult<()> {
-    queue::record_failure(db, "inbound_events", id, error, next_attempt_at, "failed", true).await
+    queue::record_failure(db, "inbound_events", id, error, next_attempt_at, EventState::Failed.as_str(), true).await
 }
 
 /// Gives back the events in `held` that this node claimed and did not settle:

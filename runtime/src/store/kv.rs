@@ -3,8 +3,6 @@
 //! without a scan. Writes lock the business row first, so concurrent writes of
 //! one business are counted one after the other.
 
-use sqlx::Row;
-
 use super::{Db, StoreResult};
 
 /// Why a write was refused.
@@ -14,12 +12,11 @@ pub enum KvRefusal {
 }
 
 pub async fn get(db: &Db, business_id: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
-    let row = sqlx::query("SELECT value FROM kv_entries WHERE business_id = $1 AND key = $2")
+    Ok(sqlx::query_scalar("SELECT value FROM kv_entries WHERE business_id = $1 AND key = $2")
         .bind(business_id)
         .bind(key)
         .fetch_optional(db.pool())
-        .await?;
-    row.map(|row| Ok(row.try_get("value")?)).transpose()
+        .await?)
 }
 
 /// Stores `value` under `key` if the business's total stays within `quota` bytes
@@ -37,13 +34,11 @@ pub async fn set(
     // Lock the business row first (PostgreSQL row lock; SQLite write lock), so
     // the entry size read next is current and two writes cannot both count it.
     let used = lock_usage(&mut tx, business_id).await?;
-    let old: i64 = sqlx::query("SELECT size FROM kv_entries WHERE business_id = $1 AND key = $2")
+    let old: i64 = sqlx::query_scalar("SELECT size FROM kv_entries WHERE business_id = $1 AND key = $2")
         .bind(business_id)
         .bind(key)
         .fetch_optional(&mut *tx)
         .await?
-        .map(|row| row.try_get("size"))
-        .transpose()?
         .unwrap_or(0);
     let after = used - old + size;
     if after > quota {
@@ -72,13 +67,12 @@ pub async fn set(
 pub async fn delete(db: &Db, business_id: &str, key: &str) -> StoreResult<()> {
     let mut tx = db.pool().begin().await?;
     lock_usage(&mut tx, business_id).await?;
-    let freed: Option<i64> = sqlx::query("DELETE FROM kv_entries WHERE business_id = $1 AND key = $2 RETURNING size")
-        .bind(business_id)
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| row.try_get("size"))
-        .transpose()?;
+    let freed: Option<i64> =
+        sqlx::query_scalar("DELETE FROM kv_entries WHERE business_id = $1 AND key = $2 RETURNING size")
+            .bind(business_id)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
     if let Some(freed) = freed {
         sqlx::query("UPDATE businesses SET kv_bytes = kv_bytes - $2 WHERE id = $1")
             .bind(business_id)
@@ -94,16 +88,15 @@ pub async fn delete(db: &Db, business_id: &str, key: &str) -> StoreResult<()> {
 /// across SQLite and PostgreSQL, unlike `SELECT ... FOR UPDATE`) and returns
 /// the bytes it uses.
 async fn lock_usage(tx: &mut sqlx::Transaction<'_, sqlx::Any>, business_id: &str) -> StoreResult<i64> {
-    let row = sqlx::query("UPDATE businesses SET kv_bytes = kv_bytes WHERE id = $1 RETURNING kv_bytes")
+    Ok(sqlx::query_scalar("UPDATE businesses SET kv_bytes = kv_bytes WHERE id = $1 RETURNING kv_bytes")
         .bind(business_id)
         .fetch_one(&mut **tx)
-        .await?;
-    Ok(row.try_get("kv_bytes")?)
+        .await?)
 }
 
 /// Keys starting with `prefix`, sorted.
 pub async fn keys(db: &Db, business_id: &str, prefix: &str, limit: u32) -> StoreResult<Vec<String>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_scalar(
         "SELECT key FROM kv_entries WHERE business_id = $1 AND substr(key, 1, CAST($3 AS INTEGER)) = $2 ORDER BY key LIMIT $4",
     )
     .bind(business_id)
@@ -111,6 +104,5 @@ pub async fn keys(db: &Db, business_id: &str, prefix: &str, limit: u32) -> Store
     .bind(i64::try_from(prefix.chars().count()).unwrap_or(i64::MAX))
     .bind(i64::from(limit))
     .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(|row| Ok(row.try_get("key")?)).collect()
+    .await?)
 }

@@ -27,8 +27,11 @@ pub mod webhooks;
 use std::path::Path;
 use std::str::FromStr;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyTypeInfo, AnyValueRef};
+use sqlx::error::BoxDynError;
+use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+
+use crate::grants::Capability;
 
 /// Errors from the storage layer. Constraint violations whose meaning is known
 /// are translated where they happen (see [`StoreError::Conflict`]).
@@ -127,6 +130,125 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
 pub(crate) fn split_list(value: &str) -> Vec<String> {
     value.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
+
+/// A column as stored: `Stored<String>` (TEXT), `Stored<i64>` (a BIGINT
+/// flag), `Stored<Option<String>>` (nullable TEXT). Rows decode through it
+/// (`#[sqlx(try_from = "Stored<String>")]`) into the types this crate does not
+/// own and so cannot give a `TryFrom<String>`: a flag into `bool`, a
+/// comma-separated list into a `Vec`, JSON text into a `serde_json::Value`.
+/// Types the crate owns (`Handling`, `PluginLimits`…) decode with
+/// `#[sqlx(try_from = "String")]` instead.
+#[derive(Debug, Clone)]
+pub struct Stored<T>(pub T);
+
+impl<T: sqlx::Type<Any>> sqlx::Type<Any> for Stored<T> {
+    fn type_info() -> AnyTypeInfo {
+        T::type_info()
+    }
+
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        T::compatible(ty)
+    }
+}
+
+impl<'r, T: sqlx::Decode<'r, Any>> sqlx::Decode<'r, Any> for Stored<T> {
+    fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+        T::decode(value).map(Stored)
+    }
+}
+
+/// A 0/1 flag (any value but 0 is set).
+impl From<Stored<i64>> for bool {
+    fn from(flag: Stored<i64>) -> bool {
+        flag.0 != 0
+    }
+}
+
+/// A comma-separated list.
+impl From<Stored<String>> for Vec<String> {
+    fn from(list: Stored<String>) -> Vec<String> {
+        split_list(&list.0)
+    }
+}
+
+/// A comma-separated list of capability names.
+impl TryFrom<Stored<String>> for Vec<Capability> {
+    type Error = String;
+
+    fn try_from(list: Stored<String>) -> Result<Vec<Capability>, String> {
+        split_list(&list.0).iter().map(|c| c.parse::<Capability>()).collect()
+    }
+}
+
+/// JSON text this module wrote.
+impl TryFrom<Stored<String>> for serde_json::Value {
+    type Error = String;
+
+    fn try_from(json: Stored<String>) -> Result<serde_json::Value, String> {
+        serde_json::from_str(&json.0).map_err(|e| format!("stored JSON: {e}"))
+    }
+}
+
+/// Declares a state stored as a word (TEXT), decoded once at the storage
+/// edge: the enum (serialized as the same snake_case words), `ALL`, `as_str`
+/// (for binds), `Display`, `FromStr` (for query parameters) and
+/// `TryFrom<String>` (for `#[sqlx(try_from = "String")]`), from one word list.
+macro_rules! stored_state {
+    ($(#[$meta:meta])* $name:ident ($what:literal) {
+        $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+        )]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// Every state.
+            pub const ALL: &[$name] = &[$($name::$variant),+];
+
+            /// The word stored in SQL and shown in JSON.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(word: &str) -> Result<$name, String> {
+                match word {
+                    $($word => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "unknown {} `{word}` (expected {})",
+                        $what,
+                        [$($word),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+
+            fn try_from(word: String) -> Result<$name, String> {
+                word.parse()
+            }
+        }
+    };
+}
+pub(crate) use stored_state;
 
 /// A `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` escaped
 /// (queries use `ESCAPE '\'`).

@@ -6,15 +6,15 @@
 //! even with several runtime nodes (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
-use super::{Db, StoreResult, queue};
+use super::{Db, StoreResult, Stored, queue, stored_state};
 use crate::ids;
 
 /// A queued send as the business sees it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct OutboxEntry {
     pub id: String,
     pub conversation_id: String,
@@ -22,13 +22,16 @@ pub struct OutboxEntry {
     pub channel: String,
     /// `pending`, `sent`, `dead` (gave up after the last attempt; may be
     /// retried) or `expired` (outside WhatsApp's 24-hour window).
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: SendState,
     pub attempts: i64,
     pub last_error: Option<String>,
     /// `sent`, `delivered`, `read` or `failed`, as the transport reported it.
-    pub delivery_status: Option<String>,
+    #[sqlx(try_from = "Stored<Option<String>>")]
+    pub delivery_status: Option<DeliveryStatus>,
     /// The transport's request body (without the recipient).
     #[schema(value_type = Object)]
+    #[sqlx(try_from = "Stored<String>")]
     pub body: serde_json::Value,
     /// What was adapted to fit the transport's limits, if anything.
     pub adaptation: Option<String>,
@@ -37,8 +40,42 @@ pub struct OutboxEntry {
     pub created_at: i64,
 }
 
+stored_state! {
+    /// Where a queued send stands. Only `pending` sends are claimed.
+    SendState("send state") {
+        /// Waiting for its turn or for its next attempt.
+        Pending = "pending",
+        /// The transport accepted it (see its `delivery_status`).
+        Sent = "sent",
+        /// Given up after its last attempt; the business may retry it.
+        Dead = "dead",
+        /// Refused without trying: outside WhatsApp's 24-hour window.
+        Expired = "expired",
+    }
+}
+
+stored_state! {
+    /// What the transport reported of a sent message, only ever forward:
+    /// `sent` < `delivered` < `read`, and `failed` is final.
+    DeliveryStatus("delivery status") {
+        Sent = "sent",
+        Delivered = "delivered",
+        Read = "read",
+        Failed = "failed",
+    }
+}
+
+/// A delivery status as stored: NULL until the transport reports one.
+impl TryFrom<Stored<Option<String>>> for Option<DeliveryStatus> {
+    type Error = String;
+
+    fn try_from(word: Stored<Option<String>>) -> Result<Option<DeliveryStatus>, String> {
+        word.0.map(|word| word.parse()).transpose()
+    }
+}
+
 /// A send claimed for an attempt, with what sending needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct ClaimedSend {
     pub id: String,
     pub business_id: String,
@@ -47,6 +84,7 @@ pub struct ClaimedSend {
     pub body: String,
     pub attempts: i64,
     /// The customer's handle on the channel.
+    #[sqlx(rename = "handle")]
     pub recipient: String,
     /// When the customer last wrote (ms), if ever.
     pub last_inbound_at: Option<i64>,
@@ -88,7 +126,7 @@ pub(super) async fn insert(
     for (part, send) in sends.iter().enumerate() {
         sqlx::query(
             "INSERT INTO outbox (id, business_id, conversation_id, message_id, channel, seq, body, state, attempts, \
-             next_attempt_at, created_at, adaptation) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $9)",
+             next_attempt_at, created_at, adaptation) VALUES ($1, $2, $3, $4, $5, $6, $7, $10, 0, $8, $8, $9)",
         )
         .bind(ids::new_id("out"))
         .bind(target.business_id)
@@ -99,6 +137,7 @@ pub(super) async fn insert(
         .bind(send.body.to_string())
         .bind(now)
         .bind(&send.adaptation)
+        .bind(SendState::Pending.as_str())
         .execute(&mut *conn)
         .await?;
     }
@@ -109,7 +148,7 @@ pub(super) async fn insert(
 /// them until `lease_until`.
 pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<ClaimedSend>> {
     let lock = queue::skip_locked(db, Some("o"));
-    let claimed = sqlx::query(&format!(
+    let ids: Vec<String> = sqlx::query_scalar(&format!(
         "UPDATE outbox SET next_attempt_at = $2 WHERE id IN \
          (SELECT o.id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $1 \
           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.conversation_id = o.conversation_id \
@@ -122,10 +161,9 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
     .bind(i64::from(limit))
     .fetch_all(db.pool())
     .await?;
-    if claimed.is_empty() {
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<String> = claimed.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
     let placeholders = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
     let sql = format!(
         "SELECT o.id, o.business_id, o.conversation_id, o.channel, o.body, o.attempts, cu.handle, c.last_inbound_at \
@@ -133,27 +171,11 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
          JOIN customers cu ON cu.business_id = c.business_id AND cu.id = c.customer_id \
          WHERE o.id IN ({placeholders}) ORDER BY o.conversation_id, o.seq"
     );
-    let mut query = sqlx::query(&sql);
+    let mut query = sqlx::query_as::<_, ClaimedSend>(&sql);
     for id in &ids {
         query = query.bind(id);
     }
-    query
-        .fetch_all(db.pool())
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(ClaimedSend {
-                id: row.try_get("id")?,
-                business_id: row.try_get("business_id")?,
-                conversation_id: row.try_get("conversation_id")?,
-                channel: row.try_get("channel")?,
-                body: row.try_get("body")?,
-                attempts: row.try_get("attempts")?,
-                recipient: row.try_get("handle")?,
-                last_inbound_at: row.try_get("last_inbound_at")?,
-            })
-        })
-        .collect()
+    Ok(query.fetch_all(db.pool()).await?)
 }
 
 pub async fn mark_sent(db: &Db, id: &str, external_id: Option<&str>) -> StoreResult<()> {
@@ -171,12 +193,12 @@ pub async fn mark_sent(db: &Db, id: &str, external_id: Option<&str>) -> StoreRes
 
 /// Records a failed attempt: retried at `next_attempt_at`, or dead when `None`.
 pub async fn mark_failed(db: &Db, id: &str, error: &str, next_attempt_at: Option<i64>) -> StoreResult<()> {
-    queue::record_failure(db, "outbox", id, error, next_attempt_at, "dead", true).await
+    queue::record_failure(db, "outbox", id, error, next_attempt_at, SendState::Dead.as_str(), true).await
 }
 
 /// The send is refused without trying: outside the customer-service window.
 pub async fn mark_expired(db: &Db, id: &str, reason: &str) -> StoreResult<()> {
-    queue::record_failure(db, "outbox", id, reason, None, "expired", false).await
+    queue::record_failure(db, "outbox", id, reason, None, SendState::Expired.as_str(), false).await
 }
 
 /// Applies a delivery status the transport reported for a sent message. Only
@@ -186,7 +208,7 @@ pub async fn apply_status(
     db: &Db,
     business_id: &str,
     external_id: &str,
-    status: &str,
+    status: DeliveryStatus,
     error: Option<&str>,
 ) -> StoreResult<bool> {
     const RANK: &str =
@@ -200,7 +222,7 @@ pub async fn apply_status(
     ))
     .bind(business_id)
     .bind(external_id)
-    .bind(status)
+    .bind(status.as_str())
     .bind(error)
     .execute(db.pool())
     .await?;
@@ -208,34 +230,16 @@ pub async fn apply_status(
 }
 
 /// A business's queued sends in `state` (all when `None`), newest first.
-pub async fn list(db: &Db, business_id: &str, state: Option<&str>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
-    let rows = sqlx::query(
+pub async fn list(db: &Db, business_id: &str, state: Option<SendState>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+    Ok(sqlx::query_as(
         "SELECT id, conversation_id, message_id, channel, state, attempts, last_error, delivery_status, body, adaptation, created_at \
          FROM outbox WHERE business_id = $1 AND ($2 IS NULL OR state = $2) ORDER BY created_at DESC, seq DESC LIMIT $3",
     )
     .bind(business_id)
-    .bind(state)
+    .bind(state.map(SendState::as_str))
     .bind(i64::from(limit))
     .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let body: String = row.try_get("body")?;
-            Ok(OutboxEntry {
-                id: row.try_get("id")?,
-                conversation_id: row.try_get("conversation_id")?,
-                message_id: row.try_get("message_id")?,
-                channel: row.try_get("channel")?,
-                state: row.try_get("state")?,
-                attempts: row.try_get("attempts")?,
-                last_error: row.try_get("last_error")?,
-                delivery_status: row.try_get("delivery_status")?,
-                body: serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
-                adaptation: row.try_get("adaptation")?,
-                created_at: row.try_get("created_at")?,
-            })
-        })
-        .collect()
+    .await?)
 }
 
 /// Puts a dead send back in the queue with fresh attempts; false when it is not dead.

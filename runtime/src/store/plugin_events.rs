@@ -3,14 +3,14 @@
 //! plugins log through the `log` capability.
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
-use super::{Db, StoreError, StoreResult};
+use super::{Db, StoreResult, Stored};
 use crate::ids;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct PluginFailure {
     pub id: String,
     pub plugin_version_id: String,
@@ -22,7 +22,7 @@ pub struct PluginFailure {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct PluginLogLine {
     pub plugin_version_id: String,
     pub conversation_id: Option<String>,
@@ -30,6 +30,7 @@ pub struct PluginLogLine {
     pub level: String,
     pub message: String,
     #[schema(value_type = Object)]
+    #[sqlx(try_from = "Stored<String>")]
     pub fields: serde_json::Value,
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_time")]
@@ -66,25 +67,14 @@ pub async fn record_failure(db: &Db, business_id: &str, version_id: &str, kind: 
 
 /// Most recent failures first.
 pub async fn failures(db: &Db, business_id: &str, limit: u32) -> StoreResult<Vec<PluginFailure>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, plugin_version_id, kind, detail, created_at FROM plugin_failures WHERE business_id = $1 \
          ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(business_id)
     .bind(i64::from(limit))
     .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(PluginFailure {
-                id: row.try_get("id")?,
-                plugin_version_id: row.try_get("plugin_version_id")?,
-                kind: row.try_get("kind")?,
-                detail: row.try_get("detail")?,
-                created_at: row.try_get("created_at")?,
-            })
-        })
-        .collect()
+    .await?)
 }
 
 pub async fn append_logs(
@@ -116,25 +106,12 @@ pub async fn append_logs(
 
 /// Most recent lines first.
 pub async fn logs(db: &Db, business_id: &str, limit: u32) -> StoreResult<Vec<PluginLogLine>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT plugin_version_id, conversation_id, level, message, fields, created_at FROM plugin_logs \
          WHERE business_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(business_id)
     .bind(i64::from(limit))
     .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let fields: String = row.try_get("fields")?;
-            Ok(PluginLogLine {
-                plugin_version_id: row.try_get("plugin_version_id")?,
-                conversation_id: row.try_get("conversation_id")?,
-                level: row.try_get("level")?,
-                message: row.try_get("message")?,
-                fields: serde_json::from_str(&fields).map_err(|e| StoreError::Corrupt(format!("log fields: {e}")))?,
-                created_at: row.try_get("created_at")?,
-            })
-        })
-        .collect()
+    .await?)
 }

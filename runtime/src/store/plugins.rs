@@ -6,16 +6,15 @@
 //! lease so one whose node died is taken over.
 
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
-use super::{Db, StoreError, StoreResult, is_unique_violation, queue, split_list};
+use super::{Db, StoreError, StoreResult, Stored, is_unique_violation, queue, stored_state};
 use crate::grants::Capability;
 use crate::ids;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct PluginVersion {
     pub id: String,
     #[serde(skip)]
@@ -28,16 +27,19 @@ pub struct PluginVersion {
     /// The contract version the component was built against, e.g. `bottega:shop@1.1.0`.
     pub world: String,
     /// Host capabilities the component imports.
+    #[sqlx(try_from = "Stored<String>")]
     pub capabilities: Vec<Capability>,
     /// `compiled` (Rust, C…) or `interpreted` (carries Python's or JavaScript's
     /// runtime): which upload size limit applied.
     pub language_class: String,
     /// `compiling` (in the background, after the upload was accepted), `ready`
     /// (it can be activated and answer), or `failed` (see `failure`).
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: VersionState,
     /// Why compiling failed.
     pub failure: Option<String>,
     /// Whether it becomes the active version once ready (the upload's `activate`).
+    #[sqlx(try_from = "Stored<i64>")]
     pub activate_when_ready: bool,
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_time")]
@@ -51,10 +53,31 @@ pub struct PluginVersion {
     pub startup_us: Option<i64>,
 }
 
-/// The states of a version.
-pub const COMPILING: &str = "compiling";
-pub const READY: &str = "ready";
-pub const FAILED: &str = "failed";
+stored_state! {
+    /// Where a version stands: compiled in the background after its upload
+    /// was accepted, then ready to answer or failed for good. Only
+    /// `finish_compile` leaves `compiling`, and only once.
+    VersionState("plugin version state") {
+        /// Accepted and compiling in the background.
+        Compiling = "compiling",
+        /// Compiled: it can be activated and answer.
+        Ready = "ready",
+        /// It cannot be compiled (see the version's `failure`).
+        Failed = "failed",
+    }
+}
+
+/// The state words, for callers that compare with them (`plugin/`).
+pub const COMPILING: &str = VersionState::Compiling.as_str();
+pub const READY: &str = VersionState::Ready.as_str();
+pub const FAILED: &str = VersionState::Failed.as_str();
+
+/// Lets `version.state != plugins::READY` read as before.
+impl PartialEq<&str> for VersionState {
+    fn eq(&self, word: &&str) -> bool {
+        self.as_str() == *word
+    }
+}
 
 fn serialize_optional_time<S: serde::Serializer>(value: &Option<i64>, serializer: S) -> Result<S::Ok, S::Error> {
     match value {
@@ -79,28 +102,6 @@ pub struct NewPluginVersion<'a> {
 const COLUMNS: &str = "id, business_id, version, sha256, size_bytes, world, capabilities, language_class, state, failure, \
                        activate_when_ready, created_at, ready_at, startup_us";
 
-fn from_row(row: &AnyRow) -> StoreResult<PluginVersion> {
-    Ok(PluginVersion {
-        id: row.try_get("id")?,
-        business_id: row.try_get("business_id")?,
-        version: row.try_get("version")?,
-        sha256: row.try_get("sha256")?,
-        size_bytes: row.try_get("size_bytes")?,
-        world: row.try_get("world")?,
-        capabilities: split_list(&row.try_get::<String, _>("capabilities")?)
-            .iter()
-            .map(|c| c.parse::<Capability>().map_err(StoreError::Corrupt))
-            .collect::<StoreResult<Vec<_>>>()?,
-        language_class: row.try_get("language_class")?,
-        state: row.try_get("state")?,
-        failure: row.try_get("failure")?,
-        activate_when_ready: row.try_get::<i64, _>("activate_when_ready")? != 0,
-        created_at: row.try_get("created_at")?,
-        ready_at: row.try_get("ready_at")?,
-        startup_us: row.try_get("startup_us")?,
-    })
-}
-
 /// Stores an upload as the business's next version number, `compiling`.
 pub async fn insert(db: &Db, business_id: &str, new: NewPluginVersion<'_>) -> StoreResult<PluginVersion> {
     let id = ids::new_id("pv");
@@ -110,7 +111,7 @@ pub async fn insert(db: &Db, business_id: &str, new: NewPluginVersion<'_>) -> St
             "INSERT INTO plugin_versions (id, business_id, version, sha256, size_bytes, world, capabilities, wasm, created_at, \
              state, language_class, activate_when_ready, compile_lease_until, compile_attempts) \
              VALUES ($1, $2, (SELECT COALESCE(MAX(version), 0) + 1 FROM plugin_versions WHERE business_id = $2), \
-             $3, $4, $5, $6, $7, $8, 'compiling', $9, $10, $11, 1)",
+             $3, $4, $5, $6, $7, $8, $12, $9, $10, $11, 1)",
         )
         .bind(&id)
         .bind(business_id)
@@ -123,6 +124,7 @@ pub async fn insert(db: &Db, business_id: &str, new: NewPluginVersion<'_>) -> St
         .bind(new.language_class)
         .bind(i64::from(new.activate_when_ready))
         .bind(new.compile_lease_until)
+        .bind(VersionState::Compiling.as_str())
         .execute(db.pool())
         .await;
         match result {
@@ -135,22 +137,19 @@ pub async fn insert(db: &Db, business_id: &str, new: NewPluginVersion<'_>) -> St
 }
 
 pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<PluginVersion>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM plugin_versions WHERE business_id = $1 AND id = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM plugin_versions WHERE business_id = $1 AND id = $2"))
         .bind(business_id)
         .bind(id)
         .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(from_row).transpose()
+        .await?)
 }
 
 /// A business's versions, newest first.
 pub async fn list(db: &Db, business_id: &str) -> StoreResult<Vec<PluginVersion>> {
-    let rows =
-        sqlx::query(&format!("SELECT {COLUMNS} FROM plugin_versions WHERE business_id = $1 ORDER BY version DESC"))
-            .bind(business_id)
-            .fetch_all(db.pool())
-            .await?;
-    rows.iter().map(from_row).collect()
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM plugin_versions WHERE business_id = $1 ORDER BY version DESC"))
+        .bind(business_id)
+        .fetch_all(db.pool())
+        .await?)
 }
 
 /// Any business's version by id with its uploaded bytes (for the compiler
@@ -161,16 +160,15 @@ pub async fn find_with_wasm(db: &Db, id: &str) -> StoreResult<Option<(PluginVers
         .bind(id)
         .fetch_optional(db.pool())
         .await?;
-    row.map(|row| Ok((from_row(&row)?, row.try_get("wasm")?))).transpose()
+    row.map(|row| Ok((PluginVersion::from_row(&row)?, row.try_get("wasm")?))).transpose()
 }
 
 /// Any business's version by id (for the compiler, which is not a caller).
 pub async fn find(db: &Db, id: &str) -> StoreResult<Option<PluginVersion>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM plugin_versions WHERE id = $1"))
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM plugin_versions WHERE id = $1"))
         .bind(id)
         .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(from_row).transpose()
+        .await?)
 }
 
 /// Claims a compile whose lease ended (its node died, or this node
@@ -183,8 +181,7 @@ pub async fn claim_abandoned_compile(db: &Db, now: i64, lease_until: i64) -> Sto
           ORDER BY compile_lease_until LIMIT 1{}) RETURNING id, compile_attempts",
         queue::skip_locked(db, None)
     );
-    let row = sqlx::query(&sql).bind(now).bind(lease_until).fetch_optional(db.pool()).await?;
-    row.map(|row| Ok((row.try_get("id")?, row.try_get("compile_attempts")?))).transpose()
+    Ok(sqlx::query_as(&sql).bind(now).bind(lease_until).fetch_optional(db.pool()).await?)
 }
 
 /// Keeps a compile's lease while it runs.
@@ -220,24 +217,23 @@ pub async fn record_startup(db: &Db, id: &str, micros: i64) -> StoreResult<()> {
 
 /// A version's startup cost, in microseconds, if a node measured it.
 pub async fn startup_us(db: &Db, id: &str) -> StoreResult<Option<i64>> {
-    let row =
-        sqlx::query("SELECT startup_us FROM plugin_versions WHERE id = $1").bind(id).fetch_optional(db.pool()).await?;
-    Ok(match row {
-        Some(row) => row.try_get("startup_us")?,
-        None => None,
-    })
+    let startup: Option<Option<i64>> = sqlx::query_scalar("SELECT startup_us FROM plugin_versions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(startup.flatten())
 }
 
 /// Records the end of a compile: `failure` is `None` when it is ready. Only a
 /// version still compiling changes (a compile taken over and finished twice
 /// records the first outcome). True when this call recorded it.
 pub async fn finish_compile(db: &Db, id: &str, failure: Option<&str>) -> StoreResult<bool> {
-    let state = if failure.is_some() { FAILED } else { READY };
+    let state = if failure.is_some() { VersionState::Failed } else { VersionState::Ready };
     let done = sqlx::query(
         "UPDATE plugin_versions SET state = $2, failure = $3, ready_at = $4 WHERE id = $1 AND state = 'compiling'",
     )
     .bind(id)
-    .bind(state)
+    .bind(state.as_str())
     .bind(failure)
     .bind(failure.is_none().then(ids::now_ms))
     .execute(db.pool())

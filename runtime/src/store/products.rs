@@ -3,16 +3,15 @@
 //! Every query is scoped by business id; there is no cross-business read.
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
-use super::{Db, StoreError, StoreResult, contains_pattern, is_unique_violation};
+use super::{Db, StoreError, StoreResult, Stored, contains_pattern, is_unique_violation};
 use crate::ids;
 
 /// A product as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, FromRow)]
 pub struct Product {
     pub id: String,
     pub name: String,
@@ -23,6 +22,7 @@ pub struct Product {
     pub currency: String,
     pub stock: i64,
     pub section: String,
+    #[sqlx(try_from = "Stored<i64>")]
     pub available: bool,
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_time")]
@@ -61,21 +61,6 @@ fn yes() -> bool {
 }
 
 const COLUMNS: &str = "id, name, description, photo_url, price_minor, currency, stock, section, available, updated_at";
-
-fn from_row(row: &AnyRow) -> StoreResult<Product> {
-    Ok(Product {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        photo_url: row.try_get("photo_url")?,
-        price_minor: row.try_get("price_minor")?,
-        currency: row.try_get("currency")?,
-        stock: row.try_get("stock")?,
-        section: row.try_get("section")?,
-        available: row.try_get::<i64, _>("available")? != 0,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
 
 const INSERT: &str = "INSERT INTO products (business_id, id, name, description, photo_url, price_minor, currency, stock, \
      section, available, created_at, updated_at, search_text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)";
@@ -171,12 +156,11 @@ pub async fn delete(db: &Db, business_id: &str, id: &str) -> StoreResult<bool> {
 }
 
 pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Product>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM products WHERE business_id = $1 AND id = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM products WHERE business_id = $1 AND id = $2"))
         .bind(business_id)
         .bind(id)
         .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(from_row).transpose()
+        .await?)
 }
 
 /// Products of one section, or of the whole catalog, ordered by name.
@@ -187,9 +171,9 @@ pub async fn list(
     offset: u32,
     limit: u32,
 ) -> StoreResult<Vec<Product>> {
-    let rows = match section {
+    let products: Vec<Product> = match section {
         Some(section) => {
-            sqlx::query(&format!(
+            sqlx::query_as(&format!(
                 "SELECT {COLUMNS} FROM products WHERE business_id = $1 AND section = $2 ORDER BY name, id LIMIT $3 OFFSET $4"
             ))
             .bind(business_id)
@@ -200,7 +184,7 @@ pub async fn list(
             .await?
         }
         None => {
-            sqlx::query(&format!(
+            sqlx::query_as(&format!(
                 "SELECT {COLUMNS} FROM products WHERE business_id = $1 ORDER BY section, name, id LIMIT $2 OFFSET $3"
             ))
             .bind(business_id)
@@ -210,23 +194,23 @@ pub async fn list(
             .await?
         }
     };
-    rows.iter().map(from_row).collect()
+    Ok(products)
 }
 
 /// The sections that have at least one available product, alphabetically.
 pub async fn sections(db: &Db, business_id: &str) -> StoreResult<Vec<String>> {
-    let rows =
-        sqlx::query("SELECT DISTINCT section FROM products WHERE business_id = $1 AND available = 1 ORDER BY section")
-            .bind(business_id)
-            .fetch_all(db.pool())
-            .await?;
-    rows.iter().map(|row| Ok(row.try_get("section")?)).collect()
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT section FROM products WHERE business_id = $1 AND available = 1 ORDER BY section",
+    )
+    .bind(business_id)
+    .fetch_all(db.pool())
+    .await?)
 }
 
 /// Products whose name or description contains `query`, case-insensitively.
 pub async fn search(db: &Db, business_id: &str, query: &str, limit: u32) -> StoreResult<Vec<Product>> {
     let pattern = contains_pattern(query.trim());
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM products WHERE business_id = $1 \
          AND search_text LIKE $2 ESCAPE '\\' \
          ORDER BY name, id LIMIT $3"
@@ -235,6 +219,5 @@ pub async fn search(db: &Db, business_id: &str, query: &str, limit: u32) -> Stor
     .bind(pattern)
     .bind(i64::from(limit))
     .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(from_row).collect()
+    .await?)
 }

@@ -4,19 +4,19 @@
 //! this module only keeps the state, each change as one conditional UPDATE so
 //! two connections of one session (two tabs, two nodes) cannot race past them.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::FromRow;
 
-use super::{Db, StoreResult};
+use super::{Db, StoreResult, Stored};
 
 /// A session as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct WebSession {
     pub id: String,
     pub business_id: String,
     pub conversation_id: String,
     pub password_hash: Option<String>,
     pub auto_lock_minutes: Option<i64>,
+    #[sqlx(try_from = "Stored<i64>")]
     pub locked: bool,
     pub failed_unlocks: i64,
     pub unlock_blocked_until: Option<i64>,
@@ -25,20 +25,6 @@ pub struct WebSession {
 
 const COLUMNS: &str = "id, business_id, conversation_id, password_hash, auto_lock_minutes, locked, \
     failed_unlocks, unlock_blocked_until, last_active_at";
-
-fn from_row(row: &AnyRow) -> StoreResult<WebSession> {
-    Ok(WebSession {
-        id: row.try_get("id")?,
-        business_id: row.try_get("business_id")?,
-        conversation_id: row.try_get("conversation_id")?,
-        password_hash: row.try_get("password_hash")?,
-        auto_lock_minutes: row.try_get("auto_lock_minutes")?,
-        locked: row.try_get::<i64, _>("locked")? != 0,
-        failed_unlocks: row.try_get("failed_unlocks")?,
-        unlock_blocked_until: row.try_get("unlock_blocked_until")?,
-        last_active_at: row.try_get("last_active_at")?,
-    })
-}
 
 /// Records a new session for a conversation already opened.
 pub async fn create(
@@ -65,22 +51,20 @@ pub async fn create(
 
 /// The live (not signed out) session of `business_id` whose token hashes to `token_hash`.
 pub async fn find(db: &Db, business_id: &str, token_hash: &str) -> StoreResult<Option<WebSession>> {
-    let row = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM web_sessions WHERE token_hash = $1 AND business_id = $2 AND signed_out_at IS NULL"
     ))
     .bind(token_hash)
     .bind(business_id)
     .fetch_optional(db.pool())
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    .await?)
 }
 
 pub async fn get(db: &Db, id: &str) -> StoreResult<Option<WebSession>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM web_sessions WHERE id = $1 AND signed_out_at IS NULL"))
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM web_sessions WHERE id = $1 AND signed_out_at IS NULL"))
         .bind(id)
         .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(from_row).transpose()
+        .await?)
 }
 
 /// Notes the customer's activity, unless the session is locked; true when noted.
@@ -143,7 +127,7 @@ pub async fn set_lock(
 /// unlock), or `Err(until)`. Taken before the password is checked, so parallel
 /// guesses each count.
 pub async fn take_unlock_attempt(db: &Db, id: &str, now: i64) -> StoreResult<Result<i64, i64>> {
-    let taken = sqlx::query(
+    let taken: Option<i64> = sqlx::query_scalar(
         "UPDATE web_sessions SET failed_unlocks = failed_unlocks + 1 WHERE id = $1 AND signed_out_at IS NULL \
          AND (unlock_blocked_until IS NULL OR unlock_blocked_until <= $2) RETURNING failed_unlocks",
     )
@@ -151,16 +135,15 @@ pub async fn take_unlock_attempt(db: &Db, id: &str, now: i64) -> StoreResult<Res
     .bind(now)
     .fetch_optional(db.pool())
     .await?;
-    if let Some(row) = taken {
-        return Ok(Ok(row.try_get("failed_unlocks")?));
+    if let Some(attempt) = taken {
+        return Ok(Ok(attempt));
     }
-    let until: Option<i64> = sqlx::query("SELECT unlock_blocked_until FROM web_sessions WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .map(|row| row.try_get("unlock_blocked_until"))
-        .transpose()?
-        .flatten();
+    let until: Option<i64> =
+        sqlx::query_scalar::<_, Option<i64>>("SELECT unlock_blocked_until FROM web_sessions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?
+            .flatten();
     Ok(Err(until.unwrap_or(now)))
 }
 

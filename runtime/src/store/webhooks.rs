@@ -4,19 +4,20 @@
 //! attempt is retried, never lost.
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
-use super::{Db, StoreResult, queue};
+use super::{Db, StoreResult, queue, stored_state};
 use crate::ids;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct Delivery {
     pub id: String,
     pub event_type: String,
     /// `pending`, `delivered` or `failed`.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: DeliveryState,
     pub attempts: i64,
     pub last_error: Option<String>,
     #[schema(value_type = String, format = DateTime)]
@@ -24,8 +25,20 @@ pub struct Delivery {
     pub created_at: i64,
 }
 
+stored_state! {
+    /// Where a webhook delivery stands. Only `pending` deliveries are claimed.
+    DeliveryState("webhook delivery state") {
+        /// Waiting for its first or next attempt.
+        Pending = "pending",
+        /// The business's endpoint accepted it.
+        Delivered = "delivered",
+        /// Given up after its last attempt.
+        Failed = "failed",
+    }
+}
+
 /// A delivery claimed for an attempt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct ClaimedDelivery {
     pub id: String,
     pub business_id: String,
@@ -45,14 +58,12 @@ pub async fn set_endpoint(db: &Db, business_id: &str, url: Option<&str>, secret:
 
 /// (url, secret) of a business's endpoint, if it set one.
 pub async fn endpoint(db: &Db, business_id: &str) -> StoreResult<Option<(String, String)>> {
-    let row = sqlx::query("SELECT webhook_url, webhook_secret FROM businesses WHERE id = $1")
-        .bind(business_id)
-        .fetch_optional(db.pool())
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let url: Option<String> = row.try_get("webhook_url")?;
-    let secret: Option<String> = row.try_get("webhook_secret")?;
-    Ok(url.zip(secret))
+    let endpoint: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT webhook_url, webhook_secret FROM businesses WHERE id = $1")
+            .bind(business_id)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(endpoint.and_then(|(url, secret)| url.zip(secret)))
 }
 
 /// Queues an event for the business's endpoint, in one statement that does
@@ -69,13 +80,14 @@ where
 {
     sqlx::query(
         "INSERT INTO webhook_deliveries (id, business_id, event_type, payload, state, attempts, next_attempt_at, created_at) \
-         SELECT $1, id, $3, $4, 'pending', 0, $5, $5 FROM businesses WHERE id = $2 AND webhook_url IS NOT NULL",
+         SELECT $1, id, $3, $4, $6, 0, $5, $5 FROM businesses WHERE id = $2 AND webhook_url IS NOT NULL",
     )
     .bind(ids::new_id("whd"))
     .bind(business_id)
     .bind(event_type)
     .bind(payload)
     .bind(ids::now_ms())
+    .bind(DeliveryState::Pending.as_str())
     .execute(executor)
     .await?;
     Ok(())
@@ -94,7 +106,7 @@ pub fn event_payload(event_type: &str, data: serde_json::Value) -> String {
 
 /// Claims up to `limit` deliveries due at `now`, leasing them until `lease_until`.
 pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<ClaimedDelivery>> {
-    let rows = sqlx::query(&queue::claim_sql(
+    Ok(sqlx::query_as(&queue::claim_sql(
         db,
         "webhook_deliveries",
         "next_attempt_at",
@@ -104,26 +116,17 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
     .bind(lease_until)
     .bind(i64::from(limit))
     .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(ClaimedDelivery {
-                id: row.try_get("id")?,
-                business_id: row.try_get("business_id")?,
-                payload: row.try_get("payload")?,
-                attempts: row.try_get("attempts")?,
-            })
-        })
-        .collect()
+    .await?)
 }
 
 pub async fn mark_delivered(db: &Db, id: &str) -> StoreResult<()> {
     let now = ids::now_ms();
     sqlx::query(
-        "UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = $2, last_error = NULL WHERE id = $1",
+        "UPDATE webhook_deliveries SET state = $3, attempts = attempts + 1, delivered_at = $2, last_error = NULL WHERE id = $1",
     )
     .bind(id)
     .bind(now)
+    .bind(DeliveryState::Delivered.as_str())
     .execute(db.pool())
     .await?;
     Ok(())
@@ -131,31 +134,20 @@ pub async fn mark_delivered(db: &Db, id: &str) -> StoreResult<()> {
 
 /// Records a failed attempt: retried at `next_attempt_at`, or given up when `None`.
 pub async fn mark_attempt_failed(db: &Db, id: &str, error: &str, next_attempt_at: Option<i64>) -> StoreResult<()> {
-    queue::record_failure(db, "webhook_deliveries", id, error, next_attempt_at, "failed", true).await
+    queue::record_failure(db, "webhook_deliveries", id, error, next_attempt_at, DeliveryState::Failed.as_str(), true)
+        .await
 }
 
 /// A business's deliveries, newest first.
 pub async fn list(db: &Db, business_id: &str, limit: u32) -> StoreResult<Vec<Delivery>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, event_type, state, attempts, last_error, created_at FROM webhook_deliveries WHERE business_id = $1 \
          ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(business_id)
     .bind(i64::from(limit))
     .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Delivery {
-                id: row.try_get("id")?,
-                event_type: row.try_get("event_type")?,
-                state: row.try_get("state")?,
-                attempts: row.try_get("attempts")?,
-                last_error: row.try_get("last_error")?,
-                created_at: row.try_get("created_at")?,
-            })
-        })
-        .collect()
+    .await?)
 }
 
 /// Gives back the deliveries in `held` that this node claimed and did not settle:

@@ -2,6 +2,9 @@
 //! customer's first message, an away message outside its opening hours (in its
 //! own time zone), quick replies its agents send by name, and the words with
 //! which a customer asks for a person.
+//!
+//! A leaf (it imports nothing from the crate), so `store/` keeps a business's
+//! settings without importing `chat/`, which applies them (`chat::handoff`).
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,111 @@
+//! Taking a conversation over by hand: a take names its agent, an agent
+//! cannot take a conversation another holds, and only its holder gives it
+//! back (or the business, naming no one).
+
+use axum::http::{Method, StatusCode};
+use bottega_tests::*;
+use serde_json::{Value, json};
+
+bottega_tests::on_both_databases!(
+    a_take_that_names_no_agent_is_refused,
+    an_agent_cannot_take_a_conversation_another_holds,
+    the_holder_releases_the_conversation_and_no_other_agent_can,
+);
+
+/// A customer's conversation with a shop; returns its id.
+async fn conversation(app: &TestApp, shop: &Shop) -> String {
+    let outcome = app.say(shop, "+34 600 700 800", "hello, is anyone there?").await;
+    outcome["conversation_id"].as_str().expect("conversation").to_string()
+}
+
+async fn take(app: &TestApp, shop: &Shop, conversation: &str, body: Option<Value>) -> (StatusCode, Value) {
+    app.request(Method::POST, &format!("/v1/conversations/{conversation}/take"), Some(&shop.key), body).await
+}
+
+async fn release(app: &TestApp, shop: &Shop, conversation: &str, body: Value) -> (StatusCode, Value) {
+    app.post(&format!("/v1/conversations/{conversation}/release"), &shop.key, body).await
+}
+
+async fn held(app: &TestApp, shop: &Shop, conversation: &str) -> (Option<String>, Option<String>) {
+    let (_, now) = app.get(&format!("/v1/conversations/{conversation}"), &shop.key).await;
+    (now["handling"].as_str().map(str::to_string), now["agent"].as_str().map(str::to_string))
+}
+
+fn code(answer: &Value) -> Option<&str> {
+    answer["error"]["code"].as_str()
+}
+
+async fn a_take_that_names_no_agent_is_refused(app: TestApp) {
+    let shop = app.create_shop("Corner shop", json!({})).await;
+    let id = conversation(&app, &shop).await;
+
+    // No body, an empty object, a blank name: nobody would be holding it.
+    for body in [None, Some(json!({})), Some(json!({"agent": null})), Some(json!({"agent": "   "}))] {
+        let (status, answer) = take(&app, &shop, &id, body.clone()).await;
+        assert_eq!((status, code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, Some("agent_required")), "{body:?}");
+    }
+    // A name too long, or with control characters, is not a name.
+    for agent in ["x".repeat(65), "maria\u{7}".to_string(), "ma\nria".to_string()] {
+        let (status, answer) = take(&app, &shop, &id, Some(json!({"agent": agent}))).await;
+        assert_eq!((status, code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_agent")), "{agent:?}");
+    }
+    assert_eq!(held(&app, &shop, &id).await, (Some("bot".into()), None), "nothing changed");
+
+    // Named, it is taken.
+    let (status, taken) = take(&app, &shop, &id, Some(json!({"agent": "maria"}))).await;
+    assert_eq!(status, StatusCode::OK, "{taken}");
+    assert_eq!((taken["handling"].as_str(), taken["agent"].as_str()), (Some("agent"), Some("maria")));
+}
+
+async fn an_agent_cannot_take_a_conversation_another_holds(app: TestApp) {
+    let shop = app.create_shop("Bookshop", json!({})).await;
+    let id = conversation(&app, &shop).await;
+    assert_eq!(take(&app, &shop, &id, Some(json!({"agent": "maria"}))).await.0, StatusCode::OK);
+
+    // Luis is told who holds it, and it stays hers.
+    let (status, refused) = take(&app, &shop, &id, Some(json!({"agent": "luis"}))).await;
+    assert_eq!((status, code(&refused)), (StatusCode::CONFLICT, Some("held_by_another_agent")), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap_or_default().contains("maria"), "{refused}");
+    // An empty take does not take it from her either.
+    assert_eq!(take(&app, &shop, &id, None).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(held(&app, &shop, &id).await, (Some("agent".into()), Some("maria".into())));
+
+    // Maria taking it again changes nothing.
+    let (status, again) = take(&app, &shop, &id, Some(json!({"agent": "maria"}))).await;
+    assert_eq!((status, again["agent"].as_str()), (StatusCode::OK, Some("maria")));
+
+    // Two agents racing for a conversation nobody holds: exactly one wins.
+    let other = app.say(&shop, "+34 600 700 900", "hi").await["conversation_id"].as_str().expect("id").to_string();
+    let (a, b) = tokio::join!(
+        take(&app, &shop, &other, Some(json!({"agent": "ana"}))),
+        take(&app, &shop, &other, Some(json!({"agent": "bea"}))),
+    );
+    let mut statuses = [a.0.as_u16(), b.0.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
+    let winner = if a.0 == StatusCode::OK { "ana" } else { "bea" };
+    assert_eq!(held(&app, &shop, &other).await, (Some("agent".into()), Some(winner.into())));
+}
+
+async fn the_holder_releases_the_conversation_and_no_other_agent_can(app: TestApp) {
+    let shop = app.create_shop("Florist", json!({})).await;
+    let id = conversation(&app, &shop).await;
+    assert_eq!(take(&app, &shop, &id, Some(json!({"agent": "maria"}))).await.0, StatusCode::OK);
+
+    // Luis cannot give Maria's conversation back.
+    let (status, refused) = release(&app, &shop, &id, json!({"agent": "luis"})).await;
+    assert_eq!((status, code(&refused)), (StatusCode::CONFLICT, Some("held_by_another_agent")), "{refused}");
+    assert_eq!(held(&app, &shop, &id).await, (Some("agent".into()), Some("maria".into())));
+
+    // Maria can: the bot answers again and nobody holds it.
+    let (status, released) = release(&app, &shop, &id, json!({"agent": "maria"})).await;
+    assert_eq!(status, StatusCode::OK, "{released}");
+    assert_eq!(
+        (released["conversation"]["handling"].as_str(), released["conversation"]["agent"].as_str()),
+        (Some("bot"), None)
+    );
+    // Now Luis may take it, and the business (naming no one) may release it.
+    assert_eq!(take(&app, &shop, &id, Some(json!({"agent": "luis"}))).await.0, StatusCode::OK);
+    let (status, released) = release(&app, &shop, &id, json!({})).await;
+    assert_eq!((status, released["conversation"]["handling"].as_str()), (StatusCode::OK, Some("bot")));
+}
