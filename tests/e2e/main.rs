@@ -10,6 +10,7 @@ mod catalog;
 mod contract_versions;
 mod demo_shop;
 mod devloop;
+mod hostile_input;
 mod instances;
 mod isolation;
 mod languages;
