@@ -93,6 +93,10 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
     config.database_url = database_url;
     // Inbound: measure the acknowledgement path alone.
     config.transport.run_workers = false;
+    // The stand-in Graph API listens on loopback.
+    config.egress = bottega::egress::EgressPolicy::allowing(vec![
+        bottega::egress::AllowedHost::parse("127.0.0.1").map_err(anyhow::Error::msg)?,
+    ]);
     let app = App::start(config).await?;
     let (business, _) = businesses::create(
         &app.db,
@@ -190,7 +194,8 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
         .await?;
         total += SENDS_PER_CONVERSATION;
     }
-    let sender = bottega::transport::outbox::Sender::new(app.db.clone(), Duration::from_millis(50));
+    let sender =
+        bottega::transport::outbox::Sender::new(app.db.clone(), Duration::from_millis(50), app.config.egress.clone());
     let started = Instant::now();
     let mut sent = 0;
     while sent < total {

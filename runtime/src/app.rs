@@ -58,14 +58,14 @@ impl App {
         let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await?;
         let supervisor = Supervisor::new();
         let plugins = Arc::new(PluginHost::new(config.plugins.clone(), &config.data_dir)?);
-        let outbox = Sender::new(db.clone(), config.transport.retry_base);
+        let outbox = Sender::new(db.clone(), config.transport.retry_base, config.egress.clone());
         let chat = Arc::new(ChatService::new(db.clone(), plugins.clone(), config.commerce.clone(), outbox.waker()));
         chat.register_outbound(Arc::new(crate::transport::outbox::WhatsAppReplies));
         let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new(db.clone()));
         let commerce = Arc::new(Commerce::new(db.clone(), payments, config.commerce.clone(), chat.clone()));
         let inbox =
             Inbox::new(db.clone(), chat.clone(), outbox.clone(), config.transport.retry_base, supervisor.stopping());
-        let webhooks = DeliveryWorker::new(db.clone());
+        let webhooks = DeliveryWorker::new(db.clone(), config.egress.clone());
         let app = App(Arc::new(AppInner { config, db, plugins, chat, inbox, outbox, webhooks, commerce, supervisor }));
         app.start_workers();
         Ok(app)

@@ -57,6 +57,16 @@ pub struct Config {
     pub transport: TransportConfig,
     /// How long a stopping node gives the work under way (see [`crate::App::shutdown`]).
     pub shutdown_grace: Duration,
+    /// Where requests made on a business's behalf may go (webhooks, the Graph
+    /// API): public HTTPS only, except the hosts the operator allows (see
+    /// [`crate::egress`]).
+    pub egress: crate::egress::EgressPolicy,
+    /// The app secret of the operator's own Meta app, whose one webhook
+    /// (`POST /webhooks/whatsapp`) serves every business's number; `None`
+    /// leaves that webhook off (each business's own URL still works).
+    pub whatsapp_app_secret: Option<String>,
+    /// The verify token of that webhook's GET handshake.
+    pub whatsapp_verify_token: Option<String>,
 }
 
 /// How the transport workers (inbound events, outbound queue) run.
@@ -211,6 +221,9 @@ impl Config {
             commerce: CommerceConfig::default(),
             transport: TransportConfig::default(),
             shutdown_grace: Duration::from_secs(defaults::SHUTDOWN_GRACE_SECS),
+            egress: crate::egress::EgressPolicy::default(),
+            whatsapp_app_secret: None,
+            whatsapp_verify_token: None,
         }
     }
 

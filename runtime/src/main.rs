@@ -22,6 +22,10 @@ enum Command {
     Plugin(bottega::devloop::cli::PluginCommand),
 }
 
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
@@ -30,11 +34,14 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Serve(_) => "info,sqlx=warn,wasmtime=warn,cranelift_codegen=warn",
         Command::Plugin(_) => "error",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
+    // No log level may ever write a web chat frame (passwords travel in them).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(bottega::transport::web::connection::without_websocket_frames(filter)),
         )
-        .with_writer(std::io::stderr)
         .init();
     match cli.command {
         Command::Serve(args) => bottega::serve::run(args).await.map(|()| ExitCode::SUCCESS),

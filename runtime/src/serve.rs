@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::App;
 use crate::config::{CommerceConfig, Config, PluginHostConfig, defaults};
+use crate::egress::{AllowedHost, EgressPolicy};
 use crate::plugin::UploadLimits;
 
 /// Run the runtime: the HTTP API, the plugin host and the database.
@@ -64,6 +65,18 @@ pub struct ServeArgs {
     /// requests under way before it gives their work back and exits.
     #[arg(long, env = "BOTTEGA_SHUTDOWN_GRACE", default_value_t = defaults::SHUTDOWN_GRACE_SECS)]
     shutdown_grace: u64,
+    /// Hosts (host[:port], comma-separated) that webhooks and Graph API
+    /// requests may reach besides public HTTPS addresses, plain http included:
+    /// for on-premises receivers and tests. Nothing else private is reached.
+    #[arg(long, env = "BOTTEGA_ALLOW_EGRESS_TO", value_delimiter = ',', value_parser = AllowedHost::parse)]
+    allow_egress_to: Vec<AllowedHost>,
+    /// The app secret of the operator's Meta app: turns on POST
+    /// /webhooks/whatsapp, one callback for every business's number.
+    #[arg(long, env = "BOTTEGA_WHATSAPP_APP_SECRET", hide_env_values = true)]
+    whatsapp_app_secret: Option<String>,
+    /// The verify token of that callback's GET handshake.
+    #[arg(long, env = "BOTTEGA_WHATSAPP_VERIFY_TOKEN", hide_env_values = true)]
+    whatsapp_verify_token: Option<String>,
 }
 
 impl ServeArgs {
@@ -95,6 +108,9 @@ impl ServeArgs {
                 ..CommerceConfig::default()
             },
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            egress: EgressPolicy::allowing(self.allow_egress_to),
+            whatsapp_app_secret: self.whatsapp_app_secret.filter(|s| !s.is_empty()),
+            whatsapp_verify_token: self.whatsapp_verify_token.filter(|s| !s.is_empty()),
             ..base
         };
         (config.clamped(), generated_token)
@@ -211,5 +227,10 @@ mod tests {
         assert_eq!(config.plugins.max_concurrent_compiles, 1);
         assert_eq!(config.commerce.reservation, Duration::from_secs(60));
         assert_eq!(config.commerce.public_url, "https://shop.example");
+        assert!(config.egress.allowed().is_empty(), "nothing private is reached by default");
+
+        let config = resolve(&["--allow-egress-to", "localhost:9000,10.0.0.5"]);
+        let allowed: Vec<String> = config.egress.allowed().iter().map(ToString::to_string).collect();
+        assert_eq!(allowed, ["localhost:9000", "10.0.0.5"]);
     }
 }

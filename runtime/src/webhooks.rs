@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::egress::{EgressClient, EgressPolicy};
 use crate::signing;
 use crate::store::plugins::PluginVersion;
 use crate::store::{Db, StoreResult, queue, webhooks};
@@ -73,7 +74,7 @@ pub fn backoff(attempts: i64) -> Duration {
 }
 
 /// Attempts every delivery due at `now` (ms); returns how many were acknowledged.
-pub async fn deliver_due(db: &Db, client: &reqwest::Client, now: i64) -> StoreResult<usize> {
+pub async fn deliver_due(db: &Db, client: &EgressClient, now: i64) -> StoreResult<usize> {
     deliver_due_until(db, client, now, &queue::Held::default(), &CancellationToken::new()).await
 }
 
@@ -81,7 +82,7 @@ pub async fn deliver_due(db: &Db, client: &reqwest::Client, now: i64) -> StoreRe
 /// are settled, and attempting none once `stop` is cancelled.
 async fn deliver_due_until(
     db: &Db,
-    client: &reqwest::Client,
+    client: &EgressClient,
     now: i64,
     held: &queue::Held,
     stop: &CancellationToken,
@@ -117,17 +118,21 @@ async fn deliver_due_until(
     Ok(acknowledged)
 }
 
-async fn attempt(client: &reqwest::Client, url: &str, secret: &str, payload: &str) -> Result<(), String> {
+/// One delivery attempt. The endpoint is checked against the egress policy
+/// again (where its name resolves now, too); a redirect is not followed and
+/// counts as a failure.
+async fn attempt(client: &EgressClient, url: &str, secret: &str, payload: &str) -> Result<(), String> {
     let timestamp = crate::ids::now_ms() / 1000;
     let response = client
         .post(url)
+        .map_err(|e| format!("egress refused: {e}"))?
         .timeout(ATTEMPT_TIMEOUT)
         .header("content-type", "application/json")
         .header(SIGNATURE_HEADER, sign(secret, timestamp, payload))
         .body(payload.to_string())
         .send()
         .await
-        .map_err(|e| format!("request failed: {e}"))?;
+        .map_err(|e| format!("request failed: {}", crate::egress::describe(&e)))?;
     if response.status().is_success() { Ok(()) } else { Err(format!("the endpoint answered {}", response.status())) }
 }
 
@@ -137,13 +142,14 @@ async fn attempt(client: &reqwest::Client, url: &str, secret: &str, payload: &st
 #[derive(Debug, Clone)]
 pub struct DeliveryWorker {
     db: Db,
-    client: reqwest::Client,
+    client: EgressClient,
     held: queue::Held,
 }
 
 impl DeliveryWorker {
-    pub fn new(db: Db) -> DeliveryWorker {
-        DeliveryWorker { db, client: reqwest::Client::new(), held: queue::Held::default() }
+    /// A deliverer whose requests go only where `egress` allows.
+    pub fn new(db: Db, egress: EgressPolicy) -> DeliveryWorker {
+        DeliveryWorker { db, client: EgressClient::new(egress, ATTEMPT_TIMEOUT), held: queue::Held::default() }
     }
 
     /// One pass: attempts what is due now, none once `stop` is cancelled.

@@ -11,6 +11,7 @@ mod contract_versions;
 mod demo_shop;
 mod devloop;
 mod handoff;
+mod hostile_input;
 mod instances;
 mod isolation;
 mod languages;

@@ -276,7 +276,7 @@ async fn the_business_gets_signed_webhooks_retried_until_acknowledged(app: TestA
     assert_eq!(pay(&app, &order_id, &token, &form_key(&html), CARD_SUCCESS).await.0, 200);
 
     // First attempt refused: kept, retried after the backoff, not before.
-    let client = reqwest::Client::new();
+    let client = bottega::egress::EgressClient::new(app.app.config.egress.clone(), std::time::Duration::from_secs(10));
     let now = bottega::ids::now_ms();
     assert_eq!(bottega::webhooks::deliver_due(&app.app.db, &client, now).await.expect("deliver"), 0);
     let (_, deliveries) = app.get("/v1/webhook/deliveries", &shop.key).await;

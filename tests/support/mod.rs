@@ -375,6 +375,8 @@ pub fn reply_text(outcome: &Value) -> String {
 fn test_config(data_dir: PathBuf, database_url: Option<String>) -> Config {
     let mut config = Config::new(data_dir, ADMIN_TOKEN.to_string());
     config.database_url = database_url;
+    // Fake receivers (webhook endpoints, the Graph API) listen on loopback.
+    config.egress = test_egress(&["127.0.0.1", "localhost"]);
     // Stories deliver webhooks themselves, at the times they choose.
     config.commerce.webhooks_every = None;
     // Transport retries come quickly, so stories about them stay short.
@@ -393,6 +395,13 @@ fn test_config(data_dir: PathBuf, database_url: Option<String>) -> Config {
         ..PluginHostConfig::default()
     };
     config
+}
+
+/// An egress policy allowing `hosts` (each `host[:port]`) besides public HTTPS.
+pub fn test_egress(hosts: &[&str]) -> bottega::egress::EgressPolicy {
+    bottega::egress::EgressPolicy::allowing(
+        hosts.iter().map(|h| bottega::egress::AllowedHost::parse(h).expect("an allow-list entry")).collect(),
+    )
 }
 
 /// A PostgreSQL database made for one test and dropped after it.

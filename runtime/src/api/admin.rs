@@ -1,6 +1,6 @@
 //! `/v1/admin/*`: the operator creates and manages businesses.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Json, Operator};
+use super::extract::{Json, Operator, Path};
 use crate::App;
 use crate::grants::{Capability, PluginLimits};
 use crate::money::validate_currency;

@@ -1,6 +1,6 @@
 //! `/v1/products`: a business manages its catalog.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Caller, Json, Query};
+use super::extract::{Caller, Json, Path, Query, check_id};
 use crate::App;
 use crate::store::businesses::Business;
 use crate::store::products::{self, Product, ProductInput};
@@ -41,13 +41,10 @@ pub struct ProductPage {
 /// largest size stay far from overflowing an i64).
 pub const MAX_PRICE_MINOR: i64 = 1_000_000_000_000;
 
-/// Checks a product's fields, naming the first bad one.
+/// Checks a product's fields, naming the first bad one. The id uses the safe
+/// alphabet (`invalid_id`), and the photo URL is one the host never fetches.
 pub fn check_product(input: &ProductInput, shop: &Business) -> Result<(), ApiError> {
-    let id_ok = (1..=64).contains(&input.id.len())
-        && input.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if !id_ok {
-        return Err(ApiError::invalid("id must be 1 to 64 letters, digits, `-`, `_` or `.`"));
-    }
+    check_id("id", &input.id)?;
     if !(1..=200).contains(&input.name.trim().chars().count()) {
         return Err(ApiError::invalid("name must be 1 to 200 characters"));
     }

@@ -1,7 +1,7 @@
 //! `/v1/channels/whatsapp` and `/v1/outbox`: a business connects its WhatsApp
 //! number, and watches (and retries) what the host sends to its customers.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Caller, Json, Query};
+use super::extract::{Caller, Json, Path, Query};
 use crate::App;
 use crate::store::channels::{self, WhatsAppChannel};
 use crate::store::outbox::{self, OutboxEntry, SendState};
@@ -35,7 +35,9 @@ pub struct WhatsAppInput {
     pub verify_token: String,
     /// A system-user access token allowed to send messages for the number.
     pub access_token: String,
-    /// The Graph API base, e.g. `https://graph.facebook.com/v23.0` (the default).
+    /// The Graph API base, e.g. `https://graph.facebook.com/v23.0` (the
+    /// default): https on a public address, unless the operator allows the
+    /// host (`--allow-egress-to`).
     pub graph_base_url: Option<String>,
     /// The Meta commerce catalog holding the shop's products under the same
     /// ids; product replies become native product messages when set.
@@ -82,9 +84,12 @@ async fn put_whatsapp(
     field("access_token", &input.access_token, 4096)?;
     let graph_base_url = input.graph_base_url.unwrap_or_else(|| DEFAULT_GRAPH_BASE_URL.to_string());
     field("graph_base_url", &graph_base_url, 2048)?;
-    if !(graph_base_url.starts_with("https://") || graph_base_url.starts_with("http://")) {
-        return Err(ApiError::invalid("graph_base_url must be an http(s) URL"));
-    }
+    // The access token is sent there: only where the egress policy allows.
+    app.config
+        .egress
+        .check_configured(&graph_base_url)
+        .await
+        .map_err(|why| ApiError::egress_refused("graph_base_url", why))?;
     if let Some(catalog_id) = &input.catalog_id {
         field("catalog_id", catalog_id, 64)?;
     }

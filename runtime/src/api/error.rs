@@ -51,6 +51,40 @@ impl ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
+    /// Text containing U+0000, refused wherever it arrives (see `extract`).
+    pub fn invalid_text() -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_text", "text may not contain NUL characters")
+    }
+
+    pub fn too_large() -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the body is larger than this endpoint accepts",
+        )
+    }
+
+    /// A URL the egress policy refuses (see [`crate::egress`]), for `field`.
+    pub fn egress_refused(field: &str, why: crate::egress::EgressRefused) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "egress_refused", format!("{field}: {why}"))
+    }
+
+    /// The answer for an error status that a layer below the handlers made
+    /// (the router, a body limit, the WebSocket upgrade) in its own format.
+    pub fn from_status(status: StatusCode) -> ApiError {
+        let (code, message) = match status {
+            StatusCode::NOT_FOUND => ("no_route", "no such endpoint; see /openapi.json"),
+            StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this endpoint does not take that method"),
+            StatusCode::PAYLOAD_TOO_LARGE => return ApiError::too_large(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("unsupported_media_type", "this endpoint does not take that content type")
+            }
+            s if s.is_server_error() => ("internal", "something went wrong on our side; it has been logged"),
+            _ => ("invalid_request", "the request is not one this endpoint takes"),
+        };
+        ApiError::new(status, code, message)
+    }
+
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
         tracing::error!("internal error: {detail}");
         ApiError::new(

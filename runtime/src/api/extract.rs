@@ -1,24 +1,88 @@
-//! Extractors: JSON bodies and query strings whose rejections come back in the
-//! API's error format, and the two kinds of caller (operator and business).
+//! Extractors: JSON bodies, query strings and path parameters whose
+//! rejections come back in the API's error format, and the two kinds of
+//! caller (operator and business).
+//!
+//! Text is decided once, here: no text a client sends may contain U+0000 (NUL),
+//! which PostgreSQL cannot store; a JSON body, a query string or a path that
+//! carries one is refused with 400 `invalid_text` before any handler runs. A
+//! JSON body must be sent as `application/json` (415 `unsupported_media_type`
+//! otherwise), and one larger than the endpoint accepts is 413
+//! `payload_too_large`. Ids a business chooses (product ids) use the safe
+//! alphabet of [`check_id`].
 
-use axum::extract::{FromRequest, FromRequestParts, rejection::JsonRejection, rejection::QueryRejection};
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::error::ApiError;
 use crate::App;
 use crate::signing::constant_time_eq;
 use crate::store::businesses::{self, Business};
 
-/// `axum::Json`, with malformed bodies answered as [`ApiError`]s.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json`, with malformed bodies answered as [`ApiError`]s: the content
+/// type must be `application/json`, and no string may hold a NUL.
+#[derive(Debug)]
 pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(request.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON, with `content-type: application/json`",
+            ));
+        }
+        let bytes = Bytes::from_request(request, state).await?;
+        // A NUL can only arrive escaped (`\u0000`): only then is the body read twice.
+        if bytes.windows(6).any(|w| w == b"\\u0000")
+            && serde_json::from_slice::<Value>(&bytes).is_ok_and(|value| json_has_nul(&value))
+        {
+            return Err(ApiError::invalid_text());
+        }
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(Json(value))
+    }
+}
 
 impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     fn into_response(self) -> axum::response::Response {
         axum::Json(self.0).into_response()
     }
+}
+
+/// True when the request says its body is `application/json` (parameters
+/// such as `charset` aside).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
+/// True when a string (or an object key) anywhere in `value` holds a NUL.
+pub fn json_has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(json_has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// True when a raw path or query string carries an encoded NUL (`%00`; a raw
+/// one cannot be part of a URI).
+pub fn has_encoded_nul(raw: &str) -> bool {
+    raw.contains("%00")
 }
 
 impl From<JsonRejection> for ApiError {
@@ -32,15 +96,82 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::too_large();
+        }
+        ApiError::new(rejection.status(), "invalid_request", rejection.body_text())
+    }
+}
+
 /// `axum::extract::Query`, with bad query strings answered as [`ApiError`]s.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+#[derive(Debug)]
 pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.query().is_some_and(has_encoded_nul) {
+            return Err(ApiError::invalid_text());
+        }
+        let axum::extract::Query(value) = axum::extract::Query::<T>::try_from_uri(&parts.uri)?;
+        Ok(Query(value))
+    }
+}
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
     }
+}
+
+/// `axum::extract::Path`, with bad path parameters answered as [`ApiError`]s.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if has_encoded_nul(parts.uri.path()) {
+            return Err(ApiError::invalid_text());
+        }
+        let axum::extract::Path(value) = axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(Path(value))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::new(rejection.status(), "invalid_path", rejection.body_text())
+    }
+}
+
+/// The longest id a business may choose.
+pub const MAX_ID_BYTES: usize = 64;
+
+/// Checks an id a business chooses (a product's): 1 to 64 of `A-Z a-z 0-9 . _ -`,
+/// and not `.` or `..`, so it is safe in a path, a URL and a file name.
+pub fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
+    let alphabet = id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if (1..=MAX_ID_BYTES).contains(&id.len()) && alphabet && id != "." && id != ".." {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_id",
+        format!("{field} must be 1 to {MAX_ID_BYTES} letters, digits, `-`, `_` or `.` (and not `.` or `..`)"),
+    ))
 }
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
@@ -88,5 +219,43 @@ impl FromRequestParts<App> for Caller {
             Some(business) => Ok(Caller(business)),
             None => Err(ApiError::unauthorized("the API key is not valid")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(id: &str, accepted: bool) {
+        assert_eq!(check_id("id", id).is_ok(), accepted, "{id:?}");
+    }
+
+    #[test]
+    fn ids_use_the_safe_alphabet() {
+        check("tea", true);
+        check("SKU-12_b.v2", true);
+        check("...", true);
+        check(&"a".repeat(64), true);
+        check(&"a".repeat(65), false);
+        check("", false);
+        check(".", false);
+        check("..", false);
+        check("a/b", false);
+        check("a b", false);
+        check("caf\u{e9}", false);
+        check("a\0", false);
+        check("%2e%2e", false);
+    }
+
+    #[test]
+    fn nul_is_found_wherever_it_hides() {
+        let nul = |text: &str| json_has_nul(&serde_json::from_str(text).expect("json"));
+        assert!(nul(r#"{"a": "x\u0000"}"#));
+        assert!(nul(r#"{"a": [1, {"b": ["\u0000"]}]}"#));
+        assert!(nul(r#"{"k\u0000": 1}"#));
+        assert!(!nul(r#"{"a": "\\u0000"}"#), "an escaped backslash is text");
+        assert!(!nul(r#"{"a": null, "b": 0}"#));
+        assert!(has_encoded_nul("/v1/products/a%00b"));
+        assert!(!has_encoded_nul("/v1/products/a%2500"));
     }
 }

@@ -19,7 +19,10 @@ mod webchat;
 mod webhooks;
 mod whatsapp;
 
-use axum::extract::State;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -55,7 +58,10 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The whole API over `app`.
+/// The whole API over `app`. Every error answers in the one format
+/// ([`ApiError`]), whichever layer made it: handlers, extractors, the router
+/// (404, 405) or a body limit (413); a path or query string carrying a NUL is
+/// refused before any handler runs.
 pub fn router(app: App) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(admin::routes())
@@ -76,6 +82,8 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(move || async move { Json(openapi.clone()) }))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(refuse_nul))
+        .layer(axum::middleware::map_response(errors_in_our_format))
         // Spans name the path only: query strings carry payment-link tokens.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<axum::body::Body>| {
             tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
@@ -104,4 +112,47 @@ async fn healthz(State(app): State<App>) -> Result<Json<Health>, ApiError> {
 
 async fn not_found() -> ApiError {
     ApiError::new(axum::http::StatusCode::NOT_FOUND, "no_route", "no such endpoint; see /openapi.json")
+}
+
+/// Refuses a request whose path or query string carries an encoded NUL, on
+/// every route (PostgreSQL cannot store one; see `extract`).
+async fn refuse_nul(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    if extract::has_encoded_nul(uri.path()) || uri.query().is_some_and(extract::has_encoded_nul) {
+        return ApiError::invalid_text().into_response();
+    }
+    next.run(request).await
+}
+
+/// Rewrites an error answer a layer below the handlers made in its own
+/// format (plain text, or nothing) into ours. JSON answers are ours already;
+/// HTML pages (payment, web chat) keep theirs.
+async fn errors_in_our_format(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let mut ours = ApiError::from_status(status);
+    // A rejection's text says what was wrong (4xx only: 5xx hide their detail).
+    if status.is_client_error()
+        && !matches!(status.as_u16(), 404 | 405 | 413)
+        && let Ok(bytes) = axum::body::to_bytes(body, 1024).await
+    {
+        let text = String::from_utf8_lossy(&bytes).trim().to_string();
+        if !text.is_empty() {
+            ours.message = text;
+        }
+    }
+    let mut answer = ours.into_response();
+    for name in [header::RETRY_AFTER, header::ALLOW] {
+        if let Some(value) = parts.headers.get(&name) {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
 }

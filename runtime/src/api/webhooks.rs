@@ -20,7 +20,9 @@ pub fn routes() -> OpenApiRouter<App> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
-    /// An http(s) URL that answers 2xx to acknowledge a delivery.
+    /// An https URL on a public address that answers 2xx to acknowledge a
+    /// delivery (plain http and private addresses only for hosts the
+    /// operator allows: `--allow-egress-to`). Redirects are not followed.
     pub url: String,
 }
 
@@ -34,19 +36,17 @@ pub struct WebhookEndpoint {
 
 /// Set the webhook endpoint (a new signing secret is issued each time).
 #[utoipa::path(put, path = "/v1/webhook", tag = "orders", security(("business_key" = [])), request_body = WebhookInput,
-    responses((status = 200, body = WebhookEndpoint), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = WebhookEndpoint), (status = 422, description = "`invalid_request`, or `egress_refused`: the URL is not https or leads to a private address", body = ErrorBody)))]
 async fn set_webhook(
     State(app): State<App>,
     Caller(business): Caller,
     Json(input): Json<WebhookInput>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
     let url = input.url.trim();
-    if !(url.starts_with("https://") || url.starts_with("http://"))
-        || url.len() > 2048
-        || url.contains(char::is_whitespace)
-    {
-        return Err(ApiError::invalid("url must be an http(s) URL of at most 2048 characters"));
+    if url.len() > 2048 || url.contains(char::is_whitespace) {
+        return Err(ApiError::invalid("url must be an https URL of at most 2048 characters"));
     }
+    app.config.egress.check_configured(url).await.map_err(|why| ApiError::egress_refused("url", why))?;
     let secret = crate::ids::new_secret("whsec");
     webhooks::set_endpoint(&app.db, &business.id, Some(url), Some(&secret)).await?;
     Ok(Json(WebhookEndpoint { url: url.to_string(), secret }))

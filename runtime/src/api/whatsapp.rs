@@ -1,31 +1,49 @@
-//! `/webhooks/whatsapp/{business}`: the callback URL a business gives Meta.
+//! The WhatsApp Cloud API webhooks: `/webhooks/whatsapp/{business}`, the
+//! callback URL a business gives its own Meta app, and `/webhooks/whatsapp`,
+//! the operator's one callback for a Meta app serving many shops' numbers.
 //!
 //! GET answers the verification handshake. POST takes a delivery: the
-//! signature is checked over the raw bytes before anything is read; messages
-//! are persisted (a retried delivery is recognised by message id) and status
-//! updates applied, then the delivery is acknowledged and the messages are
-//! answered asynchronously by the inbound worker.
+//! signature is checked over the raw bytes before anything is read; then each
+//! entry is routed by its `metadata.phone_number_id` to the business whose
+//! channel has that number, messages are persisted (a retried delivery is
+//! recognised by message id) and status updates applied, and only then is the
+//! delivery acknowledged; the inbound worker answers the messages.
+//!
+//! *Nothing acknowledged is lost.* A delivery is answered 200 only when every
+//! entry was stored, or is for a number no business has (those are logged and
+//! counted as `unrouted`: there is no one to give them to, and Meta's
+//! redelivery would not change that). A storage failure answers 500, so Meta
+//! delivers again (stored entries are recognised then). On a business's own
+//! URL, an entry for another business's number is routed to that business
+//! when the delivery's signature is valid with that business's app secret too
+//! (both numbers are on one Meta app); otherwise the whole delivery is refused
+//! with 403 and nothing of it is stored.
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::error::ApiError;
+use super::extract::{Path, Query};
 use crate::App;
+use crate::store::channels::{self, WhatsAppChannel};
 use crate::store::outbox::DeliveryStatus;
-use crate::store::{channels, inbound_events, outbox};
-use crate::transport::whatsapp::{self, inbound};
+use crate::store::{inbound_events, outbox};
+use crate::transport::whatsapp::inbound::{self, Delivery};
+use crate::transport::whatsapp::{self};
 
 pub fn routes() -> axum::Router<App> {
-    axum::Router::new().route("/webhooks/whatsapp/{business_id}", axum::routing::get(verify).post(receive))
+    axum::Router::new()
+        .route("/webhooks/whatsapp", axum::routing::get(verify_operator).post(receive_operator))
+        .route("/webhooks/whatsapp/{business_id}", axum::routing::get(verify).post(receive))
 }
 
 /// What a delivery did (Meta only needs the 200).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 struct Received {
     /// New messages, queued for the bot.
     messages: usize,
@@ -33,22 +51,27 @@ struct Received {
     duplicates: usize,
     /// Status updates that moved a sent message forward.
     statuses: usize,
-    /// Items for another phone number or without an id.
+    /// Status updates that changed nothing (an unknown or older state).
     ignored: usize,
+    /// Items for a phone number no business has: logged, not stored.
+    unrouted: usize,
 }
 
 fn not_connected() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no WhatsApp channel is connected at this URL")
 }
 
-async fn verify(
-    State(app): State<App>,
-    Path(business_id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let channel = channels::whatsapp(&app.db, &business_id).await?.ok_or_else(not_connected)?;
+fn invalid_signature() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_signature",
+        "X-Hub-Signature-256 is missing or is not the HMAC-SHA256 of this body with the app secret",
+    )
+}
+
+fn handshake(verify_token: &str, query: &HashMap<String, String>) -> Result<Response, ApiError> {
     let get = |key: &str| query.get(key).map(String::as_str);
-    match whatsapp::handshake(&channel.verify_token, get("hub.mode"), get("hub.verify_token"), get("hub.challenge")) {
+    match whatsapp::handshake(verify_token, get("hub.mode"), get("hub.verify_token"), get("hub.challenge")) {
         Some(challenge) => Ok((StatusCode::OK, challenge.to_string()).into_response()),
         None => Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -58,6 +81,36 @@ async fn verify(
     }
 }
 
+async fn verify(
+    State(app): State<App>,
+    Path(business_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let channel = channels::whatsapp(&app.db, &business_id).await?.ok_or_else(not_connected)?;
+    handshake(&channel.verify_token, &query)
+}
+
+async fn verify_operator(
+    State(app): State<App>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let token = app.config.whatsapp_verify_token.as_deref().ok_or_else(operator_webhook_off)?;
+    handshake(token, &query)
+}
+
+fn operator_webhook_off() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "this node has no operator WhatsApp app configured")
+}
+
+fn signature_of(headers: &HeaderMap) -> Option<&str> {
+    headers.get(whatsapp::SIGNATURE_HEADER).and_then(|v| v.to_str().ok())
+}
+
+fn parse(body: &[u8]) -> Result<Delivery, ApiError> {
+    inbound::parse_delivery(body).map_err(|why| ApiError::new(StatusCode::BAD_REQUEST, "invalid_payload", why))
+}
+
+/// A business's own callback URL, verified with its channel's app secret.
 async fn receive(
     State(app): State<App>,
     Path(business_id): Path<String>,
@@ -65,22 +118,83 @@ async fn receive(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let channel = channels::whatsapp(&app.db, &business_id).await?.ok_or_else(not_connected)?;
-    let signature = headers.get(whatsapp::SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    let signature = signature_of(&headers);
     if !whatsapp::signature_valid(&channel.app_secret, signature, &body) {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_signature",
-            "X-Hub-Signature-256 is missing or is not the HMAC-SHA256 of this body with the app secret",
-        ));
+        return Err(invalid_signature());
     }
-    let delivery =
-        inbound::parse_delivery(&body).map_err(|why| ApiError::new(StatusCode::BAD_REQUEST, "invalid_payload", why))?;
-    let mut received = Received { messages: 0, duplicates: 0, statuses: 0, ignored: 0 };
-    for message in &delivery.messages {
-        if message.phone_number_id != channel.phone_number_id {
-            received.ignored += 1;
+    let delivery = parse(&body)?;
+    // Another business's number is routed there only if its own app secret
+    // signed this delivery too.
+    let signed_for = |other: &WhatsAppChannel| {
+        other.business_id == channel.business_id || whatsapp::signature_valid(&other.app_secret, signature, &body)
+    };
+    let routes = route(&app, &delivery, signed_for).await?;
+    store(&app, &delivery, &routes).await
+}
+
+/// The operator's callback URL, verified with the operator's app secret; its
+/// entries go to whichever business has their number.
+async fn receive_operator(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let secret = app.config.whatsapp_app_secret.as_deref().ok_or_else(operator_webhook_off)?;
+    if !whatsapp::signature_valid(secret, signature_of(&headers), &body) {
+        return Err(invalid_signature());
+    }
+    let delivery = parse(&body)?;
+    let routes = route(&app, &delivery, |_| true).await?;
+    store(&app, &delivery, &routes).await
+}
+
+/// The business each phone number of `delivery` belongs to (`None`: no
+/// business has it). Refuses the whole delivery when a number's business is
+/// not one `trusted` accepts as signed for.
+async fn route(
+    app: &App,
+    delivery: &Delivery,
+    trusted: impl Fn(&WhatsAppChannel) -> bool,
+) -> Result<HashMap<String, Option<String>>, ApiError> {
+    let numbers = delivery
+        .messages
+        .iter()
+        .map(|m| &m.phone_number_id)
+        .chain(delivery.statuses.iter().map(|s| &s.phone_number_id));
+    let mut routes: HashMap<String, Option<String>> = HashMap::new();
+    for number in numbers {
+        if routes.contains_key(number) {
             continue;
         }
+        let channel = match number.as_str() {
+            "" => None,
+            number => channels::whatsapp_by_phone_number(&app.db, number).await?,
+        };
+        let business = match channel {
+            None => None,
+            Some(channel) if trusted(&channel) => Some(channel.business_id),
+            Some(_) => {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "not_signed_for_number",
+                    format!(
+                        "phone number id {number} belongs to a business whose app secret did not sign this delivery; \
+                         nothing of it was stored"
+                    ),
+                ));
+            }
+        };
+        routes.insert(number.clone(), business);
+    }
+    Ok(routes)
+}
+
+/// Stores every routed entry, then acknowledges; any storage failure is an
+/// error answer (Meta delivers again).
+async fn store(app: &App, delivery: &Delivery, routes: &HashMap<String, Option<String>>) -> Result<Response, ApiError> {
+    let mut received = Received::default();
+    let business_of = |number: &String| routes.get(number).cloned().flatten();
+    for message in &delivery.messages {
+        let Some(business_id) = business_of(&message.phone_number_id) else {
+            received.unrouted += 1;
+            continue;
+        };
         let payload = message.payload.to_string();
         if inbound_events::record(&app.db, &business_id, whatsapp::CHANNEL, &message.id, &payload).await? {
             received.messages += 1;
@@ -89,15 +203,28 @@ async fn receive(
         }
     }
     for status in &delivery.statuses {
-        if status.phone_number_id != channel.phone_number_id {
+        let Some(business_id) = business_of(&status.phone_number_id) else {
+            received.unrouted += 1;
+            continue;
+        };
+        // A status we do not track (Meta adds some) changes nothing.
+        let Ok(reported) = status.status.parse::<DeliveryStatus>() else {
             received.ignored += 1;
             continue;
-        }
-        // A status we do not track (Meta adds some) changes nothing.
-        let Ok(reported) = status.status.parse::<DeliveryStatus>() else { continue };
+        };
         if outbox::apply_status(&app.db, &business_id, &status.id, reported, status.error.as_deref()).await? {
             received.statuses += 1;
+        } else {
+            received.ignored += 1;
         }
+    }
+    if received.unrouted > 0 {
+        let numbers: Vec<&str> = routes.iter().filter(|(_, b)| b.is_none()).map(|(n, _)| n.as_str()).collect();
+        tracing::warn!(
+            unrouted = received.unrouted,
+            numbers = ?numbers,
+            "a WhatsApp delivery had items for numbers no business has; they were not stored"
+        );
     }
     if received.messages > 0 {
         app.inbox.wake();

@@ -70,3 +70,12 @@ pub async fn delete_whatsapp(db: &Db, business_id: &str) -> StoreResult<bool> {
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// The WhatsApp channel of the business that has `phone_number_id` (at most
+/// one: the column is unique), for routing a delivery's entries.
+pub async fn whatsapp_by_phone_number(db: &Db, phone_number_id: &str) -> StoreResult<Option<WhatsAppChannel>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM whatsapp_channels WHERE phone_number_id = $1"))
+        .bind(phone_number_id)
+        .fetch_optional(db.pool())
+        .await?)
+}

@@ -4,7 +4,7 @@
 //! this module only keeps the state, each change as one conditional UPDATE so
 //! two connections of one session (two tabs, two nodes) cannot race past them.
 
-use sqlx::FromRow;
+use sqlx::{FromRow, Row};
 
 use super::{Db, StoreResult, Stored};
 
@@ -178,5 +178,83 @@ pub async fn sign_out(db: &Db, id: &str, now: i64) -> StoreResult<()> {
         .bind(now)
         .execute(db.pool())
         .await?;
+    Ok(())
+}
+
+/// What [`take_unlock_check`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnlockCheck {
+    /// The session's one check is this caller's: the attempt's number (1 for
+    /// the first guess since the last unlock).
+    Taken(i64),
+    /// Unlocking is refused until then (too many wrong passwords).
+    Blocked(i64),
+    /// Another check of this session is in flight; try again when it is over.
+    Busy,
+}
+
+/// Takes the session's one unlock check, in one conditional UPDATE, before the
+/// password is verified: only when unlocking is not refused until later and
+/// no other check is in flight (or the one in flight was abandoned: its lease,
+/// `check_until`, ended). So guesses sent in parallel over several sockets or
+/// nodes are checked one at a time, each knowing how the previous one ended.
+/// End the check with [`finish_unlock_check`] or [`unlock_after_check`].
+pub async fn take_unlock_check(db: &Db, id: &str, now: i64, check_until: i64) -> StoreResult<UnlockCheck> {
+    let taken = sqlx::query(
+        "UPDATE web_sessions SET failed_unlocks = failed_unlocks + 1, unlock_checking_until = $3 \
+         WHERE id = $1 AND signed_out_at IS NULL \
+         AND (unlock_blocked_until IS NULL OR unlock_blocked_until <= $2) \
+         AND (unlock_checking_until IS NULL OR unlock_checking_until <= $2) RETURNING failed_unlocks",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(check_until)
+    .fetch_optional(db.pool())
+    .await?;
+    if let Some(row) = taken {
+        return Ok(UnlockCheck::Taken(row.try_get("failed_unlocks")?));
+    }
+    let row = sqlx::query("SELECT unlock_blocked_until FROM web_sessions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    let blocked: Option<i64> = row.map(|row| row.try_get("unlock_blocked_until")).transpose()?.flatten();
+    Ok(match blocked {
+        Some(until) if until > now => UnlockCheck::Blocked(until),
+        _ => UnlockCheck::Busy,
+    })
+}
+
+/// Ends a wrong guess's check: the slot is free again, and unlocking is
+/// refused until `blocked_until` when the guess earned a wait.
+pub async fn finish_unlock_check(db: &Db, id: &str, blocked_until: Option<i64>) -> StoreResult<()> {
+    match blocked_until {
+        Some(until) => {
+            sqlx::query("UPDATE web_sessions SET unlock_checking_until = NULL, unlock_blocked_until = $2 WHERE id = $1")
+                .bind(id)
+                .bind(until)
+                .execute(db.pool())
+                .await?
+        }
+        None => {
+            sqlx::query("UPDATE web_sessions SET unlock_checking_until = NULL WHERE id = $1")
+                .bind(id)
+                .execute(db.pool())
+                .await?
+        }
+    };
+    Ok(())
+}
+
+/// Unlocks after a right password, ending its check.
+pub async fn unlock_after_check(db: &Db, id: &str, now: i64) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE web_sessions SET locked = 0, failed_unlocks = 0, unlock_blocked_until = NULL, \
+         unlock_checking_until = NULL, last_active_at = $2 WHERE id = $1 AND signed_out_at IS NULL",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
     Ok(())
 }

@@ -25,7 +25,7 @@ use crate::App;
 use crate::chat::{InboundRequest, is_language_tag};
 use crate::store::businesses::Business;
 use crate::store::inbound_events::ClaimedEvent;
-use crate::store::web_sessions::{self, WebSession};
+use crate::store::web_sessions::{self, UnlockCheck, WebSession};
 use crate::store::{StoreError, conversations};
 use crate::transport::inbox::Inbox;
 
@@ -201,6 +201,12 @@ impl Connection {
     }
 
     async fn on_frame(&mut self, text: &str) -> Flow {
+        // No text the page sends may hold a NUL (PostgreSQL cannot store one):
+        // the frame is refused whole, as the API refuses such a body.
+        if text.contains("\\u0000") && serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| has_nul(&v)) {
+            return send(&mut self.socket, &error("invalid_text", "text may not contain NUL characters".into(), None))
+                .await;
+        }
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
             Err(e) => return send(&mut self.socket, &error("bad_frame", format!("not a frame: {e}"), None)).await,
@@ -305,16 +311,27 @@ impl Connection {
     async fn on_unlock(&mut self, password: String) -> Flow {
         self.reload().await?;
         let now = crate::ids::now_ms();
-        // The attempt is counted before the password is checked, so guesses
-        // made in parallel (other tabs, other nodes) each count.
-        let attempt = match web_sessions::take_unlock_attempt(&self.app.db, &self.session.id, now).await? {
-            Ok(attempt) => attempt,
-            Err(until) => {
+        // The session's one check is taken before the password is verified:
+        // guesses made in parallel (other sockets, other nodes) wait their
+        // turn, and each sees the wait the previous one earned.
+        let lease = now + session::UNLOCK_CHECK_LEASE_MS;
+        let attempt = match web_sessions::take_unlock_check(&self.app.db, &self.session.id, now, lease).await? {
+            UnlockCheck::Taken(attempt) => attempt,
+            UnlockCheck::Blocked(until) => {
                 let frame = ServerFrame::Error {
                     code: "too_many_attempts",
                     message: "too many wrong passwords; wait before trying again".into(),
                     id: None,
                     retry_after_seconds: Some((until - now + 999) / 1000),
+                };
+                return send(&mut self.socket, &frame).await;
+            }
+            UnlockCheck::Busy => {
+                let frame = ServerFrame::Error {
+                    code: "unlock_in_progress",
+                    message: "another password for this chat is being checked; try again in a moment".into(),
+                    id: None,
+                    retry_after_seconds: Some(1),
                 };
                 return send(&mut self.socket, &frame).await;
             }
@@ -325,12 +342,12 @@ impl Connection {
             Some(phc) => session::verify_off_thread(password, phc).await,
         };
         if !right {
-            if let Some(until) = session::blocked_until(attempt, now) {
-                web_sessions::block_unlocking(&self.app.db, &self.session.id, until).await?;
-            }
+            let blocked = session::blocked_until(attempt, crate::ids::now_ms());
+            web_sessions::finish_unlock_check(&self.app.db, &self.session.id, blocked).await?;
             return send(&mut self.socket, &error("wrong_password", "that is not the password".into(), None)).await;
         }
-        web_sessions::unlock(&self.app.db, &self.session.id, now).await?;
+        let now = crate::ids::now_ms();
+        web_sessions::unlock_after_check(&self.app.db, &self.session.id, now).await?;
         self.session.locked = false;
         self.session.failed_unlocks = 0;
         self.session.last_active_at = now;
@@ -425,6 +442,35 @@ impl Connection {
     }
 }
 
+/// True when a string (or a key) anywhere in `value` holds a NUL.
+fn has_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// True for what the WebSocket libraries log below a warning: they log every
+/// frame at `trace`, a lock's password included.
+pub fn is_websocket_chatter(metadata: &tracing::Metadata<'_>) -> bool {
+    let target = metadata.target();
+    let websocket = ["tungstenite", "tokio_tungstenite", "axum::extract::ws"].iter().any(|crate_target| {
+        target.strip_prefix(crate_target).is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    });
+    websocket && *metadata.level() > tracing::Level::WARN
+}
+
+/// `filter`, except that WebSocket chatter ([`is_websocket_chatter`]) is never
+/// enabled, whatever `RUST_LOG` says (span directives included): every
+/// subscriber the runtime installs filters through this.
+pub fn without_websocket_frames<S>(filter: tracing_subscriber::EnvFilter) -> impl tracing_subscriber::layer::Filter<S> {
+    use tracing_subscriber::filter::FilterExt as _;
+    filter.and(tracing_subscriber::filter::filter_fn(|metadata| !is_websocket_chatter(metadata)))
+}
+
 fn error<'a>(code: &'a str, message: String, id: Option<&'a str>) -> ServerFrame<'a> {
     ServerFrame::Error { code, message, id, retry_after_seconds: None }
 }
@@ -461,5 +507,48 @@ async fn process_in_order(inbox: Inbox, mut pending: mpsc::Receiver<ClaimedEvent
         if let Err(e) = inbox.process_accepted(event).await {
             tracing::error!("web chat message left for the inbound worker: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn websocket_frames_are_never_logged_whatever_the_level() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let everything = tracing_subscriber::EnvFilter::new("trace,tungstenite::protocol=trace,[ws]=trace");
+        let layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(move || writer.clone());
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::Layer::with_filter(layer, without_websocket_frames(everything)));
+        tracing::subscriber::with_default(subscriber, || {
+            let _span = tracing::trace_span!("ws").entered();
+            tracing::trace!(target: "tungstenite::protocol", "received frame: unlock open sesame 42");
+            tracing::debug!(target: "tokio_tungstenite", "frame open sesame 42");
+            tracing::trace!(target: "bottega::transport", "kept at trace");
+            tracing::warn!(target: "tungstenite::protocol", "a warning is kept");
+        });
+        let logged = String::from_utf8_lossy(&buffer.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+        assert!(!logged.contains("open sesame"), "{logged}");
+        assert!(logged.contains("kept at trace") && logged.contains("a warning is kept"), "{logged}");
     }
 }

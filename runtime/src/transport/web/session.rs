@@ -5,7 +5,10 @@
 //! the password is kept only as an argon2id hash with OWASP's parameters
 //! (19 MiB of memory, 2 passes, 1 lane); the chat locks itself after the idle
 //! time the customer chose (1, 15 or 60 minutes); after a few wrong passwords
-//! unlocking waits longer and longer. There is no way around a forgotten
+//! unlocking waits longer and longer. Guesses are checked one at a time per
+//! session, on every node (`web_sessions::take_unlock_check` takes the one
+//! slot before argon2 runs), so parallel sockets cannot check more than the
+//! limit allows. There is no way around a forgotten
 //! password but signing out, which leaves the conversation locked away and
 //! starts a new one.
 
@@ -25,6 +28,10 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 /// Wrong passwords allowed before unlocking starts to wait.
 pub const FREE_ATTEMPTS: i64 = 5;
+/// How long an unlock check holds its session's one check slot at most (it
+/// gives it back when the password is verified, in tens of milliseconds; a
+/// crash leaves it to end on its own).
+pub const UNLOCK_CHECK_LEASE_MS: i64 = 30_000;
 const FIRST_WAIT_MS: i64 = 30_000;
 const LONGEST_WAIT_MS: i64 = 60 * 60_000;
 

@@ -2,6 +2,14 @@
 //! holding `messages[]` (with `contacts[]`) and `statuses[]`. Unknown fields
 //! are ignored. A message is persisted as received (with its sender's contact)
 //! and turned into an [`Inbound`] when it is processed.
+//!
+//! NUL characters (U+0000, which PostgreSQL cannot keep in a text column):
+//! a delivery with one in an id (a message's or a status's id, a sender, a
+//! phone number id) is refused as a whole, so nothing of it is stored or
+//! acknowledged and Meta delivers it again (Meta never sends one; such a
+//! delivery is damaged). One inside a message's content is kept as received in
+//! the stored payload (JSON escapes it) and becomes U+FFFD when the message is
+//! read ([`to_inbound`]), so the conversation can always store it.
 
 use serde_json::{Value, json};
 
@@ -38,14 +46,21 @@ pub fn parse_delivery(body: &[u8]) -> Result<Delivery, String> {
     let root: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
     let entries = root.get("entry").and_then(Value::as_array).ok_or("the body has no `entry` array")?;
     let mut delivery = Delivery::default();
+    let id = |value: &Value, key: &str| -> Result<Option<String>, String> {
+        match value.get(key).and_then(Value::as_str) {
+            Some(text) if text.contains('\0') => Err(format!("`{key}` contains a NUL character")),
+            other => Ok(other.map(str::to_string)),
+        }
+    };
     for change in entries.iter().filter_map(|e| e.get("changes")?.as_array()).flatten() {
         let Some(value) = change.get("value") else { continue };
-        let phone_number_id = value.pointer("/metadata/phone_number_id").and_then(Value::as_str).unwrap_or_default();
+        let phone_number_id = value.get("metadata").map(|m| id(m, "phone_number_id")).transpose()?.flatten();
+        let phone_number_id = phone_number_id.as_deref().unwrap_or_default();
         let contacts = value.get("contacts").and_then(Value::as_array).cloned().unwrap_or_default();
         for message in value.get("messages").and_then(Value::as_array).into_iter().flatten() {
-            let Some(id) = message.get("id").and_then(Value::as_str) else { continue };
-            let from = message.get("from").and_then(Value::as_str);
-            let from_user = message.get("from_user_id").and_then(Value::as_str);
+            let Some(message_id) = id(message, "id")? else { continue };
+            let (from, from_user) = (id(message, "from")?, id(message, "from_user_id")?);
+            let (from, from_user) = (from.as_deref(), from_user.as_deref());
             let contact = contacts
                 .iter()
                 .find(|c| {
@@ -58,14 +73,12 @@ pub fn parse_delivery(body: &[u8]) -> Result<Delivery, String> {
                 .unwrap_or(Value::Null);
             delivery.messages.push(MessageEvent {
                 phone_number_id: phone_number_id.to_string(),
-                id: id.to_string(),
+                id: message_id,
                 payload: json!({"message": message, "contact": contact}),
             });
         }
         for status in value.get("statuses").and_then(Value::as_array).into_iter().flatten() {
-            let (Some(id), Some(state)) =
-                (status.get("id").and_then(Value::as_str), status.get("status").and_then(Value::as_str))
-            else {
+            let (Some(status_id), Some(state)) = (id(status, "id")?, id(status, "status")?) else {
                 continue;
             };
             let error = status.pointer("/errors/0").map(|e| {
@@ -75,13 +88,19 @@ pub fn parse_delivery(body: &[u8]) -> Result<Delivery, String> {
             });
             delivery.statuses.push(StatusEvent {
                 phone_number_id: phone_number_id.to_string(),
-                id: id.to_string(),
-                status: state.to_string(),
-                error,
+                id: status_id,
+                status: state,
+                error: error.map(|e| without_nul(&e)),
             });
         }
     }
     Ok(delivery)
+}
+
+/// `text` with each NUL replaced by U+FFFD (what a reader shows for a
+/// character it cannot show).
+fn without_nul(text: &str) -> String {
+    text.replace('\0', "\u{fffd}")
 }
 
 /// The customer's handle: the phone number (`wa_id`) when present, otherwise
@@ -93,14 +112,15 @@ pub fn sender(payload: &Value) -> Option<String> {
         .flatten()
         .filter_map(Value::as_str)
         .find(|s| !s.is_empty())
-        .map(str::to_string)
+        .map(without_nul)
 }
 
 /// What a persisted message asks of the host.
 pub fn to_inbound(payload: &Value) -> Inbound {
     let message = &payload["message"];
     let kind = message.get("type").and_then(Value::as_str).unwrap_or("unsupported");
-    let text = |pointer: &str| message.pointer(pointer).and_then(Value::as_str).map(str::to_string);
+    let text = |pointer: &str| message.pointer(pointer).and_then(Value::as_str).map(without_nul);
+    let field = |value: &Value, key: &str| value.get(key).and_then(Value::as_str).map(without_nul).unwrap_or_default();
     let unreadable = |kind: &str, details: Value| Inbound::Unreadable { kind: kind.to_string(), details };
     match kind {
         "text" => {
@@ -115,8 +135,7 @@ pub fn to_inbound(payload: &Value) -> Inbound {
                 message.pointer("/interactive/button_reply").or_else(|| message.pointer("/interactive/list_reply"));
             match reply {
                 Some(reply) => {
-                    let id = reply.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-                    let title = reply.get("title").and_then(Value::as_str).unwrap_or_default().to_string();
+                    let (id, title) = (field(reply, "id"), field(reply, "title"));
                     // Rows the host made for products (see `outbound`) come back as taps.
                     match id.strip_prefix(super::outbound::PRODUCT_ROW_PREFIX) {
                         Some(product_id) => Inbound::ProductTap(product_id.to_string()),
@@ -140,9 +159,9 @@ pub fn to_inbound(payload: &Value) -> Inbound {
                 items
                     .iter()
                     .map(|item| {
-                        let id = item.get("product_retailer_id").and_then(Value::as_str).unwrap_or_default();
+                        let id = field(item, "product_retailer_id");
                         let quantity = item.get("quantity").and_then(Value::as_u64).unwrap_or(0);
-                        (id.to_string(), u32::try_from(quantity).unwrap_or(u32::MAX))
+                        (id, u32::try_from(quantity).unwrap_or(u32::MAX))
                     })
                     .collect(),
             )
@@ -175,6 +194,43 @@ pub fn to_inbound(payload: &Value) -> Inbound {
         "system" => {
             unreadable(kind, json!({"type": message.pointer("/system/type"), "body": message.pointer("/system/body")}))
         }
-        other => unreadable("unsupported", json!({"type": other})),
+        other => unreadable("unsupported", json!({"type": without_nul(other)})),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(message: Value) -> Vec<u8> {
+        json!({"entry": [{"changes": [{"value": {
+            "metadata": {"phone_number_id": "1065"},
+            "messages": [message],
+        }}]}]})
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_nul_in_an_id_refuses_the_whole_delivery() {
+        for message in [
+            json!({"id": "wamid.a\u{0}", "from": "346", "type": "text", "text": {"body": "hi"}}),
+            json!({"id": "wamid.a", "from": "34\u{0}6", "type": "text", "text": {"body": "hi"}}),
+        ] {
+            let refused = parse_delivery(&delivery(message)).err().unwrap_or_default();
+            assert!(refused.contains("NUL"), "{refused}");
+        }
+        let status =
+            json!({"entry": [{"changes": [{"value": {"statuses": [{"id": "wamid\u{0}", "status": "read"}]}}]}]});
+        assert!(parse_delivery(status.to_string().as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_nul_in_a_message_is_kept_in_the_payload_and_read_as_a_replacement() {
+        let body = delivery(json!({"id": "wamid.b", "from": "346", "type": "text", "text": {"body": "a\u{0}b"}}));
+        let parsed = parse_delivery(&body).expect("parses");
+        let message = &parsed.messages[0];
+        assert_eq!(message.payload["message"]["text"]["body"], "a\u{0}b", "stored as received");
+        assert!(matches!(to_inbound(&message.payload), Inbound::Text(text) if text == "a\u{fffd}b"));
     }
 }
