@@ -14,6 +14,7 @@ mod instances;
 mod isolation;
 mod languages;
 mod limits;
+mod misbehaving_plugins;
 mod operator;
 mod orders;
 mod payments;
