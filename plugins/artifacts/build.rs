@@ -18,6 +18,7 @@ const PLUGINS: &[(&str, &str, &str)] = &[
     ("GROCERY_RUST", "grocery-rust", "grocery_rust"),
     ("TEST_LOOP", "test-plugins", "test_loop"),
     ("TEST_MEMORY", "test-plugins", "test_memory"),
+    ("TEST_BIG_MEMORY", "test-plugins", "test_big_memory"),
     ("TEST_TRAP", "test-plugins", "test_trap"),
     ("TEST_SPY", "test-plugins", "test_spy"),
     ("TEST_QUOTA", "test-plugins", "test_quota"),

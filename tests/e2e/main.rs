@@ -16,6 +16,7 @@ mod instances;
 mod isolation;
 mod languages;
 mod limits;
+mod misbehaving_plugins;
 mod money_crashes;
 mod operator;
 mod orders;

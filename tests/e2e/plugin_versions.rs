@@ -191,6 +191,10 @@ async fn stranded(
         wasm,
         activate_when_ready: true,
         compile_lease_until: lease_until,
+        max_compiling: bottega::plugin::publish::MAX_COMPILING_PER_BUSINESS,
     };
-    bottega::store::plugins::insert(&app.app.db, &shop.id, new).await.expect("stored")
+    bottega::store::plugins::insert(&app.app.db, &shop.id, new)
+        .await
+        .expect("stored")
+        .expect("within the business's compile bound")
 }

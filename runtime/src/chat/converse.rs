@@ -2,9 +2,15 @@
 //! against the contract's limits, and render each from the host's own catalog
 //! (product cards, priced carts, a checkout's order and payment link, a
 //! request for a person).
+//!
+//! Invariant: a customer who wrote is never left with nothing because of the
+//! host. When the host leaves out every reply the bot gave (each named only
+//! products not in the catalog), the customer gets the fallback reply and the
+//! business a warning in its plugin logs saying why. A bot that answers with
+//! no replies at all chose silence, and is left silent.
 
 use super::turn::{Responder, Turn};
-use super::{Authored, ChatService, RenderedReply, checkout, render};
+use super::{Authored, ChatService, RenderedReply, checkout, fallback, render};
 use crate::commerce::cart::CartRef;
 use crate::plugin::bindings::{ConversationContext, Reply};
 use crate::plugin::{CallScope, PluginFault, cart_to_wit};
@@ -12,7 +18,8 @@ use crate::store::StoreError;
 use crate::store::conversations::{self, Author, Handling};
 
 impl ChatService {
-    /// Asks the responder for its replies and renders them.
+    /// Asks the responder for its replies and renders them; the fallback reply
+    /// when the host had to leave out every one of them (see the module doc).
     pub(super) async fn converse(
         &self,
         responder: &mut Responder<'_>,
@@ -23,6 +30,7 @@ impl ChatService {
     ) -> Result<Vec<Authored>, PluginFault> {
         let replies = responder.turn(context, &turn).await?;
         render::validate(&replies)?;
+        let answered = replies.len();
         let mut rendered = Vec::with_capacity(replies.len());
         for reply in replies {
             let host_error = |e: StoreError| PluginFault::Host(e.to_string());
@@ -97,8 +105,23 @@ impl ChatService {
             };
             rendered.push((author, view));
         }
+        // An event's replies are the bot's own initiative: nobody waits for them.
+        let customer_waits = !matches!(turn, Turn::Event(_));
+        if rendered.is_empty() && answered > 0 && customer_waits {
+            warnings.push(discarded_warning(answered));
+            rendered.push((Author::Host, RenderedReply::Text { text: fallback::FAILED.to_string() }));
+        }
         Ok(rendered)
     }
+}
+
+/// What the business reads when the host left out every reply of a turn.
+fn discarded_warning(answered: usize) -> String {
+    let replies = if answered == 1 { "its one reply".to_string() } else { format!("all {answered} of its replies") };
+    format!(
+        "the plugin answered, but {replies} named only products that are not in the catalog, so nothing of it \
+         could be shown; the customer was sent the fallback reply instead"
+    )
 }
 
 /// The cart of the call's conversation.

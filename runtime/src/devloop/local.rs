@@ -5,6 +5,7 @@
 use crate::App;
 use crate::chat::{ChatError, ChatOutcome, Inbound, InboundRequest};
 use crate::config::{Config, TransportConfig};
+use crate::plugin::publish::UploadRefused;
 use crate::plugin::{PluginLimits, PublishError};
 use crate::store::StoreError;
 use crate::store::businesses::{self, Business, NewBusiness};
@@ -14,6 +15,8 @@ use crate::store::products::{self, ProductInput};
 pub enum LocalShopError {
     #[error("the catalog is not a JSON array of products: {0}")]
     Catalog(String),
+    #[error("the plugin was refused: {0}")]
+    Refused(#[from] UploadRefused),
     #[error("the plugin was refused: {0}")]
     Plugin(#[from] PublishError),
     #[error(transparent)]

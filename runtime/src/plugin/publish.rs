@@ -1,13 +1,17 @@
 //! Publication: the one path from an upload's bytes to a version that answers.
 //!
 //! [`PluginHost::publish`] inspects an upload once (refusing at once what
-//! cannot be a plugin for this business), stores it as the business's next
-//! version in state `compiling`, and compiles it in a background task; the
-//! version becomes `ready` (loaded, and activated if the upload asked) or
-//! `failed` with the reason, and the business gets a `plugin.ready` /
-//! `plugin.failed` webhook. What the inspection found (hash, world,
-//! capabilities) is stored with the version, and every later compile or load
-//! reads it from there instead of parsing the upload again.
+//! cannot be a plugin for this business, a component whose initial memory is
+//! more than the business's memory limit included), stores it as the
+//! business's next version in state `compiling` (at most
+//! [`MAX_COMPILING_PER_BUSINESS`] at once per business), and compiles it in a
+//! background task, waiting its business's turn for one of the node's compile
+//! slots ([`CompileQueue`]: round-robin across businesses); the version becomes
+//! `ready` (loaded, and activated if the upload asked) or `failed` with the
+//! reason, and the business gets a `plugin.ready` / `plugin.failed` webhook.
+//! What the inspection found (hash, world, capabilities) is stored with the
+//! version, and every later compile or load reads it from there instead of
+//! parsing the upload again.
 //!
 //! A compile's node holds a lease, renewed while it compiles;
 //! [`PluginHost::sweep_stranded_compiles`] (one pass, called by the worker
@@ -16,17 +20,25 @@
 //!
 //! [`PluginHost::activate`] is the one activation: the business choosing a
 //! version (activate, roll back) and an upload activating itself once compiled
-//! both go through it.
+//! both go through it. It refuses every version of a business whose plugin the
+//! circuit breaker stopped repeatedly, for a cool-off that doubles with each
+//! trip ([`cooling`]).
+
+mod compile_queue;
+pub mod cooling;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::validate::{self, Inspection, UploadError};
+pub use compile_queue::{CompileQueue, CompileTurn};
+pub use cooling::CoolingOff;
+
+use super::validate::{self, Inspection, MemoryExceedsLimit, UploadError};
 use super::{Capability, PluginHost};
 use crate::grants;
 use crate::ids;
 use crate::store::businesses::{self, Business};
-use crate::store::plugins::{self, NewPluginVersion, PluginVersion};
+use crate::store::plugins::{self, NewPluginVersion, PluginVersion, TooManyCompiling};
 use crate::store::{Db, StoreError, queue};
 
 /// How long a node holds a compile it claimed; a compile whose node died is
@@ -35,8 +47,37 @@ pub const COMPILE_LEASE: Duration = Duration::from_secs(120);
 /// Claims of one compile after which it is given up: an upload whose compile
 /// stopped this many nodes is reported failed instead of tried again.
 pub const MAX_COMPILE_ATTEMPTS: i64 = 3;
+/// Uploads of one business that may be compiling at once: one more is
+/// refused ([`UploadRefused::TooManyCompiling`]) until one of them is ready or
+/// failed, so a business uploading version after version queues at most this
+/// many compiles on the nodes.
+pub const MAX_COMPILING_PER_BUSINESS: i64 = 3;
 
-/// Why a plugin could not be published.
+/// Why an upload was refused at once, before anything was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadRefused {
+    /// It cannot be a plugin for this business (see [`UploadError`]).
+    #[error(transparent)]
+    Invalid(#[from] UploadError),
+    /// One of its memories starts larger than the business's memory limit: it
+    /// could never start.
+    #[error(transparent)]
+    MemoryExceedsLimit(#[from] MemoryExceedsLimit),
+    /// The business already has [`MAX_COMPILING_PER_BUSINESS`] uploads compiling.
+    #[error(
+        "this business already has {compiling} uploads compiling, the most it may have at once; upload again once \
+         one of them is ready or failed (see GET /v1/plugins)"
+    )]
+    TooManyCompiling { compiling: i64 },
+    /// It asked to be activated while no version of the business may be.
+    #[error("{0}; upload it with activate=false to store it now, and activate it then")]
+    CoolingOff(CoolingOff),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a published plugin did not become a ready version (what
+/// [`Publication::finished`] reports; refusals at upload are [`UploadRefused`]).
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error(transparent)]
@@ -100,6 +141,10 @@ pub enum ActivationError {
     StillCompiling { version: i64 },
     #[error("plugin version {version} imports capability `{capability}`, which this business has not been granted")]
     NotGranted { version: i64, capability: Capability },
+    /// The circuit breaker stopped the business's plugin repeatedly: no
+    /// version may answer until the cool-off ends.
+    #[error("{0}; activate a version again then")]
+    CoolingOff(CoolingOff),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -115,19 +160,26 @@ impl PluginHost {
     }
 
     /// Publishes an upload for a business: validates it (refusing it at once
-    /// when it cannot be a plugin for this business), stores it as the
-    /// business's next version in state `compiling`, and compiles it in the
-    /// background. Once ready it stays loaded and, if `activate`, becomes the
-    /// version that answers (unless a newer one was activated meanwhile).
+    /// when it cannot be a plugin for this business, or could never start
+    /// within its memory limit), stores it as the business's next version in
+    /// state `compiling` (unless [`MAX_COMPILING_PER_BUSINESS`] are already),
+    /// and compiles it in the background. Once ready it stays loaded and, if
+    /// `activate`, becomes the version that answers (unless a newer one was
+    /// activated meanwhile). An upload asking to be activated is refused while
+    /// the business is cooling off ([`cooling`]): it would not be activated.
     pub async fn publish(
         self: &Arc<Self>,
         db: &Db,
         business: &Business,
         wasm: &[u8],
         activate: bool,
-    ) -> Result<Publication, PublishError> {
+    ) -> Result<Publication, UploadRefused> {
         let inspection = validate::inspect(wasm, self.config.upload_limits, &business.capabilities)?;
-        let version = plugins::insert(
+        validate::check_initial_memory(wasm, business.limits.memory_bytes)?;
+        if activate && let Some(cooling) = self.cooling_off(db, &business.id).await? {
+            return Err(UploadRefused::CoolingOff(cooling));
+        }
+        let stored = plugins::insert(
             db,
             &business.id,
             NewPluginVersion {
@@ -138,9 +190,11 @@ impl PluginHost {
                 wasm,
                 activate_when_ready: activate,
                 compile_lease_until: queue::due_after(ids::now_ms(), COMPILE_LEASE),
+                max_compiling: MAX_COMPILING_PER_BUSINESS,
             },
         )
         .await?;
+        let version = stored.map_err(|TooManyCompiling { compiling }| UploadRefused::TooManyCompiling { compiling })?;
         tracing::info!(business = %business.id, version = version.version, sha256 = %version.sha256,
             class = %inspection.language_class, "plugin uploaded; compiling");
         let host = self.clone();
@@ -150,10 +204,12 @@ impl PluginHost {
     }
 
     /// Makes `version` (one of `business`'s) the one that answers, if it may:
-    /// every capability it imports must still be granted, and a version the
-    /// business chooses must be ready. True when it became active (a version
-    /// activating itself does not when a newer one was activated meanwhile).
-    /// The previously active version's idle instances are dropped.
+    /// every capability it imports must still be granted, a version the
+    /// business chooses must be ready, and the business must not be cooling
+    /// off after repeated trips of the circuit breaker (whichever version it
+    /// is, a new upload too: see [`cooling`]). True when it became active (a
+    /// version activating itself does not when a newer one was activated
+    /// meanwhile). The previously active version's idle instances are dropped.
     pub async fn activate(
         &self,
         db: &Db,
@@ -169,6 +225,9 @@ impl PluginHost {
         }
         if let Some(capability) = grants::first_ungranted(&version.capabilities, &business.capabilities) {
             return Err(ActivationError::NotGranted { version: version.version, capability });
+        }
+        if let Some(cooling) = self.cooling_off(db, &business.id).await? {
+            return Err(ActivationError::CoolingOff(cooling));
         }
         let activated = match by {
             Activation::Chosen => {
@@ -186,6 +245,12 @@ impl PluginHost {
             tracing::info!(business = %business.id, version = version.version, ?by, "plugin activated");
         }
         Ok(activated)
+    }
+
+    /// The cool-off a business is in now after repeated trips of its plugin's
+    /// circuit breaker, if any: until it ends no version of it may be activated.
+    pub async fn cooling_off(&self, db: &Db, business_id: &str) -> Result<Option<CoolingOff>, StoreError> {
+        Ok(cooling::cooling_off(businesses::plugin_trips(db, business_id).await?, ids::now_ms()))
     }
 
     /// One pass of the compile sweep: takes over the compiles whose lease
@@ -236,7 +301,7 @@ impl PluginHost {
     async fn compile_version(&self, db: &Db, stored: &PluginVersion, wasm: &[u8]) {
         let version_id = stored.id.as_str();
         let started = Instant::now();
-        // The lease is kept while the compile waits for a permit and runs.
+        // The lease is kept while the compile waits for its turn and runs.
         let renewer = {
             let (db, id) = (db.clone(), version_id.to_string());
             tokio::spawn(async move {
@@ -249,7 +314,15 @@ impl PluginHost {
                 }
             })
         };
+        // A compile waits its business's turn for one of the node's compile
+        // slots; one this node compiled before is only read, and needs none.
+        let turn = if self.cache.contains(&stored.sha256) {
+            None
+        } else {
+            Some(self.compile_queue.turn(&stored.business_id).await)
+        };
         let outcome = self.compile_and_link(&stored.sha256, wasm).await;
+        drop(turn);
         renewer.abort();
         // Read again: the business may have cancelled the self-activation, or
         // another node finished the compile, meanwhile.

@@ -1,7 +1,9 @@
 //! Upload validation: before anything is compiled, an upload must be a
 //! WebAssembly component (not a core module, not garbage), built against a
 //! contract version this host serves, exporting what the contract requires,
-//! and importing only what Bottega provides and the business was granted.
+//! and importing only what Bottega provides and the business was granted; and
+//! none of its core modules may declare more initial memory than the business
+//! allows ([`check_initial_memory`]), since such a plugin could never start.
 
 use std::collections::BTreeSet;
 
@@ -208,6 +210,62 @@ pub fn inspect(bytes: &[u8], limits: UploadLimits, granted: &[Capability]) -> Re
     Ok(Inspection { sha256: hex::encode(Sha256::digest(bytes)), world: contract.world(), capabilities, language_class })
 }
 
+/// A component one of whose memories starts larger than its business's
+/// memory limit: every instantiation would fail, so it could never answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub struct MemoryExceedsLimit {
+    /// The largest initial size among the memories its core modules define.
+    pub initial_bytes: u64,
+    pub limit_bytes: u64,
+}
+
+impl std::fmt::Display for MemoryExceedsLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the component's initial memory is {} bytes ({} MiB), more than this business's memory limit of {} bytes \
+             ({} MiB), so it could never start; make its initial memory smaller (large static arrays and \
+             `--initial-memory` raise it) or ask the operator for a larger limit",
+            self.initial_bytes,
+            self.initial_bytes >> 20,
+            self.limit_bytes,
+            self.limit_bytes >> 20
+        )
+    }
+}
+
+/// Refuses a component one of whose core modules defines a memory whose
+/// initial size is more than `limit_bytes`, the business's
+/// [`PluginLimits::memory_bytes`](crate::grants::PluginLimits::memory_bytes):
+/// the limit applies to each memory as it is created, so instantiating it
+/// would fail on every message. Run it on an upload [`inspect`] accepted.
+pub fn check_initial_memory(bytes: &[u8], limit_bytes: u64) -> Result<(), MemoryExceedsLimit> {
+    match largest_initial_memory(bytes) {
+        Some(initial_bytes) if initial_bytes > limit_bytes => Err(MemoryExceedsLimit { initial_bytes, limit_bytes }),
+        _ => Ok(()),
+    }
+}
+
+/// The largest initial size, in bytes, of the memories defined by the core
+/// modules of a component (every module, however deeply nested; a component
+/// may embed several). Memories a module imports are another module's, and
+/// counted there. Parts that do not parse are skipped: [`inspect`] refuses a
+/// malformed upload before this is asked.
+pub fn largest_initial_memory(bytes: &[u8]) -> Option<u64> {
+    let mut largest = None;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let Ok(Payload::MemorySection(reader)) = payload else { continue };
+        for memory in reader.into_iter().flatten() {
+            // 64 KiB pages unless the module chose another size (custom-page-sizes).
+            let page_bits = memory.page_size_log2.unwrap_or(16);
+            let size = memory.initial.checked_shl(page_bits).filter(|s| s >> page_bits == memory.initial);
+            let size = size.unwrap_or(u64::MAX);
+            largest = Some(largest.map_or(size, |l: u64| l.max(size)));
+        }
+    }
+    largest
+}
+
 /// The capability behind an imported interface name such as
 /// `bottega:shop/catalog@1.0.0`, or `None` for a name that is not one.
 fn capability_of(import: &str) -> Option<Capability> {
@@ -305,6 +363,42 @@ mod tests {
             inspect(&big_module, SMALL, &[]),
             Err(UploadError::TooLarge { size: 120, limit: 100, class: LanguageClass::Compiled })
         );
+    }
+
+    /// A component embedding one core module that defines a memory of
+    /// `pages` 64 KiB pages (fewer than 16384, so two LEB128 bytes), and a
+    /// second that imports its memory (not counted).
+    fn component_with_memory(pages: u16) -> Vec<u8> {
+        assert!((128..16384).contains(&pages), "two LEB128 bytes");
+        let low = u8::try_from(pages & 0x7f).expect("seven bits") | 0x80;
+        let high = u8::try_from(pages >> 7).expect("under 16384");
+        // A memory section: one memory, no maximum, `pages` initial pages.
+        let mut defines = b"\0asm\x01\0\0\0".to_vec();
+        defines.extend_from_slice(&[0x05, 0x04, 0x01, 0x00, low, high]);
+        // An import section: one import `m` `mem` of a memory of 1 page.
+        let mut imports = b"\0asm\x01\0\0\0".to_vec();
+        imports.extend_from_slice(&[0x02, 0x0a, 0x01, 0x01, b'm', 0x03, b'm', b'e', b'm', 0x02, 0x00, 0x01]);
+        let mut component = b"\0asm\x0d\0\x01\0".to_vec();
+        for module in [defines, imports] {
+            component.push(0x01);
+            component.push(u8::try_from(module.len()).expect("a small module"));
+            component.extend(module);
+        }
+        component
+    }
+
+    #[test]
+    fn initial_memory_is_read_from_every_core_module() {
+        let component = component_with_memory(600);
+        assert_eq!(largest_initial_memory(&component), Some(600 << 16));
+        assert_eq!(largest_initial_memory(b"\0asm\x0d\0\x01\0"), None);
+        // The limit is obeyed at exactly the initial size, exceeded one byte below it.
+        assert_eq!(check_initial_memory(&component, 600 << 16), Ok(()));
+        let refused = check_initial_memory(&component, (600 << 16) - 1).expect_err("one byte too small");
+        assert_eq!(refused, MemoryExceedsLimit { initial_bytes: 600 << 16, limit_bytes: (600 << 16) - 1 });
+        let message = refused.to_string();
+        assert!(message.contains("39321600 bytes (37 MiB)"), "{message}");
+        assert!(message.contains("limit of 39321599 bytes (37 MiB)"), "{message}");
     }
 
     #[test]

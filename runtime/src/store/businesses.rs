@@ -272,3 +272,51 @@ pub async fn reset_plugin_failures(db: &Db, business_id: &str) -> StoreResult<()
     .await?;
     Ok(())
 }
+
+/// How long a run of circuit-breaker trips lasts: a trip more than this long
+/// after the previous one starts a new run (counted from 1).
+pub const TRIP_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// The circuit breaker's record of a business: how many times it stopped the
+/// business's plugin in the current run of trips, and when it last did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PluginTrips {
+    /// Trips in the current run (none more than [`TRIP_WINDOW_MS`] after the one before).
+    pub count: i64,
+    /// When the breaker last stopped the plugin (ms), if it ever did.
+    pub last_at: Option<i64>,
+}
+
+/// Records that the circuit breaker stopped the business's plugin at `now`:
+/// one more trip in the current run, or the first of a new run when the last
+/// trip was [`TRIP_WINDOW_MS`] or longer ago. Called once per trip, when
+/// [`record_plugin_failure`] answered true. Returns the record as it now is.
+pub async fn record_plugin_trip(db: &Db, business_id: &str, now: i64) -> StoreResult<PluginTrips> {
+    let row = sqlx::query(
+        "UPDATE businesses SET plugin_trips = CASE WHEN plugin_last_trip_at IS NOT NULL AND plugin_last_trip_at > $3 \
+         THEN plugin_trips + 1 ELSE 1 END, plugin_last_trip_at = $2 WHERE id = $1 \
+         RETURNING plugin_trips, plugin_last_trip_at",
+    )
+    .bind(business_id)
+    .bind(now)
+    .bind(now.saturating_sub(TRIP_WINDOW_MS))
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(trips_from_row).transpose().map(Option::unwrap_or_default)
+}
+
+/// The circuit breaker's record of a business (nothing for an unknown one).
+pub async fn plugin_trips(db: &Db, business_id: &str) -> StoreResult<PluginTrips> {
+    let row = sqlx::query("SELECT plugin_trips, plugin_last_trip_at FROM businesses WHERE id = $1")
+        .bind(business_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(trips_from_row).transpose().map(Option::unwrap_or_default)
+}
+
+fn trips_from_row(row: &sqlx::any::AnyRow) -> StoreResult<PluginTrips> {
+    Ok(PluginTrips {
+        count: sqlx::Row::try_get(row, "plugin_trips")?,
+        last_at: sqlx::Row::try_get(row, "plugin_last_trip_at")?,
+    })
+}

@@ -97,43 +97,81 @@ pub struct NewPluginVersion<'a> {
     pub activate_when_ready: bool,
     /// Until when (ms) the uploading node holds the compile.
     pub compile_lease_until: i64,
+    /// Versions of the business that may be compiling at once, this one
+    /// included: an upload past it is refused ([`TooManyCompiling`]).
+    pub max_compiling: i64,
 }
 
 const COLUMNS: &str = "id, business_id, version, sha256, size_bytes, world, capabilities, language_class, state, failure, \
                        activate_when_ready, created_at, ready_at, startup_us";
 
-/// Stores an upload as the business's next version number, `compiling`.
-pub async fn insert(db: &Db, business_id: &str, new: NewPluginVersion<'_>) -> StoreResult<PluginVersion> {
+/// An upload refused because its business already has this many versions
+/// compiling, the most [`NewPluginVersion::max_compiling`] allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyCompiling {
+    pub compiling: i64,
+}
+
+/// Stores an upload as the business's next version number, `compiling`,
+/// unless the business already has `new.max_compiling` versions compiling.
+/// The business's row is locked first (a row lock on PostgreSQL, the write
+/// lock on SQLite), so two uploads of one business are counted and numbered
+/// one after the other, on any number of nodes.
+pub async fn insert(
+    db: &Db,
+    business_id: &str,
+    new: NewPluginVersion<'_>,
+) -> StoreResult<Result<PluginVersion, TooManyCompiling>> {
     let id = ids::new_id("pv");
-    // Two uploads racing for the same number: the loser takes the next one.
-    for _ in 0..3 {
-        let result = sqlx::query(
-            "INSERT INTO plugin_versions (id, business_id, version, sha256, size_bytes, world, capabilities, wasm, created_at, \
-             state, language_class, activate_when_ready, compile_lease_until, compile_attempts) \
-             VALUES ($1, $2, (SELECT COALESCE(MAX(version), 0) + 1 FROM plugin_versions WHERE business_id = $2), \
-             $3, $4, $5, $6, $7, $8, $12, $9, $10, $11, 1)",
-        )
-        .bind(&id)
+    let mut tx = db.pool().begin().await?;
+    let locked = sqlx::query("UPDATE businesses SET plugin_trips = plugin_trips WHERE id = $1")
         .bind(business_id)
-        .bind(new.sha256)
-        .bind(i64::try_from(new.wasm.len()).unwrap_or(i64::MAX))
-        .bind(new.world)
-        .bind(new.capabilities.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","))
-        .bind(new.wasm.to_vec())
-        .bind(ids::now_ms())
-        .bind(new.language_class)
-        .bind(i64::from(new.activate_when_ready))
-        .bind(new.compile_lease_until)
-        .bind(VersionState::Compiling.as_str())
-        .execute(db.pool())
-        .await;
-        match result {
-            Err(e) if is_unique_violation(&e) => continue,
-            other => other?,
-        };
-        return get(db, business_id, &id).await?.ok_or_else(|| StoreError::Corrupt("stored plugin vanished".into()));
+        .execute(&mut *tx)
+        .await?;
+    if locked.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Err(StoreError::Corrupt(format!("business {business_id} vanished while uploading a plugin")));
     }
-    Err(StoreError::Conflict("too many concurrent uploads; try again".into()))
+    let compiling: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM plugin_versions WHERE business_id = $1 AND state = $2")
+        .bind(business_id)
+        .bind(VersionState::Compiling.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+    if compiling >= new.max_compiling {
+        tx.rollback().await?;
+        return Ok(Err(TooManyCompiling { compiling }));
+    }
+    let result = sqlx::query(
+        "INSERT INTO plugin_versions (id, business_id, version, sha256, size_bytes, world, capabilities, wasm, created_at, \
+         state, language_class, activate_when_ready, compile_lease_until, compile_attempts) \
+         VALUES ($1, $2, (SELECT COALESCE(MAX(version), 0) + 1 FROM plugin_versions WHERE business_id = $2), \
+         $3, $4, $5, $6, $7, $8, $12, $9, $10, $11, 1)",
+    )
+    .bind(&id)
+    .bind(business_id)
+    .bind(new.sha256)
+    .bind(i64::try_from(new.wasm.len()).unwrap_or(i64::MAX))
+    .bind(new.world)
+    .bind(new.capabilities.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","))
+    .bind(new.wasm.to_vec())
+    .bind(ids::now_ms())
+    .bind(new.language_class)
+    .bind(i64::from(new.activate_when_ready))
+    .bind(new.compile_lease_until)
+    .bind(VersionState::Compiling.as_str())
+    .execute(&mut *tx)
+    .await;
+    match result {
+        // Numbers are taken under the business's lock, so this is not a race.
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StoreError::Corrupt(format!("plugin version number taken twice: {e}")));
+        }
+        other => other?,
+    };
+    tx.commit().await?;
+    let version =
+        get(db, business_id, &id).await?.ok_or_else(|| StoreError::Corrupt("stored plugin vanished".into()))?;
+    Ok(Ok(version))
 }
 
 pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<PluginVersion>> {

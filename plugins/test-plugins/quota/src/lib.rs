@@ -5,6 +5,8 @@
 //! "discount AMOUNT": the next cart summary gets a discount of AMOUNT minor units.
 //! "count": how many messages this instance has answered (shows instance reuse).
 //! "crash": panics. "print N": prints N bytes to stdout.
+//! "show ID...": a product card for each ID (one card for one ID, else a list).
+//! "silent": answers with no replies at all.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.1.0" });
 
@@ -59,6 +61,13 @@ impl exports::bottega::shop::bot::Guest for Quota {
                 vec![Reply::Text("printed".to_string())]
             }
             ["count"] => vec![Reply::Text(format!("answered {answered}"))],
+            ["show", id] => vec![Reply::Product(id.to_string())],
+            ["show", ids @ ..] => vec![Reply::ProductList(ProductListReply {
+                header: "Products".to_string(),
+                body: "Have a look".to_string(),
+                product_ids: ids.iter().map(|id| id.to_string()).collect(),
+            })],
+            ["silent"] => Vec::new(),
             ["crash"] => panic!("crashing on purpose"),
             _ => vec![Reply::Text(format!("unknown command: {text}"))],
         }
