@@ -23,6 +23,7 @@ mod orders;
 mod payments;
 mod plugin_versions;
 mod privacy;
+mod sandbox;
 mod shutdown;
 mod test_plugins;
 mod uploads;

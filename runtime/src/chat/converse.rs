@@ -15,7 +15,7 @@ use crate::commerce::cart::CartRef;
 use crate::plugin::bindings::{ConversationContext, Reply};
 use crate::plugin::{CallScope, PluginFault, cart_to_wit};
 use crate::store::StoreError;
-use crate::store::conversations::{self, Author, Handling};
+use crate::store::conversations::Author;
 
 impl ChatService {
     /// Asks the responder for its replies and renders them; the fallback reply
@@ -97,9 +97,10 @@ impl ChatService {
                     }
                 }
                 Reply::HumanAgent(note) => {
-                    conversations::set_handling(&scope.db, &scope.conversation_id, Handling::PendingAgent)
+                    let asked = super::handoff::HandlingChange::RequestAgent;
+                    super::handoff::change_handling(&scope.db, &scope.business_id, &scope.conversation_id, asked)
                         .await
-                        .map_err(host_error)?;
+                        .map_err(|e| PluginFault::Host(e.to_string()))?;
                     RenderedReply::HandoffRequested { note }
                 }
             };

@@ -2,13 +2,20 @@
 //! per turn) or a native bot, the circuit breaker that disables a plugin that
 //! keeps failing, the record of its faults, and the logs it leaves for the
 //! business. Whatever goes wrong, the customer gets a fallback reply.
+//!
+//! Only the plugin's own faults count toward the breaker: a call stopped
+//! because the host was overloaded or a host call was slow
+//! (`PluginFault::HostOverloaded`) is recorded for the business under its own
+//! kind, and counted against no one. Plugin text (a fault's detail can quote
+//! what the plugin printed) reaches the operator's log only escaped, as a
+//! field (`plugin::escape_for_log`), never as a log message of its own.
 
 use super::{Authored, ChatError, ChatService, Inbound, NativeBot, PluginRun, RenderedReply, fallback};
 use crate::commerce::cart::CartRef;
 use crate::plugin::bindings::{
     Cart, CartItem, CatalogQuery, Choice, ConversationContext, DiscountLine, InboundMessage, Reply, ShopEvent,
 };
-use crate::plugin::{CallScope, PluginFault, PluginSession, SessionLogs};
+use crate::plugin::{CallScope, PluginFault, PluginSession, SessionLogs, escape_for_log};
 use crate::store::businesses::{self, Business};
 use crate::store::conversations::{Author, Conversation, Handling};
 use crate::store::plugin_events::{self, NewLogLine};
@@ -178,17 +185,28 @@ impl ChatService {
     }
 
     /// Records a plugin's fault for the business and counts it against the
-    /// circuit breaker (host faults are logged, not counted).
+    /// circuit breaker. Host faults are logged, not counted; a call the
+    /// overloaded host stopped is shown to the business, not counted.
     async fn record_fault(&self, business: &Business, version_id: &str, fault: &PluginFault) -> Result<(), StoreError> {
-        tracing::warn!(business = %business.id, plugin_version = %version_id, kind = fault.kind(), "plugin call failed: {fault}");
+        let detail = fault.to_string();
+        tracing::warn!(
+            business = %business.id,
+            plugin_version = %version_id,
+            kind = fault.kind(),
+            detail = %escape_for_log(&detail),
+            "plugin call failed"
+        );
+        if matches!(fault, PluginFault::HostOverloaded { .. }) {
+            return plugin_events::record_failure(&self.db, &business.id, version_id, fault.kind(), &detail).await;
+        }
         if !fault.is_plugin_fault() {
             return Ok(());
         }
-        let detail = fault.to_string();
         plugin_events::record_failure(&self.db, &business.id, version_id, fault.kind(), &detail).await?;
         let threshold = self.plugins.config().failures_before_disable;
         if businesses::record_plugin_failure(&self.db, &business.id, version_id, threshold, &detail).await? {
             tracing::warn!(business = %business.id, plugin_version = %version_id, "circuit breaker disabled the plugin");
+            businesses::record_plugin_trip(&self.db, &business.id, crate::ids::now_ms()).await?;
         }
         Ok(())
     }
@@ -232,7 +250,7 @@ pub(super) fn text(text: &str) -> RenderedReply {
 
 fn fallback_for(fault: &PluginFault) -> &'static str {
     match fault {
-        PluginFault::Overloaded => fallback::OVERLOADED,
+        PluginFault::Overloaded | PluginFault::HostOverloaded { .. } => fallback::OVERLOADED,
         _ => fallback::FAILED,
     }
 }

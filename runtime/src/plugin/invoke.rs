@@ -1,17 +1,26 @@
 //! One plugin session: a fresh instance for one inbound message or event, and
 //! the export calls made on it, each under the business's deadline, memory and
 //! output limits. Every way a call can go wrong ends as a [`PluginFault`].
+//!
+//! The deadline is the plugin's own time. A call is stopped as the plugin's
+//! fault ([`PluginFault::Deadline`]) once it is past its deadline on the clock
+//! and has used its deadline in CPU time (see [`super::cpu`]); time it spent
+//! waiting, for a CPU on a busy node or for a slow host call, is not charged
+//! to it. A call that gets too little of either to finish is stopped at
+//! [`WALL_LIMIT_FACTOR`] times its deadline as [`PluginFault::HostOverloaded`],
+//! which the circuit breaker does not count.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::{Cart, CatalogQuery, ConversationContext, DiscountLine, InboundMessage, Reply, Shop, ShopEvent};
+use super::cpu;
 use super::host::HostFault;
 use super::limits::MemoryLimitExceeded;
+use super::slots::SlotPermit;
 use super::state::PluginState;
 use crate::store::plugin_events::NewLogLine;
 
@@ -19,13 +28,26 @@ use crate::store::plugin_events::NewLogLine;
 /// cannot be interrupted mid-way; the whole call is dropped after this).
 const HOST_CALL_GRACE: Duration = Duration::from_millis(50);
 
+/// How many times its deadline a call may take on the clock while it has not
+/// used its deadline in CPU time (the node is busy, or a host call is slow).
+pub const WALL_LIMIT_FACTOR: u32 = 3;
+
 /// Why a plugin call did not produce a usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PluginFault {
     #[error("the plugin trapped: {0}")]
     Trap(String),
+    /// The plugin used its deadline in CPU time: its own fault.
     #[error("the plugin ran past its deadline of {0} ms")]
     Deadline(u64),
+    /// The call was stopped before the plugin had used its deadline in CPU
+    /// time: the node was too busy to run it, or a host call (the database)
+    /// was too slow. Not the plugin's fault.
+    #[error(
+        "the call was stopped after {waited_ms} ms with only {cpu_ms} ms of the plugin's own CPU time \
+         (its deadline is {deadline_ms} ms): the host was overloaded or a host call was slow"
+    )]
+    HostOverloaded { deadline_ms: u64, waited_ms: u64, cpu_ms: u64 },
     #[error("the plugin exceeded its memory limit: {0}")]
     Memory(String),
     #[error("the plugin's output is {size} bytes; the limit is {limit}")]
@@ -58,6 +80,7 @@ impl PluginFault {
             PluginFault::CapabilityDenied(_) => "capability_denied",
             PluginFault::Unavailable(_) => "unavailable",
             PluginFault::Overloaded => "overloaded",
+            PluginFault::HostOverloaded { .. } => "host_overloaded",
             PluginFault::Host(_) => "host",
             PluginFault::InputTooLarge { .. } => "input_too_large",
         }
@@ -65,14 +88,39 @@ impl PluginFault {
 
     /// True when the plugin itself is to blame, so the circuit breaker counts it.
     pub fn is_plugin_fault(&self) -> bool {
-        !matches!(self, PluginFault::Overloaded | PluginFault::Host(_) | PluginFault::InputTooLarge { .. })
+        !matches!(
+            self,
+            PluginFault::Overloaded
+                | PluginFault::HostOverloaded { .. }
+                | PluginFault::Host(_)
+                | PluginFault::InputTooLarge { .. }
+        )
+    }
+
+    /// True when the call hit one of its limits (deadline, memory, output) or
+    /// trapped: its business then runs one call at a time for a while (see
+    /// [`super::slots`]).
+    pub fn hits_a_limit(&self) -> bool {
+        matches!(
+            self,
+            PluginFault::Trap(_)
+                | PluginFault::Deadline(_)
+                | PluginFault::Memory(_)
+                | PluginFault::OutputTooLarge { .. }
+        )
     }
 }
 
-/// The call ran past its deadline (raised from the epoch callback).
+/// The call used its deadline in CPU time (raised from the epoch callback).
 #[derive(Debug, thiserror::Error)]
 #[error("deadline exceeded")]
 struct DeadlineExceeded;
+
+/// The call reached its wall-clock limit without using its deadline in CPU
+/// time (raised from the epoch callback).
+#[derive(Debug, thiserror::Error)]
+#[error("wall-clock limit reached")]
+struct WallLimitReached;
 
 /// An instantiated plugin, good for the calls of one message or event.
 pub struct PluginSession {
@@ -91,16 +139,12 @@ pub struct PluginSession {
     recycle: Option<Recycler>,
     /// The largest output of a call so far, in bytes.
     largest_output: usize,
-    _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
+    /// The call slot this session holds (see [`super::slots`]).
+    slot: SlotPermit,
 }
 
 impl PluginSession {
-    pub(super) fn new(
-        instance: IdleInstance,
-        recycle: Option<Recycler>,
-        permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
-        max_uses: u32,
-    ) -> Self {
+    pub(super) fn new(instance: IdleInstance, recycle: Option<Recycler>, slot: SlotPermit, max_uses: u32) -> Self {
         PluginSession {
             fuel_at_start: if instance.store.data().counts_instructions {
                 instance.store.get_fuel().ok()
@@ -114,13 +158,15 @@ impl PluginSession {
             failed: None,
             recycle,
             largest_output: 0,
-            _permits: permits,
+            slot,
         }
     }
 
     /// Prepares a store for instantiation under the limits in its state: the
     /// memory limiter, and a deadline checked at every epoch tick (yielding to
-    /// the executor in between, so a busy plugin never holds a worker thread).
+    /// the executor in between, so a busy plugin never holds a worker thread):
+    /// past its deadline a call is stopped once its own CPU time reaches the
+    /// deadline, or at the wall-clock limit, whichever comes first.
     ///
     /// With `count_instructions` (the engine must consume fuel) the store gets
     /// all the fuel there is: counted, never a limit, as the deadline stops a
@@ -131,11 +177,20 @@ impl PluginSession {
         if count_instructions && store.set_fuel(u64::MAX).is_ok() {
             store.data_mut().counts_instructions = true;
         }
-        store.data_mut().deadline = Instant::now() + deadline_of(store.data());
+        start_clocks(store.data_mut());
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|store| {
-            if Instant::now() >= store.data().deadline {
-                return Err(DeadlineExceeded.into());
+            let state = store.data();
+            let now = Instant::now();
+            if now >= state.deadline {
+                match state.cpu.used() {
+                    // Its own time is spent, or cannot be told apart: its fault.
+                    None => return Err(DeadlineExceeded.into()),
+                    Some(used) if used >= deadline_of(state) => return Err(DeadlineExceeded.into()),
+                    Some(_) if now >= state.wall_limit => return Err(WallLimitReached.into()),
+                    // It was kept waiting: it may go on until the wall limit.
+                    Some(_) => {}
+                }
             }
             // tokio's yield_now puts the task at the back of the run queue, so a
             // busy plugin shares its worker thread fairly with other requests.
@@ -149,10 +204,10 @@ impl PluginSession {
         message: &InboundMessage,
     ) -> Result<Vec<Reply>, PluginFault> {
         self.check_input(context_size(context) + message_size(message))?;
-        let limit = self.arm()?;
+        let (limit, meter) = self.arm()?;
         let call = self.shop.bottega_shop_bot().call_handle_message(&mut self.store, context, message);
-        let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
-        let replies = self.fault_or_value(outcome, limit)?;
+        let outcome = tokio::time::timeout(wall_limit_of(limit) + HOST_CALL_GRACE, cpu::metered(&meter, call)).await;
+        let replies = self.fault_or_value(outcome)?;
         self.check_output(&replies)?;
         Ok(replies)
     }
@@ -163,10 +218,10 @@ impl PluginSession {
         event: &ShopEvent,
     ) -> Result<Vec<Reply>, PluginFault> {
         self.check_input(context_size(context) + event_size(event))?;
-        let limit = self.arm()?;
+        let (limit, meter) = self.arm()?;
         let call = self.shop.bottega_shop_bot().call_handle_event(&mut self.store, context, event);
-        let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
-        let replies = self.fault_or_value(outcome, limit)?;
+        let outcome = tokio::time::timeout(wall_limit_of(limit) + HOST_CALL_GRACE, cpu::metered(&meter, call)).await;
+        let replies = self.fault_or_value(outcome)?;
         self.check_output(&replies)?;
         Ok(replies)
     }
@@ -181,10 +236,10 @@ impl PluginSession {
                 + query.text.as_ref().map_or(0, String::len)
                 + query.section.as_ref().map_or(0, String::len),
         )?;
-        let limit = self.arm()?;
+        let (limit, meter) = self.arm()?;
         let call = self.shop.bottega_shop_storefront().call_present_catalog(&mut self.store, context, query);
-        let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
-        let replies = self.fault_or_value(outcome, limit)?;
+        let outcome = tokio::time::timeout(wall_limit_of(limit) + HOST_CALL_GRACE, cpu::metered(&meter, call)).await;
+        let replies = self.fault_or_value(outcome)?;
         self.check_output(&replies)?;
         Ok(replies)
     }
@@ -195,10 +250,10 @@ impl PluginSession {
         cart: &Cart,
     ) -> Result<Vec<DiscountLine>, PluginFault> {
         self.check_input(context_size(context) + cart_size(cart))?;
-        let limit = self.arm()?;
+        let (limit, meter) = self.arm()?;
         let call = self.shop.bottega_shop_storefront().call_price_cart(&mut self.store, context, cart);
-        let outcome = tokio::time::timeout(limit + HOST_CALL_GRACE, call).await;
-        let discounts = self.fault_or_value(outcome, limit)?;
+        let outcome = tokio::time::timeout(wall_limit_of(limit) + HOST_CALL_GRACE, cpu::metered(&meter, call)).await;
+        let discounts = self.fault_or_value(outcome)?;
         let size: usize =
             discounts.iter().map(|d| d.label.len() + 8 + d.product_ids.iter().map(String::len).sum::<usize>()).sum();
         self.check_size(size)?;
@@ -227,29 +282,39 @@ impl PluginSession {
         SessionLogs { printed, dropped: logs.dropped, lines: logs.lines, usage }
     }
 
-    /// Starts a call's deadline.
-    fn arm(&mut self) -> Result<Duration, PluginFault> {
+    /// Starts a call's deadline and its CPU meter; returns the deadline and
+    /// the meter to run the call under.
+    fn arm(&mut self) -> Result<(Duration, Arc<cpu::CpuMeter>), PluginFault> {
         if let Some(fault) = &self.failed {
             return Err(fault.clone());
         }
         let limit = deadline_of(self.store.data());
-        self.store.data_mut().deadline = Instant::now() + limit;
+        start_clocks(self.store.data_mut());
         self.store.set_epoch_deadline(1);
-        Ok(limit)
+        Ok((limit, self.store.data().cpu.clone()))
     }
 
     fn fault_or_value<T>(
         &mut self,
         outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
-        limit: Duration,
     ) -> Result<T, PluginFault> {
         let result = match outcome {
             Ok(Ok(value)) => return Ok(value),
-            Ok(Err(error)) => classify(&error, limit, &self.store.data().printed()),
-            Err(_elapsed) => PluginFault::Deadline(limit.as_millis() as u64),
+            Ok(Err(error)) => classify(&error, self.store.data()),
+            // A host call was still in flight at the wall limit.
+            Err(_elapsed) => overrun(self.store.data()),
         };
-        self.failed = Some(result.clone());
+        self.fail(&result);
         Err(result)
+    }
+
+    /// Keeps the fault (no further call on this instance) and tells the call
+    /// slots when it was the plugin hitting a limit.
+    fn fail(&mut self, fault: &PluginFault) {
+        if fault.hits_a_limit() {
+            self.slot.note_fault();
+        }
+        self.failed = Some(fault.clone());
     }
 
     fn check_input(&self, size: usize) -> Result<(), PluginFault> {
@@ -269,7 +334,7 @@ impl PluginSession {
         let limit = self.store.data().scope.limits.max_output_bytes;
         if size as u64 > limit {
             let fault = PluginFault::OutputTooLarge { size, limit };
-            self.failed = Some(fault.clone());
+            self.fail(&fault);
             return Err(fault);
         }
         Ok(())
@@ -357,10 +422,51 @@ fn deadline_of(state: &PluginState) -> Duration {
     Duration::from_millis(state.scope.limits.deadline_ms)
 }
 
+/// How long a call with `deadline` may take on the clock in all.
+pub(super) fn wall_limit_of(deadline: Duration) -> Duration {
+    deadline.saturating_mul(WALL_LIMIT_FACTOR)
+}
+
+/// Starts the clocks of a call (or an instantiation): its deadline, its wall
+/// limit, and its CPU meter from zero.
+pub(super) fn start_clocks(state: &mut PluginState) {
+    let now = Instant::now();
+    let deadline = deadline_of(state);
+    state.deadline = now + deadline;
+    state.wall_limit = now + wall_limit_of(deadline);
+    state.cpu.reset();
+}
+
+/// The fault of a call stopped from outside (a host call still in flight at
+/// its wall limit): the plugin's only if it had used its deadline in CPU.
+pub(super) fn overrun(state: &PluginState) -> PluginFault {
+    overrun_fault(deadline_of(state), state.cpu.used())
+}
+
+/// A call stopped after `deadline` having used `cpu` of its own time
+/// (`None`: not known) is the plugin's fault only if that reached the deadline.
+fn overrun_fault(deadline: Duration, cpu: Option<Duration>) -> PluginFault {
+    let deadline_ms = millis(deadline);
+    match cpu {
+        Some(cpu) if cpu < deadline => {
+            PluginFault::HostOverloaded { deadline_ms, waited_ms: millis(wall_limit_of(deadline)), cpu_ms: millis(cpu) }
+        }
+        _ => PluginFault::Deadline(deadline_ms),
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Turns a failed call's error into the fault it stands for.
-pub(super) fn classify(error: &wasmtime::Error, limit: Duration, printed: &str) -> PluginFault {
+pub(super) fn classify(error: &wasmtime::Error, state: &PluginState) -> PluginFault {
+    let limit = deadline_of(state);
     if error.downcast_ref::<DeadlineExceeded>().is_some() {
-        return PluginFault::Deadline(limit.as_millis() as u64);
+        return PluginFault::Deadline(millis(limit));
+    }
+    if error.downcast_ref::<WallLimitReached>().is_some() {
+        return overrun_fault(limit, state.cpu.used());
     }
     if let Some(memory) = error.downcast_ref::<MemoryLimitExceeded>() {
         return PluginFault::Memory(memory.to_string());
@@ -372,6 +478,7 @@ pub(super) fn classify(error: &wasmtime::Error, limit: Duration, printed: &str) 
         Some(trap) => trap.to_string(),
         None => format!("{error:#}"),
     };
+    let printed = state.printed();
     let printed = printed.trim();
     if !printed.is_empty() {
         // A Rust panic prints its message to stderr before trapping.
@@ -421,4 +528,25 @@ fn event_size(event: &ShopEvent) -> usize {
 
 fn cart_size(cart: &Cart) -> usize {
     cart.lines.iter().map(|l| l.product_id.len() + l.name.len() + 32).sum::<usize>() + 16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_overrun_is_the_plugins_fault_only_if_it_used_the_time() {
+        let deadline = Duration::from_millis(200);
+        // It burned its deadline in CPU: counted against it.
+        assert_eq!(overrun_fault(deadline, Some(Duration::from_millis(200))), PluginFault::Deadline(200));
+        assert_eq!(overrun_fault(deadline, Some(Duration::from_millis(450))), PluginFault::Deadline(200));
+        // It was kept waiting (a busy node, a slow database): not counted.
+        let waited = overrun_fault(deadline, Some(Duration::from_millis(3)));
+        assert_eq!(waited, PluginFault::HostOverloaded { deadline_ms: 200, waited_ms: 600, cpu_ms: 3 });
+        assert_eq!(waited.kind(), "host_overloaded");
+        assert!(!waited.is_plugin_fault() && !waited.hits_a_limit());
+        // Where CPU time cannot be read, the deadline counts as before.
+        assert_eq!(overrun_fault(deadline, None), PluginFault::Deadline(200));
+        assert!(PluginFault::Deadline(200).is_plugin_fault() && PluginFault::Deadline(200).hits_a_limit());
+    }
 }

@@ -4,14 +4,19 @@
 //! answers (validation, background compile, activation) is [`publish`].
 //!
 //! Invariants: a plugin reaches only what its [`CallScope`] names (one
-//! business, one conversation) and the capabilities its business was granted;
-//! it never receives a customer's handle or phone number; every call runs under
-//! a deadline, a memory cap and an output cap; one business's calls can take at
-//! most `max_concurrent_calls_per_business` of the node's slots.
+//! business, one conversation) and the capabilities its business was granted
+//! (WASI's clocks included: without `clock` they tell no time); it never
+//! receives a customer's handle or phone number; every call runs under a
+//! deadline (of its own CPU time, see `invoke.rs`), a memory cap and one output
+//! budget; one business's calls take at most `max_concurrent_calls_per_business`
+//! of the node's slots and never more than the node has cores, waiting
+//! businesses are served in turn, and one whose calls keep hitting their limits
+//! runs one call at a time (see [`slots`]).
 
 pub mod bindings;
 mod compiled_cache;
 pub mod contract;
+mod cpu;
 mod engine;
 mod host;
 mod invoke;
@@ -19,31 +24,33 @@ mod limits;
 mod loaded;
 pub mod publish;
 mod reuse;
+pub mod slots;
 mod state;
 mod stdio;
 pub mod validate;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
 pub use crate::grants::{Capability, PluginLimits};
 pub use host::{HostFault, cart_to_wit};
 use invoke::{IdleInstance, IdleList, Recycler};
-pub use invoke::{PluginFault, PluginSession, SessionLogs, SessionUsage};
+pub use invoke::{PluginFault, PluginSession, SessionLogs, SessionUsage, WALL_LIMIT_FACTOR};
 pub use publish::{Activation, ActivationError, COMPILE_LEASE, PreparedUpload, Publication, PublishError};
 pub use reuse::{DEFAULT_REUSE_ABOVE, InstancePolicy};
-pub use state::CallScope;
+pub use state::{CallScope, DENIED_CLOCK_STEP, WasiClocks};
+pub use stdio::escape_for_log;
 pub use validate::{Inspection, LanguageClass, UploadError, UploadLimits};
 
 use bindings::ShopPre;
 use compiled_cache::CompiledCache;
 use loaded::LoadedSet;
+use slots::{CallSlots, SlotLimits, SlotPermit};
 use state::PluginState;
 
 use crate::config::PluginHostConfig;
@@ -98,8 +105,10 @@ pub struct PluginHost {
     /// Compilation is CPU-heavy; `max_concurrent_compiles` at a time keeps
     /// message handling responsive.
     compile_permits: Semaphore,
-    call_permits: Arc<Semaphore>,
-    business_permits: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Uploads waiting to compile, served round-robin across businesses.
+    compile_queue: publish::CompileQueue,
+    /// The node's call slots, shared fairly between businesses.
+    call_slots: CallSlots,
     /// Idle instances kept for reuse on this node, at most `max_concurrent_calls`.
     idle_instances: Arc<std::sync::atomic::AtomicUsize>,
     config: PluginHostConfig,
@@ -128,8 +137,12 @@ impl PluginHost {
             cache,
             loaded: Mutex::new(LoadedSet::new(config.max_loaded_plugins)),
             compile_permits: Semaphore::new(config.max_concurrent_compiles.max(1)),
-            call_permits: Arc::new(Semaphore::new(config.max_concurrent_calls as usize)),
-            business_permits: Mutex::new(HashMap::new()),
+            compile_queue: publish::CompileQueue::new(config.max_concurrent_compiles),
+            call_slots: CallSlots::new(SlotLimits {
+                node: config.max_concurrent_calls as usize,
+                per_business: config.max_concurrent_calls_per_business as usize,
+                cores: SlotLimits::cores_of_this_node(),
+            }),
             idle_instances: Arc::default(),
             config,
         })
@@ -152,7 +165,8 @@ impl PluginHost {
             Ok(None) => {}
             Err(e) => tracing::warn!(version = %version_id, "cannot read a plugin's startup cost: {e}"),
         }
-        let _slot = self.call_permits.clone().acquire_owned().await.ok()?;
+        // The host's own business (no id): in turn with the others.
+        let _slot = self.call_slots.acquire_eventually("").await?;
         let limits = PluginLimits { memory_bytes: self.config.max_memory_bytes, ..self.config.default_limits };
         let scope = CallScope {
             db: db.clone(),
@@ -244,7 +258,8 @@ impl PluginHost {
             )));
         }
         let wait = Duration::from_millis(scope.limits.deadline_ms);
-        let permits = self.acquire_slots(&scope.business_id, wait).await?;
+        let slot = self.acquire_slot(&scope.business_id, wait).await?;
+        let clocks = WasiClocks::for_grants(granted);
         let max_uses = plugin.instances.max_uses(scope.limits.max_instance_uses);
         let recycle = (max_uses > 1).then(|| Recycler {
             idle: plugin.idle.clone(),
@@ -254,26 +269,29 @@ impl PluginHost {
         });
         if let Some(mut idle) = recycle.as_ref().and_then(|_| self.take_idle(plugin)) {
             let same = idle.store.data().scope.business_id == scope.business_id
-                && idle.store.data().scope.limits == scope.limits;
+                && idle.store.data().scope.limits == scope.limits
+                && idle.store.data().clocks == clocks;
             if same {
                 idle.store.data_mut().reset(scope);
-                return Ok(PluginSession::new(idle, recycle, permits, max_uses));
+                return Ok(PluginSession::new(idle, recycle, slot, max_uses));
             }
         }
-        let mut store = Store::new(&self.engine, PluginState::new(scope));
+        let mut store = Store::new(&self.engine, PluginState::with_clocks(scope, clocks));
         PluginSession::prepare_store(&mut store, self.config.count_instructions);
         let limit = Duration::from_millis(store.data().scope().limits.deadline_ms);
+        let meter = store.data().cpu.clone();
         let instantiate = plugin.pre.instantiate_async(&mut store);
-        let shop = match tokio::time::timeout(limit, instantiate).await {
+        let outcome = tokio::time::timeout(invoke::wall_limit_of(limit), cpu::metered(&meter, instantiate)).await;
+        let shop = match outcome {
             Ok(Ok(shop)) => shop,
             // Every slot of the pooling allocator is taken: load, not the plugin's fault.
             Ok(Err(error)) if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
                 return Err(PluginFault::Overloaded);
             }
-            Ok(Err(error)) => return Err(invoke::classify(&error, limit, &store.data().printed())),
-            Err(_) => return Err(PluginFault::Deadline(limit.as_millis() as u64)),
+            Ok(Err(error)) => return Err(fault_of_start(&slot, invoke::classify(&error, store.data()))),
+            Err(_) => return Err(fault_of_start(&slot, invoke::overrun(store.data()))),
         };
-        Ok(PluginSession::new(IdleInstance { store, shop, uses: 0 }, recycle, permits, max_uses))
+        Ok(PluginSession::new(IdleInstance { store, shop, uses: 0 }, recycle, slot, max_uses))
     }
 
     /// For benchmarks: wasmtime's own work for one message — a store, an
@@ -325,23 +343,10 @@ impl PluginHost {
         Some(instance)
     }
 
-    async fn acquire_slots(
-        &self,
-        business_id: &str,
-        wait: Duration,
-    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), PluginFault> {
-        let business = {
-            let mut map = self.business_permits.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            map.entry(business_id.to_string())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.config.max_concurrent_calls_per_business as usize)))
-                .clone()
-        };
-        let acquire = async {
-            let mine = business.acquire_owned().await.map_err(|_| PluginFault::Overloaded)?;
-            let node = self.call_permits.clone().acquire_owned().await.map_err(|_| PluginFault::Overloaded)?;
-            Ok((mine, node))
-        };
-        tokio::time::timeout(wait, acquire).await.map_err(|_| PluginFault::Overloaded)?
+    /// A call slot for `business_id` in its turn (see [`slots`]), waiting at
+    /// most `wait`; past that the node is too busy for it: `Overloaded`.
+    async fn acquire_slot(&self, business_id: &str, wait: Duration) -> Result<SlotPermit, PluginFault> {
+        self.call_slots.acquire_within(business_id, wait).await.ok_or(PluginFault::Overloaded)
     }
 
     /// A component compiled (or read from this node's compiled cache) and
@@ -369,4 +374,12 @@ impl PluginHost {
     fn lock_loaded(&self) -> std::sync::MutexGuard<'_, LoadedSet> {
         self.loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// A fault while instantiating, noted on the call slot as a call's would be.
+fn fault_of_start(slot: &SlotPermit, fault: PluginFault) -> PluginFault {
+    if fault.hits_a_limit() {
+        slot.note_fault();
+    }
+    fault
 }

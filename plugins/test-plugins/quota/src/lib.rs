@@ -7,6 +7,10 @@
 //! "crash": panics. "print N": prints N bytes to stdout.
 //! "show ID...": a product card for each ID (one card for one ID, else a list).
 //! "silent": answers with no replies at all.
+//! "log-and-print N M": N log lines, then M bytes printed; "print-and-log M N":
+//! the other way round (both draw on the call's one output budget).
+//! "print-and-crash TEXT": prints TEXT to stderr (`\n` in it becomes a
+//! newline), then panics.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.1.0" });
 
@@ -24,6 +28,10 @@ impl exports::bottega::shop::bot::Guest for Quota {
             _ => return vec![Reply::CartSummary],
         };
         let answered = ANSWERED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if let Some(said) = text.strip_prefix("print-and-crash ") {
+            eprint!("{}", said.replace("\\n", "\n"));
+            panic!("crashing after printing");
+        }
         let words: Vec<&str> = text.split_whitespace().collect();
         match words.as_slice() {
             ["emit", n] => vec![Reply::Text("x".repeat(n.parse().unwrap_or(0)))],
@@ -37,10 +45,18 @@ impl exports::bottega::shop::bot::Guest for Quota {
                 }
             }
             ["log", n] => {
-                for i in 0..n.parse::<u32>().unwrap_or(0) {
-                    log::log(log::Level::Info, &format!("line {i}"), &[]);
-                }
+                log_lines(n.parse().unwrap_or(0));
                 vec![Reply::Text("logged".to_string())]
+            }
+            ["log-and-print", lines, bytes] => {
+                log_lines(lines.parse().unwrap_or(0));
+                print_bytes(bytes.parse().unwrap_or(0));
+                vec![Reply::Text("logged and printed".to_string())]
+            }
+            ["print-and-log", bytes, lines] => {
+                print_bytes(bytes.parse().unwrap_or(0));
+                log_lines(lines.parse().unwrap_or(0));
+                vec![Reply::Text("printed and logged".to_string())]
             }
             ["discount", amount] => {
                 kv::set("discount", amount.as_bytes()).ok();
@@ -93,6 +109,21 @@ impl exports::bottega::shop::storefront::Guest for Quota {
             None => Vec::new(),
         }
     }
+}
+
+/// Writes `n` log lines, "line 0" and on (8 bytes each, counting their empty fields).
+fn log_lines(n: u32) {
+    for i in 0..n {
+        log::log(log::Level::Info, &format!("line {i}"), &[]);
+    }
+}
+
+/// Prints `n` bytes to stdout, flushed before the call ends.
+fn print_bytes(n: usize) {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = out.write_all("p".repeat(n).as_bytes());
+    let _ = out.flush();
 }
 
 export!(Quota);

@@ -1,7 +1,8 @@
 //! Test plugin: reports everything it receives and everything it tries to
 //! reach, so tests can assert what a plugin can and cannot see.
 //!
-//! Any message: one text reply with a line per fact, `key=value`.
+//! Any message: one text reply with a line per fact, `key=value` (among them
+//! what WASI's wall and monotonic clocks tell).
 //! "probe PRODUCT KEY": also looks up another business's product id and KV key.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.1.0" });
@@ -25,6 +26,12 @@ impl exports::bottega::shop::bot::Guest for Spy {
             format!("fs_cwd={}", std::fs::read_dir(".").is_ok()),
             format!("net_connect={}", std::net::TcpStream::connect("127.0.0.1:5432").is_ok()),
         ];
+        // What WASI's clocks tell: the time, or nothing without `clock`.
+        let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let first = std::time::Instant::now();
+        let second = std::time::Instant::now();
+        facts.push(format!("wall_clock_s={wall}"));
+        facts.push(format!("monotonic_step_ns={}", second.duration_since(first).as_nanos()));
         if let InboundMessage::Text(text) = &message
             && let Some(rest) = text.strip_prefix("probe ")
         {

@@ -1,5 +1,6 @@
 //! `bottega:shop/clock`: wall-clock time in milliseconds. Its view reaches
-//! nothing of the call's state.
+//! nothing of the call's state. The same grant decides what WASI's clocks
+//! tell (`state::WasiClocks`): without it a plugin reads no time at all.
 
 use wasmtime::component::{HasData, Linker};
 

@@ -1,6 +1,8 @@
 //! `bottega:shop/log`: structured lines the business reads back through the
-//! API, within the call's log budget (lines past it are counted, not kept).
-//! Its view is the call's log buffer, nothing else.
+//! API, within the call's line budget and its one output budget, shared with
+//! what it prints (lines past either are counted, not kept). They are never
+//! copied into the operator's log. Its view is the call's log buffer, nothing
+//! else.
 
 use wasmtime::component::{HasData, Linker};
 
