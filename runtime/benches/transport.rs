@@ -189,7 +189,7 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
             Direction::Outbound,
             Author::Bot,
             &bodies,
-            Some((whatsapp::CHANNEL, &sends)),
+            conversations::Outgoing { sends: Some((whatsapp::CHANNEL, &sends)), empties_cart: false },
         )
         .await?;
         total += SENDS_PER_CONVERSATION;

@@ -50,6 +50,9 @@ impl ChatService {
                 .map(|(_, reply)| serde_json::to_value(reply).map_err(|e| StoreError::Corrupt(e.to_string())))
                 .collect::<Result<_, _>>()?;
             let group_sends = sends.as_ref().map(|(channel, sends)| (*channel, &sends[start..end]));
+            let empties_cart =
+                replies[start..end].iter().any(|(_, reply)| matches!(reply, RenderedReply::Checkout { .. }));
+            let outgoing = conversations::Outgoing { sends: group_sends, empties_cart };
             stored.extend(
                 conversations::append_sending(
                     &self.db,
@@ -58,7 +61,7 @@ impl ChatService {
                     Direction::Outbound,
                     author,
                     &bodies,
-                    group_sends,
+                    outgoing,
                 )
                 .await?,
             );
@@ -91,7 +94,7 @@ impl ChatService {
             Direction::Outbound,
             author,
             &[body],
-            channel_sends,
+            conversations::Outgoing { sends: channel_sends, empties_cart: false },
         )
         .await?;
         if sends.is_some() {

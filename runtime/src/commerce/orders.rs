@@ -56,7 +56,10 @@ pub struct Payable {
 }
 
 /// Turns the conversation's cart, as priced for the customer, into an order
-/// holding its stock for the configured reservation, and empties the cart.
+/// holding its stock for the configured reservation (the cart is emptied
+/// when the answer is stored). A checkout of the very lines of an order still
+/// waiting for payment answers with that order and a fresh link instead of
+/// holding the stock twice: the first answer may have been lost in a crash.
 /// (Checkout needs no provider and tells no one, so the chat calls it with
 /// the database and the commerce settings alone.)
 pub async fn checkout(
@@ -65,6 +68,13 @@ pub async fn checkout(
     at: Checkout<'_>,
     priced: &PricedCart,
 ) -> StoreResult<Result<Payable, OutOfStock>> {
+    if let Some(waiting) = orders::awaiting_payment(db, at.business_id, at.conversation_id, ids::now_ms()).await? {
+        if same_lines(&waiting.cart, priced) {
+            if let Some(payable) = awaiting_payment(db, config, at.business_id, at.conversation_id).await? {
+                return Ok(Ok(payable));
+            }
+        }
+    }
     let reserved_until = ids::now_ms().saturating_add(super::millis(config.reservation));
     let token = ids::new_secret("pt");
     let new = NewOrder {
@@ -98,6 +108,16 @@ pub async fn awaiting_payment(
         return Ok(None);
     }
     Ok(Some(Payable { payment_url: payment_url(config, &order.id, &token), order }))
+}
+
+/// The same products in the same quantities, at the same total.
+fn same_lines(a: &PricedCart, b: &PricedCart) -> bool {
+    fn lines(cart: &PricedCart) -> Vec<(&str, i64)> {
+        let mut lines: Vec<(&str, i64)> = cart.lines.iter().map(|l| (l.product_id.as_str(), l.quantity)).collect();
+        lines.sort_unstable();
+        lines
+    }
+    lines(a) == lines(b) && a.total == b.total
 }
 
 fn payment_url(config: &CommerceConfig, order_id: &str, token: &str) -> String {

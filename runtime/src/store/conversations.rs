@@ -175,13 +175,27 @@ pub async fn append(
     author: Author,
     bodies: &[serde_json::Value],
 ) -> StoreResult<Vec<Message>> {
-    append_sending(db, business_id, conversation_id, direction, author, bodies, None).await
+    append_sending(db, business_id, conversation_id, direction, author, bodies, Outgoing::default()).await
 }
 
-/// Like [`append`], queuing each message's sends for a push transport
-/// (`channel`, one list of sends per body) in the same transaction: a reply is
-/// queued exactly when it is stored, and the conversation's row lock makes
-/// concurrent replies take their numbers (and their queue order) one by one.
+/// What else the transaction that stores messages does.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outgoing<'a> {
+    /// Queue each message's sends for a push transport: (`channel`, one list
+    /// of sends per body).
+    pub sends: Option<(&'a str, &'a [Vec<outbox::NewSend>])>,
+    /// Empty the conversation's cart: the messages answer a checkout, whose
+    /// order now holds the cart's lines. Emptied with the answer, not before,
+    /// so a crash between the two leaves the cart for the retry, which finds
+    /// the order waiting and sends its link again.
+    pub empties_cart: bool,
+}
+
+/// Like [`append`], doing what `outgoing` says in the same transaction:
+/// queuing each message's sends for a push transport (a reply is queued
+/// exactly when it is stored, and the conversation's row lock makes
+/// concurrent replies take their numbers, and their queue order, one by one),
+/// and emptying the cart a checkout answer took.
 pub async fn append_sending(
     db: &Db,
     business_id: &str,
@@ -189,7 +203,7 @@ pub async fn append_sending(
     direction: Direction,
     author: Author,
     bodies: &[serde_json::Value],
-    sends: Option<(&str, &[Vec<outbox::NewSend>])>,
+    outgoing: Outgoing<'_>,
 ) -> StoreResult<Vec<Message>> {
     if bodies.is_empty() {
         return Ok(Vec::new());
@@ -225,12 +239,19 @@ pub async fn append_sending(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        if let Some((channel, sends)) = sends {
+        if let Some((channel, sends)) = outgoing.sends {
             let target = outbox::Target { business_id, conversation_id, channel };
             let message_sends = sends.get(n).map_or(&[][..], Vec::as_slice);
             outbox::insert(&mut tx, target, &id, seq, message_sends, now).await?;
         }
         stored.push(Message { id, seq, direction, author, body: body.clone(), created_at: now });
+    }
+    if outgoing.empties_cart {
+        sqlx::query("DELETE FROM cart_lines WHERE business_id = $1 AND conversation_id = $2")
+            .bind(business_id)
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(stored)
@@ -254,19 +275,6 @@ pub async fn messages(
     .bind(i64::from(limit))
     .fetch_all(db.pool())
     .await?)
-}
-
-/// Sets who handles the conversation, unconditionally, and forgets its agent.
-///
-/// Kept only for `chat/converse.rs` until it calls
-/// `chat::handoff::change_handling` like every other caller; remove it then.
-pub async fn set_handling(db: &Db, conversation_id: &str, handling: Handling) -> StoreResult<()> {
-    sqlx::query("UPDATE conversations SET handling = $2, agent = NULL WHERE id = $1")
-        .bind(conversation_id)
-        .bind(handling.as_str())
-        .execute(db.pool())
-        .await?;
-    Ok(())
 }
 
 /// Who handles a conversation: its handling and, for [`Handling::Agent`], the

@@ -112,9 +112,10 @@ pub struct OrderChange {
 pub(super) const COLUMNS: &str = "id, number, conversation_id, customer_id, status, payment_status, fulfillment_status, \
      currency, subtotal_minor, total_minor, cart, reserved_until, created_at, payment_id";
 
-/// Creates an order, taking its lines' stock and emptying the conversation's
-/// cart, all or nothing. Concurrent checkouts wait for each other's stock rows
-/// and the business's order counter; they never fail for having met.
+/// Creates an order, taking its lines' stock, all or nothing. Concurrent
+/// checkouts wait for each other's stock rows and the business's order
+/// counter; they never fail for having met. The cart is emptied later, in the
+/// transaction that stores the checkout's answer (`conversations::Outgoing`).
 pub async fn create_reserving(db: &Db, new: &NewOrder<'_>) -> StoreResult<Result<Order, OutOfStock>> {
     let now = ids::now_ms();
     let id = ids::new_id("ord");
@@ -175,11 +176,6 @@ pub async fn create_reserving(db: &Db, new: &NewOrder<'_>) -> StoreResult<Result
             .await?;
     }
     record_event(&mut tx, new.business_id, &id, OrderEventKind::Created, None, true).await?;
-    sqlx::query("DELETE FROM cart_lines WHERE business_id = $1 AND conversation_id = $2")
-        .bind(new.business_id)
-        .bind(new.conversation_id)
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
     Ok(Ok(order))
 }

@@ -132,11 +132,12 @@ pub async fn insert(
         tx.rollback().await?;
         return Err(StoreError::Corrupt(format!("business {business_id} vanished while uploading a plugin")));
     }
-    let compiling: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM plugin_versions WHERE business_id = $1 AND state = $2")
-        .bind(business_id)
-        .bind(VersionState::Compiling.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
+    let compiling: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM plugin_versions WHERE business_id = $1 AND state = $2")
+            .bind(business_id)
+            .bind(VersionState::Compiling.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
     if compiling >= new.max_compiling {
         tx.rollback().await?;
         return Ok(Err(TooManyCompiling { compiling }));
