@@ -196,7 +196,15 @@ async fn store(app: &App, delivery: &Delivery, routes: &HashMap<String, Option<S
             continue;
         };
         let payload = message.payload.to_string();
-        if inbound_events::record(&app.db, &business_id, whatsapp::CHANNEL, &message.id, &payload).await? {
+        let sender = inbound::sender(&message.payload).unwrap_or_default();
+        let new = inbound_events::NewEvent {
+            business_id: &business_id,
+            channel: whatsapp::CHANNEL,
+            sender: &sender,
+            external_id: &message.id,
+            payload: &payload,
+        };
+        if inbound_events::record(&app.db, new).await? {
             received.messages += 1;
         } else {
             received.duplicates += 1;

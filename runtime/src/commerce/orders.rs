@@ -184,16 +184,7 @@ async fn change_at(
 
 /// What `action` does to `order` as it stands, or the rule it breaks.
 fn decide(order: &Order, action: OrderAction, now: i64) -> Result<OrderChange, &'static str> {
-    let keep = OrderChange {
-        status: order.status,
-        payment_status: order.payment_status,
-        fulfillment_status: order.fulfillment_status,
-        payment_id: order.payment_id.clone(),
-        release_stock: false,
-        end_reservation: false,
-        event: None,
-        detail: None,
-    };
+    let keep = OrderChange::keeping(order);
     match action {
         OrderAction::Cancel | OrderAction::Expire => {
             let unpaid = order.status.can_become(OrderStatus::Cancelled)

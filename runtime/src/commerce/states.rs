@@ -5,63 +5,16 @@
 //! the lifecycle owners ([`super::orders`], [`super::payments::flow`]); SQL
 //! `WHERE` clauses only enforce what they decided, so a racing node loses.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-/// Declares a state enum stored as text: `as_str`, `Display` and
-/// `TryFrom<String>` (for sqlx's `try_from` decoding) from one word list.
-macro_rules! stored_state {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vmeta])* $variant),+
-        }
-
-        impl $name {
-            /// Every state, in the order of the lifecycle.
-            pub const ALL: &[$name] = &[$($name::$variant),+];
-
-            /// The word stored in the database and shown in JSON.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $word),+
-                }
-            }
-
-            pub fn parse(word: &str) -> Option<$name> {
-                match word {
-                    $($word => Some($name::$variant),)+
-                    _ => None,
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = String;
-
-            fn try_from(word: String) -> Result<$name, String> {
-                $name::parse(&word).ok_or_else(|| format!("`{word}` is not a {}", stringify!($name)))
-            }
-        }
-    };
-}
+use crate::store::stored_state;
 
 stored_state! {
     /// The order's own life: `open` until it is `completed` or `cancelled`.
-    OrderStatus { Open = "open", Completed = "completed", Cancelled = "cancelled" }
+    OrderStatus("order status") { Open = "open", Completed = "completed", Cancelled = "cancelled" }
 }
 
 stored_state! {
     /// What the money of an order says, summed over its payments and refunds.
-    PaymentStatus {
+    PaymentStatus("payment status") {
         Pending = "pending",
         Authorized = "authorized",
         Captured = "captured",
@@ -73,12 +26,12 @@ stored_state! {
 }
 
 stored_state! {
-    FulfillmentStatus { Unfulfilled = "unfulfilled", Shipped = "shipped", Delivered = "delivered" }
+    FulfillmentStatus("fulfilment status") { Unfulfilled = "unfulfilled", Shipped = "shipped", Delivered = "delivered" }
 }
 
 stored_state! {
     /// One payment attempt of an order.
-    AttemptStatus {
+    AttemptStatus("payment attempt status") {
         /// Recorded before the provider is called; owned by the request that
         /// started it until its lease ends, then by the reconciler.
         Processing = "processing",
@@ -93,7 +46,7 @@ stored_state! {
 
 stored_state! {
     /// A refund of (part of) a captured payment.
-    RefundStatus {
+    RefundStatus("refund status") {
         /// Recorded before the provider is called; retried with the same key
         /// after a crash.
         Pending = "pending",
@@ -105,7 +58,7 @@ stored_state! {
 stored_state! {
     /// What happened to an order: its timeline, and what its follow-ups
     /// (the business's webhook, the bot's event) report.
-    OrderEventKind {
+    OrderEventKind("order event") {
         Created = "created",
         Paid = "paid",
         PaymentFailed = "payment_failed",
@@ -262,7 +215,7 @@ mod tests {
     #[test]
     fn states_read_back_what_they_write() {
         for state in OrderEventKind::ALL {
-            assert_eq!(OrderEventKind::parse(state.as_str()), Some(*state));
+            assert_eq!(state.as_str().parse::<OrderEventKind>(), Ok(*state));
             let json = serde_json::to_value(state).expect("serializes");
             assert_eq!(json, state.as_str());
         }

@@ -29,70 +29,110 @@ pub struct ClaimedEvent {
     pub channel: String,
     pub payload: String,
     pub attempts: i64,
+    /// When it was recorded: its place in its sender's order.
+    pub created_at: i64,
+    /// Who sent it (a hash of channel and handle), for keeping one sender's
+    /// events in order; `None` for events recorded before it was kept.
+    pub sender_key: Option<String>,
     /// The end of the claimant's lease (set by the claim, not read).
     #[sqlx(skip)]
     pub held_until: i64,
 }
 
-/// A claimed event with the time it was recorded, to put a claim in order.
-#[derive(FromRow)]
-struct ClaimedRow {
-    created_at: i64,
-    #[sqlx(flatten)]
-    event: ClaimedEvent,
+/// What an event is, as a transport received it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    pub business_id: &'a str,
+    pub channel: &'a str,
+    /// The customer's handle on the channel (kept only as a hash here).
+    pub sender: &'a str,
+    /// The transport's message id.
+    pub external_id: &'a str,
+    pub payload: &'a str,
 }
 
 /// Records an event unless its external id was seen before, due at once for
 /// the worker; true when new.
-pub async fn record(db: &Db, business_id: &str, channel: &str, external_id: &str, payload: &str) -> StoreResult<bool> {
+pub async fn record(db: &Db, new: NewEvent<'_>) -> StoreResult<bool> {
     let due = ids::now_ms();
-    Ok(record_claimed(db, business_id, channel, external_id, payload, due).await?.is_some())
+    Ok(record_claimed(db, new, due).await?.is_some())
 }
 
 /// Records an event already claimed by the caller, who processes it at once:
 /// leased until `lease_until`, after which any worker may take it (the caller
 /// died; a lease ending now leaves it to the worker). `None` when its external
 /// id was seen before.
-pub async fn record_claimed(
-    db: &Db,
-    business_id: &str,
-    channel: &str,
-    external_id: &str,
-    payload: &str,
-    lease_until: i64,
-) -> StoreResult<Option<ClaimedEvent>> {
+pub async fn record_claimed(db: &Db, new: NewEvent<'_>, lease_until: i64) -> StoreResult<Option<ClaimedEvent>> {
     let id = ids::new_id("ine");
+    let now = ids::now_ms();
+    let sender_key = ids::hash_secret(&format!("{}:{}", new.channel, new.sender));
     let inserted = sqlx::query(
-        "INSERT INTO inbound_events (id, business_id, channel, external_id, payload, state, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $8, 0, $6, $7) ON CONFLICT (business_id, channel, external_id) DO NOTHING",
+        "INSERT INTO inbound_events (id, business_id, channel, external_id, payload, state, attempts, next_attempt_at, \
+         created_at, sender_key) VALUES ($1, $2, $3, $4, $5, $8, 0, $6, $7, $9) \
+         ON CONFLICT (business_id, channel, external_id) DO NOTHING",
     )
     .bind(&id)
-    .bind(business_id)
-    .bind(channel)
-    .bind(external_id)
-    .bind(payload)
+    .bind(new.business_id)
+    .bind(new.channel)
+    .bind(new.external_id)
+    .bind(new.payload)
     .bind(lease_until)
-    .bind(ids::now_ms())
+    .bind(now)
     .bind(EventState::Pending.as_str())
+    .bind(&sender_key)
     .execute(db.pool())
     .await?;
     Ok((inserted.rows_affected() == 1).then(|| ClaimedEvent {
         id,
-        business_id: business_id.to_string(),
-        channel: channel.to_string(),
-        payload: payload.to_string(),
+        business_id: new.business_id.to_string(),
+        channel: new.channel.to_string(),
+        payload: new.payload.to_string(),
         attempts: 0,
+        created_at: now,
+        sender_key: Some(sender_key),
         held_until: lease_until,
     }))
 }
 
+/// Whether an earlier event of the same sender is still pending (being
+/// processed by another node, or waiting for a retry): then `event` must wait,
+/// so one conversation's messages are answered in order on any node.
+pub async fn waits_for_earlier(db: &Db, event: &ClaimedEvent) -> StoreResult<bool> {
+    let Some(sender_key) = &event.sender_key else { return Ok(false) };
+    let earlier: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM inbound_events WHERE business_id = $1 AND sender_key = $2 AND state = $3 AND id <> $4 \
+         AND (created_at < $5 OR (created_at = $5 AND id < $4)) LIMIT 1",
+    )
+    .bind(&event.business_id)
+    .bind(sender_key)
+    .bind(EventState::Pending.as_str())
+    .bind(&event.id)
+    .bind(event.created_at)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(earlier.is_some())
+}
+
+/// Puts back an event this claimant holds, due again at `due`, without
+/// counting an attempt (it waits for an earlier one of its sender).
+pub async fn defer(db: &Db, event: &ClaimedEvent, due: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE inbound_events SET next_attempt_at = $3 WHERE id = $1 AND state = $4 AND next_attempt_at = $2")
+        .bind(&event.id)
+        .bind(event.held_until)
+        .bind(due)
+        .bind(EventState::Pending.as_str())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
 /// Claims up to `limit` due events, oldest first, leasing them until `lease_until`.
 pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> StoreResult<Vec<ClaimedEvent>> {
-    let mut claimed: Vec<ClaimedRow> = sqlx::query_as(&queue::claim_sql(
+    let mut claimed: Vec<ClaimedEvent> = sqlx::query_as(&queue::claim_sql(
         db,
         "inbound_events",
         "created_at, id",
-        "id, business_id, channel, payload, attempts, created_at",
+        "id, business_id, channel, payload, attempts, created_at, sender_key",
     ))
     .bind(now)
     .bind(lease_until)
@@ -100,8 +140,8 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
     .fetch_all(db.pool())
     .await?;
     // RETURNING does not keep the subquery's order.
-    claimed.sort_by(|a, b| (a.created_at, &a.event.id).cmp(&(b.created_at, &b.event.id)));
-    Ok(claimed.into_iter().map(|row| ClaimedEvent { held_until: lease_until, ..row.event }).collect())
+    claimed.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(claimed.into_iter().map(|event| ClaimedEvent { held_until: lease_until, ..event }).collect())
 }
 
 /// Extends the lease of an event this claimant still holds (nobody took it

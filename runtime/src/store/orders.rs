@@ -109,6 +109,22 @@ pub struct OrderChange {
     pub detail: Option<String>,
 }
 
+impl OrderChange {
+    /// No change of `order`: what a lifecycle owner's decision starts from.
+    pub fn keeping(order: &Order) -> OrderChange {
+        OrderChange {
+            status: order.status,
+            payment_status: order.payment_status,
+            fulfillment_status: order.fulfillment_status,
+            payment_id: order.payment_id.clone(),
+            release_stock: false,
+            end_reservation: false,
+            event: None,
+            detail: None,
+        }
+    }
+}
+
 pub(super) const COLUMNS: &str = "id, number, conversation_id, customer_id, status, payment_status, fulfillment_status, \
      currency, subtotal_minor, total_minor, cart, reserved_until, created_at, payment_id";
 

@@ -139,18 +139,26 @@ pub async fn record(
         tx.rollback().await?;
         return Ok(None);
     };
-    let order = match order_change {
-        None => None,
-        Some((order, change)) => match orders::apply_on(&mut tx, &read.business_id, order, change).await? {
-            Some(changed) => Some(changed),
-            None => {
-                tx.rollback().await?;
-                return Ok(None);
-            }
-        },
+    let Some(order) = change_order(&mut tx, &read.business_id, order_change).await? else {
+        tx.rollback().await?;
+        return Ok(None);
     };
     tx.commit().await?;
     Ok(Some((payment, order)))
+}
+
+/// Applies an outcome's order change (if any) in its transaction: `Some` with
+/// the order as changed (`None` inside when there was no change), or `None`
+/// when the order moved since it was read.
+async fn change_order(
+    conn: &mut sqlx::AnyConnection,
+    business_id: &str,
+    order_change: Option<(&Order, &OrderChange)>,
+) -> StoreResult<Option<Option<Order>>> {
+    match order_change {
+        None => Ok(Some(None)),
+        Some((order, change)) => Ok(orders::apply_on(conn, business_id, order, change).await?.map(Some)),
+    }
 }
 
 pub async fn get(db: &Db, business_id: &str, payment_id: &str) -> StoreResult<Option<Payment>> {
@@ -294,15 +302,9 @@ pub async fn finish_refund(
             .execute(&mut *tx)
             .await?;
     }
-    let order = match order_change {
-        None => None,
-        Some((order, change)) => match orders::apply_on(&mut tx, &refund.business_id, order, change).await? {
-            Some(changed) => Some(changed),
-            None => {
-                tx.rollback().await?;
-                return Ok(None);
-            }
-        },
+    let Some(order) = change_order(&mut tx, &refund.business_id, order_change).await? else {
+        tx.rollback().await?;
+        return Ok(None);
     };
     tx.commit().await?;
     Ok(Some((finished, order)))

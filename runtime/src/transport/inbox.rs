@@ -49,6 +49,10 @@ pub struct Inbox {
     stop: CancellationToken,
 }
 
+/// How long an event waits before looking again for the end of an earlier
+/// event of its conversation that another node is processing.
+const WAIT_FOR_EARLIER: Duration = Duration::from_millis(50);
+
 impl std::fmt::Debug for Inbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inbox").finish_non_exhaustive()
@@ -125,20 +129,13 @@ impl Inbox {
 
     /// Records an event of `channel` unless its `external_id` was seen before,
     /// claimed by the caller, who must [`process_accepted`](Inbox::process_accepted) it; `None` for a repeat.
-    pub async fn accept(
-        &self,
-        business_id: &str,
-        channel: &str,
-        external_id: &str,
-        payload: &str,
-    ) -> StoreResult<Option<ClaimedEvent>> {
+    pub async fn accept(&self, new: inbound_events::NewEvent<'_>) -> StoreResult<Option<ClaimedEvent>> {
         let now = crate::ids::now_ms();
         // A stopping node takes no new work: the event is due at once for
         // any node (settling it here still works if nobody took it first).
         let stopping = self.stop.is_cancelled();
         let lease_until = if stopping { now } else { lease_end(now) };
-        let claimed =
-            inbound_events::record_claimed(&self.db, business_id, channel, external_id, payload, lease_until).await?;
+        let claimed = inbound_events::record_claimed(&self.db, new, lease_until).await?;
         if let Some(event) = &claimed
             && !stopping
         {
@@ -164,6 +161,14 @@ impl Inbox {
     /// Processes one claimed event and records how it went: done, retried
     /// later (a database failure), or refused for good.
     pub async fn process_and_record(&self, event: &ClaimedEvent) -> StoreResult<()> {
+        if inbound_events::waits_for_earlier(&self.db, event).await? {
+            // Another node (or a retry) has an earlier message of this
+            // conversation: answer this one after it, never before.
+            let due = queue::due_after(crate::ids::now_ms(), WAIT_FOR_EARLIER);
+            inbound_events::defer(&self.db, event, due).await?;
+            self.held.let_go(&event.id);
+            return Ok(());
+        }
         let settled = self.record_outcome(event).await;
         // Kept when recording failed: the lease is still this node's.
         if settled.is_ok() {

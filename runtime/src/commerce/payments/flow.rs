@@ -211,7 +211,7 @@ pub(crate) async fn record_answer(
                     payment_status: PaymentStatus::Captured,
                     end_reservation: true,
                     event: Some(OrderEventKind::Paid),
-                    ..unchanged(&order)
+                    ..OrderChange::keeping(&order)
                 };
                 payments::record(db, &current, AttemptStatus::Captured, &update, Some((&order, &paid))).await?
             }
@@ -233,13 +233,13 @@ pub(crate) async fn record_answer(
                     payment_id: None,
                     event: Some(OrderEventKind::PaymentFailed),
                     detail: Some(code.message().to_string()),
-                    ..unchanged(&order)
+                    ..OrderChange::keeping(&order)
                 });
                 payments::record(db, &current, AttemptStatus::Declined, &update, declined.as_ref().map(|c| (&order, c)))
                     .await?
             }
             ProviderAnswer::Failed => {
-                let freed = holds_slot.then(|| OrderChange { payment_id: None, ..unchanged(&order) });
+                let freed = holds_slot.then(|| OrderChange { payment_id: None, ..OrderChange::keeping(&order) });
                 let update = AttemptUpdate::default();
                 payments::record(db, &current, AttemptStatus::Failed, &update, freed.as_ref().map(|c| (&order, c)))
                     .await?
@@ -268,20 +268,6 @@ async fn give_back(
     let update = AttemptUpdate { reference: Some(reference), card: Some(card), ..AttemptUpdate::default() };
     payments::record(commerce.db(), attempt, AttemptStatus::Failed, &update, None).await?;
     Ok(PayResult::NotPayable)
-}
-
-/// The order's states unchanged: what a change starts from.
-fn unchanged(order: &Order) -> OrderChange {
-    OrderChange {
-        status: order.status,
-        payment_status: order.payment_status,
-        fulfillment_status: order.fulfillment_status,
-        payment_id: order.payment_id.clone(),
-        release_stock: false,
-        end_reservation: false,
-        event: None,
-        detail: None,
-    }
 }
 
 /// How a recorded attempt ended, as the customer is told.

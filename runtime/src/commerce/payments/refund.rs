@@ -151,14 +151,10 @@ async fn refunded_change(
         return Err(StoreError::Corrupt(format!("order {} cannot become {payment_status}", order.id)));
     }
     Ok(OrderChange {
-        status: order.status,
         payment_status,
-        fulfillment_status: order.fulfillment_status,
-        payment_id: order.payment_id.clone(),
-        release_stock: false,
-        end_reservation: false,
         event: Some(OrderEventKind::Refunded),
         detail: Some(crate::money::format(refund.amount_minor, &payment.currency)),
+        ..OrderChange::keeping(order)
     })
 }
 

@@ -24,7 +24,7 @@ use super::session::{self, LockError};
 use crate::App;
 use crate::chat::{InboundRequest, is_language_tag};
 use crate::store::businesses::Business;
-use crate::store::inbound_events::ClaimedEvent;
+use crate::store::inbound_events::{self, ClaimedEvent};
 use crate::store::web_sessions::{self, UnlockCheck, WebSession};
 use crate::store::{StoreError, conversations};
 use crate::transport::inbox::Inbox;
@@ -260,7 +260,14 @@ impl Connection {
         }
         let payload = serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let external_id = format!("{}:{id}", self.session.id);
-        let claimed = self.app.inbox.accept(&self.business.id, CHANNEL, &external_id, &payload).await?;
+        let new = inbound_events::NewEvent {
+            business_id: &self.business.id,
+            channel: CHANNEL,
+            sender: &stored.handle,
+            external_id: &external_id,
+            payload: &payload,
+        };
+        let claimed = self.app.inbox.accept(new).await?;
         send(&mut self.socket, &ServerFrame::Accepted { id }).await?;
         self.touch().await?;
         // A full queue (or a gone task) leaves the message to the inbound
