@@ -16,7 +16,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the runtime: the HTTP API, the plugin host and the database.
-    Serve(bottega::serve::ServeArgs),
+    Serve(Box<bottega::serve::ServeArgs>),
     /// A plugin developer's loop: what production will enforce, before upload.
     #[command(subcommand)]
     Plugin(bottega::devloop::cli::PluginCommand),
@@ -44,7 +44,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         )
         .init();
     match cli.command {
-        Command::Serve(args) => bottega::serve::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => bottega::serve::run(*args).await.map(|()| ExitCode::SUCCESS),
         Command::Plugin(command) => command.run().await,
     }
 }

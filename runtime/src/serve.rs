@@ -35,7 +35,7 @@ pub struct ServeArgs {
     /// Largest plugin upload that embeds an interpreter (Python, JavaScript), in bytes.
     #[arg(long, env = "BOTTEGA_MAX_INTERPRETED_PLUGIN_BYTES", default_value_t = defaults::MAX_INTERPRETED_PLUGIN_BYTES)]
     max_interpreted_plugin_bytes: usize,
-    /// Where compiled plugins are kept (default: <data dir>/compiled).
+    /// Where compiled plugins are kept (default: `<data dir>/compiled`).
     #[arg(long, env = "BOTTEGA_COMPILED_CACHE_DIR")]
     compiled_cache_dir: Option<PathBuf>,
     /// Uploads compiled at once on this node, in the background.

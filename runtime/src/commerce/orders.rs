@@ -68,12 +68,11 @@ pub async fn checkout(
     at: Checkout<'_>,
     priced: &PricedCart,
 ) -> StoreResult<Result<Payable, OutOfStock>> {
-    if let Some(waiting) = orders::awaiting_payment(db, at.business_id, at.conversation_id, ids::now_ms()).await? {
-        if same_lines(&waiting.cart, priced) {
-            if let Some(payable) = awaiting_payment(db, config, at.business_id, at.conversation_id).await? {
-                return Ok(Ok(payable));
-            }
-        }
+    if let Some(waiting) = orders::awaiting_payment(db, at.business_id, at.conversation_id, ids::now_ms()).await?
+        && same_lines(&waiting.cart, priced)
+        && let Some(payable) = awaiting_payment(db, config, at.business_id, at.conversation_id).await?
+    {
+        return Ok(Ok(payable));
     }
     let reserved_until = ids::now_ms().saturating_add(super::millis(config.reservation));
     let token = ids::new_secret("pt");

@@ -11,7 +11,7 @@
 //! (same major version), and every 1.0.0 function and type is unchanged in
 //! 1.1.0, so the link type-checks. What keeps that true is checked here: a
 //! plugin may import only the interfaces of the version it was built for, and
-//! [`tests`] keep the frozen files frozen.
+//! The tests below keep the frozen files frozen.
 //!
 //! A breaking version (2.0.0) would get its own `bindgen!` beside
 //! [`super::bindings`], with the previous major's exports called through theirs

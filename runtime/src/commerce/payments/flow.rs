@@ -2,7 +2,7 @@
 //! payment slot taken, the provider key and the request's lease written)
 //! before the provider is called; then authorize, a 3-D Secure challenge when
 //! the issuer asks, capture, and the outcome recorded on the attempt and the
-//! order in one transaction. [`record_answer`] is the one place an outcome is
+//! order in one transaction. `record_answer` is the one place an outcome is
 //! recorded, for a live request and for recovery alike; a request whose
 //! attempt was resolved by another (recovery, a retry) answers what was
 //! recorded.
@@ -92,11 +92,12 @@ pub async fn pay(
     }
     if let Some(payment_id) = &order.payment_id {
         // Another request's attempt: if its request died, resolve it first.
-        if let Some(attempt) = payments::get(db, business_id, payment_id).await? {
-            if attempt.status == AttemptStatus::Processing && lease_ended(&attempt) {
-                super::recovery::reconcile(commerce, &attempt).await?;
-                order = orders::get(db, business_id, &order.id).await?.unwrap_or(order);
-            }
+        if let Some(attempt) = payments::get(db, business_id, payment_id).await?
+            && attempt.status == AttemptStatus::Processing
+            && lease_ended(&attempt)
+        {
+            super::recovery::reconcile(commerce, &attempt).await?;
+            order = orders::get(db, business_id, &order.id).await?.unwrap_or(order);
         }
     }
     let payable = order.status == OrderStatus::Open && order.payment_status.is_unpaid() && order.payment_id.is_none();

@@ -1,7 +1,7 @@
 //! Recovery of the money path: a payment attempt whose request died (its
 //! lease ended while it was still `processing`), or whose challenge answer was
 //! lost, is resolved by asking the provider what it knows under the attempt's
-//! idempotency key, then recorded through the same [`record_answer`](super::flow::record_answer)
+//! idempotency key, then recorded through the same `flow::record_answer`
 //! as a live answer, which drives the order to the state the money says.
 //!
 //! | the provider says                   | recovery does                            |

@@ -50,10 +50,10 @@ pub async fn refund(
 ) -> Result<Refunded, RefundError> {
     let db = commerce.db();
     orders::get(db, business_id, order_id).await?.ok_or(RefundError::NotFound)?;
-    if let Some(key) = request_key {
-        if let Some(started) = payments::refund_by_request_key(db, order_id, key).await? {
-            return resume(commerce, started).await;
-        }
+    if let Some(key) = request_key
+        && let Some(started) = payments::refund_by_request_key(db, order_id, key).await?
+    {
+        return resume(commerce, started).await;
     }
     let payments = payments::of_order(db, business_id, order_id).await?;
     let Some(payment) = payments.into_iter().find(|p| p.status == AttemptStatus::Captured) else {

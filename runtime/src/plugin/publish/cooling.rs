@@ -3,7 +3,7 @@
 //! (1 minute after the second, then 2, 4... up to an hour). The first trip of
 //! a run costs nothing: a business restarts its plugin at once. A run of trips
 //! ends after a day without one
-//! ([`TRIP_WINDOW_MS`](crate::store::businesses::TRIP_WINDOW_MS)).
+//! ([`crate::store::businesses::TRIP_WINDOW_MS`]).
 //!
 //! The cool-off belongs to the business, not to a version: it holds for every
 //! version, a new upload included. The host cannot tell a fix from the same
