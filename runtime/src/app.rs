@@ -61,6 +61,7 @@ impl App {
         let outbox = Sender::new(db.clone(), config.transport.retry_base, config.egress.clone());
         let chat = Arc::new(ChatService::new(db.clone(), plugins.clone(), config.commerce.clone(), outbox.waker()));
         chat.register_outbound(Arc::new(crate::transport::outbox::WhatsAppReplies));
+        chat.feed().relay_channel(crate::transport::web::CHANNEL);
         let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new(db.clone()));
         let commerce = Arc::new(Commerce::new(db.clone(), payments, config.commerce.clone(), chat.clone()));
         let inbox =

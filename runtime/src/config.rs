@@ -5,7 +5,23 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::plugin::{Capability, PluginLimits, UploadLimits};
+use crate::grants::{Capability, PluginLimits};
+
+/// The operator's upload size limits, per language class (`plugin::LanguageClass`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimits {
+    /// Components of compiled languages (Rust, C...).
+    pub compiled: usize,
+    /// Components that carry an interpreter (Python, JavaScript).
+    pub interpreted: usize,
+}
+
+impl UploadLimits {
+    /// The largest body an upload may have, whatever its class.
+    pub fn largest(&self) -> usize {
+        self.compiled.max(self.interpreted)
+    }
+}
 
 /// The operator's defaults, in one place: the `Default`s below and
 /// `bottega serve`'s flags (`serve.rs`) both read them.

@@ -69,3 +69,13 @@ mod tests {
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 }
+
+/// The longest id a business may choose (product ids).
+pub const MAX_ID_BYTES: usize = 64;
+
+/// An id a business chooses is 1 to [`MAX_ID_BYTES`] of `A-Z a-z 0-9 . _ -`,
+/// and not `.` or `..`: safe in a path, a URL and a log line.
+pub fn is_safe_id(id: &str) -> bool {
+    let alphabet = id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    (1..=MAX_ID_BYTES).contains(&id.len()) && alphabet && id != "." && id != ".."
+}

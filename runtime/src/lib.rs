@@ -13,6 +13,7 @@ pub mod chat;
 pub mod commerce;
 pub mod config;
 pub mod devloop;
+pub mod domain;
 pub mod egress;
 pub mod failpoint;
 pub mod grants;

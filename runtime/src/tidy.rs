@@ -1,6 +1,7 @@
-//! Checks over the source tree that keep its docs from drifting, as
-//! rust-analyzer's `xtask/src/tidy.rs` does: every module opens with a `//!`
-//! doc saying what it owns, and every `allow` attribute says why.
+//! Checks over the source tree that keep its docs and its map from drifting,
+//! as rust-analyzer's `xtask/src/tidy.rs` does: every module opens with a
+//! `//!` doc saying what it owns, every `allow` attribute says why, and no two
+//! top-level modules of the runtime import each other, however indirectly.
 //!
 //! It reads the runtime's `src/` and `benches/` and the end-to-end `tests/`,
 //! and names every file that breaks a rule.
@@ -35,7 +36,92 @@ fn every_allow_says_why() {
 }
 
 #[test]
+fn no_top_level_modules_import_each_other() {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workspace = crate_dir.parent().unwrap_or(crate_dir);
+    let imports = top_level_imports(
+        rust_files()
+            .into_iter()
+            .filter_map(|(path, text)| Some((path.strip_prefix("runtime/src/")?.to_string(), text))),
+    );
+    let circles = circles(&imports);
+    assert!(
+        circles.is_empty(),
+        "these top-level modules of {} import each other (each list is a circle; move what they share to a leaf):\n  {}",
+        workspace.join("runtime/src").display(),
+        circles.iter().map(|c| c.join(" -> ")).collect::<Vec<_>>().join("\n  ")
+    );
+}
+
+/// For each top-level module (`chat` for `chat/*.rs`, `money` for `money.rs`),
+/// the other top-level modules its non-test code names as `crate::…`.
+fn top_level_imports(
+    files: impl Iterator<Item = (String, String)>,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut imports: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+    for (path, text) in files {
+        let module = path.split('/').next().unwrap_or_default().trim_end_matches(".rs").to_string();
+        if matches!(module.as_str(), "lib" | "main" | "tidy" | "proptests") {
+            continue;
+        }
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let named = imports.entry(module.clone()).or_default();
+        for (at, _) in code.match_indices("crate::") {
+            let rest = &code[at + "crate::".len()..];
+            let target: String = rest.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+            if !target.is_empty() && target != module {
+                named.insert(target);
+            }
+        }
+    }
+    imports
+}
+
+/// The circles among `imports` (strongly connected groups of more than one).
+fn circles(imports: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>) -> Vec<Vec<String>> {
+    let reaches = |from: &str, to: &str| {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut stack = vec![from.to_string()];
+        while let Some(next) = stack.pop() {
+            for target in imports.get(&next).into_iter().flatten() {
+                if target == to {
+                    return true;
+                }
+                if seen.insert(target.clone()) {
+                    stack.push(target.clone());
+                }
+            }
+        }
+        false
+    };
+    let mut circles: Vec<Vec<String>> = Vec::new();
+    for module in imports.keys() {
+        if circles.iter().any(|c| c.contains(module)) || !reaches(module, module) {
+            continue;
+        }
+        let circle: Vec<String> = imports
+            .keys()
+            .filter(|other| *other == module || (reaches(module, other) && reaches(other, module)))
+            .cloned()
+            .collect();
+        circles.push(circle);
+    }
+    circles
+}
+
+#[test]
 fn the_rules_read_files_as_intended() {
+    let files = [
+        ("a.rs", "use crate::b::X;\n"),
+        ("b/mod.rs", "use crate::c;\n#[cfg(test)]\nmod tests { use crate::a; }\n"),
+        ("c.rs", "fn f() { crate::a::g() }\n"),
+        ("d.rs", "use crate::a;\n"),
+    ];
+    let imports = top_level_imports(files.iter().map(|(p, t)| (p.to_string(), t.to_string())));
+    assert_eq!(circles(&imports), [["a", "b", "c"]]);
+    let acyclic = top_level_imports(files[1..].iter().map(|(p, t)| (p.to_string(), t.to_string())));
+    assert!(circles(&acyclic).is_empty());
+
     assert!(opens_with_module_doc("\n\n//! Owns this.\nfn f() {}\n"));
     assert!(!opens_with_module_doc("/// An item's doc.\nfn f() {}\n"));
     assert!(!opens_with_module_doc("use std::io;\n//! Too late.\n"));

@@ -11,7 +11,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Path, Query, check_id};
 use crate::App;
 use crate::store::businesses::Business;
-use crate::store::products::{self, Product, ProductInput};
+use crate::store::products::{self, InvalidProduct, Product, ProductInput};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(create_product, list_products)).routes(routes!(
@@ -37,49 +37,15 @@ pub struct ProductPage {
     pub products: Vec<Product>,
 }
 
-/// The highest price a product may have, in minor units (10^12: carts of the
-/// largest size stay far from overflowing an i64).
-pub const MAX_PRICE_MINOR: i64 = 1_000_000_000_000;
-
-/// Checks a product's fields, naming the first bad one. The id uses the safe
-/// alphabet (`invalid_id`), and the photo URL is one the host never fetches.
+/// Checks a product's fields as the catalog's rules say (`ProductInput::check`),
+/// in the API's error format.
 pub fn check_product(input: &ProductInput, shop: &Business) -> Result<(), ApiError> {
-    check_id("id", &input.id)?;
-    if !(1..=200).contains(&input.name.trim().chars().count()) {
-        return Err(ApiError::invalid("name must be 1 to 200 characters"));
-    }
-    if input.description.chars().count() > 2000 {
-        return Err(ApiError::invalid("description must be at most 2000 characters"));
-    }
-    if let Some(url) = &input.photo_url
-        && (!(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048)
-    {
-        return Err(ApiError::invalid("photo_url must be an http(s) URL of at most 2048 characters"));
-    }
-    if !(0..=MAX_PRICE_MINOR).contains(&input.price_minor) {
-        return Err(ApiError::invalid(format!(
-            "price_minor must be between 0 and {MAX_PRICE_MINOR} (integer minor units)"
-        )));
-    }
-    let texts = [&input.id, &input.name, &input.description, &input.section, &input.currency];
-    if texts.into_iter().chain(input.photo_url.as_ref()).any(|t| t.contains('\0')) {
-        return Err(ApiError::invalid("text fields must not contain NUL characters"));
-    }
-    if !shop.sells_in(&input.currency) {
-        let expected = if shop.extra_currencies.is_empty() {
-            format!("the shop's currency {}", shop.currency)
-        } else {
-            format!("one of the shop's currencies {}, {}", shop.currency, shop.extra_currencies.join(", "))
-        };
-        return Err(ApiError::invalid(format!("currency must be {expected}, got `{}`", input.currency)));
-    }
-    if input.stock < 0 {
-        return Err(ApiError::invalid("stock must be zero or more"));
-    }
-    if !(1..=100).contains(&input.section.trim().chars().count()) {
-        return Err(ApiError::invalid("section must be 1 to 100 characters"));
-    }
-    Ok(())
+    input.check(shop).map_err(|invalid| match invalid {
+        InvalidProduct::Id(_) => {
+            check_id("id", &input.id).err().unwrap_or_else(|| ApiError::invalid(invalid.to_string()))
+        }
+        InvalidProduct::Field(message) => ApiError::invalid(message),
+    })
 }
 
 /// Add a product to the catalog.

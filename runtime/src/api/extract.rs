@@ -158,13 +158,12 @@ impl From<PathRejection> for ApiError {
 }
 
 /// The longest id a business may choose.
-pub const MAX_ID_BYTES: usize = 64;
+pub use crate::ids::MAX_ID_BYTES;
 
 /// Checks an id a business chooses (a product's): 1 to 64 of `A-Z a-z 0-9 . _ -`,
 /// and not `.` or `..`, so it is safe in a path, a URL and a file name.
 pub fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
-    let alphabet = id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if (1..=MAX_ID_BYTES).contains(&id.len()) && alphabet && id != "." && id != ".." {
+    if crate::ids::is_safe_id(id) {
         return Ok(());
     }
     Err(ApiError::new(

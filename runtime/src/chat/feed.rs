@@ -20,15 +20,24 @@ const CAPACITY: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct MessageFeed {
     sender: broadcast::Sender<Arc<str>>,
+    /// Channels whose announcements other nodes hear too.
+    relayed: Arc<std::sync::RwLock<Vec<&'static str>>>,
 }
 
 impl Default for MessageFeed {
     fn default() -> Self {
-        MessageFeed { sender: broadcast::channel(CAPACITY).0 }
+        MessageFeed { sender: broadcast::channel(CAPACITY).0, relayed: Arc::default() }
     }
 }
 
 impl MessageFeed {
+    /// Announces `channel`'s new messages to other nodes too (a transport
+    /// whose customers listen for them, such as the web chat, registers it
+    /// when the application is wired).
+    pub fn relay_channel(&self, channel: &'static str) {
+        self.relayed.write().unwrap_or_else(|p| p.into_inner()).push(channel);
+    }
+
     /// Conversation ids as they get new messages.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
         self.sender.subscribe()
@@ -38,9 +47,8 @@ impl MessageFeed {
     /// customers listen) the other nodes'.
     pub async fn announce(&self, db: &Db, conversation_id: &str, channel: &str) {
         self.tell_local(conversation_id);
-        if channel == crate::transport::web::CHANNEL
-            && let Err(e) = conversations::announce_new_messages(db, conversation_id).await
-        {
+        let relayed = self.relayed.read().unwrap_or_else(|p| p.into_inner()).contains(&channel);
+        if relayed && let Err(e) = conversations::announce_new_messages(db, conversation_id).await {
             tracing::warn!(conversation = conversation_id, "could not announce new messages to other nodes: {e}");
         }
     }

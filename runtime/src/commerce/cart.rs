@@ -3,9 +3,6 @@
 //! plugin can only propose discounts, which are validated here. A cart holds
 //! products of one currency (a shop may sell in several).
 
-use serde::Serialize;
-use utoipa::ToSchema;
-
 use crate::money::Money;
 use crate::store::carts::{self, StoredLine};
 use crate::store::{Db, StoreResult, products};
@@ -164,31 +161,7 @@ pub struct ProposedDiscount {
     pub product_ids: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
-pub struct PricedLine {
-    pub product_id: String,
-    pub name: String,
-    pub quantity: i64,
-    pub unit_price: Money,
-    pub line_total: Money,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
-pub struct AppliedDiscount {
-    pub label: String,
-    /// The amount taken off (positive).
-    pub amount: Money,
-    pub product_ids: Vec<String>,
-}
-
-/// A cart as the customer sees it: lines, accepted discounts and the total.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
-pub struct PricedCart {
-    pub lines: Vec<PricedLine>,
-    pub discounts: Vec<AppliedDiscount>,
-    pub subtotal: Money,
-    pub total: Money,
-}
+pub use crate::domain::cart::{AppliedDiscount, PricedCart, PricedLine};
 
 /// Prices a cart with the discounts that pass the rules: each amount positive
 /// and no larger than the lines it applies to (what is left of them after the

@@ -7,7 +7,7 @@
 //! [`Commerce`] is the one owner of the order, payment and refund lifecycles:
 //! the hosted payment page, the business API, a provider's answer and the
 //! sweeper all change an order through it. Each change is decided in Rust
-//! from typed states ([`states`]), enforced by the `WHERE` of one store write
+//! from typed states (`domain::states`), enforced by the `WHERE` of one store write
 //! that also records the order's timeline and queues the business's webhook,
 //! and followed by one step ([`events`]) that tells the shop's bot.
 
@@ -15,7 +15,9 @@ pub mod cart;
 pub mod events;
 pub mod orders;
 pub mod payments;
-pub mod states;
+
+/// The states commerce decides with (they live in the leaf [`crate::domain`]).
+pub use crate::domain::states;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -73,8 +73,7 @@ impl LocalShop {
             let inputs: Vec<ProductInput> =
                 serde_json::from_slice(catalog).map_err(|e| LocalShopError::Catalog(e.to_string()))?;
             for input in &inputs {
-                crate::api::catalog::check_product(input, &business)
-                    .map_err(|e| LocalShopError::Catalog(format!("product `{}`: {}", input.id, e.message)))?;
+                input.check(&business).map_err(|e| LocalShopError::Catalog(format!("product `{}`: {e}", input.id)))?;
             }
             products::upsert_all(&app.db, &business.id, &inputs).await?;
         }

@@ -37,6 +37,7 @@ use tokio::sync::Semaphore;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
+pub use crate::config::UploadLimits;
 pub use crate::grants::{Capability, PluginLimits};
 pub use host::{HostFault, cart_to_wit};
 use invoke::{IdleInstance, IdleList, Recycler};
@@ -45,7 +46,7 @@ pub use publish::{Activation, ActivationError, COMPILE_LEASE, PreparedUpload, Pu
 pub use reuse::{DEFAULT_REUSE_ABOVE, InstancePolicy};
 pub use state::{CallScope, DENIED_CLOCK_STEP, WasiClocks};
 pub use stdio::escape_for_log;
-pub use validate::{Inspection, LanguageClass, UploadError, UploadLimits};
+pub use validate::{Inspection, LanguageClass, UploadError};
 
 use bindings::ShopPre;
 use compiled_cache::CompiledCache;

@@ -71,30 +71,13 @@ impl std::fmt::Display for LanguageClass {
     }
 }
 
-/// The operator's upload size limits, per [`LanguageClass`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UploadLimits {
-    pub compiled: usize,
-    pub interpreted: usize,
-}
-
-impl UploadLimits {
+impl crate::config::UploadLimits {
+    /// The size limit of an upload of `class`.
     pub fn of(&self, class: LanguageClass) -> usize {
         match class {
             LanguageClass::Compiled => self.compiled,
             LanguageClass::Interpreted => self.interpreted,
         }
-    }
-
-    /// The largest body an upload may have, whatever its class.
-    pub fn largest(&self) -> usize {
-        self.compiled.max(self.interpreted)
-    }
-}
-
-impl Default for UploadLimits {
-    fn default() -> Self {
-        UploadLimits { compiled: 10 << 20, interpreted: 40 << 20 }
     }
 }
 
@@ -150,7 +133,11 @@ pub struct Inspection {
 }
 
 /// Checks an upload's shape without compiling it.
-pub fn inspect(bytes: &[u8], limits: UploadLimits, granted: &[Capability]) -> Result<Inspection, UploadError> {
+pub fn inspect(
+    bytes: &[u8],
+    limits: crate::config::UploadLimits,
+    granted: &[Capability],
+) -> Result<Inspection, UploadError> {
     if bytes.is_empty() {
         return Err(UploadError::Empty);
     }
@@ -345,6 +332,7 @@ fn contract_version(exports: &BTreeSet<String>) -> Result<ContractVersion, Uploa
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::UploadLimits;
 
     const SMALL: UploadLimits = UploadLimits { compiled: 100, interpreted: 150 };
 

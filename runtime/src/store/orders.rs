@@ -16,8 +16,8 @@ use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
 use super::{Db, StoreError, StoreResult, webhooks};
-use crate::commerce::cart::PricedCart;
-use crate::commerce::states::{FulfillmentStatus, OrderEventKind, OrderStatus, PaymentStatus};
+use crate::domain::cart::PricedCart;
+use crate::domain::states::{FulfillmentStatus, OrderEventKind, OrderStatus, PaymentStatus};
 use crate::ids;
 
 #[derive(Debug, Clone, Serialize, ToSchema, FromRow)]

@@ -16,8 +16,8 @@ use utoipa::ToSchema;
 
 use super::orders::{self, Order, OrderChange};
 use super::{Db, StoreResult};
-use crate::commerce::payments::CardOnFile;
-use crate::commerce::states::{AttemptStatus, RefundStatus};
+use crate::domain::card::CardOnFile;
+use crate::domain::states::{AttemptStatus, RefundStatus};
 use crate::ids;
 
 #[derive(Debug, Clone, Serialize, ToSchema, FromRow)]

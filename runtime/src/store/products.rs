@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
-use super::businesses::serialize_time;
+use super::businesses::{Business, serialize_time};
 use super::{Db, StoreError, StoreResult, Stored, contains_pattern, is_unique_violation};
 use crate::ids;
 
@@ -220,4 +220,67 @@ pub async fn search(db: &Db, business_id: &str, query: &str, limit: u32) -> Stor
     .bind(i64::from(limit))
     .fetch_all(db.pool())
     .await?)
+}
+
+/// The highest price a product may have, in minor units (10^12: carts of the
+/// largest size stay far from overflowing an i64).
+pub const MAX_PRICE_MINOR: i64 = 1_000_000_000_000;
+
+/// A product input the catalog refuses, naming the first bad field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidProduct {
+    /// The id is not in the safe alphabet (`ids::is_safe_id`).
+    #[error("id must be 1 to {max} letters, digits, `-`, `_` or `.` (and not `.` or `..`): `{0}`", max = ids::MAX_ID_BYTES)]
+    Id(String),
+    #[error("{0}")]
+    Field(String),
+}
+
+impl ProductInput {
+    /// Checks a product's fields, naming the first bad one (every caller: the
+    /// API, a catalog import, `plugin chat`'s local catalog). The photo URL is
+    /// one the host never fetches.
+    pub fn check(&self, shop: &Business) -> Result<(), InvalidProduct> {
+        let input = self;
+        if !ids::is_safe_id(&input.id) {
+            return Err(InvalidProduct::Id(input.id.clone()));
+        }
+        if !(1..=200).contains(&input.name.trim().chars().count()) {
+            return Err(InvalidProduct::Field(String::from("name must be 1 to 200 characters")));
+        }
+        if input.description.chars().count() > 2000 {
+            return Err(InvalidProduct::Field(String::from("description must be at most 2000 characters")));
+        }
+        if let Some(url) = &input.photo_url
+            && (!(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048)
+        {
+            return Err(InvalidProduct::Field(String::from(
+                "photo_url must be an http(s) URL of at most 2048 characters",
+            )));
+        }
+        if !(0..=MAX_PRICE_MINOR).contains(&input.price_minor) {
+            return Err(InvalidProduct::Field(format!(
+                "price_minor must be between 0 and {MAX_PRICE_MINOR} (integer minor units)"
+            )));
+        }
+        let texts = [&input.id, &input.name, &input.description, &input.section, &input.currency];
+        if texts.into_iter().chain(input.photo_url.as_ref()).any(|t| t.contains('\0')) {
+            return Err(InvalidProduct::Field(String::from("text fields must not contain NUL characters")));
+        }
+        if !shop.sells_in(&input.currency) {
+            let expected = if shop.extra_currencies.is_empty() {
+                format!("the shop's currency {}", shop.currency)
+            } else {
+                format!("one of the shop's currencies {}, {}", shop.currency, shop.extra_currencies.join(", "))
+            };
+            return Err(InvalidProduct::Field(format!("currency must be {expected}, got `{}`", input.currency)));
+        }
+        if input.stock < 0 {
+            return Err(InvalidProduct::Field(String::from("stock must be zero or more")));
+        }
+        if !(1..=100).contains(&input.section.trim().chars().count()) {
+            return Err(InvalidProduct::Field(String::from("section must be 1 to 100 characters")));
+        }
+        Ok(())
+    }
 }

@@ -6,7 +6,7 @@
 use sqlx::Row;
 
 use super::{Db, StoreError, StoreResult};
-use crate::commerce::payments::CardOnFile;
+use crate::domain::card::CardOnFile;
 use crate::ids;
 
 /// An authorization as the sandbox answered it.

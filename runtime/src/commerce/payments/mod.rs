@@ -41,15 +41,7 @@ pub fn last4(number: &str) -> String {
     digits[digits.len().saturating_sub(4)..].to_string()
 }
 
-/// What is kept about a card.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CardOnFile {
-    pub token: String,
-    pub brand: String,
-    pub last4: String,
-    pub exp_month: u32,
-    pub exp_year: u32,
-}
+pub use crate::domain::card::CardOnFile;
 
 /// The answer to an authorization.
 #[derive(Debug, Clone, PartialEq, Eq)]

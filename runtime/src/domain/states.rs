@@ -2,10 +2,10 @@
 //! decoded once, where it is read from the database (`store/`), and written
 //! back with [`as_str`](OrderStatus::as_str); JSON shows the same snake_case
 //! words. Which changes are legal is said here (`can_become`) and decided by
-//! the lifecycle owners ([`super::orders`], [`super::payments::flow`]); SQL
+//! the lifecycle owners (`commerce::orders`, `commerce::payments::flow`); SQL
 //! `WHERE` clauses only enforce what they decided, so a racing node loses.
 
-use crate::store::stored_state;
+use super::stored_state;
 
 stored_state! {
     /// The order's own life: `open` until it is `completed` or `cancelled`.
