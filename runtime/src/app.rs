@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::api::rate_limits::RateLimits;
 use crate::chat::ChatService;
 use crate::commerce::Commerce;
 use crate::commerce::payments::PaymentProvider;
@@ -39,6 +40,8 @@ pub struct AppInner {
     pub commerce: Arc<Commerce>,
     /// Starts, tracks and stops this node's background workers.
     pub supervisor: Supervisor,
+    /// The public endpoints' rate limits, in memory on this node.
+    pub limits: RateLimits,
 }
 
 impl std::ops::Deref for App {
@@ -67,7 +70,19 @@ impl App {
         let inbox =
             Inbox::new(db.clone(), chat.clone(), outbox.clone(), config.transport.retry_base, supervisor.stopping());
         let webhooks = DeliveryWorker::new(db.clone(), config.egress.clone());
-        let app = App(Arc::new(AppInner { config, db, plugins, chat, inbox, outbox, webhooks, commerce, supervisor }));
+        let limits = RateLimits::new(&config.http.rate_limits);
+        let app = App(Arc::new(AppInner {
+            config,
+            db,
+            plugins,
+            chat,
+            inbox,
+            outbox,
+            webhooks,
+            commerce,
+            supervisor,
+            limits,
+        }));
         app.start_workers();
         Ok(app)
     }
@@ -85,11 +100,12 @@ impl App {
 
     /// Serves the HTTP API on `listener`, as one of the node's workers: when
     /// shutdown begins it accepts no more connections and lets the requests
-    /// under way finish.
+    /// under way finish. Each request knows its peer's address (the rate
+    /// limits per client address read it).
     pub fn serve(&self, listener: tokio::net::TcpListener) {
-        let router = self.router();
+        let service = self.router().into_make_service_with_connect_info::<std::net::SocketAddr>();
         self.supervisor.spawn("http server", move |stop| async move {
-            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await {
+            if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(stop.cancelled_owned()).await {
                 tracing::error!("http server: {e}");
             }
         });

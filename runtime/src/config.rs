@@ -53,6 +53,20 @@ pub mod defaults {
     pub const WEB_POLL_EVERY: Duration = Duration::from_secs(5);
     /// How long a stopping node lets the work under way finish, in seconds.
     pub const SHUTDOWN_GRACE_SECS: u64 = 10;
+    /// Card form submits one order may take per minute (a stolen-card tester
+    /// trying cards against one checkout).
+    pub const PAY_SUBMITS_PER_ORDER_PER_MINUTE: u32 = 10;
+    /// Card form submits one client address may make per minute, over every order.
+    pub const PAY_SUBMITS_PER_ADDRESS_PER_MINUTE: u32 = 30;
+    /// Web chat connections one client address may open per minute (reloads,
+    /// tabs, reconnects; a shop's customers may share an address behind NAT).
+    pub const WEB_CHAT_CONNECTS_PER_ADDRESS_PER_MINUTE: u32 = 60;
+    /// Signed WhatsApp deliveries one business's number may bring per minute
+    /// (Meta batches; at the default send rate of 80 a second this is plenty).
+    pub const WHATSAPP_DELIVERIES_PER_BUSINESS_PER_MINUTE: u32 = 3000;
+    /// Who may frame the web chat page (`frame-ancestors`): anyone, since a
+    /// shop embeds its chat in its own site. The payment page is never framed.
+    pub const WEB_CHAT_FRAME_ANCESTORS: &str = "*";
 }
 
 /// Everything the runtime needs to start. `bottega serve` builds it from flags
@@ -83,6 +97,80 @@ pub struct Config {
     pub whatsapp_app_secret: Option<String>,
     /// The verify token of that webhook's GET handshake.
     pub whatsapp_verify_token: Option<String>,
+    /// The public HTTP endpoints' rate limits and page headers.
+    pub http: HttpConfig,
+}
+
+/// What the public endpoints allow: their rate limits (see
+/// `api::rate_limits`), where a client's address is read, and who may frame
+/// the web chat.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub rate_limits: RateLimitConfig,
+    /// Read the client's address from the last `X-Forwarded-For` entry (the
+    /// one the operator's proxy added) instead of the connection's peer. Only
+    /// behind a proxy that sets it: otherwise any client chooses its address.
+    pub trust_forwarded_for: bool,
+    /// The web chat page's `frame-ancestors` sources (`*`, `'self'`, or
+    /// origins such as `https://shop.example`), checked by [`frame_ancestors`].
+    pub web_chat_frame_ancestors: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            rate_limits: RateLimitConfig::default(),
+            trust_forwarded_for: false,
+            web_chat_frame_ancestors: defaults::WEB_CHAT_FRAME_ANCESTORS.to_string(),
+        }
+    }
+}
+
+/// Requests per minute each public endpoint takes from one key (a burst of
+/// that many at once, refilled evenly over the minute); 0 turns a limit off.
+/// The limits are kept in memory per node: behind a balancer over N nodes a
+/// client gets up to N times them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    pub pay_submits_per_order: u32,
+    pub pay_submits_per_address: u32,
+    pub web_chat_connects_per_address: u32,
+    pub whatsapp_deliveries_per_business: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            pay_submits_per_order: defaults::PAY_SUBMITS_PER_ORDER_PER_MINUTE,
+            pay_submits_per_address: defaults::PAY_SUBMITS_PER_ADDRESS_PER_MINUTE,
+            web_chat_connects_per_address: defaults::WEB_CHAT_CONNECTS_PER_ADDRESS_PER_MINUTE,
+            whatsapp_deliveries_per_business: defaults::WHATSAPP_DELIVERIES_PER_BUSINESS_PER_MINUTE,
+        }
+    }
+}
+
+/// Checks a `frame-ancestors` source list: space-separated sources, each `*`,
+/// `'self'`, `'none'`, or a scheme or host source (`https:`,
+/// `https://shop.example`, `*.shop.example`), with nothing that could end the
+/// directive or the header.
+pub fn frame_ancestors(sources: &str) -> Result<String, String> {
+    let sources: Vec<&str> = sources.split_ascii_whitespace().collect();
+    if sources.is_empty() {
+        return Err("expected one or more sources, e.g. * or 'self' or https://shop.example".into());
+    }
+    for source in &sources {
+        let keyword = matches!(*source, "*" | "'self'" | "'none'");
+        let plain = source.chars().all(|c| c.is_ascii_alphanumeric() || "-._:/*".contains(c));
+        if !keyword && !plain {
+            return Err(format!(
+                "`{source}` is not a frame-ancestors source (expected *, 'self', 'none' or an origin such as https://shop.example)"
+            ));
+        }
+    }
+    if sources.len() > 1 && sources.contains(&"'none'") {
+        return Err("'none' cannot be combined with other sources".into());
+    }
+    Ok(sources.join(" "))
 }
 
 /// How the transport workers (inbound events, outbound queue) run.
@@ -240,6 +328,7 @@ impl Config {
             egress: crate::egress::EgressPolicy::default(),
             whatsapp_app_secret: None,
             whatsapp_verify_token: None,
+            http: HttpConfig::default(),
         }
     }
 

@@ -20,6 +20,8 @@ pub mod grants;
 pub mod ids;
 pub mod money;
 pub mod plugin;
+#[cfg(test)]
+mod proptests;
 pub mod seed;
 pub mod serve;
 pub mod signing;

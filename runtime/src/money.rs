@@ -211,3 +211,81 @@ mod tests {
         assert!(error.contains("ISO 4217"), "{error}");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Every active ISO 4217 code the table knows.
+    fn codes() -> Vec<&'static str> {
+        EXPONENTS.iter().map(|(code, _)| *code).chain(TWO_DECIMALS.iter().copied()).collect()
+    }
+
+    /// The amount a formatted text shows, read back: its sign, and its digits
+    /// (the whole part without grouping, then the minor unit, zero-padded).
+    fn read_back(text: &str) -> Option<i128> {
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        let abs: i128 = digits.parse().ok()?;
+        Some(if text.starts_with('-') { -abs } else { abs })
+    }
+
+    /// The digits after the last decimal mark, up to the first non-digit.
+    fn decimals(text: &str, mark: char) -> usize {
+        text.rsplit_once(mark).map_or(0, |(_, after)| after.chars().take_while(char::is_ascii_digit).count())
+    }
+
+    proptest! {
+        #![proptest_config(crate::proptests::config())]
+
+        #[test]
+        fn every_code_formats_with_its_exponent_and_reads_back(
+            code in prop::sample::select(codes()),
+            amount in any::<i64>(),
+        ) {
+            let exponent = exponent(code).expect("a listed code has an exponent");
+            prop_assert!(exponent <= 4);
+            prop_assert!(validate_currency(code).is_ok());
+            let text = format(amount, code);
+            prop_assert_eq!(read_back(&text), Some(i128::from(amount)), "{}", text);
+            prop_assert_eq!(text.starts_with('-'), amount < 0, "{}", text);
+            if exponent > 0 {
+                prop_assert_eq!(decimals(&text, '.'), exponent as usize, "{}", text);
+            } else {
+                prop_assert!(!text.contains('.'), "{}", text);
+            }
+        }
+
+        #[test]
+        fn localized_amounts_read_back_in_every_convention(
+            code in prop::sample::select(codes()),
+            amount in any::<i64>(),
+            locale in prop::sample::select(vec!["en", "es-ES", "fr", "de", "ja", "pt_BR", "zz", "", "-"]),
+        ) {
+            let text = format_localized(amount, code, locale);
+            prop_assert_eq!(read_back(&text), Some(i128::from(amount)), "{}", text);
+            let (mark, _, _) = conventions(locale);
+            let exponent = exponent(code).unwrap_or(2) as usize;
+            if exponent > 0 {
+                prop_assert_eq!(decimals(&text, mark), exponent, "{}", text);
+            }
+            prop_assert_eq!(Money::localized(amount, code, locale).formatted, text);
+        }
+
+        #[test]
+        fn formatting_never_panics_for_any_amount_currency_or_locale(
+            amount in prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(0i64), any::<i64>()],
+            currency in crate::proptests::text(),
+            locale in crate::proptests::text(),
+        ) {
+            let plain = format(amount, &currency);
+            let localized = format_localized(amount, &currency, &locale);
+            prop_assert!(!plain.is_empty() && !localized.is_empty());
+            if exponent(&currency).is_none() {
+                // Unknown codes are shown as they are, with two decimals.
+                prop_assert!(validate_currency(&currency).is_err());
+            }
+        }
+    }
+}

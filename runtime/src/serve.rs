@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::App;
-use crate::config::{CommerceConfig, Config, PluginHostConfig, defaults};
+use crate::config::{CommerceConfig, Config, HttpConfig, PluginHostConfig, RateLimitConfig, defaults};
 use crate::egress::{AllowedHost, EgressPolicy};
 use crate::plugin::UploadLimits;
 
@@ -77,6 +77,29 @@ pub struct ServeArgs {
     /// The verify token of that callback's GET handshake.
     #[arg(long, env = "BOTTEGA_WHATSAPP_VERIFY_TOKEN", hide_env_values = true)]
     whatsapp_verify_token: Option<String>,
+    /// Payment form submits one order takes per minute (0: no limit). Limits
+    /// are kept in memory per node.
+    #[arg(long, env = "BOTTEGA_PAY_SUBMITS_PER_ORDER", default_value_t = defaults::PAY_SUBMITS_PER_ORDER_PER_MINUTE)]
+    pay_submits_per_order: u32,
+    /// Payment form submits one client address makes per minute (0: no limit).
+    #[arg(long, env = "BOTTEGA_PAY_SUBMITS_PER_ADDRESS", default_value_t = defaults::PAY_SUBMITS_PER_ADDRESS_PER_MINUTE)]
+    pay_submits_per_address: u32,
+    /// Web chat connections one client address opens per minute (0: no limit).
+    #[arg(long, env = "BOTTEGA_WEB_CHAT_CONNECTS_PER_ADDRESS", default_value_t = defaults::WEB_CHAT_CONNECTS_PER_ADDRESS_PER_MINUTE)]
+    web_chat_connects_per_address: u32,
+    /// Signed WhatsApp deliveries one business takes per minute (0: no limit).
+    #[arg(long, env = "BOTTEGA_WHATSAPP_DELIVERIES_PER_BUSINESS", default_value_t = defaults::WHATSAPP_DELIVERIES_PER_BUSINESS_PER_MINUTE)]
+    whatsapp_deliveries_per_business: u32,
+    /// Take the client's address from the last X-Forwarded-For entry (the
+    /// one your proxy adds) for the per-address limits. Only behind a proxy
+    /// that sets it; without one, clients would choose their own address.
+    #[arg(long, env = "BOTTEGA_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
+    /// Who may frame the web chat page (CSP frame-ancestors sources,
+    /// space-separated: *, 'self', https://shop.example). The payment page is never framed.
+    #[arg(long, env = "BOTTEGA_WEB_CHAT_FRAME_ANCESTORS", default_value = defaults::WEB_CHAT_FRAME_ANCESTORS,
+        value_parser = crate::config::frame_ancestors)]
+    web_chat_frame_ancestors: String,
 }
 
 impl ServeArgs {
@@ -111,6 +134,16 @@ impl ServeArgs {
             egress: EgressPolicy::allowing(self.allow_egress_to),
             whatsapp_app_secret: self.whatsapp_app_secret.filter(|s| !s.is_empty()),
             whatsapp_verify_token: self.whatsapp_verify_token.filter(|s| !s.is_empty()),
+            http: HttpConfig {
+                rate_limits: RateLimitConfig {
+                    pay_submits_per_order: self.pay_submits_per_order,
+                    pay_submits_per_address: self.pay_submits_per_address,
+                    web_chat_connects_per_address: self.web_chat_connects_per_address,
+                    whatsapp_deliveries_per_business: self.whatsapp_deliveries_per_business,
+                },
+                trust_forwarded_for: self.trust_forwarded_for,
+                web_chat_frame_ancestors: self.web_chat_frame_ancestors,
+            },
             ..base
         };
         (config.clamped(), generated_token)
@@ -215,6 +248,9 @@ mod tests {
         assert_eq!(config.commerce.reservation, plain.commerce.reservation);
         assert_eq!(config.commerce.public_url, plain.commerce.public_url);
         assert_eq!(config.shutdown_grace, plain.shutdown_grace);
+        assert_eq!(config.http.rate_limits, plain.http.rate_limits);
+        assert_eq!(config.http.web_chat_frame_ancestors, plain.http.web_chat_frame_ancestors);
+        assert!(!config.http.trust_forwarded_for, "X-Forwarded-For is not trusted by default");
 
         let config = resolve(&[
             "--max-concurrent-compiles",
@@ -232,5 +268,12 @@ mod tests {
         let config = resolve(&["--allow-egress-to", "localhost:9000,10.0.0.5"]);
         let allowed: Vec<String> = config.egress.allowed().iter().map(ToString::to_string).collect();
         assert_eq!(allowed, ["localhost:9000", "10.0.0.5"]);
+
+        let config =
+            resolve(&["--web-chat-frame-ancestors", "'self'  https://shop.example", "--pay-submits-per-order", "3"]);
+        assert_eq!(config.http.web_chat_frame_ancestors, "'self' https://shop.example");
+        assert_eq!(config.http.rate_limits.pay_submits_per_order, 3);
+        let args = ["bottega", "--web-chat-frame-ancestors", "*; script-src *"];
+        assert!(Flags::try_parse_from(args).is_err(), "a source list cannot add directives");
     }
 }

@@ -23,6 +23,7 @@ mod orders;
 mod payments;
 mod plugin_versions;
 mod privacy;
+mod public_limits;
 mod sandbox;
 mod shutdown;
 mod test_plugins;

@@ -143,3 +143,131 @@ fn from_csv(body: &[u8]) -> Result<Vec<Result<ProductInput, String>>, ApiError> 
     }
     Ok(rows)
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::proptests::{json_value, mutate};
+
+    const COLUMNS: [&str; 9] =
+        ["id", "name", "description", "photo_url", "price_minor", "currency", "stock", "section", "available"];
+
+    /// A product whose every field survives CSV's trimming.
+    fn product() -> impl Strategy<Value = ProductInput> {
+        (
+            ("[a-z0-9._-]{1,12}", "[A-Za-z0-9]{1,12}", "[A-Za-z0-9,.\"]{0,20}"),
+            prop::option::of("https://img\\.example/[a-z]{1,8}"),
+            (any::<i64>(), "[A-Z]{3}", any::<i64>(), "[A-Za-z]{1,10}", any::<bool>()),
+        )
+            .prop_map(
+                |((id, name, description), photo_url, (price_minor, currency, stock, section, available))| {
+                    ProductInput { id, name, description, photo_url, price_minor, currency, stock, section, available }
+                },
+            )
+    }
+
+    fn csv_of(products: &[ProductInput]) -> Vec<u8> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(COLUMNS).expect("header");
+        for p in products {
+            let photo = p.photo_url.clone().unwrap_or_default();
+            let (price, stock) = (p.price_minor.to_string(), p.stock.to_string());
+            let available = if p.available { "true" } else { "false" };
+            let cells: [&str; 9] = [
+                p.id.as_str(),
+                p.name.as_str(),
+                p.description.as_str(),
+                photo.as_str(),
+                price.as_str(),
+                p.currency.as_str(),
+                stock.as_str(),
+                p.section.as_str(),
+                available,
+            ];
+            writer.write_record(cells).expect("row");
+        }
+        writer.flush().expect("flushed");
+        writer.get_ref().clone()
+    }
+
+    fn as_json(rows: Vec<Result<ProductInput, String>>) -> Vec<Value> {
+        rows.into_iter().map(|row| serde_json::to_value(row.expect("a row that was written")).expect("json")).collect()
+    }
+
+    fn header_names_every_required_column(body: &[u8]) -> bool {
+        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(body);
+        let Ok(headers) = reader.headers() else { return false };
+        ["id", "name", "price_minor", "currency", "section"].iter().all(|c| headers.iter().any(|h| h == *c))
+    }
+
+    proptest! {
+        #![proptest_config(crate::proptests::config())]
+
+        #[test]
+        fn raw_bytes_never_panic_either_parser(body in prop::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(rows) = from_json(&body) {
+                let array = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.as_array().map(Vec::len));
+                prop_assert_eq!(array, Some(rows.len()), "only a JSON array imports");
+            }
+            if from_csv(&body).is_ok() {
+                prop_assert!(header_names_every_required_column(&body));
+            }
+        }
+
+        #[test]
+        fn any_json_array_gives_one_verdict_per_element(values in prop::collection::vec(json_value(), 0..8)) {
+            let body = serde_json::to_vec(&values).expect("json");
+            let rows = from_json(&body).expect("an array is read");
+            prop_assert_eq!(rows.len(), values.len());
+        }
+
+        #[test]
+        fn anything_but_an_array_is_refused(value in json_value()) {
+            prop_assume!(!value.is_array());
+            prop_assert!(from_json(value.to_string().as_bytes()).is_err());
+        }
+
+        #[test]
+        fn products_round_trip_through_json_and_csv(products in prop::collection::vec(product(), 0..6)) {
+            let expected: Vec<Value> = products.iter().map(|p| serde_json::to_value(p).expect("json")).collect();
+            let json = serde_json::to_vec(&products).expect("json");
+            prop_assert_eq!(&as_json(from_json(&json).expect("json import")), &expected);
+            prop_assert_eq!(&as_json(from_csv(&csv_of(&products)).expect("csv import")), &expected);
+        }
+
+        #[test]
+        fn near_misses_of_a_product_never_panic(item in product(), choice in any::<usize>(), replacement in json_value()) {
+            let row = mutate(&serde_json::to_value(&item).expect("json"), choice, replacement);
+            let rows = from_json(Value::Array(vec![row]).to_string().as_bytes()).expect("an array is read");
+            prop_assert_eq!(rows.len(), 1);
+        }
+
+        #[test]
+        fn a_csv_cell_that_is_not_a_number_rejects_its_row_only(
+            products in prop::collection::vec(product(), 1..5),
+            bad in "[a-z]{1,6}",
+            which in any::<usize>(),
+        ) {
+            let mut body = String::from_utf8(csv_of(&products)).expect("utf-8");
+            let line = 1 + which % products.len();
+            let lines: Vec<String> = body.lines().map(str::to_string).collect();
+            let price = products[line - 1].price_minor.to_string();
+            // The price is the fifth cell; the cells before it hold no comma
+            // when the description has none.
+            prop_assume!(!products[line - 1].description.contains(','));
+            let broken = lines[line].replacen(&format!(",{price},"), &format!(",{bad},"), 1);
+            prop_assume!(broken != lines[line]);
+            body = lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| format!("{}\n", if i == line { &broken } else { l }))
+                .collect();
+            let rows = from_csv(body.as_bytes()).expect("the file is read");
+            prop_assert_eq!(rows.len(), products.len());
+            prop_assert!(rows[line - 1].as_ref().is_err_and(|e| e.contains("price_minor")));
+        }
+    }
+}

@@ -15,6 +15,8 @@ mod import;
 mod orders;
 mod pay;
 mod plugins;
+pub mod rate_limits;
+mod security;
 mod webchat;
 mod webhooks;
 mod whatsapp;
@@ -61,7 +63,8 @@ impl Modify for SecuritySchemes {
 /// The whole API over `app`. Every error answers in the one format
 /// ([`ApiError`]), whichever layer made it: handlers, extractors, the router
 /// (404, 405) or a body limit (413); a path or query string carrying a NUL is
-/// refused before any handler runs.
+/// refused before any handler runs; every answer gets the security headers of
+/// `security.rs` (pages' content policies, `nosniff`).
 pub fn router(app: App) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(admin::routes())
@@ -84,6 +87,7 @@ pub fn router(app: App) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn(refuse_nul))
         .layer(axum::middleware::map_response(errors_in_our_format))
+        .layer(axum::middleware::from_fn(security::headers))
         // Spans name the path only: query strings carry payment-link tokens.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<axum::body::Body>| {
             tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())

@@ -8,6 +8,12 @@
 //! (a crash) resumes its payment and answers how it really ended. What
 //! follows a payment (the business's webhook, the bot's thanks) is done by
 //! `commerce`, not here: this module only renders.
+//!
+//! Card form submits are rate limited per client address (before the link is
+//! opened) and per order (once it opened): over a limit the customer gets a
+//! 429 page with `Retry-After` (see `rate_limits.rs`). Every answer under
+//! `/pay/` carries the headers of `security.rs`: no script, style only from
+//! [`STYLE`] served at `/pay/assets/pay.css`, never framed, no referrer, no-store.
 
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
@@ -15,6 +21,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::rate_limits::{ClientAddress, Limited};
 use crate::App;
 use crate::commerce::payments::flow::{self, PayResult};
 use crate::commerce::payments::{CardInput, last4};
@@ -24,6 +31,7 @@ use crate::store::orders::{self, Order, PaymentLink};
 
 pub fn routes() -> axum::Router<App> {
     axum::Router::new()
+        .route("/pay/assets/pay.css", axum::routing::get(style))
         .route("/pay/{order_id}", axum::routing::get(page).post(submit))
         .route("/pay/{order_id}/challenge", axum::routing::post(challenge))
 }
@@ -31,6 +39,16 @@ pub fn routes() -> axum::Router<App> {
 #[derive(Debug, Deserialize)]
 pub struct TokenQuery {
     token: String,
+}
+
+/// The payment pages' style (served, not inline: the pages' policy allows
+/// no inline style).
+pub const STYLE: &str = "body{font-family:system-ui;max-width:28rem;margin:2rem auto;padding:0 1rem}\
+label{display:block;margin:.5rem 0}td,th{padding:.2rem .5rem}.num{text-align:right}\
+.error{color:#b00}.ok{color:#070}.note{color:#666;font-size:.9em}\n";
+
+async fn style() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE).into_response()
 }
 
 #[derive(Deserialize)]
@@ -74,11 +92,22 @@ async fn page(
     }
 }
 
-async fn submit(State(app): State<App>, Path(order_id): Path<String>, Form(form): Form<CardForm>) -> Response {
+async fn submit(
+    State(app): State<App>,
+    Path(order_id): Path<String>,
+    address: ClientAddress,
+    Form(form): Form<CardForm>,
+) -> Response {
+    if let Err(limited) = app.limits.pay_submit_from(address) {
+        return too_many_attempts(limited);
+    }
     let link = match open(&app, &order_id, &form.token).await {
         Ok(link) => link,
         Err(page) => return page,
     };
+    if let Err(limited) = app.limits.pay_submit_for(&link.order.id) {
+        return too_many_attempts(limited);
+    }
     let order = &link.order;
     let key = form.idempotency_key.trim();
     if key.is_empty() || key.len() > 255 {
@@ -260,6 +289,15 @@ impl PaymentLink {
     }
 }
 
+/// 429: a submit over its limit (nothing was charged), with `Retry-After`.
+fn too_many_attempts(limited: Limited) -> Response {
+    let body = format!(
+        "<p>Too many payment attempts. No money was taken. Wait {} seconds, then reload this page and try again.</p>",
+        limited.retry_after_secs()
+    );
+    limited.with_retry_after(page_with(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", &body))
+}
+
 fn page_with(status: StatusCode, title: &str, body: &str) -> Response {
     (status, Html(wrap(title, "en", body))).into_response()
 }
@@ -277,9 +315,7 @@ fn internal(error: impl std::fmt::Display) -> Response {
 fn wrap(title: &str, lang: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
-         <title>{}</title><style>body{{font-family:system-ui;max-width:28rem;margin:2rem auto;padding:0 1rem}}\
-         label{{display:block;margin:.5rem 0}}td,th{{padding:.2rem .5rem}}.num{{text-align:right}}\
-         .error{{color:#b00}}.ok{{color:#070}}.note{{color:#666;font-size:.9em}}</style></head><body>{}</body></html>",
+         <title>{}</title><link rel=stylesheet href=\"/pay/assets/pay.css\"></head><body>{}</body></html>",
         escape(lang),
         escape(title),
         body
@@ -300,4 +336,53 @@ pub(super) fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::proptests::text;
+
+    fn encoded(fields: &[(&str, &str)]) -> String {
+        serde_urlencoded::to_string(fields).expect("a form encodes")
+    }
+
+    proptest! {
+        #![proptest_config(crate::proptests::config())]
+
+        /// What `Form` does with a body (axum decodes forms with serde_urlencoded).
+        #[test]
+        fn any_form_body_decodes_or_is_refused_without_panicking(body in prop::collection::vec(any::<u8>(), 0..256)) {
+            let card = serde_urlencoded::from_bytes::<CardForm>(&body);
+            let _ = serde_urlencoded::from_bytes::<ChallengeForm>(&body);
+            let _ = serde_urlencoded::from_bytes::<TokenQuery>(&body);
+            prop_assert!(card.is_err() || !body.is_empty(), "an empty body is not a card form");
+        }
+
+        #[test]
+        fn the_card_form_decodes_to_what_was_typed(
+            token in text(), key in text(), number in text(), cvc in text(),
+            month in any::<u32>(), year in any::<u32>(),
+        ) {
+            let (month_text, year_text) = (month.to_string(), year.to_string());
+            let body = encoded(&[
+                ("token", token.as_str()), ("idempotency_key", key.as_str()), ("number", number.as_str()),
+                ("exp_month", month_text.as_str()), ("exp_year", year_text.as_str()), ("cvc", cvc.as_str()),
+            ]);
+            let form: CardForm = serde_urlencoded::from_str(&body).expect("the page's form decodes");
+            prop_assert_eq!((&form.token, &form.idempotency_key, &form.number, &form.cvc), (&token, &key, &number, &cvc));
+            prop_assert_eq!((form.exp_month, form.exp_year), (month, year));
+        }
+
+        #[test]
+        fn an_expiry_that_is_not_a_number_is_refused(expiry in "[^0-9+]{1,6}|-[0-9]{1,3}|[0-9]{11,14}") {
+            let body = encoded(&[
+                ("token", "t"), ("idempotency_key", "k"), ("number", "4242424242424242"),
+                ("exp_month", expiry.as_str()), ("exp_year", "2030"), ("cvc", "123"),
+            ]);
+            prop_assert!(serde_urlencoded::from_str::<CardForm>(&body).is_err(), "{}", body);
+        }
+    }
 }

@@ -12,17 +12,13 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::error::ApiError;
 use super::pay::escape;
+use super::rate_limits::ClientAddress;
 use crate::App;
 use crate::store::businesses::{self, Business};
 use crate::transport::web::{connection, page};
 
 /// Largest frame a page may send (a message is at most 4 KiB of text).
 const MAX_FRAME_BYTES: usize = 64 * 1024;
-
-/// What the page may load: its own script and style, product photos from
-/// anywhere, and its own WebSocket.
-const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src * data:; \
-    connect-src 'self'; base-uri 'none'; form-action 'none'";
 
 pub fn routes() -> axum::Router<App> {
     axum::Router::new()
@@ -51,7 +47,10 @@ async fn chat_page(State(app): State<App>, Path(business_id): Path<String>) -> R
         .replace("{{shop_name}}", &escape(&business.name))
         .replace("{{business_id}}", &escape(&business.id));
     let mut response = Html(html).into_response();
-    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
+    // What the page may load: its own script and style, product photos from
+    // anywhere, and its own WebSocket; framed by whom the operator allows.
+    let policy = super::security::web_chat_policy(&app.config.http.web_chat_frame_ancestors);
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -68,11 +67,17 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=300")], body).into_response()
 }
 
+/// The page's WebSocket. Connections are rate limited per client address
+/// (counted before anything else, so a flood costs no database read).
 async fn socket(
     State(app): State<App>,
     Path(business_id): Path<String>,
+    address: ClientAddress,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    if let Err(limited) = app.limits.web_chat_connect(address) {
+        return Ok(limited.into_response());
+    }
     let business = shop(&app, &business_id).await?;
     let upgrade = upgrade.map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "websocket_required", format!("open this with a WebSocket: {e}"))

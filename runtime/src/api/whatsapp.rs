@@ -18,6 +18,12 @@
 //! when the delivery's signature is valid with that business's app secret too
 //! (both numbers are on one Meta app); otherwise the whole delivery is refused
 //! with 403 and nothing of it is stored.
+//!
+//! *Rate limits.* A signed delivery counts once against each business it has
+//! entries for (and, on a business's own URL, that business); over a
+//! business's limit it is answered 429 with `Retry-After` and nothing of it
+//! is stored, so Meta delivers it again later. Only signed deliveries count:
+//! nobody without the app secret can spend a business's budget.
 
 use std::collections::HashMap;
 
@@ -29,6 +35,7 @@ use serde::Serialize;
 
 use super::error::ApiError;
 use super::extract::{Path, Query};
+use super::rate_limits::Limited;
 use crate::App;
 use crate::store::channels::{self, WhatsAppChannel};
 use crate::store::outbox::DeliveryStatus;
@@ -129,6 +136,9 @@ async fn receive(
         other.business_id == channel.business_id || whatsapp::signature_valid(&other.app_secret, signature, &body)
     };
     let routes = route(&app, &delivery, signed_for).await?;
+    if let Err(limited) = within_limits(&app, Some(channel.business_id.as_str()), &routes) {
+        return Ok(limited.into_response());
+    }
     store(&app, &delivery, &routes).await
 }
 
@@ -141,7 +151,19 @@ async fn receive_operator(State(app): State<App>, headers: HeaderMap, body: Byte
     }
     let delivery = parse(&body)?;
     let routes = route(&app, &delivery, |_| true).await?;
+    if let Err(limited) = within_limits(&app, None, &routes) {
+        return Ok(limited.into_response());
+    }
     store(&app, &delivery, &routes).await
+}
+
+/// Counts a signed delivery once against each business it reaches (`own`:
+/// the business whose URL it came to); the first over its limit refuses it.
+fn within_limits(app: &App, own: Option<&str>, routes: &HashMap<String, Option<String>>) -> Result<(), Limited> {
+    let mut businesses: Vec<&str> = routes.values().flatten().map(String::as_str).chain(own).collect();
+    businesses.sort_unstable();
+    businesses.dedup();
+    businesses.into_iter().try_for_each(|business_id| app.limits.whatsapp_delivery(business_id))
 }
 
 /// The business each phone number of `delivery` belongs to (`None`: no

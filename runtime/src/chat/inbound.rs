@@ -85,7 +85,12 @@ pub(super) fn stored_body(message: &Inbound) -> serde_json::Value {
 
 /// A stored inbound message as it can be sent again (recorded conversations
 /// replayed by `bottega plugin test`); `None` for what a bot never reads.
+/// An unreadable message is known by its `details`, whatever its kind says
+/// (a WhatsApp interactive message of type `browse` is unreadable, not a browse).
 pub fn from_stored(body: &serde_json::Value) -> Option<Inbound> {
+    if body.get("details").is_some() {
+        return None;
+    }
     let text = |key: &str| body[key].as_str().map(str::to_string);
     match body["type"].as_str()? {
         "text" => match text("product_id") {
@@ -153,5 +158,97 @@ pub fn validate(request: &InboundRequest) -> Result<(), ChatError> {
             invalid("a catalog search or section is at most 256 bytes".into())
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::proptests::{json_value, text};
+
+    /// Text of every length the rules care about, hostile or plain.
+    fn sized_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => text(),
+            1 => (0usize..5000).prop_map(|n| "a".repeat(n)),
+            1 => (0usize..300).prop_map(|n| "é".repeat(n)),
+            1 => Just("   ".to_string()),
+        ]
+    }
+
+    fn message() -> impl Strategy<Value = Inbound> {
+        prop_oneof![
+            sized_text().prop_map(Inbound::Text),
+            (sized_text(), sized_text()).prop_map(|(id, title)| Inbound::Choice { id, title }),
+            sized_text().prop_map(Inbound::ProductTap),
+            prop::collection::vec((sized_text(), any::<u32>()), 0..120).prop_map(Inbound::Cart),
+            (prop::option::of(sized_text()), prop::option::of(sized_text()))
+                .prop_map(|(query, section)| Inbound::Browse { query, section }),
+            (sized_text(), sized_text()).prop_map(|(product_id, text)| Inbound::ProductQuestion { product_id, text }),
+            (sized_text(), json_value()).prop_map(|(kind, details)| Inbound::Unreadable { kind, details }),
+        ]
+    }
+
+    fn request() -> impl Strategy<Value = InboundRequest> {
+        let locale = prop_oneof![Just(None), Just(Some("es-MX".to_string())), prop::option::of(text())];
+        (text(), sized_text(), locale, message()).prop_map(|(channel, handle, locale, message)| InboundRequest {
+            channel,
+            handle,
+            locale,
+            message,
+        })
+    }
+
+    proptest! {
+        #![proptest_config(crate::proptests::config())]
+
+        #[test]
+        fn what_passes_the_validator_meets_every_rule(request in request()) {
+            let Ok(()) = validate(&request) else { return Ok(()) };
+            let handle = request.handle.trim();
+            prop_assert!(!handle.is_empty() && handle.len() <= 256 && !handle.contains('\0'));
+            prop_assert!(request.locale.as_deref().is_none_or(is_language_tag));
+            match &request.message {
+                Inbound::Text(text) | Inbound::ProductQuestion { text, .. } => {
+                    prop_assert!(!text.trim().is_empty() && text.len() <= MAX_INBOUND_TEXT_BYTES);
+                }
+                Inbound::Cart(items) => prop_assert!((1..=MAX_INBOUND_CART_LINES).contains(&items.len())),
+                Inbound::ProductTap(id) | Inbound::Choice { id, .. } => prop_assert!((1..=256).contains(&id.len())),
+                Inbound::Unreadable { kind, details } => {
+                    prop_assert!((1..=64).contains(&kind.len()));
+                    prop_assert!(details.to_string().len() <= MAX_UNREADABLE_BYTES);
+                }
+                Inbound::Browse { query, section } => {
+                    prop_assert!(query.as_ref().is_none_or(|q| q.len() <= 256));
+                    prop_assert!(section.as_ref().is_none_or(|s| s.len() <= 256));
+                }
+            }
+        }
+
+        #[test]
+        fn an_empty_handle_or_a_bad_locale_is_always_refused(request in request(), bad in "[^a-zA-Z0-9-]{1,4}") {
+            let blank = InboundRequest { handle: " \t".into(), ..request.clone() };
+            prop_assert!(validate(&blank).is_err());
+            let foreign = InboundRequest { locale: Some(bad), handle: "ana".into(), ..request };
+            prop_assert!(validate(&foreign).is_err());
+        }
+
+        #[test]
+        fn what_history_stores_is_sent_again_unchanged(message in message()) {
+            let stored = stored_body(&message);
+            match from_stored(&stored) {
+                Some(again) => prop_assert_eq!(again, message),
+                None => prop_assert!(matches!(message, Inbound::Unreadable { .. }), "{:?}", message),
+            }
+        }
+
+        #[test]
+        fn any_stored_body_reads_back_without_panicking(body in json_value()) {
+            if let Some(message) = from_stored(&body) {
+                prop_assert!(!matches!(message, Inbound::Unreadable { .. }));
+            }
+        }
     }
 }

@@ -206,7 +206,8 @@ pub fn price(cart: &CartView, proposed: &[ProposedDiscount], locale: &str) -> (P
         let mut left = discount.amount_minor;
         for (id, value) in remaining.iter_mut().filter(|(id, _)| applies(id)) {
             let _ = id;
-            let take = left.min(*value);
+            // Never a negative take: a line worth less than nothing gives nothing back.
+            let take = left.min(*value).max(0);
             *value -= take;
             left -= take;
         }
@@ -299,5 +300,121 @@ mod tests {
         let (priced, rejected) = price(&cart(), &[discount("ghost", 10, &["caviar"])], "en");
         assert_eq!(priced.total.amount_minor, 450);
         assert!(rejected[0].contains("`caviar` is not in the cart"));
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const IDS: [&str; 5] = ["apple", "bread", "cheese", "dates", "eggs"];
+
+    /// A line as the catalog allows it (a price of 0 to 10^13 minor units, 1 to 999 units).
+    fn catalog_line() -> impl Strategy<Value = StoredLine> {
+        (prop::sample::select(IDS.to_vec()), 0i64..=10_000_000_000_000, 1i64..=i64::from(MAX_QUANTITY))
+            .prop_map(|(id, price, quantity)| line(id, price, quantity))
+    }
+
+    /// A line with any numbers at all, for what must merely not panic.
+    fn extreme_line() -> impl Strategy<Value = StoredLine> {
+        (prop::sample::select(IDS.to_vec()), extreme(), extreme()).prop_map(|(id, p, q)| line(id, p, q))
+    }
+
+    fn extreme() -> impl Strategy<Value = i64> {
+        prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(0i64), Just(-1i64), any::<i64>()]
+    }
+
+    fn line(id: &str, price_minor: i64, quantity: i64) -> StoredLine {
+        StoredLine {
+            product_id: id.into(),
+            quantity,
+            name: id.into(),
+            price_minor,
+            currency: "EUR".into(),
+            available: true,
+            stock: 1000,
+        }
+    }
+
+    /// One line per product, as a cart holds them.
+    fn cart(lines: Vec<StoredLine>) -> CartView {
+        let mut unique: Vec<StoredLine> = Vec::new();
+        for line in lines {
+            if !unique.iter().any(|l| l.product_id == line.product_id) {
+                unique.push(line);
+            }
+        }
+        CartView { lines: unique, currency: "EUR".into() }
+    }
+
+    fn discount() -> impl Strategy<Value = ProposedDiscount> {
+        let amount = prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(0i64), -10i64..100_000, any::<i64>()];
+        let ids = prop::collection::vec(prop::sample::select(vec!["apple", "bread", "caviar", "eggs"]), 0..3);
+        let label = prop_oneof![Just("promo".to_string()), Just(" ".to_string()), "[a-z ]{0,120}"];
+        (label, amount, ids).prop_map(|(label, amount_minor, ids)| ProposedDiscount {
+            label,
+            amount_minor,
+            product_ids: ids.into_iter().map(str::to_string).collect(),
+        })
+    }
+
+    proptest! {
+        #![proptest_config(crate::proptests::config())]
+
+        #[test]
+        fn the_total_stays_between_zero_and_the_subtotal_and_discounts_fit_their_lines(
+            lines in prop::collection::vec(catalog_line(), 0..8),
+            proposed in prop::collection::vec(discount(), 0..25),
+        ) {
+            let cart = cart(lines);
+            let (priced, rejected) = price(&cart, &proposed, "en");
+            let subtotal: i128 = cart.lines.iter().map(|l| i128::from(l.price_minor) * i128::from(l.quantity)).sum();
+            prop_assert_eq!(i128::from(priced.subtotal.amount_minor), subtotal, "no line reaches i64 here");
+            let total = i128::from(priced.total.amount_minor);
+            prop_assert!(0 <= total && total <= subtotal, "total {} of {}", total, subtotal);
+            let taken: i128 = priced.discounts.iter().map(|d| i128::from(d.amount.amount_minor)).sum();
+            prop_assert_eq!(total, subtotal - taken, "every accepted discount is taken off in full");
+            prop_assert!(priced.discounts.len() <= MAX_DISCOUNTS);
+            prop_assert!(priced.discounts.len() + rejected.len() <= proposed.len());
+            for applied in &priced.discounts {
+                prop_assert!(applied.amount.amount_minor > 0);
+                let lines_worth: i128 = cart
+                    .lines
+                    .iter()
+                    .filter(|l| applied.product_ids.is_empty() || applied.product_ids.contains(&l.product_id))
+                    .map(|l| i128::from(l.price_minor) * i128::from(l.quantity))
+                    .sum();
+                prop_assert!(i128::from(applied.amount.amount_minor) <= lines_worth, "{:?}", applied);
+                let label_chars = applied.label.chars().count();
+                prop_assert!(!applied.label.trim().is_empty() && label_chars <= MAX_DISCOUNT_LABEL_CHARS);
+            }
+            // What applies to some lines never exceeds those lines together.
+            for id in IDS {
+                let worth: i128 = cart.lines.iter().filter(|l| l.product_id == id).map(|l| i128::from(l.price_minor) * i128::from(l.quantity)).sum();
+                let only_here: i128 = priced
+                    .discounts
+                    .iter()
+                    .filter(|d| d.product_ids.iter().all(|p| p == id) && !d.product_ids.is_empty())
+                    .map(|d| i128::from(d.amount.amount_minor))
+                    .sum();
+                prop_assert!(only_here <= worth, "{} discounted {} of {}", id, only_here, worth);
+            }
+        }
+
+        #[test]
+        fn pricing_never_panics_or_goes_negative_at_the_extremes(
+            lines in prop::collection::vec(extreme_line(), 0..6),
+            proposed in prop::collection::vec(discount(), 0..25),
+            locale in crate::proptests::text(),
+        ) {
+            let cart = cart(lines);
+            let (priced, _) = price(&cart, &proposed, &locale);
+            prop_assert!(priced.total.amount_minor >= 0);
+            for applied in &priced.discounts {
+                prop_assert!(applied.amount.amount_minor > 0);
+            }
+        }
     }
 }

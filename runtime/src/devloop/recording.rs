@@ -204,3 +204,74 @@ mod tests {
         assert_eq!(out, ["replies: expected [1], got [1,2]"]);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+    use crate::proptests::{json_value, mutate};
+
+    /// A recording in the shape `GET /v1/conversations/{id}/export` writes.
+    fn fixture() -> Value {
+        json!({
+            "format": FORMAT,
+            "currency": "EUR",
+            "catalog": [{"id": "pear", "name": "Pear", "description": "", "photo_url": null, "price_minor": 90,
+                         "currency": "EUR", "stock": 5, "section": "Fruit", "available": true}],
+            "turns": [
+                {"customer": {"type": "text", "text": "hi"}, "replies": [{"type": "text", "text": "Hello"}]},
+                {"customer": {"type": "choice", "id": "browse", "title": "Browse"}, "replies": []},
+            ],
+        })
+    }
+
+    fn accepted(bytes: &[u8]) -> Result<(), TestCaseError> {
+        if let Ok(recording) = parse(bytes) {
+            prop_assert_eq!(recording.format.as_str(), FORMAT);
+            // What parses is written back as a recording that parses again.
+            let again = serde_json::to_vec(&recording).expect("a recording serializes");
+            let reread = parse(&again).expect("a written recording parses");
+            prop_assert_eq!(reread.turns.len(), recording.turns.len());
+            prop_assert_eq!(reread.catalog.len(), recording.catalog.len());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(crate::proptests::config())]
+
+        #[test]
+        fn raw_bytes_never_panic_and_garbage_is_refused(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            accepted(&bytes)?;
+        }
+
+        #[test]
+        fn any_json_is_a_recording_only_with_the_format_named(value in json_value()) {
+            let bytes = value.to_string().into_bytes();
+            if value.get("format").and_then(Value::as_str) != Some(FORMAT) {
+                prop_assert!(parse(&bytes).is_err());
+            }
+            accepted(&bytes)?;
+        }
+
+        #[test]
+        fn near_misses_of_an_export_never_panic(choice in any::<usize>(), replacement in json_value()) {
+            let mutated = mutate(&fixture(), choice, replacement);
+            accepted(mutated.to_string().as_bytes())?;
+            if let Ok(recording) = parse(mutated.to_string().as_bytes()) {
+                for turn in &recording.turns {
+                    let _ = inbound_from_stored(&turn.customer);
+                    let _ = normalized(&turn.customer);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_export_shape_parses() {
+        let recording = parse(fixture().to_string().as_bytes()).expect("the fixture parses");
+        assert_eq!((recording.catalog.len(), recording.turns.len()), (1, 2));
+    }
+}

@@ -314,3 +314,67 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Luhn by the table of doubled digits, to check the sandbox's arithmetic against.
+    fn luhn_by_table(digits: &[u8]) -> bool {
+        const DOUBLED: [u32; 10] = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9];
+        let sum: u32 = digits
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, d)| if i % 2 == 1 { DOUBLED[usize::from(*d)] } else { u32::from(*d) })
+            .sum();
+        (12..=19).contains(&digits.len()) && sum % 10 == 0
+    }
+
+    /// A card number as a person types it: digits, with spaces or dashes between groups.
+    fn typed_number() -> impl Strategy<Value = (Vec<u8>, String)> {
+        (prop::collection::vec(0u8..10, 0..24), prop::sample::select(vec!["", " ", "-", "  "])).prop_map(
+            |(digits, separator)| {
+                let text = digits
+                    .chunks(4)
+                    .map(|group| group.iter().map(|d| char::from(b'0' + d)).collect::<String>())
+                    .collect::<Vec<_>>()
+                    .join(separator);
+                (digits, text)
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(crate::proptests::config())]
+
+        #[test]
+        fn luhn_agrees_with_the_table_however_the_number_is_typed((digits, typed) in typed_number()) {
+            prop_assert_eq!(luhn_valid(&typed), luhn_by_table(&digits), "{}", typed);
+            let last = last4(&typed);
+            prop_assert!(last.len() <= 4 && last.chars().all(|c| c.is_ascii_digit()));
+            prop_assert_eq!(digits.len(), super::digits(&typed).len());
+        }
+
+        #[test]
+        fn card_fields_never_panic_whatever_is_typed(number in any::<String>(), month in any::<u32>(), year in any::<u32>(), now in any::<i64>()) {
+            let _ = luhn_valid(&number);
+            let last = last4(&number);
+            prop_assert!(last.len() <= 4);
+            let _ = expired(month, year, now);
+        }
+
+        #[test]
+        fn a_month_outside_the_calendar_is_always_expired(month in 13u32.., year in any::<u32>(), now in 0i64..4_102_444_800_000) {
+            prop_assert!(expired(month, year, now));
+            prop_assert!(expired(0, year, now));
+        }
+
+        #[test]
+        fn a_card_ending_after_2100_is_valid_until_then(month in 1u32..=12, year in 2101u32..100_000, now in 0i64..4_102_444_800_000) {
+            prop_assert!(!expired(month, year, now));
+        }
+    }
+}

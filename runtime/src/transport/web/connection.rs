@@ -84,7 +84,7 @@ pub async fn serve(mut socket: WebSocket, app: App, business: Business) {
 /// the page never said it (the socket is closed).
 async fn hello(socket: &mut WebSocket, app: &App, business: &Business) -> Flow<Option<(WebSession, i64)>> {
     let frame = match tokio::time::timeout(HELLO_WITHIN, socket.recv()).await {
-        Ok(Some(Ok(WsMessage::Text(text)))) => serde_json::from_str::<ClientFrame>(&text).ok(),
+        Ok(Some(Ok(WsMessage::Text(text)))) => ClientFrame::decode(&text).ok(),
         _ => return Ok(None),
     };
     let Some(ClientFrame::Hello { token, after, locale }) = frame else {
@@ -207,7 +207,7 @@ impl Connection {
             return send(&mut self.socket, &error("invalid_text", "text may not contain NUL characters".into(), None))
                 .await;
         }
-        let frame = match serde_json::from_str::<ClientFrame>(text) {
+        let frame = match ClientFrame::decode(text) {
             Ok(frame) => frame,
             Err(e) => return send(&mut self.socket, &error("bad_frame", format!("not a frame: {e}"), None)).await,
         };

@@ -234,3 +234,104 @@ mod tests {
         assert!(matches!(to_inbound(&message.payload), Inbound::Text(text) if text == "a\u{fffd}b"));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::proptests::{json_value, mutate};
+
+    /// A delivery in the shape Meta documents: a message with its contact and a status.
+    fn fixture() -> Value {
+        json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "0", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550000000", "phone_number_id": "1065"},
+                "contacts": [{"profile": {"name": "Ana"}, "wa_id": "34600111222"}],
+                "messages": [
+                    {"from": "34600111222", "id": "wamid.a", "timestamp": "1700000000", "type": "text",
+                     "text": {"body": "hi"}, "context": {"referred_product": {"product_retailer_id": "pear"}}},
+                    {"from": "34600111222", "id": "wamid.b", "type": "interactive",
+                     "interactive": {"type": "list_reply", "list_reply": {"id": "product:pear", "title": "Pear"}}},
+                    {"from": "34600111222", "id": "wamid.c", "type": "order",
+                     "order": {"product_items": [{"product_retailer_id": "pear", "quantity": 2}]}},
+                ],
+                "statuses": [{"id": "wamid.s", "status": "failed", "errors": [{"code": 131047, "title": "Re-engagement"}]}],
+            }}]}],
+        })
+    }
+
+    /// What a parsed delivery promises whatever it was made from.
+    fn check(delivery: &Delivery) -> Result<(), TestCaseError> {
+        for message in &delivery.messages {
+            prop_assert!(!message.id.contains('\0') && !message.phone_number_id.contains('\0'));
+            let _ = sender(&message.payload);
+            let _ = to_inbound(&message.payload);
+        }
+        for status in &delivery.statuses {
+            prop_assert!(!status.id.contains('\0') && !status.status.contains('\0'));
+            prop_assert!(status.error.as_ref().is_none_or(|e| !e.contains('\0')));
+        }
+        Ok(())
+    }
+
+    fn has_entry_array(body: &[u8]) -> bool {
+        serde_json::from_slice::<Value>(body).ok().is_some_and(|v| v.get("entry").is_some_and(Value::is_array))
+    }
+
+    proptest! {
+        #![proptest_config(crate::proptests::config())]
+
+        #[test]
+        fn raw_bytes_never_panic_and_garbage_is_refused(body in prop::collection::vec(any::<u8>(), 0..512)) {
+            match parse_delivery(&body) {
+                Ok(delivery) => {
+                    prop_assert!(has_entry_array(&body));
+                    check(&delivery)?;
+                }
+                Err(why) => prop_assert!(!why.is_empty()),
+            }
+        }
+
+        #[test]
+        fn any_json_parses_only_with_an_entry_array(root in json_value()) {
+            let body = root.to_string().into_bytes();
+            if let Ok(delivery) = parse_delivery(&body) {
+                prop_assert!(has_entry_array(&body));
+                check(&delivery)?;
+            }
+        }
+
+        #[test]
+        fn near_misses_of_the_published_shape_never_panic(
+            choice in any::<usize>(),
+            replacement in json_value(),
+            cut in any::<usize>(),
+        ) {
+            let mutated = mutate(&fixture(), choice, replacement);
+            if let Ok(delivery) = parse_delivery(mutated.to_string().as_bytes()) {
+                check(&delivery)?;
+            }
+            // A body cut short is never a delivery.
+            let bytes = mutated.to_string().into_bytes();
+            let short = &bytes[..cut % bytes.len().max(1)];
+            prop_assert!(parse_delivery(short).is_err() || has_entry_array(short));
+        }
+
+        #[test]
+        fn any_stored_payload_reads_as_some_inbound(payload in json_value()) {
+            let _ = sender(&payload);
+            let _ = to_inbound(&payload);
+            let _ = to_inbound(&json!({"message": payload}));
+        }
+    }
+
+    #[test]
+    fn the_published_shape_parses_whole() {
+        let delivery = parse_delivery(fixture().to_string().as_bytes()).expect("the fixture parses");
+        assert_eq!(delivery.messages.len(), 3);
+        assert_eq!(delivery.statuses[0].error.as_deref(), Some("131047 Re-engagement"));
+    }
+}
