@@ -24,13 +24,13 @@ fn framed_by_self(config: &mut bottega::Config) {
     config.http.web_chat_frame_ancestors = "'self' https://shop.example".into();
 }
 
-bottega_tests::on_both_databases_with!(small_limits;
+bottega_tests::on_both_databases_with!(super::small_limits;
     a_card_tester_is_slowed_per_order,
     a_client_opening_web_chats_in_a_loop_is_slowed,
     one_business_flooding_whatsapp_does_not_slow_another,
 );
 bottega_tests::on_both_databases!(every_page_carries_its_security_headers);
-bottega_tests::on_both_databases_with!(framed_by_self; the_operator_chooses_who_frames_the_web_chat);
+bottega_tests::on_both_databases_with!(super::framed_by_self; the_operator_chooses_who_frames_the_web_chat);
 
 /// A request through the router (no connection, so no client address): status, headers, body.
 async fn answer(app: &TestApp, request: Request<Body>) -> (StatusCode, HeaderMap, String) {

@@ -247,7 +247,7 @@ mod proptests {
         #[test]
         fn any_stored_body_reads_back_without_panicking(body in json_value()) {
             if let Some(message) = from_stored(&body) {
-                prop_assert!(!matches!(message, Inbound::Unreadable { .. }));
+                prop_assert!(!matches!(message, Inbound::Unreadable { .. }), "a stored unreadable message is never replayed");
             }
         }
     }
