@@ -154,8 +154,10 @@ async fn refund_order(
     let scope = format!("refund:{}:{id}", business.id);
     let fingerprint = body.amount_minor.to_string();
     let lease = app.commerce.config().payment_lease;
-    let answered = idempotency::once(&app.db, &scope, &key, &fingerprint, lease, |_resumed| async {
-        let refunded = refund::refund(&app.commerce, &business.id, &id, body.amount_minor, Some(&key)).await;
+    let (commerce, key_ref) = (&app.commerce, key.as_str());
+    let answered = idempotency::once(&app.db, &scope, &key, &fingerprint, lease, |resumed| async move {
+        let request = refund::RefundRequest { amount_minor: body.amount_minor, key: Some(key_ref), resumed };
+        let refunded = refund::refund(commerce, &business.id, &id, request).await;
         let (status, value) = match refunded {
             Ok(refunded) => {
                 (StatusCode::OK, serde_json::to_value(&refunded).map_err(|e| StoreError::Corrupt(e.to_string()))?)
@@ -164,8 +166,9 @@ async fn refund_order(
             Err(error) => {
                 let error = ApiError::from(error);
                 let value = serde_json::json!({"error": {"code": error.code, "message": error.message}});
-                if error.status.is_server_error() {
-                    // The provider failed: the same request may be sent again.
+                if error.status.is_server_error() || error.code == "request_in_flight" {
+                    // The provider failed, or the refund is still another
+                    // request's: the same request may be sent again.
                     return Ok(Outcome::Retryable(Answer {
                         status_code: error.status.as_u16(),
                         body: value.to_string(),

@@ -40,20 +40,32 @@ pub enum RefundError {
     Store(#[from] StoreError),
 }
 
-/// Refunds `amount_minor` of a paid order, once per `request_key`.
+/// How a refund request came.
+#[derive(Debug, Clone, Copy)]
+pub struct RefundRequest<'a> {
+    pub amount_minor: i64,
+    /// The request's idempotency key: its retry resumes its refund.
+    pub key: Option<&'a str>,
+    /// The request's key was taken over from an owner that died: a refund
+    /// it left pending is carried on at once (the provider moves the money
+    /// once per refund), not after the refund's own lease.
+    pub resumed: bool,
+}
+
+/// Refunds part of a paid order, once per request key.
 pub async fn refund(
     commerce: &Commerce,
     business_id: &str,
     order_id: &str,
-    amount_minor: i64,
-    request_key: Option<&str>,
+    request: RefundRequest<'_>,
 ) -> Result<Refunded, RefundError> {
+    let RefundRequest { amount_minor, key: request_key, resumed } = request;
     let db = commerce.db();
     orders::get(db, business_id, order_id).await?.ok_or(RefundError::NotFound)?;
     if let Some(key) = request_key
         && let Some(started) = payments::refund_by_request_key(db, order_id, key).await?
     {
-        return resume(commerce, started).await;
+        return resume(commerce, started, resumed).await;
     }
     let payments = payments::of_order(db, business_id, order_id).await?;
     let Some(payment) = payments.into_iter().find(|p| p.status == AttemptStatus::Captured) else {
@@ -71,9 +83,9 @@ pub async fn refund(
     execute(commerce, started).await
 }
 
-async fn resume(commerce: &Commerce, refund: Refund) -> Result<Refunded, RefundError> {
+async fn resume(commerce: &Commerce, refund: Refund, resumed: bool) -> Result<Refunded, RefundError> {
     match refund.status {
-        RefundStatus::Pending if refund.lease_until.is_some_and(|until| until > ids::now_ms()) => {
+        RefundStatus::Pending if !resumed && refund.lease_until.is_some_and(|until| until > ids::now_ms()) => {
             Err(RefundError::InProgress)
         }
         RefundStatus::Pending => execute(commerce, refund).await,
