@@ -40,6 +40,16 @@ pub fn rfc3339(ms: i64) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 
+/// The longest id a business may choose (product ids).
+pub const MAX_ID_BYTES: usize = 64;
+
+/// An id a business chooses is 1 to [`MAX_ID_BYTES`] of `A-Z a-z 0-9 . _ -`,
+/// and not `.` or `..`: safe in a path, a URL and a log line.
+pub fn is_safe_id(id: &str) -> bool {
+    let alphabet = id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    (1..=MAX_ID_BYTES).contains(&id.len()) && alphabet && id != "." && id != ".."
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,14 +78,4 @@ mod tests {
         let ids: Vec<String> = (0..20_000).map(|_| super::new_id("x")).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
-}
-
-/// The longest id a business may choose (product ids).
-pub const MAX_ID_BYTES: usize = 64;
-
-/// An id a business chooses is 1 to [`MAX_ID_BYTES`] of `A-Z a-z 0-9 . _ -`,
-/// and not `.` or `..`: safe in a path, a URL and a log line.
-pub fn is_safe_id(id: &str) -> bool {
-    let alphabet = id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    (1..=MAX_ID_BYTES).contains(&id.len()) && alphabet && id != "." && id != ".."
 }

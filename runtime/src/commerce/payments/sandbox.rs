@@ -330,7 +330,7 @@ mod proptests {
             .enumerate()
             .map(|(i, d)| if i % 2 == 1 { DOUBLED[usize::from(*d)] } else { u32::from(*d) })
             .sum();
-        (12..=19).contains(&digits.len()) && sum % 10 == 0
+        (12..=19).contains(&digits.len()) && sum.is_multiple_of(10)
     }
 
     /// A card number as a person types it: digits, with spaces or dashes between groups.
