@@ -2,8 +2,9 @@
 //!
 //! At most `max_concurrent_calls` calls run on the node, and one business runs
 //! at most `max_concurrent_calls_per_business` of them, and never more than
-//! the node has cores (`std::thread::available_parallelism`): a busy shop
-//! cannot take the CPUs its neighbours need. A business whose calls hit their
+//! the node has cores (`std::thread::available_parallelism`), and one fewer
+//! while other businesses are calling too: a busy shop cannot take the CPUs
+//! its neighbours need. A business whose calls hit their
 //! limits recently (ran out their deadline, their memory, or trapped) runs one
 //! call at a time until [`FAULT_MEMORY`] has passed since its last such fault,
 //! so it is slowed before anyone else is.
@@ -24,6 +25,10 @@ use tokio::sync::oneshot;
 /// How long a business that hit a limit stays limited to one running call.
 pub const FAULT_MEMORY: Duration = Duration::from_secs(30);
 
+/// Businesses that were given a slot this recently are neighbours: each
+/// business then leaves a core to the others.
+pub const NEIGHBOURS_WITHIN: Duration = Duration::from_secs(1);
+
 /// The bounds the slots keep.
 #[derive(Debug, Clone, Copy)]
 pub struct SlotLimits {
@@ -41,10 +46,17 @@ impl SlotLimits {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     }
 
-    /// How many calls `tenant` may run now.
-    fn share(&self, tenant: &Tenant, now: Instant) -> usize {
+    /// How many calls `tenant` may run now; `neighbours` is whether other
+    /// businesses called recently ([`NEIGHBOURS_WITHIN`]): then a business
+    /// leaves one core to them, so a CPU-heavy shop cannot take every core
+    /// while a quiet one waits for a CPU, not for a slot.
+    fn share(&self, tenant: &Tenant, now: Instant, neighbours: bool) -> usize {
         let faulted = tenant.last_fault.is_some_and(|at| now.saturating_duration_since(at) < FAULT_MEMORY);
-        if faulted { 1 } else { self.per_business.min(self.cores).max(1) }
+        if faulted {
+            return 1;
+        }
+        let cores = if neighbours { self.cores.saturating_sub(1) } else { self.cores };
+        self.per_business.min(cores).max(1)
     }
 }
 
@@ -65,6 +77,17 @@ struct Slots {
     /// Grants made so far: the clock of the round-robin.
     grants: u64,
     tenants: HashMap<Arc<str>, Tenant>,
+    /// When each business was last given a slot (pruned after
+    /// [`NEIGHBOURS_WITHIN`]): who the neighbours are.
+    recent: HashMap<Arc<str>, Instant>,
+}
+
+impl Slots {
+    /// Whether a business other than `business` was given a slot recently.
+    fn has_neighbours(&mut self, business: &str, now: Instant) -> bool {
+        self.recent.retain(|_, at| now.saturating_duration_since(*at) < NEIGHBOURS_WITHIN);
+        self.recent.keys().any(|other| &**other != business)
+    }
 }
 
 #[derive(Default)]
@@ -111,11 +134,13 @@ impl CallSlots {
         let slots = &mut *guard;
         let node_free = slots.running < limits.node;
         let key: Arc<str> = Arc::from(business);
+        let neighbours = slots.has_neighbours(business, now);
         let tenant = slots.tenants.entry(key.clone()).or_default();
         tenant.waiters.retain(|waiter| !waiter.is_closed());
         // Others' waiters cannot use a free node slot (they would have been
         // given it), so this business may take it if none of its own wait.
-        if node_free && tenant.waiters.is_empty() && tenant.running < limits.share(tenant, now) {
+        if node_free && tenant.waiters.is_empty() && tenant.running < limits.share(tenant, now, neighbours) {
+            slots.recent.insert(key.clone(), now);
             slots.grants += 1;
             slots.running += 1;
             tenant.running += 1;
@@ -195,10 +220,15 @@ impl Shared {
             for tenant in slots.tenants.values_mut() {
                 tenant.waiters.retain(|waiter| !waiter.is_closed());
             }
+            slots.recent.retain(|_, at| now.saturating_duration_since(*at) < NEIGHBOURS_WITHIN);
+            let recent = &slots.recent;
+            let neighbours = |id: &Arc<str>| recent.keys().any(|other| other != id);
             let next = slots
                 .tenants
                 .iter()
-                .filter(|(_, tenant)| !tenant.waiters.is_empty() && tenant.running < limits.share(tenant, now))
+                .filter(|(id, tenant)| {
+                    !tenant.waiters.is_empty() && tenant.running < limits.share(tenant, now, neighbours(id))
+                })
                 .min_by(|(a_id, a), (b_id, b)| a.last_served.cmp(&b.last_served).then_with(|| a_id.cmp(b_id)))
                 .map(|(id, _)| id.clone());
             let Some(id) = next else { return };
@@ -208,9 +238,12 @@ impl Shared {
             let Some(waiter) = tenant.waiters.pop_front() else { continue };
             tenant.running += 1;
             tenant.last_served = grants;
-            let permit = SlotPermit { shared: Some(self.clone()), business: id };
+            let permit = SlotPermit { shared: Some(self.clone()), business: id.clone() };
             match waiter.send(permit) {
-                Ok(()) => slots.running += 1,
+                Ok(()) => {
+                    slots.running += 1;
+                    slots.recent.insert(id, now);
+                }
                 // The waiter gave up in the meantime: the slot stays free.
                 Err(mut permit) => {
                     permit.shared = None;
@@ -273,12 +306,15 @@ mod tests {
     fn a_business_runs_no_more_calls_than_the_node_has_cores() {
         let slots = slots(16, 8, 2);
         let first = granted(slots.acquire("a"));
-        let _second = granted(slots.acquire("a"));
+        let second = granted(slots.acquire("a"));
         let mut third = queued(slots.acquire("a"));
-        // Its neighbours still run at once.
+        // Its neighbours still run at once...
         let _b = granted(slots.acquire("b"));
+        // ...and while they call, it leaves them a core: one call of its own.
         drop(first);
-        assert!(served(&mut third).is_some());
+        assert!(served(&mut third).is_none(), "A leaves a core to its neighbour");
+        drop(second);
+        let _third = served(&mut third).expect("A's next call runs once it runs none");
     }
 
     #[test]
