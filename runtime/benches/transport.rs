@@ -91,8 +91,10 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
     let base = format!("http://{}", listener.local_addr()?);
     let mut config = Config::new(dir.path().to_path_buf(), "bench".into());
     config.database_url = database_url;
-    // Inbound: measure the acknowledgement path alone.
+    // Inbound: measure the acknowledgement path alone, without the per-business
+    // delivery limit (a rate limit, not the cost being measured).
     config.transport.run_workers = false;
+    config.http.rate_limits.whatsapp_deliveries_per_business = 0;
     // The stand-in Graph API listens on loopback.
     config.egress = bottega::egress::EgressPolicy::allowing(vec![
         bottega::egress::AllowedHost::parse("127.0.0.1").map_err(anyhow::Error::msg)?,
