@@ -135,7 +135,7 @@ async fn receive(
     let signed_for = |other: &WhatsAppChannel| {
         other.business_id == channel.business_id || whatsapp::signature_valid(&other.app_secret, signature, &body)
     };
-    let routes = route(&app, &delivery, signed_for).await?;
+    let routes = route(&app, &delivery, Some(&channel), signed_for).await?;
     if let Err(limited) = within_limits(&app, Some(channel.business_id.as_str()), &routes) {
         return Ok(limited.into_response());
     }
@@ -150,7 +150,7 @@ async fn receive_operator(State(app): State<App>, headers: HeaderMap, body: Byte
         return Err(invalid_signature());
     }
     let delivery = parse(&body)?;
-    let routes = route(&app, &delivery, |_| true).await?;
+    let routes = route(&app, &delivery, None, |_| true).await?;
     if let Err(limited) = within_limits(&app, None, &routes) {
         return Ok(limited.into_response());
     }
@@ -168,10 +168,12 @@ fn within_limits(app: &App, own: Option<&str>, routes: &HashMap<String, Option<S
 
 /// The business each phone number of `delivery` belongs to (`None`: no
 /// business has it). Refuses the whole delivery when a number's business is
-/// not one `trusted` accepts as signed for.
+/// not one `trusted` accepts as signed for. `own` is the channel whose URL the
+/// delivery came to (its number needs no lookup).
 async fn route(
     app: &App,
     delivery: &Delivery,
+    own: Option<&WhatsAppChannel>,
     trusted: impl Fn(&WhatsAppChannel) -> bool,
 ) -> Result<HashMap<String, Option<String>>, ApiError> {
     let numbers = delivery
@@ -180,6 +182,9 @@ async fn route(
         .map(|m| &m.phone_number_id)
         .chain(delivery.statuses.iter().map(|s| &s.phone_number_id));
     let mut routes: HashMap<String, Option<String>> = HashMap::new();
+    if let Some(own) = own {
+        routes.insert(own.phone_number_id.clone(), Some(own.business_id.clone()));
+    }
     for number in numbers {
         if routes.contains_key(number) {
             continue;

@@ -44,6 +44,34 @@ impl OrderObserver for NoObserver {
     }
 }
 
+/// [`dispatch`] for the order a change just returned: its events, told with
+/// the order as it is (no second read).
+pub async fn dispatch_for(commerce: &Commerce, order: &Order) -> StoreResult<usize> {
+    let db = commerce.db();
+    let now = crate::ids::now_ms();
+    let claimed = orders::claim_undispatched(db, Some(&order.id), now, now + super::millis(LEASE), 20).await?;
+    let mut done = 0;
+    for event in &claimed {
+        done += usize::from(tell(commerce, order, event).await?);
+    }
+    Ok(done)
+}
+
+/// Tells the observer of one claimed event and marks it done; false (left for
+/// a later dispatch) when the observer failed.
+async fn tell(commerce: &Commerce, order: &Order, event: &OrderEvent) -> StoreResult<bool> {
+    match commerce.observer.order_changed(&event.business_id, order, event).await {
+        Ok(()) => {
+            orders::mark_dispatched(commerce.db(), &event.id).await?;
+            Ok(true)
+        }
+        Err(error) => {
+            tracing::warn!(order = %order.id, kind = %event.kind, "telling the bot about an order failed: {error}");
+            Ok(false)
+        }
+    }
+}
+
 /// Does the follow-ups of undispatched events: of one order (right after a
 /// change), or of every order whose dispatcher died. Returns how many.
 pub async fn dispatch(commerce: &Commerce, order_id: Option<&str>) -> StoreResult<usize> {
@@ -57,15 +85,7 @@ pub async fn dispatch(commerce: &Commerce, order_id: Option<&str>) -> StoreResul
         }
         for event in &claimed {
             let Some(order) = orders::get(db, &event.business_id, &event.order_id).await? else { continue };
-            match commerce.observer.order_changed(&event.business_id, &order, event).await {
-                Ok(()) => {
-                    orders::mark_dispatched(db, &event.id).await?;
-                    done += 1;
-                }
-                Err(error) => {
-                    tracing::warn!(order = %order.id, kind = %event.kind, "telling the bot about an order failed: {error}");
-                }
-            }
+            done += usize::from(tell(commerce, &order, event).await?);
         }
         if order_id.is_some() {
             return Ok(done);

@@ -174,7 +174,7 @@ async fn change_at(
             _ => orders::apply(db, business_id, &order, &next).await?,
         };
         if let Some(changed) = changed {
-            super::events::dispatch(commerce, Some(&changed.id)).await?;
+            super::events::dispatch_for(commerce, &changed).await?;
             return Ok(changed);
         }
     }

@@ -171,8 +171,13 @@ pub(crate) async fn record_answer(
 ) -> StoreResult<PayResult> {
     let db = commerce.db();
     let mut answer = answer;
+    // The attempt as the caller read it; after a lost race, as it is now.
+    let mut read = Some(attempt.clone());
     for _ in 0..5 {
-        let current = payments::get(db, &attempt.business_id, &attempt.id).await?;
+        let current = match read.take() {
+            Some(fresh) => Some(fresh),
+            None => payments::get(db, &attempt.business_id, &attempt.id).await?,
+        };
         let Some(current) = current.filter(|p| p.status.in_flight()) else {
             // Resolved meanwhile by another request or recovery: say how.
             let resolved = payments::get(db, &attempt.business_id, &attempt.id).await?;
@@ -246,12 +251,16 @@ pub(crate) async fn record_answer(
                     .await?
             }
         };
-        let Some((recorded, _)) = recorded else { continue };
+        let Some((recorded, changed)) = recorded else { continue };
         if recorded.status == AttemptStatus::Captured {
             commerce.failpoints().hit(failpoint::PAY_AFTER_RECORD).await;
         }
-        crate::commerce::events::dispatch(commerce, Some(&recorded.order_id)).await?;
-        return outcome_of(commerce, &recorded).await;
+        let order = match changed {
+            Some(changed) => changed,
+            None => order,
+        };
+        crate::commerce::events::dispatch_for(commerce, &order).await?;
+        return Ok(outcome_with(&recorded, Some(order)));
     }
     Err(StoreError::Conflict("the payment kept changing; try again".into()))
 }
@@ -274,7 +283,12 @@ async fn give_back(
 /// How a recorded attempt ended, as the customer is told.
 async fn outcome_of(commerce: &Commerce, attempt: &Payment) -> StoreResult<PayResult> {
     let order = orders::get(commerce.db(), &attempt.business_id, &attempt.order_id).await?;
-    Ok(match attempt.status {
+    Ok(outcome_with(attempt, order))
+}
+
+/// [`outcome_of`] with the attempt's order as it now stands.
+fn outcome_with(attempt: &Payment, order: Option<Order>) -> PayResult {
+    match attempt.status {
         AttemptStatus::Captured => match order {
             Some(order) => PayResult::Paid { payment_id: attempt.id.clone(), order: Box::new(order) },
             None => PayResult::NotPayable,
@@ -286,5 +300,5 @@ async fn outcome_of(commerce: &Commerce, attempt: &Payment) -> StoreResult<PayRe
         },
         AttemptStatus::Failed => PayResult::ProcessorError,
         AttemptStatus::Processing => PayResult::NotPayable,
-    })
+    }
 }
