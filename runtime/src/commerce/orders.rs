@@ -70,7 +70,7 @@ pub async fn checkout(
 ) -> StoreResult<Result<Payable, OutOfStock>> {
     if let Some(waiting) = orders::awaiting_payment(db, at.business_id, at.conversation_id, ids::now_ms()).await?
         && same_lines(&waiting.cart, priced)
-        && let Some(payable) = awaiting_payment(db, config, at.business_id, at.conversation_id).await?
+        && let Some(payable) = with_fresh_link(db, config, at.business_id, waiting).await?
     {
         return Ok(Ok(payable));
     }
@@ -99,9 +99,19 @@ pub async fn awaiting_payment(
     business_id: &str,
     conversation_id: &str,
 ) -> StoreResult<Option<Payable>> {
-    let Some(order) = orders::awaiting_payment(db, business_id, conversation_id, ids::now_ms()).await? else {
-        return Ok(None);
-    };
+    match orders::awaiting_payment(db, business_id, conversation_id, ids::now_ms()).await? {
+        Some(order) => with_fresh_link(db, config, business_id, order).await,
+        None => Ok(None),
+    }
+}
+
+/// `order` with a new payment-link token (the old link stops working).
+async fn with_fresh_link(
+    db: &Db,
+    config: &CommerceConfig,
+    business_id: &str,
+    order: Order,
+) -> StoreResult<Option<Payable>> {
     let token = ids::new_secret("pt");
     if !orders::renew_payment_link(db, business_id, &order.id, &ids::hash_secret(&token)).await? {
         return Ok(None);
