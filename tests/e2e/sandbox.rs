@@ -1,12 +1,17 @@
 //! What a plugin is denied beyond other businesses' data: the operator's log
 //! (its text reaches it only escaped, so it can never pass for the host's own
-//! lines) and the time (WASI's clocks tell none without the `clock` grant).
+//! lines) and the time (WASI's clocks tell none without the `clock` grant);
+//! and a text no database can hold (a NUL) answers the same on both.
 
 use bottega::chat::fallback;
 use bottega_tests::*;
 use serde_json::json;
 
-bottega_tests::on_both_databases!(a_plugin_cannot_forge_the_operators_log, wasi_clocks_tell_the_time_only_when_granted);
+bottega_tests::on_both_databases!(
+    a_plugin_cannot_forge_the_operators_log,
+    wasi_clocks_tell_the_time_only_when_granted,
+    a_plugin_that_passes_nul_to_the_host_finds_nothing_on_either_database
+);
 
 async fn a_plugin_cannot_forge_the_operators_log(app: TestApp) {
     let shop = app.create_shop("Forger", json!({})).await;
@@ -52,4 +57,36 @@ async fn wasi_clocks_tell_the_time_only_when_granted(app: TestApp) {
     let report = reply_text(&app.say(&timed, "c1", "what time is it").await);
     let wall: u64 = fact(&report, "wall_clock_s").parse().expect("seconds");
     assert!(wall > 1_700_000_000, "{report}");
+}
+
+async fn a_plugin_that_passes_nul_to_the_host_finds_nothing_on_either_database(app: TestApp) {
+    let shop = app.create_shop("Nul", json!({})).await;
+    app.add_product(&shop, "apple", "Apple", 100, "Fruit").await;
+    app.upload(&shop, plugins::TEST_SPY).await;
+
+    // Every lookup by a text holding a NUL finds nothing: not a host fault
+    // on PostgreSQL (which cannot hold a NUL) and a lookup on SQLite.
+    let report = reply_text(&app.say(&shop, "ana", "nul").await);
+    for fact in [
+        "nul_get_product=false",
+        "nul_search=0",
+        "nul_section=0",
+        "nul_kv_get=false",
+        "nul_kv_keys=0",
+        "nul_cart_add_unknown=true",
+        "nul_cart_set_unknown=true",
+        "nul_cart_remove=0",
+        "nul_order=false",
+    ] {
+        assert!(report.lines().any(|l| l == fact), "expected `{fact}` in:\n{report}");
+    }
+    let (_, failures) = app.get("/v1/plugins/failures", &shop.key).await;
+    assert_eq!(failures.as_array().map(Vec::len), Some(0), "no call failed: {failures}");
+
+    // Storing under such a key is the plugin's own fault, the same on both.
+    assert_eq!(reply_text(&app.say(&shop, "ana", "nul-set").await), fallback::FAILED);
+    let (_, failures) = app.get("/v1/plugins/failures", &shop.key).await;
+    let detail = failures[0]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("a key may not contain NUL"), "{failures}");
+    assert!(!detail.contains("host failure"), "{failures}");
 }

@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Caller, Json, Query};
+use super::extract::{Caller, Json, OptionalJson, Query};
 use crate::App;
 use crate::chat::handoff::{self, HandlingChange};
 use crate::chat::{ChatOutcome, Inbound, InboundRequest};
@@ -130,16 +130,6 @@ pub struct ReleaseConversation {
     /// Who gives it back; they must be the agent holding it. When absent,
     /// the business releases it whoever holds it.
     pub agent: Option<String>,
-}
-
-/// An optional JSON body: empty (or only spaces) means none.
-fn optional_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<Option<T>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    serde_json::from_slice(body)
-        .map(Some)
-        .map_err(|e| ApiError::invalid(format!("the body is not a valid {what} request: {e}")))
 }
 
 fn inbound(body: SendMessage) -> Result<InboundRequest, ApiError> {
@@ -282,11 +272,10 @@ async fn take_conversation(
     State(app): State<App>,
     Caller(business): Caller,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    OptionalJson(take): OptionalJson<TakeConversation>,
 ) -> Result<Json<Conversation>, ApiError> {
     // Another business's conversation is not found, whatever the body says.
     conversation(&app, &business.id, &id).await?;
-    let take: Option<TakeConversation> = optional_body(&body, "take")?;
     let agent = take.and_then(|t| t.agent).unwrap_or_default();
     let taken = handoff::change_handling(&app.db, &business.id, &id, HandlingChange::Take { agent: &agent }).await?;
     Ok(Json(taken))
@@ -305,10 +294,10 @@ async fn release_conversation(
     State(app): State<App>,
     Caller(business): Caller,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    OptionalJson(release): OptionalJson<ReleaseConversation>,
 ) -> Result<Json<Released>, ApiError> {
     conversation(&app, &business.id, &id).await?;
-    let release: ReleaseConversation = optional_body(&body, "release")?.unwrap_or_default();
+    let release = release.unwrap_or_default();
     let change = HandlingChange::Release { agent: release.agent.as_deref() };
     let released = handoff::change_handling(&app.db, &business.id, &id, change).await?;
     let replies = app.chat.deliver_event(&business, &released, ShopEvent::AgentReleased).await?;

@@ -36,23 +36,51 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json(request.headers()) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the body as JSON, with `content-type: application/json`",
-            ));
-        }
+        let json = is_json(request.headers());
         let bytes = Bytes::from_request(request, state).await?;
-        // A NUL can only arrive escaped (`\u0000`): only then is the body read twice.
-        if bytes.windows(6).any(|w| w == b"\\u0000")
-            && serde_json::from_slice::<Value>(&bytes).is_ok_and(|value| json_has_nul(&value))
-        {
-            return Err(ApiError::invalid_text());
-        }
-        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
-        Ok(Json(value))
+        json_body(json, &bytes).map(Json)
     }
+}
+
+/// An optional JSON body: none at all (or only whitespace) is `None`;
+/// anything else is held to [`Json`]'s rules (the content type, no NUL).
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T, S> FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = is_json(request.headers());
+        let bytes = Bytes::from_request(request, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        json_body(json, &bytes).map(|value| OptionalJson(Some(value)))
+    }
+}
+
+/// A body that must be JSON (`json`: the request said so) and hold no NUL.
+fn json_body<T: DeserializeOwned>(json: bool, bytes: &Bytes) -> Result<T, ApiError> {
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON, with `content-type: application/json`",
+        ));
+    }
+    // A NUL can only arrive escaped (`\u0000`): only then is the body read twice.
+    if bytes.windows(6).any(|w| w == b"\\u0000")
+        && serde_json::from_slice::<Value>(bytes).is_ok_and(|value| json_has_nul(&value))
+    {
+        return Err(ApiError::invalid_text());
+    }
+    let axum::Json(value) = axum::Json::<T>::from_bytes(bytes)?;
+    Ok(value)
 }
 
 impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {

@@ -73,8 +73,7 @@ impl CartRef<'_> {
     /// Sets a line's quantity; 0 removes it.
     pub async fn set_quantity(&self, product_id: &str, quantity: u32) -> StoreResult<Result<CartView, CartError>> {
         if quantity == 0 {
-            carts::remove(self.db, self.business_id, self.conversation_id, product_id).await?;
-            return Ok(Ok(self.view().await?));
+            return Ok(Ok(self.remove(product_id).await?));
         }
         let current = self.view().await?;
         self.set(product_id, quantity, &current).await
@@ -88,6 +87,9 @@ impl CartRef<'_> {
     ) -> StoreResult<Result<CartView, CartError>> {
         if quantity == 0 || quantity > MAX_QUANTITY {
             return Ok(Err(CartError::InvalidQuantity));
+        }
+        if !names_a_product(product_id) {
+            return Ok(Err(CartError::UnknownProduct));
         }
         let Some(product) = products::get(self.db, self.business_id, product_id).await? else {
             return Ok(Err(CartError::UnknownProduct));
@@ -108,7 +110,9 @@ impl CartRef<'_> {
     }
 
     pub async fn remove(&self, product_id: &str) -> StoreResult<CartView> {
-        carts::remove(self.db, self.business_id, self.conversation_id, product_id).await?;
+        if names_a_product(product_id) {
+            carts::remove(self.db, self.business_id, self.conversation_id, product_id).await?;
+        }
         self.view().await
     }
 
@@ -127,7 +131,12 @@ impl CartRef<'_> {
             // A product named twice counts once, with both quantities.
             let earlier = accepted.iter().find(|(id, _)| id == product_id).map_or(0, |(_, q)| *q);
             let wanted = earlier + i64::from(*quantity);
-            let verdict = match products::get(self.db, self.business_id, product_id).await? {
+            let product = if names_a_product(product_id) {
+                products::get(self.db, self.business_id, product_id).await?
+            } else {
+                None
+            };
+            let verdict = match product {
                 None => Err(CartError::UnknownProduct),
                 Some(_) if *quantity == 0 || wanted > i64::from(MAX_QUANTITY) => Err(CartError::InvalidQuantity),
                 Some(p) if !p.available || currency.as_ref().is_some_and(|c| *c != p.currency) => {
@@ -236,6 +245,13 @@ pub fn price(cart: &CartView, proposed: &[ProposedDiscount], locale: &str) -> (P
         total: Money::localized(total, currency, locale),
     };
     (priced, rejected)
+}
+
+/// Whether `product_id` could name a product: none holds a NUL (ids are of
+/// a safe alphabet), so one with a NUL is unknown on either database without
+/// asking (PostgreSQL could not even be asked).
+fn names_a_product(product_id: &str) -> bool {
+    !product_id.contains('\0')
 }
 
 #[cfg(test)]

@@ -4,11 +4,14 @@
 //! Any message: one text reply with a line per fact, `key=value` (among them
 //! what WASI's wall and monotonic clocks tell).
 //! "probe PRODUCT KEY": also looks up another business's product id and KV key.
+//! "nul": also calls every host function that takes a text with one holding
+//! a NUL (which nothing stored can hold) and reports what each answered.
+//! "nul-set": stores a KV key holding a NUL (the host traps the call).
 
 wit_bindgen::generate!({ path: "../../../wit", world: "bottega:shop/shop@1.1.0" });
 
 use bottega::shop::types::*;
-use bottega::shop::{catalog, kv};
+use bottega::shop::{cart, catalog, kv, orders};
 
 struct Spy;
 
@@ -43,6 +46,25 @@ impl exports::bottega::shop::bot::Guest for Spy {
                 facts.push(format!("other_search={}", catalog::search_products(product, 10).len()));
                 facts.push(format!("other_kv={}", kv::get(key).is_some()));
                 facts.push(format!("own_catalog={}", catalog::list_products(None, 0, 100).len()));
+            }
+        }
+        if let InboundMessage::Text(text) = &message {
+            if text == "nul" {
+                let nul = "apple\0";
+                facts.push(format!("nul_get_product={}", catalog::get_product(nul).is_some()));
+                facts.push(format!("nul_search={}", catalog::search_products(nul, 10).len()));
+                facts.push(format!("nul_section={}", catalog::list_products(Some(nul), 0, 10).len()));
+                facts.push(format!("nul_kv_get={}", kv::get(nul).is_some()));
+                facts.push(format!("nul_kv_keys={}", kv::list_keys(nul).len()));
+                kv::delete(nul);
+                let unknown = |e: Option<cart::CartError>| matches!(e, Some(cart::CartError::UnknownProduct));
+                facts.push(format!("nul_cart_add_unknown={}", unknown(cart::add_item(nul, 1).err())));
+                facts.push(format!("nul_cart_set_unknown={}", unknown(cart::set_quantity(nul, 2).err())));
+                facts.push(format!("nul_cart_remove={}", cart::remove_item(nul).lines.len()));
+                facts.push(format!("nul_order={}", orders::get(nul).is_some()));
+            } else if text == "nul-set" {
+                let stored = kv::set("key\0", b"value");
+                facts.push(format!("nul_kv_set={}", stored.is_ok()));
             }
         }
         vec![Reply::Text(facts.join("\n"))]

@@ -4,7 +4,7 @@
 
 use wasmtime::component::{HasData, Linker};
 
-use super::fault;
+use super::{can_match, fault};
 use crate::plugin::bindings::bottega::shop;
 use crate::plugin::bindings::bottega::shop::catalog::Host;
 use crate::plugin::bindings::{Money, Product};
@@ -49,6 +49,9 @@ pub(crate) fn to_wit(p: products::Product) -> Product {
 
 impl Host for ShopCatalog<'_> {
     async fn get_product(&mut self, id: String) -> wasmtime::Result<Option<Product>> {
+        if !can_match(&id) {
+            return Ok(None);
+        }
         let product = products::get(self.db, self.business_id, &id).await.map_err(fault("catalog.get-product"))?;
         Ok(product.map(to_wit))
     }
@@ -63,6 +66,9 @@ impl Host for ShopCatalog<'_> {
         offset: u32,
         limit: u32,
     ) -> wasmtime::Result<Vec<Product>> {
+        if section.as_deref().is_some_and(|s| !can_match(s)) {
+            return Ok(Vec::new());
+        }
         let found = products::list(self.db, self.business_id, section.as_deref(), offset, limit.min(MAX_PAGE))
             .await
             .map_err(fault("catalog.list-products"))?;
@@ -70,6 +76,9 @@ impl Host for ShopCatalog<'_> {
     }
 
     async fn search_products(&mut self, query: String, limit: u32) -> wasmtime::Result<Vec<Product>> {
+        if !can_match(&query) {
+            return Ok(Vec::new());
+        }
         let found = products::search(self.db, self.business_id, &query, limit.min(MAX_PAGE))
             .await
             .map_err(fault("catalog.search-products"))?;
