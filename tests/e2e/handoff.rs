@@ -1,8 +1,10 @@
 //! Taking a conversation over by hand: a take names its agent, an agent
-//! cannot take a conversation another holds, and only its holder gives it
-//! back (or the business, naming no one).
+//! cannot take a conversation another holds, only its holder gives it back
+//! (or the business, naming no one), and a take or a release is sent as JSON
+//! like every other body.
 
-use axum::http::{Method, StatusCode};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
 use bottega_tests::*;
 use serde_json::{Value, json};
 
@@ -10,6 +12,7 @@ bottega_tests::on_both_databases!(
     a_take_that_names_no_agent_is_refused,
     an_agent_cannot_take_a_conversation_another_holds,
     the_holder_releases_the_conversation_and_no_other_agent_can,
+    a_take_or_a_release_is_json_like_every_other_body,
 );
 
 /// A customer's conversation with a shop; returns its id.
@@ -108,4 +111,55 @@ async fn the_holder_releases_the_conversation_and_no_other_agent_can(app: TestAp
     assert_eq!(take(&app, &shop, &id, Some(json!({"agent": "luis"}))).await.0, StatusCode::OK);
     let (status, released) = release(&app, &shop, &id, json!({})).await;
     assert_eq!((status, released["conversation"]["handling"].as_str()), (StatusCode::OK, Some("bot")));
+}
+
+/// A take or a release (`action`) whose body is sent as `content_type` (none at all for `None`).
+async fn sent_as(
+    app: &TestApp,
+    shop: &Shop,
+    conversation: &str,
+    action: &str,
+    content_type: Option<&str>,
+    body: &str,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/v1/conversations/{conversation}/{action}"))
+        .header("authorization", format!("Bearer {}", shop.key));
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    app.send(request.body(Body::from(body.to_string())).expect("request builds")).await
+}
+
+async fn a_take_or_a_release_is_json_like_every_other_body(app: TestApp) {
+    let shop = app.create_shop("Stationer", json!({})).await;
+    let id = conversation(&app, &shop).await;
+
+    // Maria's name sent as plain text, as a form, or with no content type:
+    // refused as every other body is, and nobody holds the conversation.
+    for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
+        let (status, answer) = sent_as(&app, &shop, &id, "take", content_type, r#"{"agent": "maria"}"#).await;
+        assert_eq!(
+            (status, code(&answer)),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type")),
+            "{content_type:?}: {answer}"
+        );
+    }
+    assert_eq!(held(&app, &shop, &id).await, (Some("bot".into()), None), "nobody took it");
+
+    // A name with a NUL in it is refused at the boundary, as every text is.
+    let (status, answer) = take(&app, &shop, &id, Some(json!({"agent": "ma\u{0}ria"}))).await;
+    assert_eq!((status, code(&answer)), (StatusCode::BAD_REQUEST, Some("invalid_text")), "{answer}");
+    assert_eq!(held(&app, &shop, &id).await, (Some("bot".into()), None), "nobody took it");
+
+    // Sent as JSON she takes it; her release sent as plain text is refused, and it stays hers.
+    assert_eq!(take(&app, &shop, &id, Some(json!({"agent": "maria"}))).await.0, StatusCode::OK);
+    let (status, answer) = sent_as(&app, &shop, &id, "release", Some("text/plain"), r#"{"agent": "maria"}"#).await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type")),
+        "{answer}"
+    );
+    assert_eq!(held(&app, &shop, &id).await, (Some("agent".into()), Some("maria".into())));
 }

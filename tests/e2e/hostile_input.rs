@@ -1,8 +1,9 @@
 //! Hostile input and access, tried as an attacker or a careless tenant would:
-//! webhook and Graph API URLs that lead inside the operator's network, NUL
-//! characters in every kind of text, bodies that are too large or not JSON,
-//! ids that are paths, one Meta app delivering for many shops, and password
-//! guesses sent in parallel over many sockets.
+//! webhook and Graph API URLs that lead inside the operator's network (when
+//! they are set and when they are used), NUL characters in every kind of text
+//! (API bodies, web chat frames, WhatsApp deliveries), bodies that are too
+//! large or not JSON, ids that are paths, one Meta app delivering for many
+//! shops, and password guesses sent in parallel over many sockets.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -14,7 +15,9 @@ use serde_json::{Value, json};
 bottega_tests::on_both_databases!(
     a_business_cannot_point_the_host_at_private_addresses,
     a_name_that_leads_to_loopback_is_refused_when_the_request_is_made,
+    a_graph_url_the_node_no_longer_allows_is_never_sent_the_token,
     text_with_nul_is_refused_at_the_boundary,
+    a_web_chat_message_with_nul_is_refused,
     every_error_is_in_our_format_and_bodies_must_be_json,
     whatsapp_deliveries_with_nul_are_refused_or_kept_losslessly,
     parallel_guesses_never_check_more_passwords_than_the_limit,
@@ -108,6 +111,52 @@ async fn a_name_that_leads_to_loopback_is_refused_when_the_request_is_made(app: 
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
+/// Waits until every inbound event is processed and nothing is left to send.
+async fn queues_settled(app: &TestApp) {
+    for _ in 0..500 {
+        let busy: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM inbound_events WHERE state = 'pending') + \
+                    (SELECT COUNT(*) FROM outbox WHERE state = 'pending')",
+        )
+        .fetch_one(app.db())
+        .await
+        .expect("count");
+        if busy == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("inbound events or sends are still pending after 10 s");
+}
+
+async fn a_graph_url_the_node_no_longer_allows_is_never_sent_the_token(mut app: TestApp) {
+    let shop = app.create_shop("Moved channel", json!({})).await;
+    app.upload(&shop, plugins::TEST_QUOTA).await;
+    let graph = FakeGraph::start().await;
+    // Allowed when it was set (the test node allows 127.0.0.1): replies reach it.
+    app.connect_whatsapp(&shop, &graph, "1065").await;
+    app.whatsapp_says(&shop, "1065", "34600111222", text_message("34600111222", "count")).await;
+    queues_settled(&app).await;
+    let before = graph.sent().len();
+    assert!(before > 0, "the reply was sent while the address was allowed");
+
+    // The node restarts with a policy that allows only the name `localhost`:
+    // the stored channel's plain-http address is refused when the reply is
+    // sent, so the access token goes nowhere, and the business reads why.
+    app.crash_and_restart(|config| config.egress = test_egress(&["localhost"])).await;
+    app.whatsapp_says(&shop, "1065", "34600111222", text_message("34600111222", "count")).await;
+    let mut dead = Value::Null;
+    for _ in 0..500 {
+        dead = app.get("/v1/outbox?state=dead", &shop.key).await.1;
+        if dead.as_array().is_some_and(|d| !d.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(dead[0]["last_error"].as_str().unwrap_or_default().contains("egress refused"), "{dead}");
+    assert_eq!(graph.sent().len(), before, "the Graph API was not sent the token again");
+}
+
 async fn text_with_nul_is_refused_at_the_boundary(app: TestApp) {
     let shop = app.create_shop("Careful", json!({})).await;
     let nul_text = |code: &str| (StatusCode::BAD_REQUEST, Some("invalid_text".to_string()), code.to_string());
@@ -162,6 +211,20 @@ async fn every_error_is_in_our_format_and_bodies_must_be_json(app: TestApp) {
     let huge = format!(r#"{{"customer": "c", "text": "{}"}}"#, "x".repeat(3 << 20)).into_bytes();
     let (status, answer) = app.send(raw(Some("application/json"), huge)).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
+    // Also where a body is read as bytes: a catalog import past its 5 MiB.
+    let huge_import = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/products/import")
+        .header("authorization", format!("Bearer {}", shop.key))
+        .header("content-type", "text/csv")
+        .body(Body::from(vec![b'x'; 6 << 20]))
+        .expect("request");
+    let (status, answer) = app.send(huge_import).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")),
+        "{answer}"
+    );
 
     // The router's own answers.
     let (status, answer) = app.request(Method::DELETE, "/healthz", None, None).await;
@@ -195,6 +258,28 @@ async fn every_error_is_in_our_format_and_bodies_must_be_json(app: TestApp) {
     assert!(report["rows"][0]["error"].as_str().unwrap_or_default().contains("not `.` or `..`"), "{report}");
 }
 
+async fn a_web_chat_message_with_nul_is_refused(app: TestApp) {
+    let shop = app.create_shop("Careful on the web", json!({})).await;
+    let base = app.serve().await;
+    let mut chat = WebChat::new_customer(&base, &shop.id).await;
+
+    // The page sends a message with a NUL in it: refused, nothing stored.
+    chat.say("n1", "a\u{0}b").await;
+    let refused = chat.expect("error").await;
+    assert_eq!(refused["code"], "invalid_text", "{refused}");
+    assert_eq!(refused["message"], "text may not contain NUL characters", "{refused}");
+    let stored: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM inbound_events").fetch_one(app.db()).await.expect("count");
+    assert_eq!(stored, 0);
+
+    // The chat goes on: the next message is the conversation's first.
+    chat.say("ok", "hello").await;
+    assert_eq!(chat.expect("accepted").await["id"], "ok");
+    let answered = chat.until_message(2).await;
+    assert_eq!(answered[0]["body"]["text"], "hello", "{answered:?}");
+    assert_eq!(answered[1]["body"]["text"], bottega::chat::fallback::NO_PLUGIN);
+}
+
 async fn whatsapp_deliveries_with_nul_are_refused_or_kept_losslessly(app: TestApp) {
     let shop = app.create_shop("Wary", json!({})).await;
     let graph = FakeGraph::start().await;
@@ -210,6 +295,22 @@ async fn whatsapp_deliveries_with_nul_are_refused_or_kept_losslessly(app: TestAp
     let stored: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM inbound_events").fetch_one(app.db()).await.expect("count");
     assert_eq!(stored, 0);
+
+    // A NUL in a status's id (or its state): refused whole, the same way.
+    for (id, state) in [("wamid.sent\u{0}", "delivered"), ("wamid.sent", "read\u{0}")] {
+        let receipt = json!({"object": "whatsapp_business_account", "entry": [{"id": "0", "changes": [{
+            "field": "messages",
+            "value": {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "1065"},
+                      "statuses": [{"id": id, "status": state, "timestamp": "1700000000",
+                                    "recipient_id": "34600111222"}]},
+        }]}]});
+        let (status, answer) = app.deliver_webhook(&shop, receipt.to_string().as_bytes(), APP_SECRET).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_payload")),
+            "{id:?} {state:?}: {answer}"
+        );
+    }
 
     // A NUL in a message's text: stored as received, read as U+FFFD.
     let body = webhook("1065", "34600111222", vec![text_message("34600111222", "a\u{0}b")]).to_string();

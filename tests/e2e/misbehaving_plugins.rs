@@ -2,8 +2,9 @@
 //! keeps tripping the circuit breaker is kept out for a cool-off that doubles,
 //! a business uploading version after version queues at most three compiles,
 //! a component that could never start within its memory limit is refused at
-//! upload, and a customer whose bot named only unknown products still hears
-//! back (while the business reads why).
+//! upload, a customer whose bot named only unknown products still hears back
+//! (while the business reads why), and a quiet shop waits for a call slot in
+//! turn with a busy one, not behind the busy one's whole queue.
 
 use axum::body::Body;
 use axum::http::{Method, Request};
@@ -19,6 +20,13 @@ bottega_tests::on_both_databases!(
     a_plugin_whose_memory_could_never_fit_is_refused_at_upload,
     a_customer_whose_bot_named_only_unknown_products_hears_back,
 );
+bottega_tests::on_both_databases_with!(super::one_call_at_a_time; a_quiet_shop_waits_its_turn_not_a_busy_shops_queue);
+
+/// A node that runs one plugin call at a time (a business may queue four).
+fn one_call_at_a_time(config: &mut bottega::Config) {
+    config.plugins.max_concurrent_calls = 1;
+    config.plugins.max_concurrent_calls_per_business = 4;
+}
 
 const MINUTE_MS: i64 = 60 * 1000;
 const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
@@ -252,4 +260,47 @@ async fn a_customer_whose_bot_named_only_unknown_products_hears_back(app: TestAp
     // A bot that answers nothing chose silence: the host adds nothing.
     let outcome = app.say(&shop, "c1", "silent").await;
     assert_eq!(replies(&outcome), Vec::<Value>::new(), "{outcome}");
+}
+
+/// A shop's limits with its deadline set to `deadline_ms`.
+fn with_deadline(deadline_ms: u64) -> Value {
+    let mut limits = serde_json::to_value(bottega::plugin::PluginLimits::default()).expect("limits serialize");
+    limits["deadline_ms"] = json!(deadline_ms);
+    json!({"limits": limits})
+}
+
+async fn a_quiet_shop_waits_its_turn_not_a_busy_shops_queue(app: TestApp) {
+    // Deadlines long enough that nobody gives up waiting for the node's one slot.
+    let busy = app.create_shop("Number cruncher", with_deadline(5000)).await;
+    app.upload(&busy, plugins::TEST_LOOP).await;
+    let quiet = app.create_shop("Quiet corner", with_deadline(5000)).await;
+    app.upload(&quiet, plugins::TEST_QUOTA).await;
+
+    // Four customers of the busy shop: one call runs, three wait for the slot...
+    let app = std::sync::Arc::new(app);
+    let finished = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let crunching: Vec<_> = (0..4)
+        .map(|n| {
+            let (app, shop, finished) = (app.clone(), busy.clone(), finished.clone());
+            tokio::spawn(async move {
+                let answer = app.say(&shop, &format!("cruncher {n}"), "spin 300").await;
+                finished.lock().unwrap_or_else(|p| p.into_inner()).push(format!("busy {n}"));
+                answer
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    // ...then one customer of the quiet shop writes: served at the next free
+    // slot, not after the busy shop's queue.
+    let answer = app.say(&quiet, "c1", "count").await;
+    finished.lock().unwrap_or_else(|p| p.into_inner()).push("quiet".to_string());
+    assert_eq!(reply_text(&answer), "answered 1", "{answer}");
+    for call in crunching {
+        let answer = call.await.expect("the busy shop's call");
+        assert_eq!(reply_text(&answer), "spun 300 ms", "{answer}");
+    }
+    let finished = finished.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let place = finished.iter().position(|f| f == "quiet").expect("the quiet shop answered");
+    assert!(place <= 2, "the quiet shop waited behind the busy shop's queue: {finished:?}");
 }

@@ -129,6 +129,25 @@ async fn only_deliveries_signed_with_the_app_secret_are_accepted(app: TestApp) {
     assert_eq!(history["messages"][0]["body"]["text"], "みどりいろ and pâtes");
     assert_eq!(graph.sent().len(), 1, "the bot answered once");
 
+    // The same delivery whose bytes arrive as UTF-8 (re-encoded on the way),
+    // its signature still over the escaped form Meta signed: accepted too.
+    let signed = escaped.replace("wamid.unicode", "wamid.utf8");
+    let utf8 = signed.replace("\\u307f\\u3069\\u308a\\u3044\\u308d", "みどりいろ").replace("\\u00e2", "â");
+    assert!(utf8.contains("みどりいろ and pâtes") && !utf8.contains("\\u"), "{utf8}");
+    let signature = bottega::transport::whatsapp::sign(APP_SECRET, signed.as_bytes());
+    let (status, received) = app.deliver_webhook_signed(&shop, utf8.as_bytes(), Some(&signature)).await;
+    assert_eq!((status, received["messages"].as_u64()), (StatusCode::OK, Some(1)), "{received}");
+    wait_for_queues_to_drain(&app).await;
+    let (_, history) = app.get(&format!("/v1/conversations/{conversation}/messages"), &shop.key).await;
+    let heard = history["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["body"]["text"] == "みどりいろ and pâtes")
+        .count();
+    assert_eq!(heard, 2, "{history}");
+    assert_eq!(graph.sent().len(), 2, "and the bot answered it");
+
     // The published vectors.
     let Some(fixtures) = shared_fixtures() else { return };
     let read = |name: &str| std::fs::read(fixtures.join("signature").join(name)).expect("fixture");
