@@ -67,8 +67,16 @@ impl App {
         chat.feed().relay_channel(crate::transport::web::CHANNEL);
         let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new(db.clone()));
         let commerce = Arc::new(Commerce::new(db.clone(), payments, config.commerce.clone(), chat.clone()));
-        let inbox =
-            Inbox::new(db.clone(), chat.clone(), outbox.clone(), config.transport.retry_base, supervisor.stopping());
+        // As many conversations answered at once as the node runs plugin calls.
+        let parallel = usize::try_from(config.plugins.max_concurrent_calls).unwrap_or(1);
+        let inbox = Inbox::new(
+            db.clone(),
+            chat.clone(),
+            outbox.clone(),
+            config.transport.retry_base,
+            parallel,
+            supervisor.stopping(),
+        );
         let webhooks = DeliveryWorker::new(db.clone(), config.egress.clone());
         let limits = RateLimits::new(&config.http.rate_limits);
         let app = App(Arc::new(AppInner {

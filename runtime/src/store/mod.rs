@@ -62,6 +62,8 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// Channels as recently read (see [`channels`]).
+    channels: std::sync::Arc<channels::Cache>,
 }
 
 impl Db {
@@ -104,7 +106,7 @@ impl Db {
             Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
         };
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, channels: Default::default() })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -113,6 +115,10 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    pub(crate) fn channel_cache(&self) -> &channels::Cache {
+        &self.channels
     }
 
     /// Closes every connection; used on shutdown.

@@ -5,6 +5,12 @@
 //! already claimed by the connection that received it ([`Inbox::accept`]),
 //! which settles it at once; the worker takes it only if that node died.
 //!
+//! *In parallel, each conversation in order.* A claimed batch is split by
+//! sender (one conversation each); different senders' events are processed
+//! at the same time, up to the node's plugin call slots, and one sender's
+//! strictly one after another, oldest first. Across nodes, an event waits
+//! while an earlier one of its sender is pending elsewhere.
+//!
 //! An event is leased while it is processed. A database failure retries it
 //! with backoff; a message the host refuses (e.g. an empty text) is marked
 //! failed with the reason and not retried. At least once: if a node dies
@@ -42,6 +48,8 @@ pub struct Inbox {
     sender: Sender,
     wake: Arc<Notify>,
     retry_base: Duration,
+    /// How many conversations' events are processed at once.
+    parallel: usize,
     /// The events this node claimed and has not settled.
     held: queue::Held,
     /// Cancelled when the node begins to stop: events accepted from then on
@@ -62,8 +70,25 @@ impl std::fmt::Debug for Inbox {
 impl Inbox {
     /// An inbox over `db`; `stop` is the node's stop token
     /// ([`Supervisor::stopping`](crate::supervisor::Supervisor::stopping)).
-    pub fn new(db: Db, chat: Arc<ChatService>, sender: Sender, retry_base: Duration, stop: CancellationToken) -> Inbox {
-        Inbox { db, chat, sender, wake: Arc::new(Notify::new()), retry_base, held: queue::Held::default(), stop }
+    /// `parallel`: how many conversations it answers at once (at least one).
+    pub fn new(
+        db: Db,
+        chat: Arc<ChatService>,
+        sender: Sender,
+        retry_base: Duration,
+        parallel: usize,
+        stop: CancellationToken,
+    ) -> Inbox {
+        Inbox {
+            db,
+            chat,
+            sender,
+            wake: Arc::new(Notify::new()),
+            retry_base,
+            parallel: parallel.max(1),
+            held: queue::Held::default(),
+            stop,
+        }
     }
 
     /// Wakes the worker: an event was persisted.
@@ -103,16 +128,47 @@ impl Inbox {
             self.held.hold(&event.id, event.held_until);
         }
         let count = claimed.len();
-        for event in claimed {
+        let mut conversations = by_sender(claimed).into_iter();
+        let mut running = tokio::task::JoinSet::new();
+        let mut failed = None;
+        loop {
+            while running.len() < self.parallel
+                && let Some(events) = conversations.next()
+            {
+                let (inbox, stop) = (self.clone(), stop.clone());
+                running.spawn(async move { inbox.process_in_order(events, &stop).await });
+            }
+            let Some(finished) = running.join_next().await else { break };
+            match finished {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => failed = Some(e),
+                // A turn that panicked: its events stay held, retried after their lease.
+                Err(e) => tracing::error!("inbound worker: a conversation's turn failed: {e}"),
+            }
+            if failed.is_some() || stop.is_cancelled() {
+                // Let the turns under way finish; start no other.
+                conversations = Vec::new().into_iter();
+            }
+        }
+        if count > 0 {
+            self.sender.wake();
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(count),
+        }
+    }
+
+    /// Processes one sender's events one after another, oldest first,
+    /// stopping between them once `stop` is cancelled.
+    async fn process_in_order(&self, events: Vec<ClaimedEvent>, stop: &CancellationToken) -> StoreResult<()> {
+        for event in events {
             if stop.is_cancelled() {
                 break;
             }
             self.process_and_record(&event).await?;
         }
-        if count > 0 {
-            self.sender.wake();
-        }
-        Ok(count)
+        Ok(())
     }
 
     /// How many events this node holds (claimed, not yet settled).
@@ -224,6 +280,28 @@ impl Inbox {
         self.chat.handle_inbound(&business, request).await?;
         Ok(())
     }
+}
+
+/// `events` (oldest first) split by sender, each sender's kept in order; the
+/// senders in the order of their oldest event. An event naming no sender is
+/// a conversation of its own.
+fn by_sender(events: Vec<ClaimedEvent>) -> Vec<Vec<ClaimedEvent>> {
+    let mut conversations: Vec<Vec<ClaimedEvent>> = Vec::new();
+    let mut index: std::collections::HashMap<(String, String), usize> = std::collections::HashMap::new();
+    for event in events {
+        let Some(sender) = event.sender_key.clone() else {
+            conversations.push(vec![event]);
+            continue;
+        };
+        match index.entry((event.business_id.clone(), sender)) {
+            std::collections::hash_map::Entry::Occupied(at) => conversations[*at.get()].push(event),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(conversations.len());
+                conversations.push(vec![event]);
+            }
+        }
+    }
+    conversations
 }
 
 /// When a lease taken at `now` ends.
