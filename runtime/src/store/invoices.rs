@@ -3,8 +3,8 @@
 //! from the operator's counter row, taken in that transaction, so numbers are
 //! gapless: a rolled-back finalisation gives its number back), and never
 //! changed: [`install_immutability`] puts triggers on both databases that
-//! refuse UPDATE and DELETE of `invoices`, `invoice_lines` and
-//! `invoice_usage`, whoever sends them. The one thing that moves, the
+//! refuse UPDATE and DELETE of `invoices`, `invoice_lines`, `invoice_usage`
+//! and the ledger itself (`usage_events`), whoever sends them. The one thing that moves, the
 //! payment's status, lives in `invoice_status`.
 //!
 //! Drafts are never stored; `billing::invoices` prices them live.
@@ -260,8 +260,9 @@ pub async fn has_past_due(db: &Db, business_id: &str) -> StoreResult<bool> {
     Ok(found.is_some())
 }
 
-/// The tables whose rows, once written, no one may change or remove.
-const IMMUTABLE: [&str; 3] = ["invoices", "invoice_lines", "invoice_usage"];
+/// The tables whose rows, once written, no one may change or remove: the
+/// ledger (append-only) and what finalised invoices say.
+const IMMUTABLE: [&str; 4] = ["usage_events", "invoices", "invoice_lines", "invoice_usage"];
 
 /// Installs the triggers that make finalised invoices immutable, after the
 /// migrations (their syntax is not portable). Idempotent: run at every start.
@@ -272,7 +273,7 @@ pub async fn install_immutability(db: &Db) -> StoreResult<()> {
                 for (event, verb) in [("UPDATE", "changed"), ("DELETE", "deleted")] {
                     let sql = format!(
                         "CREATE TRIGGER IF NOT EXISTS {table}_no_{event_lower} BEFORE {event} ON {table} \
-                         BEGIN SELECT RAISE(ABORT, 'a finalised invoice cannot be {verb} ({table})'); END",
+                         BEGIN SELECT RAISE(ABORT, 'billed records cannot be {verb} ({table})'); END",
                         event_lower = event.to_lowercase()
                     );
                     sqlx::query(&sql).execute(db.pool()).await?;
@@ -285,7 +286,7 @@ pub async fn install_immutability(db: &Db) -> StoreResult<()> {
             sqlx::query("SELECT pg_advisory_xact_lock(7402114)").execute(&mut *tx).await?;
             sqlx::query(
                 "CREATE OR REPLACE FUNCTION bottega_invoice_immutable() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                 BEGIN RAISE EXCEPTION 'a finalised invoice cannot be changed (%)', TG_TABLE_NAME; END $$",
+                 BEGIN RAISE EXCEPTION 'billed records cannot be changed (%)', TG_TABLE_NAME; END $$",
             )
             .execute(&mut *tx)
             .await?;
