@@ -14,7 +14,7 @@
 //! then the cap line if the cap took anything back, then adjustments (which
 //! the cap never touches: a credit note is always given in full).
 
-use crate::domain::billing::{LineKind, Metric, MeteredPrice, PlanTerms, RefundPolicy};
+use crate::domain::billing::{LineKind, Metric, MeteredPrice, RefundPolicy};
 use crate::store::plans::{PlanVersion, RateCardVersion, RatePrice};
 use crate::store::usage::UsageTotal;
 
@@ -332,7 +332,7 @@ fn milli_price(unit_milli_minor: i64, currency: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::billing::{LimitPolicy, Tier};
+    use crate::domain::billing::{LimitPolicy, PlanTerms, Tier};
 
     fn plan(terms: PlanTerms) -> PlanVersion {
         PlanVersion {
