@@ -119,7 +119,9 @@ fn amounts(document: &Value) -> Vec<(String, i64)> {
         .as_array()
         .expect("lines")
         .iter()
-        .map(|l| (l["line_key"].as_str().unwrap_or_default().to_string(), l["amount_minor"].as_i64().unwrap_or(i64::MIN)))
+        .map(|l| {
+            (l["line_key"].as_str().unwrap_or_default().to_string(), l["amount_minor"].as_i64().unwrap_or(i64::MIN))
+        })
         .collect()
 }
 
@@ -153,55 +155,82 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
     // The price list. Starter: €10 a month, 3 messages free then 5 cents each,
     // 2 % + 25 cents per payment, the percentage given back on refunds.
     // Pro: €50 a month, 1,000 messages free, 0.1 cent per plugin CPU ms.
-    admin(&app, "/v1/admin/billing/plans", json!({
-        "plan_id": "starter", "name": "Starter", "effective_from": started, "currency": "EUR",
-        "terms": {
-            "monthly_fee_minor": 1000, "transaction_fee_bps": 200, "transaction_fee_fixed_minor": 25,
-            "refund_policy": "return_percentage",
-            "messages": {"included": 3, "tiers": [{"up_to": null, "unit_milli_minor": 5000}]},
-            "plugin_cpu_ms": {"included": 1000000000, "tiers": [{"up_to": null, "unit_milli_minor": 1}]},
-        },
-    }))
+    admin(
+        &app,
+        "/v1/admin/billing/plans",
+        json!({
+            "plan_id": "starter", "name": "Starter", "effective_from": started, "currency": "EUR",
+            "terms": {
+                "monthly_fee_minor": 1000, "transaction_fee_bps": 200, "transaction_fee_fixed_minor": 25,
+                "refund_policy": "return_percentage",
+                "messages": {"included": 3, "tiers": [{"up_to": null, "unit_milli_minor": 5000}]},
+                "plugin_cpu_ms": {"included": 1000000000, "tiers": [{"up_to": null, "unit_milli_minor": 1}]},
+            },
+        }),
+    )
     .await;
-    admin(&app, "/v1/admin/billing/plans", json!({
-        "plan_id": "pro", "effective_from": started, "currency": "EUR",
-        "terms": {
-            "monthly_fee_minor": 5000,
-            "messages": {"included": 1000, "tiers": [{"up_to": null, "unit_milli_minor": 1000}]},
-            "plugin_cpu_ms": {"included": 0, "tiers": [{"up_to": null, "unit_milli_minor": 100}]},
-        },
-    }))
+    admin(
+        &app,
+        "/v1/admin/billing/plans",
+        json!({
+            "plan_id": "pro", "effective_from": started, "currency": "EUR",
+            "terms": {
+                "monthly_fee_minor": 5000,
+                "messages": {"included": 1000, "tiers": [{"up_to": null, "unit_milli_minor": 1000}]},
+                "plugin_cpu_ms": {"included": 0, "tiers": [{"up_to": null, "unit_milli_minor": 100}]},
+            },
+        }),
+    )
     .await;
     // WhatsApp at cost plus 10 %: India marketing 10 cents, utility anywhere 2 cents;
     // from `changed` on, India marketing costs 20 cents.
-    admin(&app, "/v1/admin/billing/rate-cards", json!({
-        "effective_from": started, "markup_bps": 1000,
-        "csv": "market,category,currency,unit_milli_minor\nIN,marketing,EUR,10000\n*,utility,EUR,2000\n",
-    }))
+    admin(
+        &app,
+        "/v1/admin/billing/rate-cards",
+        json!({
+            "effective_from": started, "markup_bps": 1000,
+            "csv": "market,category,currency,unit_milli_minor\nIN,marketing,EUR,10000\n*,utility,EUR,2000\n",
+        }),
+    )
     .await;
     let changed_ms = (bottega::ids::now_ms() / 1000 + 3) * 1000;
-    admin(&app, "/v1/admin/billing/rate-cards", json!({
-        "effective_from": bottega::ids::rfc3339(changed_ms), "markup_bps": 1000,
-        "prices": [
-            {"market": "IN", "category": "marketing", "currency": "EUR", "unit_milli_minor": 20000},
-            {"market": "*", "category": "utility", "currency": "EUR", "unit_milli_minor": 2000},
-        ],
-    }))
+    admin(
+        &app,
+        "/v1/admin/billing/rate-cards",
+        json!({
+            "effective_from": bottega::ids::rfc3339(changed_ms), "markup_bps": 1000,
+            "prices": [
+                {"market": "IN", "category": "marketing", "currency": "EUR", "unit_milli_minor": 20000},
+                {"market": "*", "category": "utility", "currency": "EUR", "unit_milli_minor": 2000},
+            ],
+        }),
+    )
     .await;
     let (status, refused) = app
-        .post("/v1/admin/billing/rate-cards", ADMIN_TOKEN, json!({"effective_from": from_now(-3_600_000), "markup_bps": 0,
-            "prices": [{"market": "IN", "category": "marketing", "currency": "EUR", "unit_milli_minor": 1}]}))
+        .post(
+            "/v1/admin/billing/rate-cards",
+            ADMIN_TOKEN,
+            json!({"effective_from": from_now(-3_600_000), "markup_bps": 0,
+            "prices": [{"market": "IN", "category": "marketing", "currency": "EUR", "unit_milli_minor": 1}]}),
+        )
         .await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request")));
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request"))
+    );
 
     // The grocer (Starter, 22 % VAT) sells on the API channel.
     let grocer = app.create_shop("Grocer", json!({})).await;
     let pear = json!({"id": "pear", "name": "Conference pear", "price_minor": 90, "currency": "EUR", "stock": 50, "section": "Fruit"});
     app.post("/v1/products", &grocer.key, pear).await;
     app.upload(&grocer, plugins::GROCERY_RUST).await;
-    admin(&app, &format!("/v1/admin/businesses/{}/plan", grocer.id), json!({
-        "plan_id": "starter", "effective_from": started, "tax_rate_bps": 2200, "tax_label": "VAT",
-    }))
+    admin(
+        &app,
+        &format!("/v1/admin/businesses/{}/plan", grocer.id),
+        json!({
+            "plan_id": "starter", "effective_from": started, "tax_rate_bps": 2200, "tax_label": "VAT",
+        }),
+    )
     .await;
     // Five messages: two in the allowance's excess. One order of €1.80, paid
     // with a double click (one capture), then €0.50 refunded, retried (one refund).
@@ -233,9 +262,19 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
     app.upload(&florist, plugins::GROCERY_RUST).await;
     let graph = FakeGraph::start().await;
     app.connect_whatsapp(&florist, &graph, PHONE_ID).await;
-    admin(&app, &format!("/v1/admin/businesses/{}/plan", florist.id), json!({"plan_id": "pro", "effective_from": started}))
-        .await;
-    let sends = [("wamid.in.1", INDIA), ("wamid.br.1", BRAZIL), ("wamid.it.1", ITALY), ("wamid.in.2", INDIA), ("wamid.br.2", BRAZIL)];
+    admin(
+        &app,
+        &format!("/v1/admin/businesses/{}/plan", florist.id),
+        json!({"plan_id": "pro", "effective_from": started}),
+    )
+    .await;
+    let sends = [
+        ("wamid.in.1", INDIA),
+        ("wamid.br.1", BRAZIL),
+        ("wamid.it.1", ITALY),
+        ("wamid.in.2", INDIA),
+        ("wamid.br.2", BRAZIL),
+    ];
     for (n, (wamid, customer)) in sends.iter().enumerate() {
         graph.answer_ids(&[wamid]);
         app.whatsapp_says(&florist, PHONE_ID, customer, text_message(customer, "hi")).await;
@@ -268,7 +307,10 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
     let (turns, florist_cpu_ms) = ledger(&app, &florist.id, "plugin_cpu_ms").await;
     assert_eq!(turns, 5, "one compute row per plugin turn");
     let (_, sent) = app.get("/v1/outbox?state=sent", &florist.key).await;
-    assert!(sent.as_array().is_some_and(|s| s.iter().any(|e| e["market"] == "IN" && e["pricing_category"] == "marketing")), "{sent}");
+    assert!(
+        sent.as_array().is_some_and(|s| s.iter().any(|e| e["market"] == "IN" && e["pricing_category"] == "marketing")),
+        "{sent}"
+    );
 
     // The upcoming invoice is live.
     let (status, upcoming) = app.get("/v1/billing/upcoming", &grocer.key).await;
@@ -287,9 +329,15 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
     let grocer_invoice = the_invoice(&app, &grocer, &period).await;
     assert_eq!(
         amounts(&grocer_invoice),
-        [("plan_fee", 1000), ("messages_handled", 10), ("plugin_cpu_ms", 0), ("transaction_fee", 29), ("transaction_fee_refund", -1)]
-            .map(|(k, a)| (k.to_string(), a))
-            .to_vec()
+        [
+            ("plan_fee", 1000),
+            ("messages_handled", 10),
+            ("plugin_cpu_ms", 0),
+            ("transaction_fee", 29),
+            ("transaction_fee_refund", -1)
+        ]
+        .map(|(k, a)| (k.to_string(), a))
+        .to_vec()
     );
     assert_eq!(
         (&grocer_invoice["subtotal_minor"], &grocer_invoice["tax_minor"], &grocer_invoice["total_minor"]),
@@ -318,7 +366,8 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
     );
     assert_eq!(florist_invoice["total_minor"], json!(5000 + compute + 35));
     assert_eq!(florist_invoice["number"], json!(2), "numbers are gapless");
-    let priced_by: Vec<&str> = florist_invoice["lines"].as_array().expect("lines").iter().filter_map(|l| l["priced_by"].as_str()).collect();
+    let priced_by: Vec<&str> =
+        florist_invoice["lines"].as_array().expect("lines").iter().filter_map(|l| l["priced_by"].as_str()).collect();
     assert!(priced_by.iter().all(|p| p.starts_with("plv_") || p.starts_with("rcv_")), "{priced_by:?}");
 
     // Exports are the same bytes every time.

@@ -49,7 +49,9 @@ impl From<BillingError> for ApiError {
         match error {
             BillingError::Invalid(message) => ApiError::invalid(message),
             BillingError::NotFound(what) => ApiError::not_found(what),
-            BillingError::Illegal { .. } => ApiError::new(StatusCode::CONFLICT, "illegal_transition", error.to_string()),
+            BillingError::Illegal { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "illegal_transition", error.to_string())
+            }
             BillingError::Store(error) => error.into(),
         }
     }
@@ -242,7 +244,8 @@ async fn create_plan_version(
     let effective_from = app.billing.calendar().parse_time(&body.effective_from).map_err(ApiError::invalid)?;
     plans::check_effective_from(effective_from, ids::now_ms()).map_err(ApiError::invalid)?;
     let name = body.name.unwrap_or_else(|| body.plan_id.clone());
-    let version = stored::add_version(&app.db, &body.plan_id, &name, effective_from, &body.currency, &body.terms).await?;
+    let version =
+        stored::add_version(&app.db, &body.plan_id, &name, effective_from, &body.currency, &body.terms).await?;
     Ok((StatusCode::CREATED, Json(version)))
 }
 

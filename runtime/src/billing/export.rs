@@ -29,7 +29,16 @@ pub fn csv(document: &InvoiceDocument) -> Result<Vec<u8>, String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| format!("csv export: {e}");
     writer
-        .write_record(["position", "kind", "usage_period", "description", "quantity", "amount_minor", "amount", "priced_by"])
+        .write_record([
+            "position",
+            "kind",
+            "usage_period",
+            "description",
+            "quantity",
+            "amount_minor",
+            "amount",
+            "priced_by",
+        ])
         .map_err(fail)?;
     for line in &document.lines {
         writer
@@ -76,20 +85,30 @@ pub fn pdf(document: &InvoiceDocument) -> Vec<u8> {
         (11.0, String::new()),
         (11.0, format!("Issued by: {}", invoice.operator_name)),
         (11.0, format!("Billed to: {} ({})", invoice.business_name, invoice.business_id)),
-        (11.0, format!("Period: {} ({} to {})", invoice.period, day(invoice.period_start), day(invoice.period_end - 1))),
+        (
+            11.0,
+            format!("Period: {} ({} to {})", invoice.period, day(invoice.period_start), day(invoice.period_end - 1)),
+        ),
         (11.0, format!("Issued: {}   Due: {}", day(invoice.finalized_at), day(invoice.due_at))),
         (11.0, format!("Currency: {}", invoice.currency)),
         (11.0, String::new()),
     ];
     for line in &document.lines {
         text.push((10.0, format!("{:>3}. {}", line.position, line.description)));
-        text.push((10.0, format!("      {:<60} {:>16}", format!("[{}] {}", line.kind, line.priced_by), amount(line.amount_minor))));
+        text.push((
+            10.0,
+            format!("      {:<60} {:>16}", format!("[{}] {}", line.kind, line.priced_by), amount(line.amount_minor)),
+        ));
     }
     text.push((11.0, String::new()));
     text.push((11.0, format!("{:<66} {:>16}", "Subtotal", amount(invoice.subtotal_minor))));
     text.push((
         11.0,
-        format!("{:<66} {:>16}", format!("{} {}", invoice.tax_label, percent(invoice.tax_rate_bps)), amount(invoice.tax_minor)),
+        format!(
+            "{:<66} {:>16}",
+            format!("{} {}", invoice.tax_label, percent(invoice.tax_rate_bps)),
+            amount(invoice.tax_minor)
+        ),
     ));
     text.push((13.0, format!("{:<60} {:>16}", "Total", amount(invoice.total_minor))));
     render(&text)

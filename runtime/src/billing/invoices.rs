@@ -121,10 +121,8 @@ async fn price(
         let delivered: Vec<UsageTotal> = totals.into_iter().filter(|t| t.metric == Metric::WhatsappDelivered).collect();
         segment_usage.push((card, prices, delivered));
     }
-    let channel: Vec<ChannelSegment<'_>> = segment_usage
-        .iter()
-        .map(|(card, prices, usage)| ChannelSegment { card, prices, usage })
-        .collect();
+    let channel: Vec<ChannelSegment<'_>> =
+        segment_usage.iter().map(|(card, prices, usage)| ChannelSegment { card, prices, usage }).collect();
     let rated = rating::rate(&RatingInput { period: &period.label, plan, usage: &usage, channel: &channel });
     Ok(Some(Priced {
         rated,
@@ -190,7 +188,8 @@ pub async fn draft(billing: &Billing, business_id: &str, at: i64) -> Result<Opti
     let Some(priced) = price(&mut conn, business_id, &period, Rows::All).await? else { return Ok(None) };
     let mut lines = priced.rated.lines;
     if let Some(earliest) = usage::earliest_uninvoiced(&mut conn, business_id, period.start).await? {
-        lines.extend(deltas_since(billing, &mut conn, business_id, earliest, &period, Rows::Invoiced, Rows::All).await?);
+        lines
+            .extend(deltas_since(billing, &mut conn, business_id, earliest, &period, Rows::Invoiced, Rows::All).await?);
     }
     let subtotal_minor = lines.iter().map(|l| l.amount_minor).fold(0_i64, i64::saturating_add);
     let tax_minor = rating::tax(subtotal_minor, priced.tax_rate_bps);
@@ -310,7 +309,12 @@ pub async fn finalize_due(billing: &Billing, now: i64) -> Result<Finalized, Bill
 
 /// The one transition of an invoice's payment status, decided here from the
 /// status read and written only if it still stands there.
-pub async fn change_status(billing: &Billing, invoice_id: &str, to: InvoiceStatus, now: i64) -> Result<Invoice, BillingError> {
+pub async fn change_status(
+    billing: &Billing,
+    invoice_id: &str,
+    to: InvoiceStatus,
+    now: i64,
+) -> Result<Invoice, BillingError> {
     let db = billing.db();
     for _ in 0..3 {
         let invoice = invoices::get_any(db, invoice_id).await?.ok_or(BillingError::NotFound("the invoice"))?;

@@ -76,7 +76,13 @@ impl Meter {
     pub fn payment_captured(self, payment: &Payment) -> Option<UsageFact> {
         self.enabled.then(|| UsageFact {
             currency: Some(payment.currency.clone()),
-            ..UsageFact::new(&payment.business_id, Metric::PaymentCaptured, "payment", &payment.id, payment.amount_minor)
+            ..UsageFact::new(
+                &payment.business_id,
+                Metric::PaymentCaptured,
+                "payment",
+                &payment.id,
+                payment.amount_minor,
+            )
         })
     }
 
@@ -149,7 +155,9 @@ pub async fn adjust(
         ..UsageFact::new(business_id, Metric::Adjustment, "operator", key, amount_minor)
     };
     match usage::record_alone(db, &fact).await? {
-        Recorded::Conflict { recorded, offered } => Err(LedgerError::Conflict { key: key.to_string(), recorded, offered }),
+        Recorded::Conflict { recorded, offered } => {
+            Err(LedgerError::Conflict { key: key.to_string(), recorded, offered })
+        }
         recorded => Ok(recorded),
     }
 }

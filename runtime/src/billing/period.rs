@@ -52,7 +52,8 @@ impl Calendar {
 
     /// The first millisecond of each day of `period`, in order.
     pub fn days(&self, period: &Period) -> Result<Vec<i64>, String> {
-        let start = jiff::Timestamp::from_millisecond(period.start).map_err(|e| e.to_string())?.to_zoned(self.tz.clone());
+        let start =
+            jiff::Timestamp::from_millisecond(period.start).map_err(|e| e.to_string())?.to_zoned(self.tz.clone());
         let mut day = start.date();
         let mut starts = Vec::with_capacity(31);
         loop {

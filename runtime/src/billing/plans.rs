@@ -81,11 +81,7 @@ pub fn assignment_for(assignments: &[Assignment], end: i64) -> Option<&Assignmen
 /// (`versions` are that plan's): the last effective at the later of `start`
 /// and the assignment's start; failing that (the plan's first version starts
 /// later in the period), none: the period is not billed.
-pub fn version_for<'v>(
-    versions: &'v [PlanVersion],
-    assignment: &Assignment,
-    start: i64,
-) -> Option<&'v PlanVersion> {
+pub fn version_for<'v>(versions: &'v [PlanVersion], assignment: &Assignment, start: i64) -> Option<&'v PlanVersion> {
     let at = start.max(assignment.effective_from);
     versions.iter().filter(|v| v.effective_from <= at).max_by_key(|v| (v.effective_from, v.version))
 }
@@ -138,18 +134,24 @@ pub fn prices_from_csv(csv_text: &str) -> Result<Vec<RatePrice>, String> {
         prices.push(price);
     }
     if prices.is_empty() {
-        return Err("the rate card has no prices (expected a header market,category,currency,unit_milli_minor and rows)".into());
+        return Err(
+            "the rate card has no prices (expected a header market,category,currency,unit_milli_minor and rows)".into(),
+        );
     }
     Ok(prices)
 }
 
 /// Checks one price of a rate card.
 pub fn check_price(price: &RatePrice) -> Result<(), String> {
-    let market_ok = price.market == "*" || (price.market.len() == 2 && price.market.bytes().all(|b| b.is_ascii_uppercase()));
+    let market_ok =
+        price.market == "*" || (price.market.len() == 2 && price.market.bytes().all(|b| b.is_ascii_uppercase()));
     if !market_ok {
         return Err(format!("market `{}` is not an ISO 3166 alpha-2 code (or *)", price.market));
     }
-    if price.category.is_empty() || price.category.len() > 32 || !price.category.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+    if price.category.is_empty()
+        || price.category.len() > 32
+        || !price.category.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    {
         return Err(format!("category `{}` is not a pricing category such as marketing", price.category));
     }
     crate::money::validate_currency(&price.currency)?;
@@ -198,11 +200,14 @@ mod tests {
 
     #[test]
     fn rate_cards_from_csv() {
-        let prices = prices_from_csv("market,category,currency,unit_milli_minor\nIN, marketing ,USD,1074\n*,utility,USD,400\n")
-            .expect("prices");
+        let prices =
+            prices_from_csv("market,category,currency,unit_milli_minor\nIN, marketing ,USD,1074\n*,utility,USD,400\n")
+                .expect("prices");
         assert_eq!(prices.len(), 2);
         assert_eq!(prices[0].category, "marketing");
-        assert!(prices_from_csv("market,category,currency,unit_milli_minor\nindia,marketing,USD,1\n")
-            .is_err_and(|e| e.starts_with("line 2")));
+        assert!(
+            prices_from_csv("market,category,currency,unit_milli_minor\nindia,marketing,USD,1\n")
+                .is_err_and(|e| e.starts_with("line 2"))
+        );
     }
 }

@@ -14,7 +14,7 @@
 //! then the cap line if the cap took anything back, then adjustments (which
 //! the cap never touches: a credit note is always given in full).
 
-use crate::domain::billing::{LineKind, Metric, MeteredPrice, RefundPolicy};
+use crate::domain::billing::{LineKind, MeteredPrice, Metric, RefundPolicy};
 use crate::store::plans::{PlanVersion, RateCardVersion, RatePrice};
 use crate::store::usage::UsageTotal;
 
@@ -180,7 +180,8 @@ pub fn rate(input: &RatingInput<'_>) -> Rated {
                 continue;
             };
             // count × unit (milli-minor) × (1 + markup), rounded once.
-            let exact = i128::from(total.events) * i128::from(price.unit_milli_minor) * (BPS + i128::from(card.markup_bps));
+            let exact =
+                i128::from(total.events) * i128::from(price.unit_milli_minor) * (BPS + i128::from(card.markup_bps));
             let amount = div_round(exact, MILLI * BPS);
             let description = format!(
                 "WhatsApp {category} messages to {market}: {} × {} (rate card v{}{})",
@@ -449,7 +450,10 @@ mod tests {
         let usage = vec![total(Metric::MessagesHandled, 5000, 5000), money(Metric::Adjustment, 1, -100, "EUR")];
         let rated = rate(&RatingInput { period: "2026-11", plan: &plan, usage: &usage, channel: &[] });
         // 2900 fee + (1000 × 2.0 + 3000 × 1.5 = 6500) = 9400, capped at 5000: -4400; then -100.
-        assert_eq!(amounts(&rated), vec![("plan_fee", 2900), ("messages_handled", 6500), ("cap", -4400), ("adjustment", -100)]);
+        assert_eq!(
+            amounts(&rated),
+            vec![("plan_fee", 2900), ("messages_handled", 6500), ("cap", -4400), ("adjustment", -100)]
+        );
         assert_eq!(rated.subtotal_minor, 4900);
     }
 

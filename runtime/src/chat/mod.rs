@@ -176,7 +176,8 @@ impl ChatService {
 
         let body = inbound::stored_body(&request.message);
         // Metering hook: one message handled, in the message's own transaction.
-        let metered = conversations::Outgoing { meter: self.meter.message_handled(), ..conversations::Outgoing::default() };
+        let metered =
+            conversations::Outgoing { meter: self.meter.message_handled(), ..conversations::Outgoing::default() };
         let mut stored = conversations::append_sending(
             &self.db,
             &business.id,
@@ -212,7 +213,8 @@ impl ChatService {
             }
         }
         // Metering hook: the plugin's CPU time, in the transaction of the turn's replies.
-        let compute = self.meter.plugin_turn(&business.id, &inbound.id, plugin_run.as_ref().map(|run| run.usage.cpu_time));
+        let compute =
+            self.meter.plugin_turn(&business.id, &inbound.id, plugin_run.as_ref().map(|run| run.usage.cpu_time));
         let replies = self.store_replies(business, &conversation, replies, compute).await?;
         Ok(ChatOutcome { conversation_id: conversation.id, customer_id, inbound, replies, plugin_run })
     }

@@ -56,8 +56,7 @@ impl ChatService {
                 replies[start..end].iter().any(|(_, reply)| matches!(reply, RenderedReply::Checkout { .. }));
             // The turn's usage goes with its first stored reply.
             let turn_usage = usage.as_ref().filter(|_| start == 0);
-            let outgoing =
-                conversations::Outgoing { sends: group_sends, empties_cart, usage: turn_usage, meter: None };
+            let outgoing = conversations::Outgoing { sends: group_sends, empties_cart, usage: turn_usage, meter: None };
             stored.extend(
                 conversations::append_sending(
                     &self.db,

@@ -160,13 +160,15 @@ pub async fn insert(conn: &mut AnyConnection, number: i64, new: &NewInvoice<'_>)
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query("INSERT INTO invoice_status (invoice_id, status, due_at, paid_at, updated_at) VALUES ($1, $2, $3, NULL, $4)")
-        .bind(new.id)
-        .bind(InvoiceStatus::Open.as_str())
-        .bind(new.due_at)
-        .bind(new.finalized_at)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO invoice_status (invoice_id, status, due_at, paid_at, updated_at) VALUES ($1, $2, $3, NULL, $4)",
+    )
+    .bind(new.id)
+    .bind(InvoiceStatus::Open.as_str())
+    .bind(new.due_at)
+    .bind(new.finalized_at)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -180,10 +182,7 @@ pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Inv
 
 /// Any business's invoice, for the operator.
 pub async fn get_any(db: &Db, id: &str) -> StoreResult<Option<Invoice>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} {FROM} WHERE i.id = $1"))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?)
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} {FROM} WHERE i.id = $1")).bind(id).fetch_optional(db.pool()).await?)
 }
 
 /// A business's invoices, newest first.

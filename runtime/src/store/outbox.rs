@@ -233,7 +233,12 @@ pub struct StatusReport<'a> {
 /// channel charge (a duplicated webhook finds the charge's key and writes
 /// nothing). False when the status changed nothing (unknown id, or an older
 /// status arriving late).
-pub async fn apply_status(db: &Db, business_id: &str, external_id: &str, report: &StatusReport<'_>) -> StoreResult<bool> {
+pub async fn apply_status(
+    db: &Db,
+    business_id: &str,
+    external_id: &str,
+    report: &StatusReport<'_>,
+) -> StoreResult<bool> {
     const RANK: &str =
         "CASE {} WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END";
     let rank = |expr: &str| RANK.replace("{}", expr);

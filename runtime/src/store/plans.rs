@@ -253,7 +253,10 @@ pub async fn add_rate_card(
 }
 
 /// Every version of `channel`'s rate card, oldest first, with its prices.
-pub async fn rate_cards(conn: &mut AnyConnection, channel: &str) -> StoreResult<Vec<(RateCardVersion, Vec<RatePrice>)>> {
+pub async fn rate_cards(
+    conn: &mut AnyConnection,
+    channel: &str,
+) -> StoreResult<Vec<(RateCardVersion, Vec<RatePrice>)>> {
     let cards: Vec<RateCardVersion> = sqlx::query_as(
         "SELECT id, channel, version, effective_from, markup_bps, created_at FROM rate_card_versions \
          WHERE channel = $1 ORDER BY version",

@@ -172,7 +172,11 @@ pub enum Covering<'a> {
 }
 
 /// Sums by metric, currency, market and category.
-pub async fn totals(conn: &mut AnyConnection, business_id: &str, covering: Covering<'_>) -> StoreResult<Vec<UsageTotal>> {
+pub async fn totals(
+    conn: &mut AnyConnection,
+    business_id: &str,
+    covering: Covering<'_>,
+) -> StoreResult<Vec<UsageTotal>> {
     let (from, to, filter, rows) = match covering {
         Covering::Occurred { from, to } => (from, to, "", "$4 = ''"),
         Covering::Invoiced { invoice_id, from, to } => {
@@ -195,7 +199,12 @@ pub async fn totals(conn: &mut AnyConnection, business_id: &str, covering: Cover
 /// Links to `invoice_id` every row of the business that occurred before `to`
 /// and is on no invoice yet; returns how many. Run in the finalising
 /// transaction, before the invoice is priced from exactly the rows linked.
-pub async fn link_uninvoiced(conn: &mut AnyConnection, business_id: &str, to: i64, invoice_id: &str) -> StoreResult<u64> {
+pub async fn link_uninvoiced(
+    conn: &mut AnyConnection,
+    business_id: &str,
+    to: i64,
+    invoice_id: &str,
+) -> StoreResult<u64> {
     let linked = sqlx::query(
         "INSERT INTO invoice_usage (usage_id, invoice_id) SELECT u.id, $3 FROM usage_events u \
          WHERE u.business_id = $1 AND u.occurred_at < $2 \
