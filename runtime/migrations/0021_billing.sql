@@ -156,6 +156,20 @@ CREATE TABLE invoice_status (
 );
 CREATE INDEX invoice_status_due ON invoice_status (status, due_at);
 
+-- The thresholds (50, 80, 100 %) of its spending cap or an allowance a
+-- business crossed in a period, each announced once (`usage.threshold`) by
+-- the transaction that records it; 100 % of the cap is what a plan's
+-- `when_over_cap` acts on.
+CREATE TABLE usage_thresholds (
+    business_id TEXT NOT NULL REFERENCES businesses (id),
+    period TEXT NOT NULL,
+    -- 'spending_cap', 'messages_handled', 'plugin_cpu_ms'
+    subject TEXT NOT NULL,
+    percent BIGINT NOT NULL,
+    crossed_at BIGINT NOT NULL,
+    PRIMARY KEY (business_id, period, subject, percent)
+);
+
 -- What each WhatsApp send's status webhooks said of its price.
 ALTER TABLE outbox ADD COLUMN pricing_type TEXT;
 ALTER TABLE outbox ADD COLUMN pricing_category TEXT;

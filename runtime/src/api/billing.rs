@@ -20,6 +20,7 @@ use crate::App;
 use crate::billing::export::{self, InvoiceDocument};
 use crate::billing::invoices::{self as billed, BillingError, Draft, Finalized};
 use crate::billing::ledger::{self, LedgerError};
+use crate::billing::limits::SendRefused;
 use crate::billing::plans::{self, WHATSAPP};
 use crate::domain::billing::{InvoiceStatus, Metric, PlanTerms};
 use crate::ids;
@@ -54,6 +55,18 @@ impl From<BillingError> for ApiError {
             }
             BillingError::Store(error) => error.into(),
         }
+    }
+}
+
+/// A business-initiated billable send refused by its plan (for the send
+/// paths that start conversations; replies to customers are never refused).
+impl From<SendRefused> for ApiError {
+    fn from(refused: SendRefused) -> Self {
+        let code = match refused {
+            SendRefused::OverCap => "spending_cap_reached",
+            SendRefused::PastDue => "invoice_past_due",
+        };
+        ApiError::new(StatusCode::PAYMENT_REQUIRED, code, refused.to_string())
     }
 }
 
@@ -473,6 +486,7 @@ async fn revenue_report(
 pub struct FinalizeReport {
     pub invoices: usize,
     pub past_due: usize,
+    pub thresholds: usize,
 }
 
 /// Run the finaliser now (it also runs on its own every minute): closes the
@@ -480,6 +494,6 @@ pub struct FinalizeReport {
 #[utoipa::path(post, path = "/v1/admin/billing/finalize", tag = "admin", security(("admin_token" = [])),
     responses((status = 200, body = FinalizeReport)))]
 async fn finalize_now(State(app): State<App>, _: Operator) -> Result<Json<FinalizeReport>, ApiError> {
-    let Finalized { invoices, past_due } = billed::finalize_due(&app.billing, ids::now_ms()).await?;
-    Ok(Json(FinalizeReport { invoices, past_due }))
+    let Finalized { invoices, past_due, thresholds } = billed::finalize_due(&app.billing, ids::now_ms()).await?;
+    Ok(Json(FinalizeReport { invoices, past_due, thresholds }))
 }

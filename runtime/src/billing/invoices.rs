@@ -25,7 +25,7 @@ use super::Billing;
 use super::period::Period;
 use super::plans::{self, WHATSAPP};
 use super::rating::{self, ChannelSegment, PricedLine, Rated, RatingInput};
-use crate::domain::billing::{InvoiceStatus, Metric};
+use crate::domain::billing::{InvoiceStatus, Metric, PlanTerms};
 use crate::store::invoices::{self, Invoice, InvoiceLine, NewInvoice};
 use crate::store::usage::{self, Covering, UsageTotal};
 use crate::store::{StoreError, StoreResult, businesses, is_unique_violation};
@@ -99,6 +99,7 @@ struct Priced {
     tax_label: String,
     tax_rate_bps: i64,
     due_days: i64,
+    terms: PlanTerms,
 }
 
 /// Prices `period` of a business from `rows`; `None` when no plan prices it.
@@ -130,6 +131,7 @@ async fn price(
         tax_label: assignment.tax_label.clone(),
         tax_rate_bps: assignment.tax_rate_bps,
         due_days: plan.terms.due_days,
+        terms: plan.terms.clone(),
     }))
 }
 
@@ -183,6 +185,15 @@ fn numbered(lines: Vec<PricedLine>) -> Vec<InvoiceLine> {
 /// The business's draft of the period `at` falls in, with the late usage of
 /// closed periods it would carry; `None` when no plan prices that period.
 pub async fn draft(billing: &Billing, business_id: &str, at: i64) -> Result<Option<Draft>, BillingError> {
+    Ok(draft_with_terms(billing, business_id, at).await?.map(|(draft, _)| draft))
+}
+
+/// [`draft`], with the terms of the plan version that priced it.
+pub(super) async fn draft_with_terms(
+    billing: &Billing,
+    business_id: &str,
+    at: i64,
+) -> Result<Option<(Draft, PlanTerms)>, BillingError> {
     let period = billing.calendar().containing(at)?;
     let mut conn = billing.db().pool().acquire().await.map_err(StoreError::from)?;
     let Some(priced) = price(&mut conn, business_id, &period, Rows::All).await? else { return Ok(None) };
@@ -193,7 +204,7 @@ pub async fn draft(billing: &Billing, business_id: &str, at: i64) -> Result<Opti
     }
     let subtotal_minor = lines.iter().map(|l| l.amount_minor).fold(0_i64, i64::saturating_add);
     let tax_minor = rating::tax(subtotal_minor, priced.tax_rate_bps);
-    Ok(Some(Draft {
+    let draft = Draft {
         period: period.label,
         period_start: period.start,
         period_end: period.end,
@@ -206,7 +217,8 @@ pub async fn draft(billing: &Billing, business_id: &str, at: i64) -> Result<Opti
         tax_minor,
         total_minor: subtotal_minor.saturating_add(tax_minor),
         unpriced: priced.rated.unpriced,
-    }))
+    };
+    Ok(Some((draft, priced.terms)))
 }
 
 /// Finalises the business's invoice of `period` (see the module's doc).
@@ -280,11 +292,14 @@ pub async fn finalize(
 pub struct Finalized {
     pub invoices: usize,
     pub past_due: usize,
+    /// `usage.threshold` webhooks queued.
+    pub thresholds: usize,
 }
 
 /// One pass of the finaliser at `now`: finalises every business's invoice of
-/// the last period whose end plus the grace has passed, and marks open
-/// invoices past their due date `past_due`. Nothing when billing is off.
+/// the last period whose end plus the grace has passed, marks open invoices
+/// past their due date `past_due`, and announces the thresholds businesses
+/// crossed (`limits::watch_thresholds`). Nothing when billing is off.
 pub async fn finalize_due(billing: &Billing, now: i64) -> Result<Finalized, BillingError> {
     let mut done = Finalized::default();
     if !billing.config().enabled {
@@ -304,6 +319,7 @@ pub async fn finalize_due(billing: &Billing, now: i64) -> Result<Finalized, Bill
             done.past_due += 1;
         }
     }
+    done.thresholds = super::limits::watch_thresholds(billing, now).await?;
     Ok(done)
 }
 

@@ -7,8 +7,9 @@
 //! function from usage totals to priced lines, exact to the minor unit),
 //! [`period`] (calendar months in the operator's time zone), [`invoices`]
 //! (live drafts, the finaliser that closes a period into an immutable,
-//! gaplessly numbered invoice, and its payment status) and [`export`] (JSON,
-//! CSV, PDF).
+//! gaplessly numbered invoice, and its payment status), [`limits`] (the
+//! `usage.threshold` webhooks, and what a plan does over its cap or past due)
+//! and [`export`] (JSON, CSV, PDF).
 //!
 //! *Invariants:* a fact is metered in the transaction that writes it, once
 //! (the ledger key); no ledger row, invoice or invoice line is ever changed
@@ -19,6 +20,7 @@
 pub mod export;
 pub mod invoices;
 pub mod ledger;
+pub mod limits;
 pub mod markets;
 pub mod period;
 pub mod plans;

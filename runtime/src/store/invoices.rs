@@ -7,13 +7,16 @@
 //! and the ledger itself (`usage_events`), whoever sends them. The one thing that moves, the
 //! payment's status, lives in `invoice_status`.
 //!
+//! The business's `invoice.finalized` and `invoice.paid` webhooks are queued
+//! by the transactions that finalise and mark paid.
+//!
 //! Drafts are never stored; `billing::invoices` prices them live.
 
 use serde::Serialize;
 use sqlx::{AnyConnection, FromRow, Row};
 use utoipa::ToSchema;
 
-use super::{Backend, Db, StoreResult};
+use super::{Backend, Db, StoreResult, webhooks};
 use crate::domain::billing::{InvoiceStatus, LineKind};
 use crate::ids;
 
@@ -169,7 +172,15 @@ pub async fn insert(conn: &mut AnyConnection, number: i64, new: &NewInvoice<'_>)
     .bind(new.finalized_at)
     .execute(&mut *conn)
     .await?;
+    // The business hears of it from the transaction that wrote it.
+    let invoice = get_on(conn, new.id).await?;
+    let payload = webhooks::event_payload("invoice.finalized", serde_json::json!({ "invoice": invoice }));
+    webhooks::enqueue_on(&mut *conn, new.business_id, "invoice.finalized", &payload).await?;
     Ok(())
+}
+
+async fn get_on(conn: &mut AnyConnection, id: &str) -> StoreResult<Invoice> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} {FROM} WHERE i.id = $1")).bind(id).fetch_one(&mut *conn).await?)
 }
 
 pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Invoice>> {
@@ -223,6 +234,7 @@ pub async fn change_status(
     to: InvoiceStatus,
     now: i64,
 ) -> StoreResult<bool> {
+    let mut tx = db.pool().begin().await?;
     let changed = sqlx::query(
         "UPDATE invoice_status SET status = $3, updated_at = $4, paid_at = CASE WHEN $3 = 'paid' THEN $4 ELSE paid_at END \
          WHERE invoice_id = $1 AND status = $2",
@@ -231,9 +243,19 @@ pub async fn change_status(
     .bind(from.as_str())
     .bind(to.as_str())
     .bind(now)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
-    Ok(changed.rows_affected() == 1)
+    if changed.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    if to == InvoiceStatus::Paid {
+        let invoice = get_on(&mut tx, invoice_id).await?;
+        let payload = webhooks::event_payload("invoice.paid", serde_json::json!({ "invoice": invoice }));
+        webhooks::enqueue_on(&mut *tx, &invoice.business_id, "invoice.paid", &payload).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Open invoices whose due date passed.

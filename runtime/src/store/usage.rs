@@ -301,3 +301,50 @@ pub async fn businesses_with_uninvoiced(db: &Db, to: i64) -> StoreResult<Vec<Str
     .fetch_all(db.pool())
     .await?)
 }
+
+/// Records that the business crossed `percent` of `subject` (its spending cap
+/// or an allowance) in `period`, queuing its `usage.threshold` webhook in
+/// the same transaction; false when that was already recorded.
+pub async fn cross_threshold(
+    db: &Db,
+    business_id: &str,
+    period: &str,
+    subject: &str,
+    percent: i64,
+    payload: &str,
+) -> StoreResult<bool> {
+    let mut tx = db.pool().begin().await?;
+    let crossed = sqlx::query(
+        "INSERT INTO usage_thresholds (business_id, period, subject, percent, crossed_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (business_id, period, subject, percent) DO NOTHING",
+    )
+    .bind(business_id)
+    .bind(period)
+    .bind(subject)
+    .bind(percent)
+    .bind(ids::now_ms())
+    .execute(&mut *tx)
+    .await?;
+    if crossed.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    super::webhooks::enqueue_on(&mut *tx, business_id, "usage.threshold", payload).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Whether the business crossed `percent` of `subject` in `period`.
+pub async fn crossed(db: &Db, business_id: &str, period: &str, subject: &str, percent: i64) -> StoreResult<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT percent FROM usage_thresholds WHERE business_id = $1 AND period = $2 AND subject = $3 AND percent >= $4 \
+         LIMIT 1",
+    )
+    .bind(business_id)
+    .bind(period)
+    .bind(subject)
+    .bind(percent)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(found.is_some())
+}
