@@ -206,6 +206,13 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
         }),
     )
     .await;
+    // Two shops, each put on its plan from now on (before anything else takes time).
+    let grocer = app.create_shop("Grocer", json!({})).await;
+    let florist = app.create_shop("Florist", json!({})).await;
+    let starter = json!({"plan_id": "starter", "effective_from": started, "tax_rate_bps": 2200, "tax_label": "VAT"});
+    admin(&app, &format!("/v1/admin/businesses/{}/plan", grocer.id), starter).await;
+    let pro = json!({"plan_id": "pro", "effective_from": started});
+    admin(&app, &format!("/v1/admin/businesses/{}/plan", florist.id), pro).await;
     let (status, refused) = app
         .post(
             "/v1/admin/billing/rate-cards",
@@ -220,18 +227,9 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
     );
 
     // The grocer (Starter, 22 % VAT) sells on the API channel.
-    let grocer = app.create_shop("Grocer", json!({})).await;
     let pear = json!({"id": "pear", "name": "Conference pear", "price_minor": 90, "currency": "EUR", "stock": 50, "section": "Fruit"});
     app.post("/v1/products", &grocer.key, pear).await;
     app.upload(&grocer, plugins::GROCERY_RUST).await;
-    admin(
-        &app,
-        &format!("/v1/admin/businesses/{}/plan", grocer.id),
-        json!({
-            "plan_id": "starter", "effective_from": started, "tax_rate_bps": 2200, "tax_label": "VAT",
-        }),
-    )
-    .await;
     // Five messages: two in the allowance's excess. One order of €1.80, paid
     // with a double click (one capture), then €0.50 refunded, retried (one refund).
     for _ in 0..3 {
@@ -257,17 +255,10 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
     }
 
     // The florist (Pro, no tax) sells on WhatsApp to India, Brazil and Italy.
-    let florist = app.create_shop("Florist", json!({})).await;
     app.add_product(&florist, "rose", "Rose", 300, "Flowers").await;
     app.upload(&florist, plugins::GROCERY_RUST).await;
     let graph = FakeGraph::start().await;
     app.connect_whatsapp(&florist, &graph, PHONE_ID).await;
-    admin(
-        &app,
-        &format!("/v1/admin/businesses/{}/plan", florist.id),
-        json!({"plan_id": "pro", "effective_from": started}),
-    )
-    .await;
     let sends = [
         ("wamid.in.1", INDIA),
         ("wamid.br.1", BRAZIL),

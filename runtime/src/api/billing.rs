@@ -182,10 +182,9 @@ async fn list_invoices(
     Ok(Json(invoices::list(&app.db, &business.id, params.limit.unwrap_or(50).min(200)).await?))
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
-    #[default]
     Json,
     Csv,
     Pdf,
@@ -212,7 +211,7 @@ async fn get_invoice(
     let lines = invoices::lines(&app.db, &invoice.id).await?;
     let document = InvoiceDocument { invoice, lines };
     let name = format!("invoice-{}", document.invoice.number);
-    let (content_type, extension, bytes) = match params.format.unwrap_or_default() {
+    let (content_type, extension, bytes) = match params.format.unwrap_or(Format::Json) {
         Format::Json => return Ok(Json(document).into_response()),
         Format::Csv => ("text/csv; charset=utf-8", "csv", export::csv(&document).map_err(ApiError::internal)?),
         Format::Pdf => ("application/pdf", "pdf", export::pdf(&document)),

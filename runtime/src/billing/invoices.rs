@@ -114,7 +114,7 @@ async fn price(
     let versions = crate::store::plans::versions_of(conn, &assignment.plan_id).await?;
     let Some(plan) = plans::version_for(&versions, assignment, period.start) else { return Ok(None) };
     let all = usage::totals(conn, business_id, rows.covering(period.start, period.end)).await?;
-    let usage: Vec<UsageTotal> = all.into_iter().filter(|t| t.metric != Metric::WhatsappDelivered).collect();
+    let counted: Vec<UsageTotal> = all.into_iter().filter(|t| t.metric != Metric::WhatsappDelivered).collect();
     let cards = crate::store::plans::rate_cards(conn, WHATSAPP).await?;
     let mut segment_usage = Vec::new();
     for (card, prices, from, to) in plans::segments(&cards, period.start, period.end) {
@@ -124,7 +124,7 @@ async fn price(
     }
     let channel: Vec<ChannelSegment<'_>> =
         segment_usage.iter().map(|(card, prices, usage)| ChannelSegment { card, prices, usage }).collect();
-    let rated = rating::rate(&RatingInput { period: &period.label, plan, usage: &usage, channel: &channel });
+    let rated = rating::rate(&RatingInput { period: &period.label, plan, usage: &counted, channel: &channel });
     Ok(Some(Priced {
         rated,
         plan_version_id: plan.id.clone(),
