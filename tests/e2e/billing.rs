@@ -389,6 +389,15 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
         assert!(sqlx::query(sql).execute(app.db()).await.is_err(), "{sql} was allowed");
     }
     assert_eq!(the_invoice(&app, &grocer, &period).await, grocer_invoice);
+    // A credit note is a new row; the same key with another amount is refused.
+    let credit = json!({"key": "goodwill-1", "amount_minor": -300, "currency": "EUR", "note": "Sorry for the outage"});
+    let path = format!("/v1/admin/businesses/{}/adjustments", grocer.id);
+    assert_eq!(app.post(&path, ADMIN_TOKEN, credit.clone()).await.0, StatusCode::CREATED);
+    assert_eq!(app.post(&path, ADMIN_TOKEN, credit).await.0, StatusCode::OK, "a retry records it once");
+    let other = json!({"key": "goodwill-1", "amount_minor": -900, "currency": "EUR", "note": "Sorry for the outage"});
+    let (status, conflict) = app.post(&path, ADMIN_TOKEN, other).await;
+    assert_eq!((status, conflict["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("usage_conflict")));
+    assert_eq!(ledger(&app, &grocer.id, "adjustment").await, (1, -300));
     // Its payment status still moves.
     let paid = admin(&app, &format!("/v1/admin/billing/invoices/{id}/paid"), json!({})).await;
     assert_eq!(paid["status"], "paid");

@@ -161,3 +161,57 @@ pub async fn adjust(
         recorded => Ok(recorded),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivered<'a>(status: &'a str, kind: Option<&'a str>, category: Option<&'a str>) -> StatusPricing<'a> {
+        StatusPricing {
+            message_id: "wamid.1",
+            status,
+            pricing_type: kind,
+            billable: None,
+            category,
+            recipient: Some("919876543210"),
+            at: Some(1_793_487_600_000),
+        }
+    }
+
+    #[test]
+    fn a_delivery_with_a_price_is_a_channel_charge_at_its_own_time() {
+        let meter = Meter { enabled: true };
+        let fact = meter.whatsapp_delivery("biz_1", &delivered("delivered", Some("regular"), Some("marketing")));
+        let fact = fact.expect("a charge");
+        assert_eq!(
+            (fact.metric, fact.quantity, fact.source, fact.source_id.as_str()),
+            (Metric::WhatsappDelivered, 1, "whatsapp_send", "wamid.1")
+        );
+        assert_eq!((fact.market.as_deref(), fact.category.as_deref()), (Some("IN"), Some("marketing")));
+        assert_eq!(fact.occurred_at, 1_793_487_600_000);
+        // `read` implies delivered; the ledger's key makes the two one charge.
+        assert!(meter.whatsapp_delivery("biz_1", &delivered("read", Some("regular"), Some("marketing"))).is_some());
+        let free =
+            meter.whatsapp_delivery("biz_1", &delivered("delivered", Some("free_customer_service"), Some("service")));
+        assert_eq!(free.map(|f| f.metric), Some(Metric::WhatsappFree));
+        assert!(meter.whatsapp_delivery("biz_1", &delivered("sent", Some("regular"), Some("marketing"))).is_none());
+        assert!(meter.whatsapp_delivery("biz_1", &delivered("delivered", None, None)).is_none(), "no price said");
+        assert!(
+            Meter::off()
+                .whatsapp_delivery("biz_1", &delivered("delivered", Some("regular"), Some("marketing")))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn plugin_compute_rounds_up_to_the_millisecond() {
+        let meter = Meter { enabled: true };
+        let ms = |cpu: Duration| meter.plugin_turn("biz_1", "msg_1", Some(cpu)).map(|f| f.quantity);
+        assert_eq!(ms(Duration::from_micros(1)), Some(1));
+        assert_eq!(ms(Duration::ZERO), Some(1));
+        assert_eq!(ms(Duration::from_micros(2_001)), Some(3));
+        assert_eq!(meter.plugin_turn("biz_1", "msg_1", None), None, "no plugin ran");
+        assert_eq!(Meter::off().plugin_turn("biz_1", "msg_1", Some(Duration::from_millis(5))), None);
+        assert_eq!(Meter::off().message_handled(), None);
+    }
+}
