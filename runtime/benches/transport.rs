@@ -191,7 +191,7 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
             Direction::Outbound,
             Author::Bot,
             &bodies,
-            conversations::Outgoing { sends: Some((whatsapp::CHANNEL, &sends)), empties_cart: false },
+            conversations::Outgoing { sends: Some((whatsapp::CHANNEL, &sends)), ..conversations::Outgoing::default() },
         )
         .await?;
         total += SENDS_PER_CONVERSATION;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::api::rate_limits::RateLimits;
+use crate::billing::Billing;
 use crate::chat::ChatService;
 use crate::commerce::Commerce;
 use crate::commerce::payments::PaymentProvider;
@@ -42,6 +43,8 @@ pub struct AppInner {
     pub supervisor: Supervisor,
     /// The public endpoints' rate limits, in memory on this node.
     pub limits: RateLimits,
+    /// Fees for businesses: the meter every hook calls, drafts and invoices.
+    pub billing: Billing,
 }
 
 impl std::ops::Deref for App {
@@ -62,11 +65,14 @@ impl App {
         let supervisor = Supervisor::new();
         let plugins = Arc::new(PluginHost::new(config.plugins.clone(), &config.data_dir)?);
         let outbox = Sender::new(db.clone(), config.transport.retry_base, config.egress.clone());
-        let chat = Arc::new(ChatService::new(db.clone(), plugins.clone(), config.commerce.clone(), outbox.waker()));
+        let billing = Billing::new(db.clone(), config.billing.clone()).map_err(|e| anyhow::anyhow!("billing: {e}"))?;
+        let meter = billing.meter();
+        let chat =
+            Arc::new(ChatService::new(db.clone(), plugins.clone(), config.commerce.clone(), outbox.waker(), meter));
         chat.register_outbound(Arc::new(crate::transport::outbox::WhatsAppReplies));
         chat.feed().relay_channel(crate::transport::web::CHANNEL);
         let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new(db.clone()));
-        let commerce = Arc::new(Commerce::new(db.clone(), payments, config.commerce.clone(), chat.clone()));
+        let commerce = Arc::new(Commerce::new(db.clone(), payments, config.commerce.clone(), chat.clone(), meter));
         // As many conversations answered at once as the node runs plugin calls.
         let parallel = usize::try_from(config.plugins.max_concurrent_calls).unwrap_or(1);
         let inbox = Inbox::new(
@@ -90,6 +96,7 @@ impl App {
             commerce,
             supervisor,
             limits,
+            billing,
         }));
         app.start_workers();
         Ok(app)
@@ -167,6 +174,19 @@ impl App {
             let (plugins, db) = (plugins.clone(), db.clone());
             async move { plugins.sweep_stranded_compiles(&db).await }
         });
+        if let (true, Some(every)) = (config.billing.enabled, config.billing.finalize_every) {
+            let billing = self.billing.clone();
+            supervisor.every("invoice finaliser", every, move || {
+                let billing = billing.clone();
+                async move {
+                    match crate::billing::invoices::finalize_due(&billing, crate::ids::now_ms()).await {
+                        Ok(done) if done == crate::billing::invoices::Finalized::default() => {}
+                        Ok(done) => tracing::info!(?done, "invoice finaliser"),
+                        Err(e) => tracing::warn!("the invoice finaliser failed: {e}"),
+                    }
+                }
+            });
+        }
         if let Some(every) = config.commerce.webhooks_every {
             let (webhooks, stop) = (self.webhooks.clone(), supervisor.stopping());
             supervisor.every("webhook deliveries", every, move || {

@@ -67,6 +67,15 @@ pub mod defaults {
     /// Who may frame the web chat page (`frame-ancestors`): anyone, since a
     /// shop embeds its chat in its own site. The payment page is never framed.
     pub const WEB_CHAT_FRAME_ANCESTORS: &str = "*";
+    /// The time zone whose calendar months are billing periods.
+    pub const BILLING_TIME_ZONE: &str = "UTC";
+    /// How long after a period ends late usage may still land in it before its
+    /// invoice is finalised.
+    pub const BILLING_GRACE: Duration = Duration::from_secs(60 * 60);
+    /// How often the invoice finaliser looks for periods to close.
+    pub const BILLING_FINALIZE_EVERY: Duration = Duration::from_secs(60);
+    /// The name invoices are issued by.
+    pub const OPERATOR_NAME: &str = "Bottega";
 }
 
 /// Everything the runtime needs to start. `bottega serve` builds it from flags
@@ -99,6 +108,37 @@ pub struct Config {
     pub whatsapp_verify_token: Option<String>,
     /// The public HTTP endpoints' rate limits and page headers.
     pub http: HttpConfig,
+    /// Fees for businesses: metering, periods, finalising (see the `billing` module).
+    pub billing: BillingConfig,
+}
+
+/// How businesses are billed.
+#[derive(Debug, Clone)]
+pub struct BillingConfig {
+    /// Meter usage. Off, no hook writes a ledger row (no statement at all)
+    /// and no invoice is finalised; what was metered before stays.
+    pub enabled: bool,
+    /// The IANA time zone whose calendar months are the periods (`Europe/Rome`).
+    pub time_zone: String,
+    /// How long after a period's end its invoice waits for late usage.
+    pub grace: Duration,
+    /// How often the finaliser runs; `None` leaves finalising to explicit
+    /// calls of `billing::invoices::finalize_due` (tests).
+    pub finalize_every: Option<Duration>,
+    /// Who issues the invoices (printed on them).
+    pub operator_name: String,
+}
+
+impl Default for BillingConfig {
+    fn default() -> Self {
+        BillingConfig {
+            enabled: true,
+            time_zone: defaults::BILLING_TIME_ZONE.to_string(),
+            grace: defaults::BILLING_GRACE,
+            finalize_every: Some(defaults::BILLING_FINALIZE_EVERY),
+            operator_name: defaults::OPERATOR_NAME.to_string(),
+        }
+    }
 }
 
 /// What the public endpoints allow: their rate limits (see
@@ -329,6 +369,7 @@ impl Config {
             whatsapp_app_secret: None,
             whatsapp_verify_token: None,
             http: HttpConfig::default(),
+            billing: BillingConfig::default(),
         }
     }
 

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod app;
 pub mod automations;
+pub mod billing;
 pub mod chat;
 pub mod commerce;
 pub mod config;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::App;
-use crate::config::{CommerceConfig, Config, HttpConfig, PluginHostConfig, RateLimitConfig, defaults};
+use crate::config::{BillingConfig, CommerceConfig, Config, HttpConfig, PluginHostConfig, RateLimitConfig, defaults};
 use crate::egress::{AllowedHost, EgressPolicy};
 use crate::plugin::UploadLimits;
 
@@ -100,6 +100,18 @@ pub struct ServeArgs {
     #[arg(long, env = "BOTTEGA_WEB_CHAT_FRAME_ANCESTORS", default_value = defaults::WEB_CHAT_FRAME_ANCESTORS,
         value_parser = crate::config::frame_ancestors)]
     web_chat_frame_ancestors: String,
+    /// Meter nothing and finalise no invoice (fees for businesses off).
+    #[arg(long, env = "BOTTEGA_NO_BILLING")]
+    no_billing: bool,
+    /// The IANA time zone whose calendar months are billing periods.
+    #[arg(long, env = "BOTTEGA_BILLING_TIME_ZONE", default_value = defaults::BILLING_TIME_ZONE)]
+    billing_time_zone: String,
+    /// Minutes after a period ends that its invoices wait for late usage.
+    #[arg(long, env = "BOTTEGA_BILLING_GRACE_MINUTES", default_value_t = defaults::BILLING_GRACE.as_secs() / 60)]
+    billing_grace_minutes: u64,
+    /// The name invoices are issued by.
+    #[arg(long, env = "BOTTEGA_OPERATOR_NAME", default_value = defaults::OPERATOR_NAME)]
+    operator_name: String,
 }
 
 impl ServeArgs {
@@ -143,6 +155,13 @@ impl ServeArgs {
                 },
                 trust_forwarded_for: self.trust_forwarded_for,
                 web_chat_frame_ancestors: self.web_chat_frame_ancestors,
+            },
+            billing: BillingConfig {
+                enabled: !self.no_billing,
+                time_zone: self.billing_time_zone,
+                grace: Duration::from_secs(self.billing_grace_minutes.saturating_mul(60)),
+                operator_name: self.operator_name,
+                ..BillingConfig::default()
             },
             ..base
         };
@@ -251,6 +270,10 @@ mod tests {
         assert_eq!(config.http.rate_limits, plain.http.rate_limits);
         assert_eq!(config.http.web_chat_frame_ancestors, plain.http.web_chat_frame_ancestors);
         assert!(!config.http.trust_forwarded_for, "X-Forwarded-For is not trusted by default");
+        assert_eq!(config.billing.enabled, plain.billing.enabled);
+        assert_eq!(config.billing.time_zone, plain.billing.time_zone);
+        assert_eq!(config.billing.grace, plain.billing.grace);
+        assert_eq!(config.billing.operator_name, plain.billing.operator_name);
 
         let config = resolve(&[
             "--max-concurrent-compiles",

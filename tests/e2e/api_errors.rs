@@ -150,6 +150,9 @@ async fn the_api_describes_itself(app: TestApp) {
         "/v1/plugins/failures",
         "/v1/messages",
         "/v1/conversations/{id}/messages",
+        "/v1/billing/usage",
+        "/v1/billing/invoices/{id}",
+        "/v1/admin/billing/plans",
     ] {
         assert!(spec["paths"].get(path).is_some(), "{path} is documented");
     }

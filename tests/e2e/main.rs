@@ -5,6 +5,7 @@
 
 mod api_errors;
 mod automations;
+mod billing;
 mod browser;
 mod catalog;
 mod contract_versions;

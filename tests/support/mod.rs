@@ -379,6 +379,8 @@ fn test_config(data_dir: PathBuf, database_url: Option<String>) -> Config {
     config.egress = test_egress(&["127.0.0.1", "localhost"]);
     // Stories deliver webhooks themselves, at the times they choose.
     config.commerce.webhooks_every = None;
+    // Stories finalise invoices themselves, for the periods they choose.
+    config.billing.finalize_every = None;
     // Transport retries come quickly, so stories about them stay short.
     config.transport.poll_every = std::time::Duration::from_millis(100);
     config.transport.retry_base = std::time::Duration::from_millis(20);

@@ -5,6 +5,7 @@
 
 mod admin;
 mod automations;
+mod billing;
 pub(crate) mod catalog;
 mod channels;
 mod chat;
@@ -46,6 +47,7 @@ use error::ApiError;
         (name = "plugins", description = "A business uploads, activates and watches its plugins."),
         (name = "chat", description = "Customers' messages and the business's conversations."),
         (name = "orders", description = "Orders created at checkout."),
+        (name = "billing", description = "What a business owes: usage, the upcoming invoice, invoices."),
     )
 )]
 struct ApiDoc;
@@ -76,6 +78,7 @@ pub fn router(app: App) -> Router {
         .merge(channels::routes())
         .merge(automations::routes())
         .merge(orders::routes())
+        .merge(billing::routes())
         .merge(webhooks::routes())
         .split_for_parts();
     api.merge(pay::routes())

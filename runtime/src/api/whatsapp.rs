@@ -37,6 +37,8 @@ use super::error::ApiError;
 use super::extract::{Path, Query};
 use super::rate_limits::Limited;
 use crate::App;
+use crate::billing::ledger::StatusPricing;
+use crate::billing::markets::market_of;
 use crate::store::channels::{self, WhatsAppChannel};
 use crate::store::outbox::DeliveryStatus;
 use crate::store::{inbound_events, outbox};
@@ -247,7 +249,29 @@ async fn store(app: &App, delivery: &Delivery, routes: &HashMap<String, Option<S
             received.ignored += 1;
             continue;
         };
-        if outbox::apply_status(&app.db, &business_id, &status.id, reported, status.error.as_deref()).await? {
+        let pricing = status.pricing.as_ref();
+        let priced = StatusPricing {
+            message_id: &status.id,
+            status: &status.status,
+            pricing_type: pricing.and_then(|p| p.kind.as_deref()),
+            billable: pricing.and_then(|p| p.billable),
+            category: pricing.and_then(|p| p.category.as_deref()),
+            recipient: status.recipient_id.as_deref(),
+            at: status.at,
+        };
+        // Metering hook: a delivered send's channel charge, in the status's transaction.
+        let charge = app.billing.meter().whatsapp_delivery(&business_id, &priced);
+        let report = outbox::StatusReport {
+            status: reported,
+            error: status.error.as_deref(),
+            pricing: pricing.map(|p| outbox::SendPricing {
+                pricing_type: p.kind.as_deref(),
+                category: p.category.as_deref(),
+                market: Some(market_of(status.recipient_id.as_deref().unwrap_or_default())),
+            }),
+            charge: charge.as_ref(),
+        };
+        if outbox::apply_status(&app.db, &business_id, &status.id, &report).await? {
             received.statuses += 1;
         } else {
             received.ignored += 1;

@@ -48,6 +48,7 @@ pub use native::{BoxFuture, NativeBot};
 pub use render::RenderedReply;
 pub use replies::ReplyQueue;
 
+use crate::billing::Meter;
 use crate::config::CommerceConfig;
 use crate::plugin::PluginHost;
 use crate::plugin::bindings::ShopEvent;
@@ -116,6 +117,8 @@ pub struct ChatService {
     outbox_wake: Arc<tokio::sync::Notify>,
     /// Tells open web chats about new messages.
     feed: MessageFeed,
+    /// What the conversation's facts are metered as (messages, plugin compute).
+    meter: Meter,
 }
 
 impl std::fmt::Debug for ChatService {
@@ -130,6 +133,7 @@ impl ChatService {
         plugins: Arc<PluginHost>,
         commerce: CommerceConfig,
         outbox_wake: Arc<tokio::sync::Notify>,
+        meter: Meter,
     ) -> ChatService {
         ChatService {
             db,
@@ -139,6 +143,7 @@ impl ChatService {
             outbound: RwLock::new(HashMap::new()),
             outbox_wake,
             feed: MessageFeed::default(),
+            meter,
         }
     }
 
@@ -170,13 +175,17 @@ impl ChatService {
                 .await?;
 
         let body = inbound::stored_body(&request.message);
-        let mut stored = conversations::append(
+        // Metering hook: one message handled, in the message's own transaction.
+        let metered =
+            conversations::Outgoing { meter: self.meter.message_handled(), ..conversations::Outgoing::default() };
+        let mut stored = conversations::append_sending(
             &self.db,
             &business.id,
             &conversation.id,
             Direction::Inbound,
             Author::Customer,
             &[body],
+            metered,
         )
         .await?;
         let inbound = stored.pop().ok_or_else(|| StoreError::Corrupt("stored message vanished".into()))?;
@@ -203,7 +212,10 @@ impl ChatService {
                 }
             }
         }
-        let replies = self.store_replies(business, &conversation, replies).await?;
+        // Metering hook: the plugin's CPU time, in the transaction of the turn's replies.
+        let compute =
+            self.meter.plugin_turn(&business.id, &inbound.id, plugin_run.as_ref().map(|run| run.usage.cpu_time));
+        let replies = self.store_replies(business, &conversation, replies, compute).await?;
         Ok(ChatOutcome { conversation_id: conversation.id, customer_id, inbound, replies, plugin_run })
     }
 
@@ -215,6 +227,6 @@ impl ChatService {
         event: ShopEvent,
     ) -> Result<Vec<Message>, ChatError> {
         let (replies, _) = self.run_turn(business, conversation, turn::Turn::Event(event), Vec::new()).await?;
-        self.store_replies(business, conversation, replies).await
+        self.store_replies(business, conversation, replies, None).await
     }
 }

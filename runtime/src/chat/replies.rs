@@ -11,6 +11,7 @@ use super::{Authored, BoxFuture, ChatError, ChatService, RenderedReply};
 use crate::store::businesses::Business;
 use crate::store::conversations::{self, Author, Conversation, Direction, Message};
 use crate::store::outbox::NewSend;
+use crate::store::usage::UsageFact;
 use crate::store::{Db, StoreError, StoreResult};
 
 /// How a push transport's replies are queued: registered for its channel
@@ -37,6 +38,7 @@ impl ChatService {
         business: &Business,
         conversation: &Conversation,
         replies: Vec<Authored>,
+        usage: Option<UsageFact>,
     ) -> Result<Vec<Message>, ChatError> {
         let views: Vec<&RenderedReply> = replies.iter().map(|(_, reply)| reply).collect();
         let sends = self.sends_for(business, conversation, &views).await?;
@@ -52,7 +54,9 @@ impl ChatService {
             let group_sends = sends.as_ref().map(|(channel, sends)| (*channel, &sends[start..end]));
             let empties_cart =
                 replies[start..end].iter().any(|(_, reply)| matches!(reply, RenderedReply::Checkout { .. }));
-            let outgoing = conversations::Outgoing { sends: group_sends, empties_cart };
+            // The turn's usage goes with its first stored reply.
+            let turn_usage = usage.as_ref().filter(|_| start == 0);
+            let outgoing = conversations::Outgoing { sends: group_sends, empties_cart, usage: turn_usage, meter: None };
             stored.extend(
                 conversations::append_sending(
                     &self.db,
@@ -66,6 +70,10 @@ impl ChatService {
                 .await?,
             );
             start = end;
+        }
+        if let (true, Some(usage)) = (replies.is_empty(), &usage) {
+            // A silent turn still ran the plugin: its usage is stored alone.
+            crate::store::usage::record_alone(&self.db, usage).await?;
         }
         if sends.is_some() && !stored.is_empty() {
             self.outbox_wake.notify_one();
@@ -94,7 +102,7 @@ impl ChatService {
             Direction::Outbound,
             author,
             &[body],
-            conversations::Outgoing { sends: channel_sends, empties_cart: false },
+            conversations::Outgoing { sends: channel_sends, ..conversations::Outgoing::default() },
         )
         .await?;
         if sends.is_some() {

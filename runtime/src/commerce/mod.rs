@@ -27,6 +27,7 @@ pub use orders::{OrderAction, OrderError};
 pub use payments::flow::PayResult;
 pub use payments::refund::{RefundError, Refunded};
 
+use crate::billing::Meter;
 use crate::config::CommerceConfig;
 use crate::failpoint::Failpoints;
 use crate::store::{Db, StoreResult};
@@ -38,6 +39,8 @@ pub struct Commerce {
     provider: Arc<dyn PaymentProvider>,
     config: CommerceConfig,
     observer: Arc<dyn OrderObserver>,
+    /// What captures and refunds are metered as (transaction fees).
+    meter: Meter,
 }
 
 impl std::fmt::Debug for Commerce {
@@ -65,8 +68,14 @@ impl Commerce {
         provider: Arc<dyn PaymentProvider>,
         config: CommerceConfig,
         observer: Arc<dyn OrderObserver>,
+        meter: Meter,
     ) -> Commerce {
-        Commerce { db, provider, config, observer }
+        Commerce { db, provider, config, observer, meter }
+    }
+
+    /// What captures and refunds are metered as.
+    pub fn meter(&self) -> Meter {
+        self.meter
     }
 
     pub fn db(&self) -> &Db {

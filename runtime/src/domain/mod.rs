@@ -1,10 +1,11 @@
 //! The vocabulary every layer shares, as plain data: the typed states of
-//! orders, payments and refunds, the priced cart an order keeps, and what is
-//! kept of a card. A leaf: it imports nothing of the crate but `money`, so the
+//! orders, payments and refunds, the priced cart an order keeps, what is
+//! kept of a card, and what fees are metered and priced by (`billing`). A leaf: it imports nothing of the crate but `money`, so the
 //! store decodes these types and commerce decides with them without either
 //! importing the other's logic. The lifecycles that move them are in
 //! `commerce/`.
 
+pub mod billing;
 pub mod card;
 pub mod cart;
 pub mod states;

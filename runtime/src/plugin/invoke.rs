@@ -141,6 +141,8 @@ pub struct PluginSession {
     largest_output: usize,
     /// The call slot this session holds (see [`super::slots`]).
     slot: SlotPermit,
+    /// The CPU time of the session's calls so far (each call's meter, summed).
+    cpu_time: Duration,
 }
 
 impl PluginSession {
@@ -159,6 +161,7 @@ impl PluginSession {
             recycle,
             largest_output: 0,
             slot,
+            cpu_time: Duration::ZERO,
         }
     }
 
@@ -273,6 +276,7 @@ impl PluginSession {
                 Some(start) => self.store.get_fuel().ok().map(|now| start.saturating_sub(now)),
                 None => None,
             },
+            cpu_time: self.cpu_time,
         };
         let uses = self.uses + 1;
         let reusable = self.failed.is_none() && printed.is_empty() && uses < self.max_uses;
@@ -298,6 +302,8 @@ impl PluginSession {
         &mut self,
         outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
     ) -> Result<T, PluginFault> {
+        // Every call ends here: its own CPU time counts towards the session's.
+        self.cpu_time = self.cpu_time.saturating_add(self.store.data().cpu.used().unwrap_or_default());
         let result = match outcome {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(error)) => classify(&error, self.store.data()),
@@ -416,6 +422,9 @@ pub struct SessionUsage {
     /// host counts them (`count_instructions`: the developer loop does,
     /// production does not, as its deadline bounds time instead).
     pub instructions: Option<u64>,
+    /// The plugin's own CPU time over the session's calls (what compute is
+    /// billed by; instantiation is the host's and not counted).
+    pub cpu_time: Duration,
 }
 
 fn deadline_of(state: &PluginState) -> Duration {

@@ -10,7 +10,9 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
+use super::usage::{self, UsageFact};
 use super::{Db, StoreResult, Stored, outbox, stored_state};
+use crate::domain::billing::Metric;
 use crate::ids;
 
 #[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
@@ -189,6 +191,11 @@ pub struct Outgoing<'a> {
     /// so a crash between the two leaves the cart for the retry, which finds
     /// the order waiting and sends its link again.
     pub empties_cart: bool,
+    /// Meter each stored message as one unit of this metric, keyed by the
+    /// message's id (`billing::Meter::message_handled`; `None` with billing off).
+    pub meter: Option<Metric>,
+    /// One more ledger row to write with the messages (a plugin turn's compute).
+    pub usage: Option<&'a UsageFact>,
 }
 
 /// Like [`append`], doing what `outgoing` says in the same transaction:
@@ -244,7 +251,14 @@ pub async fn append_sending(
             let message_sends = sends.get(n).map_or(&[][..], Vec::as_slice);
             outbox::insert(&mut tx, target, &id, seq, message_sends, now).await?;
         }
+        if let Some(metric) = outgoing.meter {
+            let fact = UsageFact { occurred_at: now, ..UsageFact::new(business_id, metric, "message", &id, 1) };
+            usage::record(&mut tx, &fact).await?;
+        }
         stored.push(Message { id, seq, direction, author, body: body.clone(), created_at: now });
+    }
+    if let Some(fact) = outgoing.usage {
+        usage::record(&mut tx, fact).await?;
     }
     if outgoing.empties_cart {
         sqlx::query("DELETE FROM cart_lines WHERE business_id = $1 AND conversation_id = $2")

@@ -12,15 +12,18 @@ pub mod conversations;
 pub mod idempotency;
 pub mod images;
 pub mod inbound_events;
+pub mod invoices;
 pub mod kv;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+pub mod plans;
 pub mod plugin_events;
 pub mod plugins;
 pub mod products;
 pub mod queue;
 pub mod sandbox_charges;
+pub mod usage;
 pub mod web_sessions;
 pub mod webhooks;
 
@@ -106,7 +109,10 @@ impl Db {
             Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
         };
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Db { pool, backend, channels: Default::default() })
+        let db = Db { pool, backend, channels: Default::default() };
+        // What portable SQL cannot say: finalised invoices refuse changes.
+        invoices::install_immutability(&db).await?;
+        Ok(db)
     }
 
     pub fn pool(&self) -> &AnyPool {

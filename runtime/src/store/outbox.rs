@@ -10,6 +10,7 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
+use super::usage::{self, UsageFact};
 use super::{Db, StoreResult, Stored, queue, stored_state};
 use crate::ids;
 
@@ -35,6 +36,11 @@ pub struct OutboxEntry {
     pub body: serde_json::Value,
     /// What was adapted to fit the transport's limits, if anything.
     pub adaptation: Option<String>,
+    /// What the channel said the send costs: its pricing type (`regular`,
+    /// `free_customer_service`...), category and the recipient's market.
+    pub pricing_type: Option<String>,
+    pub pricing_category: Option<String>,
+    pub market: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_time")]
     pub created_at: i64,
@@ -201,19 +207,42 @@ pub async fn mark_expired(db: &Db, id: &str, reason: &str) -> StoreResult<()> {
     queue::record_failure(db, "outbox", id, reason, None, SendState::Expired.as_str(), false).await
 }
 
+/// What a status webhook said of a send's price: its `pricing` type and
+/// category and the recipient's market, kept on the send.
+#[derive(Debug, Clone, Copy)]
+pub struct SendPricing<'a> {
+    pub pricing_type: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub market: Option<&'a str>,
+}
+
+/// A delivery status the transport reported for a sent message.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusReport<'a> {
+    pub status: DeliveryStatus,
+    pub error: Option<&'a str>,
+    pub pricing: Option<SendPricing<'a>>,
+    /// The channel charge the status bills (`billing::Meter::whatsapp_delivery`),
+    /// written with it when the send is one this host tracks.
+    pub charge: Option<&'a UsageFact>,
+}
+
 /// Applies a delivery status the transport reported for a sent message. Only
-/// forward: sent < delivered < read, and failed is final. False when nothing
-/// changed (unknown id, or an older status arriving late).
+/// forward: sent < delivered < read, and failed is final. In the same
+/// transaction, keeps the status's pricing on the send and writes its
+/// channel charge (a duplicated webhook finds the charge's key and writes
+/// nothing). False when the status changed nothing (unknown id, or an older
+/// status arriving late).
 pub async fn apply_status(
     db: &Db,
     business_id: &str,
     external_id: &str,
-    status: DeliveryStatus,
-    error: Option<&str>,
+    report: &StatusReport<'_>,
 ) -> StoreResult<bool> {
     const RANK: &str =
         "CASE {} WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END";
     let rank = |expr: &str| RANK.replace("{}", expr);
+    let mut tx = db.pool().begin().await?;
     let done = sqlx::query(&format!(
         "UPDATE outbox SET delivery_status = $3, last_error = COALESCE($4, last_error) \
          WHERE business_id = $1 AND external_id = $2 AND {} > {}",
@@ -222,17 +251,35 @@ pub async fn apply_status(
     ))
     .bind(business_id)
     .bind(external_id)
-    .bind(status.as_str())
-    .bind(error)
-    .execute(db.pool())
+    .bind(report.status.as_str())
+    .bind(report.error)
+    .execute(&mut *tx)
     .await?;
+    if let Some(pricing) = report.pricing {
+        let tracked = sqlx::query(
+            "UPDATE outbox SET pricing_type = COALESCE($3, pricing_type), pricing_category = COALESCE($4, pricing_category), \
+             market = COALESCE($5, market) WHERE business_id = $1 AND external_id = $2",
+        )
+        .bind(business_id)
+        .bind(external_id)
+        .bind(pricing.pricing_type)
+        .bind(pricing.category)
+        .bind(pricing.market)
+        .execute(&mut *tx)
+        .await?;
+        if let (true, Some(charge)) = (tracked.rows_affected() > 0, report.charge) {
+            usage::record(&mut tx, charge).await?;
+        }
+    }
+    tx.commit().await?;
     Ok(done.rows_affected() > 0)
 }
 
 /// A business's queued sends in `state` (all when `None`), newest first.
 pub async fn list(db: &Db, business_id: &str, state: Option<SendState>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
     Ok(sqlx::query_as(
-        "SELECT id, conversation_id, message_id, channel, state, attempts, last_error, delivery_status, body, adaptation, created_at \
+        "SELECT id, conversation_id, message_id, channel, state, attempts, last_error, delivery_status, body, adaptation, \
+         pricing_type, pricing_category, market, created_at \
          FROM outbox WHERE business_id = $1 AND ($2 IS NULL OR state = $2) ORDER BY created_at DESC, seq DESC LIMIT $3",
     )
     .bind(business_id)

@@ -7,14 +7,16 @@
 //! give back more than was captured. No card number or CVC is ever written.
 //!
 //! Outcomes are written by [`record`] and [`finish_refund`], together with the
-//! order's change (`orders::apply_on`) in one transaction, and only if the
-//! attempt still stands where the caller read it.
+//! order's change (`orders::apply_on`) and the ledger row they bill (a
+//! capture's, a refund's: `usage::record`) in one transaction, and only if
+//! the attempt still stands where the caller read it.
 
 use serde::Serialize;
 use sqlx::{FromRow, Row};
 use utoipa::ToSchema;
 
 use super::orders::{self, Order, OrderChange};
+use super::usage::{self, UsageFact};
 use super::{Db, StoreResult};
 use crate::domain::card::CardOnFile;
 use crate::domain::states::{AttemptStatus, RefundStatus};
@@ -56,6 +58,8 @@ pub struct AttemptUpdate<'a> {
     pub card: Option<&'a CardOnFile>,
     pub decline_code: Option<&'a str>,
     pub captured_minor: Option<i64>,
+    /// The ledger row the outcome bills (a capture's), written in its transaction.
+    pub usage: Option<&'a UsageFact>,
 }
 
 /// Starts a payment of `order` (read as open and unpaid, with no attempt in
@@ -143,6 +147,9 @@ pub async fn record(
         tx.rollback().await?;
         return Ok(None);
     };
+    if let Some(fact) = update.usage {
+        usage::record(&mut tx, fact).await?;
+    }
     tx.commit().await?;
     Ok(Some((payment, order)))
 }
@@ -275,6 +282,7 @@ pub async fn finish_refund(
     refund: &Refund,
     outcome: Result<(), &str>,
     order_change: Option<(&Order, &OrderChange)>,
+    billed: Option<&UsageFact>,
 ) -> StoreResult<Option<(Refund, Option<Order>)>> {
     let now = ids::now_ms();
     let status = if outcome.is_ok() { RefundStatus::Succeeded } else { RefundStatus::Failed };
@@ -306,6 +314,9 @@ pub async fn finish_refund(
         tx.rollback().await?;
         return Ok(None);
     };
+    if let (Ok(()), Some(fact)) = (outcome, billed) {
+        usage::record(&mut tx, fact).await?;
+    }
     tx.commit().await?;
     Ok(Some((finished, order)))
 }

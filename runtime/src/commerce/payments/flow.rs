@@ -202,10 +202,13 @@ pub(crate) async fn record_answer(
         }
         let recorded = match &answer {
             ProviderAnswer::Approved { reference, card, .. } => {
+                // Metering hook: the capture's ledger row, in the transaction that records it.
+                let billed = commerce.meter().payment_captured(&current);
                 let update = AttemptUpdate {
                     reference: Some(reference),
                     card: Some(card),
                     captured_minor: Some(current.amount_minor),
+                    usage: billed.as_ref(),
                     ..AttemptUpdate::default()
                 };
                 if !(holds_slot && order.status == OrderStatus::Open) {

@@ -122,11 +122,16 @@ async fn execute(commerce: &Commerce, refund: Refund) -> Result<Refunded, Refund
             Some(_) => None,
             None => Some(refunded_change(db, &order, &payment, &refund).await?),
         };
+        // Metering hook: the refund's ledger row, in the transaction that records its success.
+        let billed = change.as_ref().and_then(|c| {
+            commerce.meter().refund_succeeded(&refund, &payment, c.payment_status == PaymentStatus::Refunded)
+        });
         let finished = payments::finish_refund(
             db,
             &refund,
             failure.as_deref().map_or(Ok(()), Err),
             change.as_ref().map(|c| (&order, c)),
+            billed.as_ref(),
         )
         .await?;
         match finished {

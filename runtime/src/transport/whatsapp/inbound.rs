@@ -39,6 +39,22 @@ pub struct StatusEvent {
     /// `sent`, `delivered`, `read` or `failed`.
     pub status: String,
     pub error: Option<String>,
+    /// What Meta says the message costs (`pricing`), when it says.
+    pub pricing: Option<StatusPricing>,
+    /// The recipient's `wa_id` (its calling code is its market).
+    pub recipient_id: Option<String>,
+    /// When the status happened, ms since the epoch (`timestamp`, in seconds).
+    pub at: Option<i64>,
+}
+
+/// A status's `pricing` object: `type` and `category` (`billable` is being retired).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusPricing {
+    /// `regular`, `free_customer_service`, `free_entry_point`.
+    pub kind: Option<String>,
+    /// `marketing`, `utility`, `authentication`, `service`...
+    pub category: Option<String>,
+    pub billable: Option<bool>,
 }
 
 /// Reads a webhook body; an error names what is malformed.
@@ -86,11 +102,26 @@ pub fn parse_delivery(body: &[u8]) -> Result<Delivery, String> {
                 let title = e.get("title").and_then(Value::as_str).unwrap_or("error");
                 format!("{code} {title}").trim().to_string()
             });
+            let pricing = match status.get("pricing") {
+                Some(pricing) => Some(StatusPricing {
+                    kind: id(pricing, "type")?,
+                    category: id(pricing, "category")?,
+                    billable: pricing.get("billable").and_then(Value::as_bool),
+                }),
+                None => None,
+            };
+            let at = status
+                .get("timestamp")
+                .and_then(|t| t.as_str().and_then(|t| t.parse::<i64>().ok()).or_else(|| t.as_i64()))
+                .and_then(|seconds| seconds.checked_mul(1000));
             delivery.statuses.push(StatusEvent {
                 phone_number_id: phone_number_id.to_string(),
                 id: status_id,
                 status: state,
                 error: error.map(|e| without_nul(&e)),
+                pricing,
+                recipient_id: id(status, "recipient_id")?,
+                at,
             });
         }
     }

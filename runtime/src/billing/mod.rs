@@ -1,0 +1,65 @@
+//! Fees for businesses: what the operator charges its business customers.
+//!
+//! Read in this order: [`ledger`] (what is metered, and the one `Meter` every
+//! metering hook calls; the rows themselves are `store::usage`, written in the
+//! transaction of the fact they bill), [`plans`] (plan and rate-card versions
+//! and which one prices what, never retroactively), [`rating`] (a pure
+//! function from usage totals to priced lines, exact to the minor unit),
+//! [`period`] (calendar months in the operator's time zone), [`invoices`]
+//! (live drafts, the finaliser that closes a period into an immutable,
+//! gaplessly numbered invoice, and its payment status), [`limits`] (the
+//! `usage.threshold` webhooks, and what a plan does over its cap or past due)
+//! and [`export`] (JSON, CSV, PDF).
+//!
+//! *Invariants:* a fact is metered in the transaction that writes it, once
+//! (the ledger key); no ledger row, invoice or invoice line is ever changed
+//! (the database refuses it); an invoice line names the version that priced
+//! it and sums ledger rows an invoice links. Billing imports `store`,
+//! `domain` and `config`; nothing in `store` imports billing.
+
+pub mod export;
+pub mod invoices;
+pub mod ledger;
+pub mod limits;
+pub mod markets;
+pub mod period;
+pub mod plans;
+pub mod rating;
+
+pub use ledger::Meter;
+
+use crate::config::BillingConfig;
+use crate::store::Db;
+use period::Calendar;
+
+/// The billing service: one per runtime, held by the `App`.
+#[derive(Debug, Clone)]
+pub struct Billing {
+    db: Db,
+    config: BillingConfig,
+    calendar: Calendar,
+}
+
+impl Billing {
+    /// The service over `db`; an error when the configured time zone is unknown.
+    pub fn new(db: Db, config: BillingConfig) -> Result<Billing, String> {
+        let calendar = Calendar::new(&config.time_zone)?;
+        Ok(Billing { db, config, calendar })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn config(&self) -> &BillingConfig {
+        &self.config
+    }
+
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    pub fn meter(&self) -> Meter {
+        Meter::new(&self.config)
+    }
+}
