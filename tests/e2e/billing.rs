@@ -26,10 +26,10 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 bottega_tests::on_both_databases_with!(
-    billing_with_time_left;
+    super::billing_with_time_left;
     a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals
 );
-bottega_tests::on_both_databases_with!(billing_off; with_billing_off_nothing_is_metered);
+bottega_tests::on_both_databases_with!(super::billing_off; with_billing_off_nothing_is_metered);
 
 const PHONE_ID: &str = "106540352242922";
 const INDIA: &str = "919876543210";
@@ -85,7 +85,7 @@ async fn drain(app: &TestApp) {
 }
 
 /// A status webhook for `wamid` with its `pricing`, at `seconds` since the epoch.
-fn status(wamid: &str, state: &str, recipient: &str, category: &str, kind: &str, seconds: i64) -> Vec<u8> {
+fn status_of(wamid: &str, state: &str, recipient: &str, category: &str, kind: &str, seconds: i64) -> Vec<u8> {
     json!({
         "object": "whatsapp_business_account",
         "entry": [{"id": "0", "changes": [{"field": "messages", "value": {
@@ -275,13 +275,13 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
     let before_change = changed_ms / 1000 - 2;
     let after_change = changed_ms / 1000 + 1;
     let deliveries = [
-        status("wamid.in.1", "delivered", INDIA, "marketing", "regular", before_change),
+        status_of("wamid.in.1", "delivered", INDIA, "marketing", "regular", before_change),
         // Meta delivers webhooks at least once: the same status again, then `read`.
-        status("wamid.in.1", "delivered", INDIA, "marketing", "regular", before_change),
-        status("wamid.in.1", "read", INDIA, "marketing", "regular", before_change + 5),
-        status("wamid.br.1", "delivered", BRAZIL, "utility", "regular", before_change),
-        status("wamid.it.1", "delivered", ITALY, "service", "free_customer_service", before_change),
-        status("wamid.in.2", "delivered", INDIA, "marketing", "regular", after_change),
+        status_of("wamid.in.1", "delivered", INDIA, "marketing", "regular", before_change),
+        status_of("wamid.in.1", "read", INDIA, "marketing", "regular", before_change + 5),
+        status_of("wamid.br.1", "delivered", BRAZIL, "utility", "regular", before_change),
+        status_of("wamid.it.1", "delivered", ITALY, "service", "free_customer_service", before_change),
+        status_of("wamid.in.2", "delivered", INDIA, "marketing", "regular", after_change),
     ];
     for body in &deliveries {
         let (status, received) = app.deliver_webhook(&florist, body, APP_SECRET).await;
@@ -406,7 +406,7 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
     assert_eq!(revenue["totals"][0]["paid_minor"], json!(1266), "{revenue}");
 
     // A status of this month arriving after it closed: a delta on the next invoice.
-    let late = status("wamid.br.2", "delivered", BRAZIL, "utility", "regular", before_change);
+    let late = status_of("wamid.br.2", "delivered", BRAZIL, "utility", "regular", before_change);
     assert_eq!(app.deliver_webhook(&florist, &late, APP_SECRET).await.0, StatusCode::OK);
     let next = billing.calendar().next(&period).expect("next period");
     invoices::finalize(billing, &florist.id, &next, now).await.expect("finalise").expect("an invoice");
