@@ -11,8 +11,6 @@
 //! left, so "this month" holds every fact they make, and they finalise by
 //! calling the finaliser for the period themselves.
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use bottega::Config;
@@ -64,24 +62,6 @@ async fn admin(app: &TestApp, path: &str, body: Value) -> Value {
     let (status, answer) = app.post(path, ADMIN_TOKEN, body).await;
     assert!(status.is_success(), "{path}: {status} {answer}");
     answer
-}
-
-/// Waits until every inbound event is processed and nothing is left to send.
-async fn drain(app: &TestApp) {
-    for _ in 0..500 {
-        let busy: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM inbound_events WHERE state = 'pending') + \
-                    (SELECT COUNT(*) FROM outbox WHERE state = 'pending')",
-        )
-        .fetch_one(app.db())
-        .await
-        .expect("count");
-        if busy == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("inbound events or sends are still pending after 10 s");
 }
 
 /// A status webhook for `wamid` with its `pricing`, at `seconds` since the epoch.
@@ -270,7 +250,7 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
         graph.answer_ids(&[wamid]);
         app.whatsapp_says(&florist, PHONE_ID, customer, text_message(customer, "hi")).await;
         graph.wait_for(n + 1).await;
-        drain(&app).await;
+        app.queues_settled().await;
     }
     let before_change = changed_ms / 1000 - 2;
     let after_change = changed_ms / 1000 + 1;

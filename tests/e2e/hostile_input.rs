@@ -111,24 +111,6 @@ async fn a_name_that_leads_to_loopback_is_refused_when_the_request_is_made(app: 
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
-/// Waits until every inbound event is processed and nothing is left to send.
-async fn queues_settled(app: &TestApp) {
-    for _ in 0..500 {
-        let busy: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM inbound_events WHERE state = 'pending') + \
-                    (SELECT COUNT(*) FROM outbox WHERE state = 'pending')",
-        )
-        .fetch_one(app.db())
-        .await
-        .expect("count");
-        if busy == 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("inbound events or sends are still pending after 10 s");
-}
-
 async fn a_graph_url_the_node_no_longer_allows_is_never_sent_the_token(mut app: TestApp) {
     let shop = app.create_shop("Moved channel", json!({})).await;
     app.upload(&shop, plugins::TEST_QUOTA).await;
@@ -136,7 +118,7 @@ async fn a_graph_url_the_node_no_longer_allows_is_never_sent_the_token(mut app: 
     // Allowed when it was set (the test node allows 127.0.0.1): replies reach it.
     app.connect_whatsapp(&shop, &graph, "1065").await;
     app.whatsapp_says(&shop, "1065", "34600111222", text_message("34600111222", "count")).await;
-    queues_settled(&app).await;
+    app.queues_settled().await;
     let before = graph.sent().len();
     assert!(before > 0, "the reply was sent while the address was allowed");
 

@@ -4,8 +4,6 @@
 //! dead-lettered, replies kept in order, the 24-hour window, and a restart in
 //! the middle of the queue.
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use bottega_tests::whatsapp::*;
@@ -26,24 +24,6 @@ bottega_tests::on_both_databases!(
 
 const PHONE_ID: &str = "106540352242922";
 const CUSTOMER: &str = "34600111222";
-
-/// Waits until every inbound event is processed and nothing is left to send.
-async fn wait_for_queues_to_drain(app: &TestApp) {
-    for _ in 0..500 {
-        let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM inbound_events WHERE state = 'pending') + \
-                    (SELECT COUNT(*) FROM outbox WHERE state = 'pending') AS busy",
-        )
-        .fetch_one(app.db())
-        .await
-        .expect("count");
-        if row.try_get::<i64, _>("busy").unwrap_or(1) == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("inbound events or sends are still pending after 10 s");
-}
 
 async fn whatsapp_shop(app: &TestApp, plugin: &str) -> (Shop, FakeGraph) {
     let shop = app.create_shop("Corner shop", json!({})).await;
@@ -122,7 +102,7 @@ async fn only_deliveries_signed_with_the_app_secret_are_accepted(app: TestApp) {
         .replace("PHONE", PHONE_ID);
     let (status, received) = app.deliver_webhook(&shop, escaped.as_bytes(), APP_SECRET).await;
     assert_eq!((status, received["messages"].as_u64()), (StatusCode::OK, Some(1)), "{received}");
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     let (_, conversations) = app.get("/v1/conversations", &shop.key).await;
     let conversation = conversations[0]["id"].as_str().expect("a conversation");
     let (_, history) = app.get(&format!("/v1/conversations/{conversation}/messages"), &shop.key).await;
@@ -137,7 +117,7 @@ async fn only_deliveries_signed_with_the_app_secret_are_accepted(app: TestApp) {
     let signature = bottega::transport::whatsapp::sign(APP_SECRET, signed.as_bytes());
     let (status, received) = app.deliver_webhook_signed(&shop, utf8.as_bytes(), Some(&signature)).await;
     assert_eq!((status, received["messages"].as_u64()), (StatusCode::OK, Some(1)), "{received}");
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     let (_, history) = app.get(&format!("/v1/conversations/{conversation}/messages"), &shop.key).await;
     let heard = history["messages"]
         .as_array()
@@ -247,7 +227,7 @@ async fn check_payload(app: &TestApp, graph: &FakeGraph, shop: &Shop, name: &str
         graph.answer_ids(&[id]);
         let recipient = value["statuses"][0]["recipient_id"].as_str().expect("recipient");
         app.whatsapp_says(shop, phone, recipient, text_message(recipient, "hello")).await;
-        wait_for_queues_to_drain(app).await;
+        app.queues_settled().await;
         let (status, received) = app.deliver_webhook(shop, raw, APP_SECRET).await;
         assert_eq!((status, received["statuses"].as_u64()), (StatusCode::OK, Some(1)), "{name}: {received}");
         let (_, sent) = app.get("/v1/outbox?state=sent", &shop.key).await;
@@ -269,7 +249,7 @@ async fn check_payload(app: &TestApp, graph: &FakeGraph, shop: &Shop, name: &str
     // Delivered again, as Meta retries: recognised, not processed twice.
     let (_, again) = app.deliver_webhook(shop, raw, APP_SECRET).await;
     assert_eq!(again["duplicates"].as_u64(), Some(1), "{name}: {again}");
-    wait_for_queues_to_drain(app).await;
+    app.queues_settled().await;
     let (_, conversations) = app.get("/v1/conversations", &shop.key).await;
     assert_eq!(conversations.as_array().map(Vec::len), Some(1), "{name}: {conversations}");
     let conversation = conversations[0]["id"].as_str().expect("conversation");
@@ -317,7 +297,7 @@ async fn a_whatsapp_customer_shops_pays_and_hears_back(app: TestApp) {
 
     // A section's products, without a Meta catalog: a list whose rows are products.
     say(button_tap(CUSTOMER, "section:Fruit", "Fruit")).await;
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     let list = graph.sent().last().cloned().expect("a list");
     assert_eq!(list.body["interactive"]["type"], "list", "{:?}", list.body);
     let row = &list.body["interactive"]["action"]["sections"][0]["rows"][0];
@@ -331,7 +311,7 @@ async fn a_whatsapp_customer_shops_pays_and_hears_back(app: TestApp) {
         "interactive": {"type": "list_reply", "list_reply": {"id": "product:gala-apples", "title": "Gala apples"}}});
     let before = graph.sent().len();
     say(tap).await;
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     let card = graph.sent()[before].clone();
     assert_eq!(card.body["type"], "image");
     assert!(card.body["image"]["caption"].as_str().unwrap_or_default().contains("€2.40"), "{:?}", card.body);
@@ -339,7 +319,7 @@ async fn a_whatsapp_customer_shops_pays_and_hears_back(app: TestApp) {
     // Add, check out: the payment link comes as text.
     say(button_tap(CUSTOMER, "add:gala-apples", "Add to basket")).await;
     say(text_message(CUSTOMER, "checkout")).await;
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     let checkout = texts(&graph.sent()).into_iter().find(|t| t.contains("/pay/")).expect("a payment link");
     assert!(checkout.contains("Total: €2.40"), "{checkout}");
     let url = checkout.split_whitespace().find(|w| w.contains("/pay/")).expect("url");
@@ -361,14 +341,14 @@ async fn a_whatsapp_customer_shops_pays_and_hears_back(app: TestApp) {
     ];
     let (status, _) = app.post_form(&format!("/pay/{order_id}"), &fields).await;
     assert_eq!(status, StatusCode::OK);
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     let thanks = texts(&graph.sent()).last().cloned().unwrap_or_default();
     assert!(thanks.to_lowercase().contains("thank"), "{thanks}");
 
     // Shipped by the business: the customer hears it on WhatsApp too.
     let (status, _) = app.post(&format!("/v1/orders/{order_id}/ship"), &shop.key, json!({})).await;
     assert_eq!(status, StatusCode::OK);
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     assert!(texts(&graph.sent()).last().is_some_and(|t| t.contains("on its way")), "{:?}", texts(&graph.sent()));
     assert!(graph.sent().iter().all(|s| s.body["to"] == CUSTOMER));
 }
@@ -383,10 +363,10 @@ async fn a_retried_webhook_is_answered_once(app: TestApp) {
     );
     let fresh = [&a.1, &b.1].iter().map(|r| r["messages"].as_u64().unwrap_or(0)).sum::<u64>();
     assert_eq!(fresh, 1, "{a:?} {b:?}");
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     let (_, late) = app.deliver_webhook(&shop, body.as_bytes(), APP_SECRET).await;
     assert_eq!(late["duplicates"], 1);
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     assert_eq!(texts(&graph.sent()), ["lines=1"], "one reply, and the cart has one tea");
 }
 
@@ -395,7 +375,7 @@ async fn failed_sends_are_retried_then_dead_lettered(app: TestApp) {
     // A busy Graph API: 500, then 429, then fine. Delivered once, on the third attempt.
     graph.fail_next(&[500, 429]);
     app.whatsapp_says(&shop, PHONE_ID, CUSTOMER, text_message(CUSTOMER, "add tea 1")).await;
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     assert_eq!(texts(&graph.sent()), ["lines=1"]);
     let (_, sent) = app.get("/v1/outbox?state=sent", &shop.key).await;
     assert_eq!(sent[0]["attempts"], 3, "{sent}");
@@ -403,14 +383,14 @@ async fn failed_sends_are_retried_then_dead_lettered(app: TestApp) {
     // A request the API refuses (400) is not retried: dead at once, listed for the business.
     graph.fail_next(&[400]);
     app.whatsapp_says(&shop, PHONE_ID, CUSTOMER, text_message(CUSTOMER, "add tea 1")).await;
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     let (_, dead) = app.get("/v1/outbox?state=dead", &shop.key).await;
     assert_eq!(dead.as_array().map(Vec::len), Some(1), "{dead}");
     assert!(dead[0]["last_error"].as_str().unwrap_or_default().contains("400"), "{dead}");
     // Persistent 5xx: dead after the last attempt.
     graph.fail_next(&[503; 8]);
     app.whatsapp_says(&shop, PHONE_ID, CUSTOMER, text_message(CUSTOMER, "add tea 1")).await;
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     let (_, dead) = app.get("/v1/outbox?state=dead", &shop.key).await;
     assert_eq!(dead.as_array().map(Vec::len), Some(2), "{dead}");
     assert_eq!(dead[0]["attempts"], 8);
@@ -421,7 +401,7 @@ async fn failed_sends_are_retried_then_dead_lettered(app: TestApp) {
             app.post(&format!("/v1/outbox/{}/retry", entry["id"].as_str().expect("id")), &shop.key, json!({})).await;
         assert_eq!(status, StatusCode::ACCEPTED);
     }
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     assert_eq!(texts(&graph.sent()), ["lines=1", "lines=1", "lines=1"]);
     let (status, error) = app.post("/v1/outbox/out_nope/retry", &shop.key, json!({})).await;
     assert_eq!((status, error["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_dead")));
@@ -435,7 +415,7 @@ async fn replies_reach_the_customer_in_order(app: TestApp) {
     let body = webhook(PHONE_ID, CUSTOMER, messages).to_string();
     let (status, _) = app.deliver_webhook(&shop, body.as_bytes(), APP_SECRET).await;
     assert_eq!(status, StatusCode::OK);
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     let sent = texts(&graph.sent());
     let expected: Vec<String> = (1..=10).map(|n| format!("unknown command: echo {n}")).collect();
     assert_eq!(sent, expected);
@@ -463,7 +443,7 @@ async fn replies_reach_the_customer_in_order(app: TestApp) {
     for (status, _) in [statuses.0, statuses.1, statuses.2, statuses.3, statuses.4] {
         assert_eq!(status, StatusCode::CREATED);
     }
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     let (_, history) = app.get(&format!("/v1/conversations/{conversation}/messages?after=20"), &shop.key).await;
     let stored: Vec<String> = history["messages"]
         .as_array()
@@ -478,7 +458,7 @@ async fn replies_reach_the_customer_in_order(app: TestApp) {
 async fn nothing_free_form_is_sent_after_the_24_hour_window(app: TestApp) {
     let (shop, graph) = whatsapp_shop(&app, plugins::TEST_QUOTA).await;
     app.whatsapp_says(&shop, PHONE_ID, CUSTOMER, text_message(CUSTOMER, "add tea 1")).await;
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     assert_eq!(graph.sent().len(), 1);
     // A day and an hour later, an agent answers: WhatsApp would refuse it, so it is not sent.
     sqlx::query("UPDATE conversations SET last_inbound_at = last_inbound_at - 90000000")
@@ -492,15 +472,15 @@ async fn nothing_free_form_is_sent_after_the_24_hour_window(app: TestApp) {
         .post(&format!("/v1/conversations/{conversation}/replies"), &shop.key, json!({"text": "still there?"}))
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     assert_eq!(graph.sent().len(), 1, "nothing more was sent");
     let (_, expired) = app.get("/v1/outbox?state=expired", &shop.key).await;
     assert!(expired[0]["last_error"].as_str().unwrap_or_default().contains("24-hour"), "{expired}");
     // The customer writes again: the window reopens.
     app.whatsapp_says(&shop, PHONE_ID, CUSTOMER, text_message(CUSTOMER, "yes")).await;
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     app.post(&format!("/v1/conversations/{conversation}/replies"), &shop.key, json!({"text": "great"})).await;
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     assert_eq!(texts(&graph.sent()).last().map(String::as_str), Some("great"));
 }
 
@@ -546,11 +526,11 @@ async fn restart_story(app: TestApp) {
     // sent, exactly once and in order, through a Graph API that fails twice.
     graph.fail_next(&[500, 500]);
     let restarted = app.restart().await;
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     // Retried deliveries of the same webhooks change nothing.
     let again = webhook(PHONE_ID, CUSTOMER, vec![text_message(CUSTOMER, "echo 4")]);
     app.deliver_webhook(&shop, again.to_string().as_bytes(), APP_SECRET).await;
-    wait_for_queues_to_drain(&app).await;
+    app.queues_settled().await;
     let expected: Vec<String> = (1..=4).map(|n| format!("unknown command: echo {n}")).collect();
     assert_eq!(texts(&graph.sent()), expected);
     drop(restarted);

@@ -197,6 +197,24 @@ impl TestApp {
     }
 
     /// The database this runtime uses, for stories that age data on purpose.
+    /// Waits until every inbound event is processed and nothing is left to send.
+    pub async fn queues_settled(&self) {
+        for _ in 0..500 {
+            let busy: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM inbound_events WHERE state = 'pending') + \
+                        (SELECT COUNT(*) FROM outbox WHERE state = 'pending')",
+            )
+            .fetch_one(self.db())
+            .await
+            .expect("count");
+            if busy == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("inbound events or sends are still pending after 10 s");
+    }
+
     pub fn db(&self) -> &sqlx::AnyPool {
         self.app.db.pool()
     }
