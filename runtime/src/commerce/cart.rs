@@ -5,7 +5,7 @@
 
 use crate::money::Money;
 use crate::store::carts::{self, StoredLine};
-use crate::store::{Db, StoreResult, products};
+use crate::store::{self, Db, StoreResult, products};
 
 /// Different products one cart may hold.
 pub const MAX_LINES: usize = 50;
@@ -88,7 +88,7 @@ impl CartRef<'_> {
         if quantity == 0 || quantity > MAX_QUANTITY {
             return Ok(Err(CartError::InvalidQuantity));
         }
-        if !names_a_product(product_id) {
+        if !store::storable(product_id) {
             return Ok(Err(CartError::UnknownProduct));
         }
         let Some(product) = products::get(self.db, self.business_id, product_id).await? else {
@@ -110,7 +110,7 @@ impl CartRef<'_> {
     }
 
     pub async fn remove(&self, product_id: &str) -> StoreResult<CartView> {
-        if names_a_product(product_id) {
+        if store::storable(product_id) {
             carts::remove(self.db, self.business_id, self.conversation_id, product_id).await?;
         }
         self.view().await
@@ -131,7 +131,7 @@ impl CartRef<'_> {
             // A product named twice counts once, with both quantities.
             let earlier = accepted.iter().find(|(id, _)| id == product_id).map_or(0, |(_, q)| *q);
             let wanted = earlier + i64::from(*quantity);
-            let product = if names_a_product(product_id) {
+            let product = if store::storable(product_id) {
                 products::get(self.db, self.business_id, product_id).await?
             } else {
                 None
@@ -245,13 +245,6 @@ pub fn price(cart: &CartView, proposed: &[ProposedDiscount], locale: &str) -> (P
         total: Money::localized(total, currency, locale),
     };
     (priced, rejected)
-}
-
-/// Whether `product_id` could name a product: none holds a NUL (ids are of
-/// a safe alphabet), so one with a NUL is unknown on either database without
-/// asking (PostgreSQL could not even be asked).
-fn names_a_product(product_id: &str) -> bool {
-    !product_id.contains('\0')
 }
 
 #[cfg(test)]

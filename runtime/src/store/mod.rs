@@ -203,6 +203,14 @@ impl TryFrom<Stored<String>> for serde_json::Value {
 
 pub(crate) use crate::domain::stored_state;
 
+/// Whether `text` could be stored, and so match anything stored: no stored
+/// text holds a NUL (every boundary refuses one; PostgreSQL cannot keep it),
+/// so a lookup by a text that holds one finds nothing, on either database,
+/// without asking.
+pub(crate) fn storable(text: &str) -> bool {
+    !text.contains('\0')
+}
+
 /// A `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` escaped
 /// (queries use `ESCAPE '\'`).
 pub(crate) fn contains_pattern(text: &str) -> String {

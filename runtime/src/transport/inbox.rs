@@ -308,3 +308,41 @@ fn by_sender(events: Vec<ClaimedEvent>) -> Vec<Vec<ClaimedEvent>> {
 fn lease_end(now: i64) -> i64 {
     now.saturating_add(i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str, business_id: &str, sender: Option<&str>) -> ClaimedEvent {
+        ClaimedEvent {
+            id: id.into(),
+            business_id: business_id.into(),
+            channel: whatsapp::CHANNEL.into(),
+            payload: "{}".into(),
+            attempts: 0,
+            created_at: 0,
+            sender_key: sender.map(str::to_string),
+            held_until: 0,
+        }
+    }
+
+    fn ids(conversations: &[Vec<ClaimedEvent>]) -> Vec<Vec<&str>> {
+        conversations.iter().map(|events| events.iter().map(|e| e.id.as_str()).collect()).collect()
+    }
+
+    #[test]
+    fn a_batch_splits_by_sender_keeping_each_senders_order() {
+        let batch = vec![
+            event("1", "shop_a", Some("ana")),
+            event("2", "shop_a", Some("ben")),
+            event("3", "shop_a", Some("ana")),
+            // The same sender key at another shop is another conversation.
+            event("4", "shop_b", Some("ana")),
+            event("5", "shop_a", None),
+            event("6", "shop_a", None),
+            event("7", "shop_a", Some("ben")),
+            event("8", "shop_a", Some("ana")),
+        ];
+        assert_eq!(ids(&by_sender(batch)), vec![vec!["1", "3", "8"], vec!["2", "7"], vec!["4"], vec!["5"], vec!["6"]]);
+    }
+}

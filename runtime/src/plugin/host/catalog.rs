@@ -4,7 +4,7 @@
 
 use wasmtime::component::{HasData, Linker};
 
-use super::{can_match, fault};
+use super::fault;
 use crate::plugin::bindings::bottega::shop;
 use crate::plugin::bindings::bottega::shop::catalog::Host;
 use crate::plugin::bindings::{Money, Product};
@@ -49,7 +49,7 @@ pub(crate) fn to_wit(p: products::Product) -> Product {
 
 impl Host for ShopCatalog<'_> {
     async fn get_product(&mut self, id: String) -> wasmtime::Result<Option<Product>> {
-        if !can_match(&id) {
+        if !crate::store::storable(&id) {
             return Ok(None);
         }
         let product = products::get(self.db, self.business_id, &id).await.map_err(fault("catalog.get-product"))?;
@@ -66,7 +66,7 @@ impl Host for ShopCatalog<'_> {
         offset: u32,
         limit: u32,
     ) -> wasmtime::Result<Vec<Product>> {
-        if section.as_deref().is_some_and(|s| !can_match(s)) {
+        if section.as_deref().is_some_and(|s| !crate::store::storable(s)) {
             return Ok(Vec::new());
         }
         let found = products::list(self.db, self.business_id, section.as_deref(), offset, limit.min(MAX_PAGE))
@@ -76,7 +76,7 @@ impl Host for ShopCatalog<'_> {
     }
 
     async fn search_products(&mut self, query: String, limit: u32) -> wasmtime::Result<Vec<Product>> {
-        if !can_match(&query) {
+        if !crate::store::storable(&query) {
             return Ok(Vec::new());
         }
         let found = products::search(self.db, self.business_id, &query, limit.min(MAX_PAGE))

@@ -3,7 +3,7 @@
 
 use wasmtime::component::{HasData, Linker};
 
-use super::{NulInKey, can_match, fault};
+use super::{NulInKey, fault};
 use crate::plugin::bindings::bottega::shop;
 use crate::plugin::bindings::bottega::shop::kv::{Host, KvError};
 use crate::plugin::state::PluginState;
@@ -44,14 +44,14 @@ fn view(state: &mut PluginState) -> BusinessKv<'_> {
 
 impl Host for BusinessKv<'_> {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
-        if !can_match(&key) {
+        if !crate::store::storable(&key) {
             return Ok(None);
         }
         kv::get(self.db, self.business_id, &key).await.map_err(fault("kv.get"))
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), KvError>> {
-        if !can_match(&key) {
+        if !crate::store::storable(&key) {
             return Err(wasmtime::Error::new(NulInKey { function: "kv.set" }));
         }
         if key.len() > self.max_key_bytes as usize {
@@ -66,14 +66,14 @@ impl Host for BusinessKv<'_> {
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-        if !can_match(&key) {
+        if !crate::store::storable(&key) {
             return Ok(());
         }
         kv::delete(self.db, self.business_id, &key).await.map_err(fault("kv.delete"))
     }
 
     async fn list_keys(&mut self, prefix: String) -> wasmtime::Result<Vec<String>> {
-        if !can_match(&prefix) {
+        if !crate::store::storable(&prefix) {
             return Ok(Vec::new());
         }
         kv::keys(self.db, self.business_id, &prefix, MAX_KEYS).await.map_err(fault("kv.list-keys"))

@@ -36,13 +36,6 @@ pub struct HostFault {
     pub source: crate::store::StoreError,
 }
 
-/// Whether a plugin's text can name anything stored: no stored text holds a
-/// NUL (every boundary refuses one, and PostgreSQL cannot store it), so a
-/// lookup by such a text finds nothing, on either database, without asking.
-pub(crate) fn can_match(text: &str) -> bool {
-    !text.contains('\0')
-}
-
 /// A plugin wrote a key holding a NUL: its own fault (a trap counted against
 /// it), the same on both databases.
 #[derive(Debug, thiserror::Error)]

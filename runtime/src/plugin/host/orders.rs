@@ -7,7 +7,7 @@
 
 use wasmtime::component::{HasData, Linker};
 
-use super::{can_match, fault};
+use super::fault;
 use crate::plugin::bindings::Money;
 use crate::plugin::bindings::bottega::shop;
 use crate::plugin::bindings::bottega::shop::orders::{
@@ -96,7 +96,7 @@ impl Host for CustomerOrders<'_> {
     }
 
     async fn get(&mut self, order_id: String) -> wasmtime::Result<Option<Order>> {
-        if !can_match(&order_id) {
+        if !crate::store::storable(&order_id) {
             return Ok(None);
         }
         let order = stored::get(self.db, self.business_id, &order_id).await.map_err(fault("orders.get"))?;
