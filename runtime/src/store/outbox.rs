@@ -239,10 +239,43 @@ pub async fn apply_status(
     external_id: &str,
     report: &StatusReport<'_>,
 ) -> StoreResult<bool> {
+    // Without a price to record, the status alone: one statement, no transaction.
+    let Some(pricing) = report.pricing else {
+        return Ok(advance_status(db.pool(), business_id, external_id, report).await? > 0);
+    };
+    let mut tx = db.pool().begin().await?;
+    let advanced = advance_status(&mut *tx, business_id, external_id, report).await?;
+    let tracked = sqlx::query(
+        "UPDATE outbox SET pricing_type = COALESCE($3, pricing_type), pricing_category = COALESCE($4, pricing_category), \
+         market = COALESCE($5, market) WHERE business_id = $1 AND external_id = $2",
+    )
+    .bind(business_id)
+    .bind(external_id)
+    .bind(pricing.pricing_type)
+    .bind(pricing.category)
+    .bind(pricing.market)
+    .execute(&mut *tx)
+    .await?;
+    if let (true, Some(charge)) = (tracked.rows_affected() > 0, report.charge) {
+        usage::record(&mut tx, charge).await?;
+    }
+    tx.commit().await?;
+    Ok(advanced > 0)
+}
+
+/// Moves a send's delivery status forward (never back); how many rows moved.
+async fn advance_status<'e, E>(
+    executor: E,
+    business_id: &str,
+    external_id: &str,
+    report: &StatusReport<'_>,
+) -> StoreResult<u64>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     const RANK: &str =
         "CASE {} WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END";
     let rank = |expr: &str| RANK.replace("{}", expr);
-    let mut tx = db.pool().begin().await?;
     let done = sqlx::query(&format!(
         "UPDATE outbox SET delivery_status = $3, last_error = COALESCE($4, last_error) \
          WHERE business_id = $1 AND external_id = $2 AND {} > {}",
@@ -253,26 +286,9 @@ pub async fn apply_status(
     .bind(external_id)
     .bind(report.status.as_str())
     .bind(report.error)
-    .execute(&mut *tx)
+    .execute(executor)
     .await?;
-    if let Some(pricing) = report.pricing {
-        let tracked = sqlx::query(
-            "UPDATE outbox SET pricing_type = COALESCE($3, pricing_type), pricing_category = COALESCE($4, pricing_category), \
-             market = COALESCE($5, market) WHERE business_id = $1 AND external_id = $2",
-        )
-        .bind(business_id)
-        .bind(external_id)
-        .bind(pricing.pricing_type)
-        .bind(pricing.category)
-        .bind(pricing.market)
-        .execute(&mut *tx)
-        .await?;
-        if let (true, Some(charge)) = (tracked.rows_affected() > 0, report.charge) {
-            usage::record(&mut tx, charge).await?;
-        }
-    }
-    tx.commit().await?;
-    Ok(done.rows_affected() > 0)
+    Ok(done.rows_affected())
 }
 
 /// A business's queued sends in `state` (all when `None`), newest first.
