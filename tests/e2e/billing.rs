@@ -14,8 +14,8 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use bottega::Config;
-use bottega::billing::invoices;
 use bottega::billing::period::{Calendar, Period};
+use bottega::billing::{invoices, limits};
 use bottega::commerce::payments::sandbox::CARD_SUCCESS;
 use bottega_tests::card::{form_key, page, pay, payment_link};
 use bottega_tests::whatsapp::{APP_SECRET, FakeGraph, text_message};
@@ -274,6 +274,19 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
     assert_eq!(ledger(&app, &grocer.id, "payment_refunded").await, (1, 50));
     assert_eq!(ledger(&app, &florist.id, "messages_handled").await, (5, 5));
     assert_eq!(ledger(&app, &florist.id, "whatsapp_delivered").await, (3, 3));
+
+    // The grocer used its 3 included messages and more: its 50, 80 and 100 %
+    // thresholds are announced once, however often the watcher passes.
+    assert!(limits::watch_thresholds(billing, bottega::ids::now_ms()).await.expect("watch") >= 3);
+    let crossed: Vec<(String, i64)> =
+        sqlx::query_as("SELECT subject, percent FROM usage_thresholds WHERE business_id = $1 ORDER BY percent")
+            .bind(&grocer.id)
+            .fetch_all(app.db())
+            .await
+            .expect("thresholds");
+    let messages = |percent: i64| ("messages_handled".to_string(), percent);
+    assert_eq!(crossed, vec![messages(50), messages(80), messages(100)]);
+    assert_eq!(limits::watch_thresholds(billing, bottega::ids::now_ms()).await.expect("watch"), 0, "announced once");
     assert_eq!(ledger(&app, &florist.id, "whatsapp_free").await, (1, 1));
     let (turns, florist_cpu_ms) = ledger(&app, &florist.id, "plugin_cpu_ms").await;
     assert_eq!(turns, 5, "one compute row per plugin turn");

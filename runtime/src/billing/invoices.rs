@@ -309,7 +309,7 @@ pub async fn finalize_due(billing: &Billing, now: i64) -> Result<Finalized, Bill
     let open = billing.calendar().containing(now.saturating_sub(grace))?;
     let closed = billing.calendar().containing(open.start.saturating_sub(1))?;
     let db = billing.db();
-    for business_id in crate::store::plans::businesses_assigned_before(db, closed.end).await? {
+    for business_id in crate::store::plans::businesses_to_invoice(db, closed.end, &closed.label).await? {
         if finalize(billing, &business_id, &closed, now).await?.is_some() {
             done.invoices += 1;
         }

@@ -63,15 +63,28 @@ pub async fn business_send_allowed(
     Ok(Ok(()))
 }
 
-/// Announces the thresholds every assigned business crossed in the period
-/// `now` falls in; returns how many were announced.
+/// How long after it took its time a usage row's transaction may still be
+/// committing.
+const LATE_COMMIT_MARGIN_MS: i64 = 60_000;
+
+/// Announces the thresholds crossed in the period `now` falls in by every
+/// business on a plan whose usage grew since the last pass; returns how many
+/// were announced.
 pub async fn watch_thresholds(billing: &Billing, now: i64) -> Result<usize, BillingError> {
     if !billing.config().enabled {
         return Ok(0);
     }
     let period = billing.calendar().containing(now)?;
+    // Only a business whose usage grew can have crossed a threshold: those
+    // with usage recorded since the previous pass began (less a margin for a
+    // transaction that began before it and committed after), or since the
+    // period began on a node's first pass. Announcing is idempotent, so the
+    // overlap costs nothing but a look.
+    let previous = billing.thresholds_watched_from();
+    let since =
+        if previous == 0 { period.start } else { previous.saturating_sub(LATE_COMMIT_MARGIN_MS).max(period.start) };
     let mut announced = 0;
-    for business_id in stored_plans::businesses_assigned_before(billing.db(), period.end).await? {
+    for business_id in usage::businesses_recorded_since(billing.db(), since).await? {
         let Some((draft, terms)) = invoices::draft_with_terms(billing, &business_id, now).await? else { continue };
         let charges: i64 = draft
             .lines
@@ -113,5 +126,6 @@ pub async fn watch_thresholds(billing: &Billing, now: i64) -> Result<usize, Bill
             }
         }
     }
+    billing.thresholds_watched(now);
     Ok(announced)
 }

@@ -38,13 +38,16 @@ pub struct Billing {
     db: Db,
     config: BillingConfig,
     calendar: Calendar,
+    /// Where the thresholds watcher's last finished pass began (ms; 0
+    /// before the first): see `limits::watch_thresholds`.
+    thresholds_watched_from: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Billing {
     /// The service over `db`; an error when the configured time zone is unknown.
     pub fn new(db: Db, config: BillingConfig) -> Result<Billing, String> {
         let calendar = Calendar::new(&config.time_zone)?;
-        Ok(Billing { db, config, calendar })
+        Ok(Billing { db, config, calendar, thresholds_watched_from: Default::default() })
     }
 
     pub fn db(&self) -> &Db {
@@ -57,6 +60,16 @@ impl Billing {
 
     pub fn calendar(&self) -> &Calendar {
         &self.calendar
+    }
+
+    /// Where the thresholds watcher's last finished pass began (0 before the first).
+    pub(crate) fn thresholds_watched_from(&self) -> i64 {
+        self.thresholds_watched_from.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A pass of the thresholds watcher that began at `began` finished.
+    pub(crate) fn thresholds_watched(&self, began: i64) {
+        self.thresholds_watched_from.store(began, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn meter(&self) -> Meter {

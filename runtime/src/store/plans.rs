@@ -159,11 +159,16 @@ pub async fn assignments_of(conn: &mut AnyConnection, business_id: &str) -> Stor
 }
 
 /// Businesses with an assignment that starts before `to`.
-pub async fn businesses_assigned_before(db: &Db, to: i64) -> StoreResult<Vec<String>> {
+/// The businesses on a plan before `to` that have no invoice of `period` yet:
+/// what the finaliser has left to close.
+pub async fn businesses_to_invoice(db: &Db, to: i64, period: &str) -> StoreResult<Vec<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT DISTINCT business_id FROM billing_assignments WHERE effective_from < $1 ORDER BY business_id",
+        "SELECT DISTINCT a.business_id FROM billing_assignments a WHERE a.effective_from < $1 \
+         AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.business_id = a.business_id AND i.period = $2) \
+         ORDER BY a.business_id",
     )
     .bind(to)
+    .bind(period)
     .fetch_all(db.pool())
     .await?)
 }

@@ -305,6 +305,14 @@ pub async fn businesses_with_uninvoiced(db: &Db, to: i64) -> StoreResult<Vec<Str
 /// Records that the business crossed `percent` of `subject` (its spending cap
 /// or an allowance) in `period`, queuing its `usage.threshold` webhook in
 /// the same transaction; false when that was already recorded.
+/// The businesses with usage recorded at `since` or later.
+pub async fn businesses_recorded_since(db: &Db, since: i64) -> StoreResult<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT DISTINCT business_id FROM usage_events WHERE recorded_at >= $1 ORDER BY business_id")
+        .bind(since)
+        .fetch_all(db.pool())
+        .await?)
+}
+
 pub async fn cross_threshold(
     db: &Db,
     business_id: &str,
