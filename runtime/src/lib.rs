@@ -21,6 +21,7 @@ pub mod grants;
 pub mod ids;
 pub mod money;
 pub mod plugin;
+pub mod privacy;
 #[cfg(test)]
 mod proptests;
 pub mod seed;
