@@ -245,6 +245,11 @@ impl NativeBot for NativeGrocer {
 fn config(dir: &std::path::Path, database_url: Option<String>) -> Config {
     let mut config = Config::new(dir.to_path_buf(), "bench".into());
     config.database_url = database_url;
+    // PostgreSQL needs a key-encryption key named; a bench makes its own.
+    if config.database_url.is_some() {
+        let kek = bottega::privacy::Kek::generate().expect("a random key-encryption key");
+        config.key = bottega::privacy::KeySource::Base64(kek.to_base64());
+    }
     // Fresh and reused instances are both measured here, as each scope says.
     config.plugins.reuse_instances_above = Duration::ZERO;
     config

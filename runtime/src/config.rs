@@ -110,6 +110,10 @@ pub struct Config {
     pub http: HttpConfig,
     /// Fees for businesses: metering, periods, finalising (see the `billing` module).
     pub billing: BillingConfig,
+    /// Where the key-encryption key is (see [`crate::privacy::kek`]): by
+    /// default generated in the data directory for the embedded database;
+    /// PostgreSQL needs one named.
+    pub key: crate::privacy::KeySource,
 }
 
 /// How businesses are billed.
@@ -370,6 +374,7 @@ impl Config {
             whatsapp_verify_token: None,
             http: HttpConfig::default(),
             billing: BillingConfig::default(),
+            key: crate::privacy::KeySource::Default,
         }
     }
 

@@ -2,7 +2,8 @@
 //! held outside the database ([`kek`]), the random data keys it wraps and the
 //! sealing of values under them ([`envelope`]), the blind index that finds a
 //! customer by handle without keeping the handle ([`blind`]), and the bounded
-//! cache of unwrapped data keys ([`cache`]).
+//! cache of unwrapped data keys ([`cache`]); and the owner-only files the
+//! runtime keeps on disk ([`files`]).
 //!
 //! A leaf: it imports nothing of the crate but [`crate::signing`]'s HMAC.
 //! `store/` keeps the wrapped keys (`store::data_keys`) and seals and opens
@@ -18,6 +19,7 @@
 pub mod blind;
 pub mod cache;
 pub mod envelope;
+pub mod files;
 pub mod kek;
 
 use std::sync::Arc;
