@@ -3,7 +3,8 @@
 //! sealing of values under them ([`envelope`]), the blind index that finds a
 //! customer by handle without keeping the handle ([`blind`]), and the bounded
 //! cache of unwrapped data keys ([`cache`]); and the owner-only files the
-//! runtime keeps on disk ([`files`]).
+//! runtime keeps on disk ([`files`]); and what every column of the schema
+//! holds ([`columns`]).
 //!
 //! A leaf: it imports nothing of the crate but [`crate::signing`]'s HMAC.
 //! `store/` keeps the wrapped keys (`store::data_keys`) and seals and opens
@@ -18,6 +19,7 @@
 
 pub mod blind;
 pub mod cache;
+pub mod columns;
 pub mod envelope;
 pub mod files;
 pub mod kek;
