@@ -54,6 +54,7 @@ use crate::plugin::PluginHost;
 use crate::plugin::bindings::ShopEvent;
 use crate::store::businesses::Business;
 use crate::store::conversations::{self, Author, Conversation, Direction, Handling, Message};
+use crate::store::customer_handles;
 use crate::store::{Db, StoreError};
 
 /// What came of an inbound message.
@@ -165,10 +166,25 @@ impl ChatService {
         self.outbound.write().unwrap_or_else(|p| p.into_inner()).insert(queue.channel(), queue);
     }
 
+    /// Records that `handles` are one person's (a webhook carried a phone
+    /// number and a business-scoped user id together, or an old number and
+    /// its new one): every one of them names the customer the first known
+    /// one does, so the pseudonym the plugin sees stays the same.
+    pub async fn link_handles(&self, business: &Business, handles: &[String]) -> Result<String, ChatError> {
+        let first = handles.first().ok_or_else(|| ChatError::Invalid("no handle to link".into()))?;
+        let fresh = pseudonym::derive(&business.pseudonym_key, first);
+        let handles: Vec<&str> = handles.iter().map(String::as_str).collect();
+        Ok(customer_handles::link(&self.db, &business.id, &handles, &fresh).await?)
+    }
+
     /// Handles one inbound message for `business`.
     pub async fn handle_inbound(&self, business: &Business, request: InboundRequest) -> Result<ChatOutcome, ChatError> {
         inbound::validate(&request)?;
-        let customer_id = pseudonym::derive(&business.pseudonym_key, &request.handle);
+        // One person, one customer: the handle's mapping (see
+        // `store::customer_handles`), or a new customer under the pseudonym
+        // derived from it.
+        let fresh = pseudonym::derive(&business.pseudonym_key, &request.handle);
+        let customer_id = customer_handles::resolve(&self.db, &business.id, &request.handle, &fresh).await?;
         let locale = request.locale.clone().unwrap_or_else(|| business.locale.clone());
         let conversation =
             conversations::open(&self.db, &business.id, &customer_id, &request.channel, &request.handle, &locale)

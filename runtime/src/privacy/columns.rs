@@ -132,6 +132,16 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
         ],
     ),
     (
+        "customer_handles",
+        &[
+            ("business_id", Plain),
+            ("handle_index", BlindIndex),
+            ("customer_id", Pseudonym),
+            ("handle", CustomerSealed),
+            ("created_at", Plain),
+        ],
+    ),
+    (
         "data_keys",
         &[
             ("id", Plain),

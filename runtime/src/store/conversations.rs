@@ -102,7 +102,9 @@ const CONVERSATION_COLUMNS: &str =
     "id, customer_id, channel, locale, handling, agent, away_sent_at, message_count, last_message_at";
 
 /// Finds or creates the conversation of a customer on a channel, recording the
-/// customer's handle under their pseudonym the first time.
+/// customer's handle under their pseudonym: the handle they last wrote from,
+/// which is where replies go (their new number, or their business-scoped user
+/// id when WhatsApp withholds the number).
 pub async fn open(
     db: &Db,
     business_id: &str,
@@ -119,7 +121,8 @@ pub async fn open(
     let index = db.blind_index(business_id, handle).await?;
     sqlx::query(
         "INSERT INTO customers (business_id, id, channel, handle, handle_index, created_at) VALUES ($1, $2, $3, $4, $6, $5) \
-         ON CONFLICT (business_id, id) DO NOTHING",
+         ON CONFLICT (business_id, id) DO UPDATE SET handle = excluded.handle, handle_index = excluded.handle_index \
+         WHERE customers.handle_index IS NULL OR customers.handle_index <> excluded.handle_index",
     )
     .bind(business_id)
     .bind(customer_id)
