@@ -9,6 +9,7 @@ mod billing;
 pub(crate) mod catalog;
 mod channels;
 mod chat;
+mod customers;
 pub mod error;
 mod extract;
 mod images;
@@ -48,6 +49,8 @@ use error::ApiError;
         (name = "chat", description = "Customers' messages and the business's conversations."),
         (name = "orders", description = "Orders created at checkout."),
         (name = "billing", description = "What a business owes: usage, the upcoming invoice, invoices."),
+        (name = "customers", description = "A customer's data rights: export and erasure."),
+        (name = "privacy", description = "The business's audit trail."),
     )
 )]
 struct ApiDoc;
@@ -80,6 +83,7 @@ pub fn router(app: App) -> Router {
         .merge(orders::routes())
         .merge(billing::routes())
         .merge(webhooks::routes())
+        .merge(customers::routes())
         .split_for_parts();
     api.merge(pay::routes())
         .merge(whatsapp::routes())

@@ -163,6 +163,18 @@ pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Con
         .await?)
 }
 
+/// Every conversation of one customer (for their export), oldest first.
+pub async fn of_customer(db: &Db, business_id: &str, customer_id: &str) -> StoreResult<Vec<Conversation>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND customer_id = $2 \
+         ORDER BY created_at, id"
+    ))
+    .bind(business_id)
+    .bind(customer_id)
+    .fetch_all(db.pool())
+    .await?)
+}
+
 /// A business's conversations (those in `handling`, when given), most recent first.
 pub async fn list(
     db: &Db,

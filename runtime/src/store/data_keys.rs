@@ -188,6 +188,32 @@ pub async fn destroy_customer_key(db: &Db, business_id: &str, customer_id: &str)
     Ok(deleted.rows_affected() > 0)
 }
 
+/// Deletes the data key of `customer_id` on `conn` (inside the transaction
+/// of their erasure); the caller evicts it with [`evict_customer_key`] before
+/// and after. True when there was one.
+pub(super) async fn delete_customer_key(
+    conn: &mut sqlx::AnyConnection,
+    business_id: &str,
+    customer_id: &str,
+) -> StoreResult<bool> {
+    let owner = KeyOwner::Customer(customer_id);
+    let deleted = sqlx::query("DELETE FROM data_keys WHERE business_id = $1 AND purpose = $2 AND owner = $3")
+        .bind(business_id)
+        .bind(owner.purpose())
+        .bind(owner.owner())
+        .execute(&mut *conn)
+        .await?;
+    Ok(deleted.rows_affected() > 0)
+}
+
+/// Forgets the customer's unwrapped key on this node, if it holds it.
+pub(super) fn evict_customer_key(db: &Db, business_id: &str, customer_id: &str) {
+    let owner = KeyOwner::Customer(customer_id);
+    if let Some(key) = db.keyring().cache().by_slot(&slot(business_id, owner.purpose(), owner.owner())) {
+        db.keyring().cache().evict(key.id());
+    }
+}
+
 /// How many data keys each key-encryption key wraps (for `bottega keys`).
 pub async fn count_by_kek(db: &Db) -> StoreResult<Vec<(String, i64)>> {
     Ok(sqlx::query_as("SELECT kek_id, COUNT(*) FROM data_keys GROUP BY kek_id ORDER BY kek_id")

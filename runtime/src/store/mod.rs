@@ -9,6 +9,7 @@ pub mod businesses;
 pub mod carts;
 pub mod channels;
 pub mod conversations;
+pub mod customer_data;
 pub mod customer_handles;
 pub mod data_keys;
 pub mod idempotency;

@@ -354,7 +354,9 @@ pub async fn list(db: &Db, business_id: &str, state: Option<SendState>, limit: u
     .await?;
     let mut entries = Vec::with_capacity(rows.len());
     for row in rows {
-        let body = match db.open(business_id, body_at(&row.id), &row.body).await? {
+        // Emptied by the customer's erasure, or its key destroyed: erased.
+        let opened = if row.body.is_empty() { None } else { db.open(business_id, body_at(&row.id), &row.body).await? };
+        let body = match opened {
             Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("queued send: {e}")))?,
             None => super::conversations::erased_body(),
         };
