@@ -3,7 +3,9 @@
 //! secret lies in it in plain text, on either database (PostgreSQL: every
 //! row of every table as text; SQLite: the database file and its WAL, as
 //! bytes); every column of the schema is classified; a sealed value moved to
-//! another row does not open.
+//! another row does not open. After an erasure nothing of the customer
+//! remains readable, another customer's data reads unchanged, and the erased
+//! customer's order keeps its total.
 
 use axum::http::{Method, StatusCode};
 use bottega_tests::whatsapp::*;
@@ -15,6 +17,7 @@ bottega_tests::on_both_databases!(
     nothing_a_customer_wrote_is_stored_in_plain_text,
     every_column_is_classified,
     a_message_moved_to_another_row_does_not_open,
+    an_erased_customer_leaves_no_trace_and_their_order_keeps_its_total,
 );
 
 const PHONE_ID: &str = "106540352242923";
@@ -161,4 +164,103 @@ async fn a_message_moved_to_another_row_does_not_open(app: TestApp) {
     let (status, before) = app.get(&format!("{path}?after=0&limit=2"), &shop.key).await;
     assert_eq!(status, StatusCode::OK, "the rows before it still open: {before}");
     assert!(before.to_string().contains("the first thing I said"), "{before}");
+}
+
+const ERASED_PHONE: &str = "+34 655 443 322";
+const ERASED_TEXT: &str = "I live at Via Roma 7";
+const OTHER_PHONE: &str = "+34 611 000 999";
+const OTHER_TEXT: &str = "hello from the other customer";
+
+/// A handle as a path segment.
+fn in_path(handle: &str) -> String {
+    handle.replace('+', "%2B").replace(' ', "%20")
+}
+
+async fn an_erased_customer_leaves_no_trace_and_their_order_keeps_its_total(app: TestApp) {
+    let shop = app.create_shop("Grocer", json!({})).await;
+    let pear = json!({"id": "pear", "name": "Conference pear", "price_minor": 90, "currency": "EUR", "stock": 5, "section": "Fruit"});
+    assert_eq!(app.post("/v1/products", &shop.key, pear).await.0, StatusCode::CREATED);
+    app.upload(&shop, plugins::GROCERY_RUST).await;
+    let (status, _) =
+        app.request(Method::PUT, "/v1/webhook", Some(&shop.key), Some(json!({"url": "http://127.0.0.1:9/hook"}))).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Two customers shop; the first checks out and writes where she lives.
+    let said = app.say(&shop, ERASED_PHONE, ERASED_TEXT).await;
+    let pseudonym = said["customer_id"].as_str().expect("a pseudonym").to_string();
+    let conversation = said["conversation_id"].as_str().expect("a conversation").to_string();
+    app.say(&shop, ERASED_PHONE, "add 1 pear").await;
+    let checkout = app.say(&shop, ERASED_PHONE, "checkout").await;
+    let order = replies(&checkout).into_iter().find(|r| r["type"] == "checkout").expect("an order");
+    let order_id = order["order"]["id"].as_str().expect("order id").to_string();
+    let other = app.say(&shop, OTHER_PHONE, OTHER_TEXT).await;
+    let other_conversation = other["conversation_id"].as_str().expect("a conversation").to_string();
+
+    // Her export, found by her phone number: everything, as JSON and CSV.
+    let (status, export) = app.get(&format!("/v1/customers/{}/export", in_path(ERASED_PHONE)), &shop.key).await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    assert_eq!(export["format"], "bottega-customer-export/1");
+    assert_eq!(export["customer_id"], pseudonym.as_str());
+    assert!(export["handles"].to_string().contains(ERASED_PHONE), "{}", export["handles"]);
+    assert!(export["conversations"].to_string().contains(ERASED_TEXT), "{export}");
+    assert_eq!(export["orders"][0]["id"], order_id.as_str());
+    assert!(!export.to_string().contains(OTHER_TEXT), "only her data");
+    let request = axum::http::Request::builder()
+        .uri(format!("/v1/customers/{pseudonym}/export?format=csv"))
+        .header("authorization", format!("Bearer {}", shop.key))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let (status, csv) = app.send_raw(request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csv.starts_with("section,id,at,who,what") && csv.contains(ERASED_TEXT), "{csv}");
+
+    // She asks to be erased.
+    let (status, erasure) = app.post(&format!("/v1/customers/{pseudonym}/erase"), &shop.key, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{erasure}");
+    assert_eq!(erasure["key_destroyed"], true, "{erasure}");
+    assert_eq!(erasure["orders_kept"], 1, "{erasure}");
+
+    // Nothing of her opens or is found; her key is gone.
+    for reference in [pseudonym.clone(), in_path(ERASED_PHONE)] {
+        let (status, _) = app.get(&format!("/v1/customers/{reference}/export"), &shop.key).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{reference} still finds her");
+    }
+    let (_, history) = app.get(&format!("/v1/conversations/{conversation}/messages"), &shop.key).await;
+    assert!(!history.to_string().contains(ERASED_TEXT), "{history}");
+    assert!(history["messages"].as_array().expect("messages").iter().all(|m| m["body"]["type"] == "erased"));
+    let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_keys WHERE owner = $1")
+        .bind(&pseudonym)
+        .fetch_one(app.db())
+        .await
+        .expect("count");
+    assert_eq!(keys, 0, "her data key was destroyed");
+    let raw = raw_contents(&app).await;
+    // (Her pseudonym remains only where the shop was told of her: webhooks.)
+    for needle in ["34655443322", "655 443 322", ERASED_TEXT] {
+        assert!(!raw.contains(needle), "`{needle}` of the erased customer is still in the database");
+    }
+
+    // Her order stays for the law: its total and lines, no person.
+    let (status, kept) = app.get(&format!("/v1/orders/{order_id}"), &shop.key).await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!(kept["total_minor"], 90, "{kept}");
+    assert_ne!(kept["customer_id"], pseudonym.as_str());
+
+    // The other customer reads unchanged; the shop is told to erase its copies.
+    let (_, history) = app.get(&format!("/v1/conversations/{other_conversation}/messages"), &shop.key).await;
+    assert!(history.to_string().contains(OTHER_TEXT), "{history}");
+    let told: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE event_type = 'customer.erased'")
+        .fetch_one(app.db())
+        .await
+        .expect("count");
+    assert_eq!(told, 1);
+
+    // The operator erases the other customer's number in every shop.
+    let (status, everywhere) = app.post("/v1/admin/erase", ADMIN_TOKEN, json!({"phone": "+34611000999"})).await;
+    assert_eq!(status, StatusCode::OK, "{everywhere}");
+    assert_eq!(everywhere["erased"].as_array().map(Vec::len), Some(1), "{everywhere}");
+    let (_, history) = app.get(&format!("/v1/conversations/{other_conversation}/messages"), &shop.key).await;
+    assert!(!history.to_string().contains(OTHER_TEXT), "{history}");
+    let (status, refused) = app.post("/v1/admin/erase", ADMIN_TOKEN, json!({"phone": "12"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
 }
