@@ -63,7 +63,13 @@ impl App {
         // cache live here (see `privacy::files`).
         crate::privacy::files::create_private_dir_all(&config.data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", config.data_dir.display()))?;
-        let db = Db::connect_with(config.database_url.as_deref(), &config.data_dir, &config.key).await?;
+        let db = Db::connect_with(
+            config.database_url.as_deref(),
+            &config.data_dir,
+            &config.key,
+            config.previous_key.as_ref(),
+        )
+        .await?;
         let supervisor = Supervisor::new();
         let plugins = Arc::new(PluginHost::new(config.plugins.clone(), &config.data_dir)?);
         let outbox = Sender::new(db.clone(), config.transport.retry_base, config.egress.clone());

@@ -114,6 +114,9 @@ pub struct Config {
     /// default generated in the data directory for the embedded database;
     /// PostgreSQL needs one named.
     pub key: crate::privacy::KeySource,
+    /// An earlier key-encryption key still read while `bottega keys rotate`
+    /// re-wraps the data keys it wrapped.
+    pub previous_key: Option<crate::privacy::KeySource>,
 }
 
 /// How businesses are billed.
@@ -375,6 +378,7 @@ impl Config {
             http: HttpConfig::default(),
             billing: BillingConfig::default(),
             key: crate::privacy::KeySource::Default,
+            previous_key: None,
         }
     }
 

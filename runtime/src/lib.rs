@@ -13,6 +13,7 @@ pub mod billing;
 pub mod chat;
 pub mod commerce;
 pub mod config;
+pub mod custody;
 pub mod devloop;
 pub mod domain;
 pub mod egress;

@@ -34,6 +34,10 @@ pub struct ServeArgs {
     /// given). Hidden: give it in the environment, not where `ps` shows it.
     #[arg(long = "kek", env = "BOTTEGA_KEK", hide_env_values = true, hide = true)]
     kek: Option<String>,
+    /// An earlier key file, still read (never written with) while `bottega
+    /// keys rotate` re-wraps the data keys it wrapped under --key-file.
+    #[arg(long, env = "BOTTEGA_PREVIOUS_KEY_FILE")]
+    previous_key_file: Option<PathBuf>,
     /// Bearer token for /v1/admin; a random one is generated and printed when absent.
     #[arg(long, env = "BOTTEGA_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
@@ -179,6 +183,7 @@ impl ServeArgs {
                 (None, Some(base64)) => KeySource::Base64(base64),
                 (None, None) => KeySource::Default,
             },
+            previous_key: self.previous_key_file.map(KeySource::File),
             ..base
         };
         (config.clamped(), generated_token)

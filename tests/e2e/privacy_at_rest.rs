@@ -5,7 +5,8 @@
 //! bytes); every column of the schema is classified; a sealed value moved to
 //! another row does not open. After an erasure nothing of the customer
 //! remains readable, another customer's data reads unchanged, and the erased
-//! customer's order keeps its total.
+//! customer's order keeps its total. The audit trail shows who did what, and
+//! an altered or removed row fails its verification.
 
 use axum::http::{Method, StatusCode};
 use bottega_tests::whatsapp::*;
@@ -18,6 +19,7 @@ bottega_tests::on_both_databases!(
     every_column_is_classified,
     a_message_moved_to_another_row_does_not_open,
     an_erased_customer_leaves_no_trace_and_their_order_keeps_its_total,
+    a_tampered_or_removed_audit_row_fails_verify,
 );
 
 const PHONE_ID: &str = "106540352242923";
@@ -263,4 +265,41 @@ async fn an_erased_customer_leaves_no_trace_and_their_order_keeps_its_total(app:
     assert!(!history.to_string().contains(OTHER_TEXT), "{history}");
     let (status, refused) = app.post("/v1/admin/erase", ADMIN_TOKEN, json!({"phone": "12"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+}
+
+async fn a_tampered_or_removed_audit_row_fails_verify(app: TestApp) {
+    let shop = app.create_shop("Audited", json!({})).await;
+    app.upload(&shop, plugins::TEST_SPY).await;
+    let (status, endpoint) =
+        app.request(Method::PUT, "/v1/webhook", Some(&shop.key), Some(json!({"url": "http://127.0.0.1:9/hook"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let webhook_secret = endpoint["secret"].as_str().expect("a secret").to_string();
+    app.say(&shop, API_PHONE, "hello").await;
+    let (status, _) = app.get(&format!("/v1/customers/{}/export", in_path(API_PHONE)), &shop.key).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The shop reads its trail: who did what, never a secret or a handle.
+    let (status, trail) = app.get("/v1/audit", &shop.key).await;
+    assert_eq!(status, StatusCode::OK, "{trail}");
+    let actions: Vec<&str> = trail.as_array().expect("rows").iter().filter_map(|row| row["action"].as_str()).collect();
+    for action in ["plugin.activated", "secret.changed", "customer.exported"] {
+        assert!(actions.contains(&action), "{action} is in the trail: {trail}");
+    }
+    for needle in [webhook_secret.as_str(), "7700", "900123"] {
+        assert!(!trail.to_string().contains(needle), "the trail holds `{needle}`: {trail}");
+    }
+    let (rows, breaks) = bottega::store::audit::verify(&app.app.db).await.expect("verified");
+    assert!(rows >= 3 && breaks.is_empty(), "{rows} rows: {breaks:?}");
+
+    // Someone with the database changes a row: verification names it.
+    let tamper = |sql: &'static str| sqlx::query(sql).bind(shop.id.clone()).execute(app.db());
+    tamper("UPDATE audit_events SET outcome = 'failed' WHERE business_id = $1 AND seq = 2").await.expect("altered");
+    let (_, breaks) = bottega::store::audit::verify(&app.app.db).await.expect("verified");
+    assert!(breaks.iter().any(|b| b.contains("row 2 was altered")), "{breaks:?}");
+    tamper("UPDATE audit_events SET outcome = 'ok' WHERE business_id = $1 AND seq = 2").await.expect("restored");
+    assert!(bottega::store::audit::verify(&app.app.db).await.expect("verified").1.is_empty());
+
+    // ...or removes one, the first or the last: verification fails too.
+    tamper("DELETE FROM audit_events WHERE business_id = $1 AND seq = 1").await.expect("removed");
+    assert!(!bottega::store::audit::verify(&app.app.db).await.expect("verified").1.is_empty());
 }

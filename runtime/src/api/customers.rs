@@ -16,8 +16,8 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Operator, Path, Query};
 use crate::App;
-use crate::store::businesses;
 use crate::store::customer_data::{self, CustomerExport, Erasure};
+use crate::store::{audit, businesses};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -69,6 +69,7 @@ async fn export_customer(
 ) -> Result<Response, ApiError> {
     let customer_id = customer(&app, &business.id, &reference).await?;
     let export = customer_data::export(&app.db, &business.id, &customer_id).await?;
+    record(&app, &business.id, "business", "customer.exported", &customer_id).await?;
     let (content_type, extension, bytes) = match params.format.unwrap_or(ExportFormat::Json) {
         ExportFormat::Json => {
             let bytes = serde_json::to_vec_pretty(&export).map_err(ApiError::internal)?;
@@ -101,7 +102,9 @@ async fn erase_customer(
     Path(reference): Path<String>,
 ) -> Result<Json<Erasure>, ApiError> {
     let customer_id = customer(&app, &business.id, &reference).await?;
-    Ok(Json(customer_data::erase(&app.db, &business.id, &customer_id).await?))
+    let erasure = customer_data::erase(&app.db, &business.id, &customer_id).await?;
+    record(&app, &business.id, "business", "customer.erased", &customer_id).await?;
+    Ok(Json(erasure))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -141,10 +144,17 @@ async fn erase_everywhere(
     for business in businesses::list(&app.db).await? {
         if let Some(customer_id) = crate::store::customer_handles::find(&app.db, &business.id, &body.phone).await? {
             let erasure = customer_data::erase(&app.db, &business.id, &customer_id).await?;
+            record(&app, &business.id, "operator", "customer.erased", &customer_id).await?;
             erased.push(ErasedIn { business_id: business.id, erasure });
         }
     }
     Ok(Json(ErasedEverywhere { erased }))
+}
+
+/// Records a data-rights request in the business's audit trail (the pseudonym, never the handle).
+async fn record(app: &App, business_id: &str, actor: &str, action: &str, customer_id: &str) -> Result<(), ApiError> {
+    let entry = audit::Entry { business_id, actor, action, subject: customer_id, outcome: "ok" };
+    Ok(audit::append(&app.db, entry).await?)
 }
 
 /// The export as CSV: one row per handle, message, order and payment.

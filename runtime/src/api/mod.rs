@@ -4,6 +4,7 @@
 //! drift from the code.
 
 mod admin;
+mod audit;
 mod automations;
 mod billing;
 pub(crate) mod catalog;
@@ -84,6 +85,7 @@ pub fn router(app: App) -> Router {
         .merge(billing::routes())
         .merge(webhooks::routes())
         .merge(customers::routes())
+        .merge(audit::routes())
         .split_for_parts();
     api.merge(pay::routes())
         .merge(whatsapp::routes())

@@ -102,6 +102,16 @@ impl Keyring {
         envelope::unwrap(kek, key_id, wrapped)
     }
 
+    /// `wrapped` wrapped again by the current key-encryption key; `None` when
+    /// it already is.
+    pub fn rewrap(&self, key_id: &str, wrapped: &str) -> Result<Option<String>, PrivacyError> {
+        if envelope::wrapping_kek_id(wrapped)? == self.current.id() {
+            return Ok(None);
+        }
+        let key = self.unwrap(key_id, wrapped)?;
+        Ok(Some(self.wrap(&key)?))
+    }
+
     /// The unwrapped data keys this node keeps.
     pub fn cache(&self) -> &KeyCache {
         &self.cache
@@ -110,3 +120,27 @@ impl Keyring {
 
 /// A shared keyring.
 pub type SharedKeyring = Arc<Keyring>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rotation_rewraps_under_the_new_key_and_the_old_key_alone_no_longer_unwraps() {
+        let old = Kek::generate().expect("random key");
+        let new = Kek::generate().expect("random key");
+        let before = Keyring::new(old.clone(), 10);
+        let key = DataKey::generate("dk_1".into()).expect("random key");
+        let wrapped = before.wrap(&key).expect("wrapped");
+        let during = Keyring::new(new.clone(), 10).with_previous(old.clone());
+        assert!(during.unwrap("dk_1", &wrapped).is_ok(), "the previous key still reads");
+        let rewrapped = during.rewrap("dk_1", &wrapped).expect("rewrapped").expect("it was under the old key");
+        assert_eq!(envelope::wrapping_kek_id(&rewrapped).expect("names its KEK"), new.id());
+        assert!(during.rewrap("dk_1", &rewrapped).expect("nothing to do").is_none());
+        let after = Keyring::new(new, 10);
+        let sealed = envelope::seal(&key, Binding::new("t", "c", "r"), b"x").expect("sealed");
+        let unwrapped = after.unwrap("dk_1", &rewrapped).expect("the new key alone reads it");
+        assert_eq!(envelope::open(&unwrapped, Binding::new("t", "c", "r"), &sealed).expect("opens"), b"x");
+        assert!(matches!(Keyring::new(old, 10).unwrap("dk_1", &rewrapped), Err(PrivacyError::UnknownKek(_))));
+    }
+}

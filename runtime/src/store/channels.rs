@@ -20,7 +20,7 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::data_keys::KeyOwner;
-use super::{Db, StoreError, StoreResult, is_unique_violation};
+use super::{Db, StoreError, StoreResult, audit, is_unique_violation};
 use crate::ids;
 use crate::privacy::Binding;
 
@@ -143,7 +143,10 @@ pub async fn put_whatsapp(db: &Db, channel: &WhatsAppChannel) -> StoreResult<Wha
             channel.phone_number_id
         ))),
         Err(e) => Err(e.into()),
-        Ok(_) => Ok(channel.clone()),
+        Ok(_) => {
+            audit_secrets(db, business, "whatsapp channel secrets").await?;
+            Ok(channel.clone())
+        }
     }
 }
 
@@ -173,6 +176,9 @@ pub async fn delete_whatsapp(db: &Db, business_id: &str) -> StoreResult<bool> {
         sqlx::query("DELETE FROM whatsapp_channels WHERE business_id = $1").bind(business_id).execute(db.pool()).await;
     db.channel_cache().forget();
     let done = done?;
+    if done.rows_affected() == 1 {
+        audit_secrets(db, business_id, "whatsapp channel secrets removed").await?;
+    }
     Ok(done.rows_affected() == 1)
 }
 
@@ -196,6 +202,12 @@ pub async fn whatsapp_by_phone_number(db: &Db, phone_number_id: &str) -> StoreRe
         db.channel_cache().keep(channel, generation);
     }
     Ok(found)
+}
+
+/// Records a change of the channel's secrets (never the secrets) in the trail.
+async fn audit_secrets(db: &Db, business_id: &str, subject: &str) -> StoreResult<()> {
+    let entry = audit::Entry { business_id, actor: "business", action: "secret.changed", subject, outcome: "ok" };
+    audit::append(db, entry).await
 }
 
 /// Where a channel's secret `column` is sealed.

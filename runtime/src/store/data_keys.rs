@@ -214,6 +214,52 @@ pub(super) fn evict_customer_key(db: &Db, business_id: &str, customer_id: &str) 
     }
 }
 
+/// What a rotation did (or, dry, would do).
+#[derive(Debug, Clone, Default)]
+pub struct Rotation {
+    /// Data keys in all.
+    pub total: u64,
+    /// Already wrapped by the current key-encryption key.
+    pub current: u64,
+    /// Wrapped again (dry: to wrap again).
+    pub rewrapped: u64,
+    /// Keys that could not be wrapped again, with why (an unknown or wrong
+    /// key-encryption key): never their bytes.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Wraps every data key not wrapped by the node's current key-encryption key
+/// again, under it (one conditional update per key, so a key another node
+/// changed meanwhile is left as it found it). With `dry_run`, only counts.
+pub async fn rewrap_all(db: &Db, dry_run: bool) -> StoreResult<Rotation> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, wrapped FROM data_keys ORDER BY id").fetch_all(db.pool()).await?;
+    let mut rotation = Rotation { total: u64::try_from(rows.len()).unwrap_or(u64::MAX), ..Rotation::default() };
+    let current = db.keyring().current_kek_id().to_string();
+    for (id, wrapped) in rows {
+        match db.keyring().rewrap(&id, &wrapped) {
+            Ok(None) => rotation.current += 1,
+            Ok(Some(_)) if dry_run => rotation.rewrapped += 1,
+            Ok(Some(rewrapped)) => {
+                let done = sqlx::query("UPDATE data_keys SET kek_id = $2, wrapped = $3 WHERE id = $1 AND wrapped = $4")
+                    .bind(&id)
+                    .bind(&current)
+                    .bind(&rewrapped)
+                    .bind(&wrapped)
+                    .execute(db.pool())
+                    .await?;
+                if done.rows_affected() == 1 {
+                    rotation.rewrapped += 1;
+                } else {
+                    rotation.failed.push((id, "changed or deleted meanwhile; run the rotation again".into()));
+                }
+            }
+            Err(e) => rotation.failed.push((id, e.to_string())),
+        }
+    }
+    Ok(rotation)
+}
+
 /// How many data keys each key-encryption key wraps (for `bottega keys`).
 pub async fn count_by_kek(db: &Db) -> StoreResult<Vec<(String, i64)>> {
     Ok(sqlx::query_as("SELECT kek_id, COUNT(*) FROM data_keys GROUP BY kek_id ORDER BY kek_id")

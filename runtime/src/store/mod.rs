@@ -5,6 +5,7 @@
 //! SQL here is written once for both databases: `$N` parameters, BIGINT times
 //! and flags, TEXT ids. Connections are never held across a plugin call.
 
+pub mod audit;
 pub mod businesses;
 pub mod carts;
 pub mod channels;
@@ -90,15 +91,21 @@ impl Db {
     /// none, and applies the migrations; the key-encryption key is the
     /// default one (see [`Db::connect_with`]).
     pub async fn connect(database_url: Option<&str>, data_dir: &Path) -> StoreResult<Db> {
-        Db::connect_with(database_url, data_dir, &KeySource::Default).await
+        Db::connect_with(database_url, data_dir, &KeySource::Default, None).await
     }
 
     /// Connects as [`Db::connect`] does, with the key-encryption key `key`
     /// names. SQLite's default key is generated in `data_dir` on first start
     /// (and said so in the log); PostgreSQL needs one named. The embedded
     /// database and its WAL and shared-memory files are owner-only, and SQLite
-    /// overwrites what it deletes (`secure_delete`).
-    pub async fn connect_with(database_url: Option<&str>, data_dir: &Path, key: &KeySource) -> StoreResult<Db> {
+    /// overwrites what it deletes (`secure_delete`). `previous`, during a
+    /// rotation, is the key-encryption key data keys may still be wrapped by.
+    pub async fn connect_with(
+        database_url: Option<&str>,
+        data_dir: &Path,
+        key: &KeySource,
+        previous: Option<&KeySource>,
+    ) -> StoreResult<Db> {
         sqlx::any::install_default_drivers();
         let embedded = data_dir.join("bottega.db");
         let url = match database_url {
@@ -115,6 +122,10 @@ impl Db {
             )));
         };
         let loaded = crate::privacy::kek::load(key, data_dir, backend == Backend::Sqlite)?;
+        let previous = match previous {
+            Some(source) => Some(crate::privacy::kek::load(source, data_dir, false)?.kek),
+            None => None,
+        };
         if let Some(path) = &loaded.generated {
             tracing::warn!(
                 path = %path.display(),
@@ -156,7 +167,11 @@ impl Db {
             }
         }
         sqlx::migrate!("./migrations").run(&pool).await?;
-        let keys = std::sync::Arc::new(Keyring::new(loaded.kek, crate::privacy::DEFAULT_CACHED_KEYS));
+        let mut keyring = Keyring::new(loaded.kek, crate::privacy::DEFAULT_CACHED_KEYS);
+        if let Some(previous) = previous {
+            keyring = keyring.with_previous(previous);
+        }
+        let keys = std::sync::Arc::new(keyring);
         let db = Db { pool, backend, channels: Default::default(), keys };
         // What portable SQL cannot say: finalised invoices refuse changes.
         invoices::install_immutability(&db).await?;

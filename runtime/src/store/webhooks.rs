@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
 use super::data_keys::KeyOwner;
-use super::{Db, StoreResult, queue, stored_state};
+use super::{Db, StoreResult, audit, queue, stored_state};
 use crate::ids;
 use crate::privacy::Binding;
 
@@ -61,7 +61,9 @@ pub async fn set_endpoint(db: &Db, business_id: &str, url: Option<&str>, secret:
         .bind(sealed)
         .execute(db.pool())
         .await?;
-    Ok(())
+    let subject = if secret.is_some() { "webhook_secret" } else { "webhook_secret removed" };
+    let entry = audit::Entry { business_id, actor: "business", action: "secret.changed", subject, outcome: "ok" };
+    audit::append(db, entry).await
 }
 
 /// (url, secret) of a business's endpoint, if it set one.
