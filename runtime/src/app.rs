@@ -195,6 +195,18 @@ impl App {
                 }
             });
         }
+        // Message bodies past their business's retention.
+        let db = self.db.clone();
+        supervisor.every("retention sweeper", crate::config::defaults::RETENTION_SWEEP_EVERY, move || {
+            let db = db.clone();
+            async move {
+                match crate::store::retention::sweep(&db, crate::ids::now_ms()).await {
+                    Ok(0) => {}
+                    Ok(erased) => tracing::info!(erased, "retention sweeper: message bodies erased"),
+                    Err(e) => tracing::warn!("the retention sweeper failed: {e}"),
+                }
+            }
+        });
         if let Some(every) = config.commerce.webhooks_every {
             let (webhooks, stop) = (self.webhooks.clone(), supervisor.stopping());
             supervisor.every("webhook deliveries", every, move || {

@@ -76,6 +76,9 @@ pub mod defaults {
     pub const BILLING_FINALIZE_EVERY: Duration = Duration::from_secs(60);
     /// The name invoices are issued by.
     pub const OPERATOR_NAME: &str = "Bottega";
+    /// How often the retention sweeper erases message bodies past their
+    /// business's retention.
+    pub const RETENTION_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
 }
 
 /// Everything the runtime needs to start. `bottega serve` builds it from flags

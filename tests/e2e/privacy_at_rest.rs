@@ -20,6 +20,7 @@ bottega_tests::on_both_databases!(
     a_message_moved_to_another_row_does_not_open,
     an_erased_customer_leaves_no_trace_and_their_order_keeps_its_total,
     a_tampered_or_removed_audit_row_fails_verify,
+    message_bodies_past_the_retention_are_erased_by_the_sweeper,
 );
 
 const PHONE_ID: &str = "106540352242923";
@@ -302,4 +303,38 @@ async fn a_tampered_or_removed_audit_row_fails_verify(app: TestApp) {
     // ...or removes one, the first or the last: verification fails too.
     tamper("DELETE FROM audit_events WHERE business_id = $1 AND seq = 1").await.expect("removed");
     assert!(!bottega::store::audit::verify(&app.app.db).await.expect("verified").1.is_empty());
+}
+
+async fn message_bodies_past_the_retention_are_erased_by_the_sweeper(app: TestApp) {
+    let shop = app.create_shop("Forgetful", json!({})).await;
+    app.upload(&shop, plugins::TEST_SPY).await;
+    let conversation =
+        app.say(&shop, API_PHONE, "an old message")["conversation_id"].as_str().expect("a conversation").to_string();
+    app.say(&shop, API_PHONE, "a new message").await;
+    let (status, refused) =
+        app.request(Method::PUT, "/v1/privacy/retention", Some(&shop.key), Some(json!({"message_days": 0}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let (status, retention) =
+        app.request(Method::PUT, "/v1/privacy/retention", Some(&shop.key), Some(json!({"message_days": 30}))).await;
+    assert_eq!((status, &retention["message_days"]), (StatusCode::OK, &json!(30)), "{retention}");
+
+    // The first exchange is 31 days old.
+    sqlx::query("UPDATE messages SET created_at = created_at - 2678400000 WHERE conversation_id = $1 AND seq <= 2")
+        .bind(&conversation)
+        .execute(app.db())
+        .await
+        .expect("aged");
+    let (_, retention) = app.get("/v1/privacy/retention", &shop.key).await;
+    assert!(retention["oldest_message_days"].as_i64().is_some_and(|days| days >= 31), "{retention}");
+
+    let erased = bottega::store::retention::sweep(&app.app.db, bottega::ids::now_ms()).await.expect("swept");
+    assert_eq!(erased, 2, "the old message and its reply");
+    let (_, history) = app.get(&format!("/v1/conversations/{conversation}/messages"), &shop.key).await;
+    let messages = history["messages"].as_array().expect("messages");
+    assert_eq!(messages[0]["body"]["type"], "erased", "{history}");
+    assert_eq!(messages[1]["body"]["type"], "erased", "{history}");
+    assert!(!history.to_string().contains("an old message"), "{history}");
+    assert!(history.to_string().contains("a new message"), "newer ones are kept: {history}");
+    let (_, retention) = app.get("/v1/privacy/retention", &shop.key).await;
+    assert_eq!(retention["oldest_message_days"], 0, "{retention}");
 }

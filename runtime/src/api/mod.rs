@@ -4,7 +4,6 @@
 //! drift from the code.
 
 mod admin;
-mod audit;
 mod automations;
 mod billing;
 pub(crate) mod catalog;
@@ -18,6 +17,7 @@ mod import;
 mod orders;
 mod pay;
 mod plugins;
+mod privacy;
 pub mod rate_limits;
 mod security;
 mod webchat;
@@ -51,7 +51,7 @@ use error::ApiError;
         (name = "orders", description = "Orders created at checkout."),
         (name = "billing", description = "What a business owes: usage, the upcoming invoice, invoices."),
         (name = "customers", description = "A customer's data rights: export and erasure."),
-        (name = "privacy", description = "The business's audit trail."),
+        (name = "privacy", description = "The business's audit trail and retention."),
     )
 )]
 struct ApiDoc;
@@ -85,7 +85,7 @@ pub fn router(app: App) -> Router {
         .merge(billing::routes())
         .merge(webhooks::routes())
         .merge(customers::routes())
-        .merge(audit::routes())
+        .merge(privacy::routes())
         .split_for_parts();
     api.merge(pay::routes())
         .merge(whatsapp::routes())

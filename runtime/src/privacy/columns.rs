@@ -45,6 +45,22 @@ use Class::*;
 /// Every table and each of its columns, as the migrations make them.
 pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
     (
+        "audit_events",
+        &[
+            ("id", Plain),
+            ("business_id", Plain),
+            ("seq", Plain),
+            ("actor", Plain),
+            ("action", Plain),
+            ("subject", Pseudonym),
+            ("outcome", Plain),
+            ("created_at", Plain),
+            ("prev_hash", Hash),
+            ("hash", Hash),
+        ],
+    ),
+    ("audit_heads", &[("business_id", Plain), ("seq", Plain), ("hash", Hash)]),
+    (
         "billing_assignments",
         &[
             ("id", Plain),
@@ -434,6 +450,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("updated_at", Plain),
         ],
     ),
+    ("retention_settings", &[("business_id", Plain), ("message_days", Plain), ("updated_at", Plain)]),
     (
         "sandbox_charges",
         &[

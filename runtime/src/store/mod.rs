@@ -26,6 +26,7 @@ pub mod plugin_events;
 pub mod plugins;
 pub mod products;
 pub mod queue;
+pub mod retention;
 pub mod sandbox_charges;
 pub mod usage;
 pub mod web_sessions;
