@@ -58,12 +58,12 @@ async fn raw_contents(app: &TestApp) -> String {
         tables.dedup();
         let mut dump = String::new();
         for table in tables {
-            let rows = sqlx::query(&format!("SELECT CAST(t AS TEXT) AS row FROM {table} t"))
+            let rows = sqlx::query(&format!("SELECT CAST(t AS TEXT) AS line FROM {table} t"))
                 .fetch_all(app.db())
                 .await
                 .expect("rows read");
             for row in rows {
-                dump.push_str(&row.get::<String, _>("row"));
+                dump.push_str(&row.get::<String, _>("line"));
                 dump.push('\n');
             }
         }
