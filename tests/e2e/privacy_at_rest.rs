@@ -21,6 +21,7 @@ bottega_tests::on_both_databases!(
     an_erased_customer_leaves_no_trace_and_their_order_keeps_its_total,
     a_tampered_or_removed_audit_row_fails_verify,
     message_bodies_past_the_retention_are_erased_by_the_sweeper,
+    a_rotation_rewraps_every_data_key_and_the_new_key_alone_reads_them,
 );
 
 const PHONE_ID: &str = "106540352242923";
@@ -337,4 +338,49 @@ async fn message_bodies_past_the_retention_are_erased_by_the_sweeper(app: TestAp
     assert!(history.to_string().contains("a new message"), "newer ones are kept: {history}");
     let (_, retention) = app.get("/v1/privacy/retention", &shop.key).await;
     assert_eq!(retention["oldest_message_days"], 0, "{retention}");
+}
+
+async fn a_rotation_rewraps_every_data_key_and_the_new_key_alone_reads_them(app: TestApp) {
+    use bottega::privacy::{Kek, KeySource};
+    use bottega::store::{Db, conversations, data_keys};
+
+    let shop = app.create_shop("Rotating", json!({})).await;
+    app.upload(&shop, plugins::TEST_SPY).await;
+    let conversation = app.say(&shop, API_PHONE, "said before the rotation")["conversation_id"]
+        .as_str()
+        .expect("a conversation")
+        .to_string();
+    let data_dir = app.data_dir.path();
+    let url = app.app.config.database_url.clone();
+    let old = match &url {
+        Some(_) => KeySource::Base64(TEST_KEK.to_string()),
+        None => KeySource::File(data_dir.join("bottega.key")),
+    };
+    let new_path = data_dir.join("new.key");
+    bottega::privacy::kek::write_key_file(&new_path, &Kek::generate().expect("a key")).expect("written");
+    let new = KeySource::File(new_path);
+
+    // A node holding the new key and the old one re-wraps; a dry run only counts.
+    let rotating = Db::connect_with(url.as_deref(), data_dir, &new, Some(&old)).await.expect("connects");
+    let dry = data_keys::rewrap_all(&rotating, true).await.expect("dry run");
+    assert!(dry.total >= 2 && dry.rewrapped == dry.total && dry.failed.is_empty(), "{dry:?}");
+    let again = data_keys::rewrap_all(&rotating, true).await.expect("dry run");
+    assert_eq!(again.rewrapped, dry.rewrapped, "a dry run changes nothing");
+    let done = data_keys::rewrap_all(&rotating, false).await.expect("rotated");
+    assert_eq!((done.rewrapped, done.failed.len()), (dry.rewrapped, 0), "{done:?}");
+    assert_eq!(data_keys::rewrap_all(&rotating, true).await.expect("dry run").current, done.total);
+    rotating.close().await;
+
+    // The new key alone reads every message; the old one alone reads none.
+    let after = Db::connect_with(url.as_deref(), data_dir, &new, None).await.expect("connects");
+    let history = conversations::messages(&after, &shop.id, &conversation, 0, 100).await.expect("opens");
+    assert!(history.iter().any(|m| m.body.to_string().contains("said before the rotation")), "{history:?}");
+    after.close().await;
+    let retired = Db::connect_with(url.as_deref(), data_dir, &old, None).await.expect("connects");
+    let refused = conversations::messages(&retired, &shop.id, &conversation, 0, 100).await;
+    assert!(
+        matches!(refused, Err(bottega::store::StoreError::Sealing(bottega::privacy::PrivacyError::UnknownKek(_)))),
+        "{refused:?}"
+    );
+    retired.close().await;
 }
