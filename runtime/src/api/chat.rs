@@ -218,6 +218,7 @@ async fn list_messages(
     let conversation = conversation(&app, &business.id, &id).await?;
     let limit = params.limit.unwrap_or(100).min(500);
     let messages = conversations::messages(&app.db, &business.id, &id, params.after, limit).await?;
+    audit_read(&app, &business.id, "conversation.read", &id).await?;
     Ok(Json(History { conversation, messages }))
 }
 
@@ -255,7 +256,16 @@ async fn export_conversation(
             break;
         }
     }
+    audit_read(&app, &business.id, "conversation.exported", &id).await?;
     Ok(Json(crate::devloop::recording::record(&business.currency, &catalog, &messages)))
+}
+
+/// Records that the business read a conversation's messages (who read what;
+/// never the text) in its audit trail.
+async fn audit_read(app: &App, business_id: &str, action: &str, conversation_id: &str) -> Result<(), ApiError> {
+    let entry =
+        crate::store::audit::Entry { business_id, actor: "business", action, subject: conversation_id, outcome: "ok" };
+    Ok(crate::store::audit::append(&app.db, entry).await?)
 }
 
 /// A person takes the conversation over; the bot stays quiet until release.
