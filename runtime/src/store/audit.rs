@@ -4,8 +4,8 @@
 //! each row's hash is sha256 of the previous hash and the row in canonical
 //! form, and each business's head (last seq and hash) is kept beside, so
 //! [`verify`] finds a row altered, removed or added behind the trail's back.
-//! Appends of one business are serialised by the head's row (a conditional
-//! update; a loser reads the new head and tries again).
+//! Appends of one business take turns on the head's row, locked for the
+//! append's transaction.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -70,42 +70,43 @@ struct Head {
 
 /// Appends `entry` to its business's trail.
 pub async fn append(db: &Db, entry: Entry<'_>) -> StoreResult<()> {
-    for _ in 0..20 {
-        let head: Option<Head> = sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE business_id = $1")
-            .bind(entry.business_id)
-            .fetch_optional(db.pool())
-            .await?;
+    // Only a trail's very first row can race (two nodes inserting its head).
+    for _ in 0..5 {
+        let mut tx = db.pool().begin().await?;
+        // The head, locked for the transaction (a no-op update: PostgreSQL's
+        // row lock, SQLite's write lock), so appends of one trail take turns.
+        let head: Option<Head> =
+            sqlx::query_as("UPDATE audit_heads SET seq = seq WHERE business_id = $1 RETURNING seq, hash")
+                .bind(entry.business_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let first = head.is_none();
         let (seq, prev) = head.map_or((1, GENESIS.to_string()), |h| (h.seq + 1, h.hash));
         let id = ids::new_id("aud");
         let now = ids::now_ms();
         let hash = hash_of(&prev, &id, entry.business_id, seq, &entry, now);
-        let mut tx = db.pool().begin().await?;
-        // The head moves only from where it was read: one append per seq.
-        let moved = if seq == 1 {
-            match sqlx::query("INSERT INTO audit_heads (business_id, seq, hash) VALUES ($1, $2, $3)")
+        let moved = if first {
+            sqlx::query("INSERT INTO audit_heads (business_id, seq, hash) VALUES ($1, $2, $3)")
                 .bind(entry.business_id)
                 .bind(seq)
                 .bind(&hash)
                 .execute(&mut *tx)
                 .await
-            {
-                Ok(done) => done.rows_affected(),
-                Err(e) if is_unique_violation(&e) => 0,
-                Err(e) => return Err(e.into()),
-            }
         } else {
-            sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE business_id = $1 AND seq = $4")
+            sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE business_id = $1")
                 .bind(entry.business_id)
                 .bind(seq)
                 .bind(&hash)
-                .bind(seq - 1)
                 .execute(&mut *tx)
-                .await?
-                .rows_affected()
+                .await
         };
-        if moved != 1 {
-            tx.rollback().await?;
-            continue;
+        match moved {
+            Ok(_) => {}
+            Err(e) if first && is_unique_violation(&e) => {
+                tx.rollback().await?;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
         }
         sqlx::query(
             "INSERT INTO audit_events (id, business_id, seq, actor, action, subject, outcome, created_at, prev_hash, hash) \
@@ -126,7 +127,7 @@ pub async fn append(db: &Db, entry: Entry<'_>) -> StoreResult<()> {
         tx.commit().await?;
         return Ok(());
     }
-    Err(StoreError::Conflict("the audit trail is too busy to append to; try again".into()))
+    Err(StoreError::Conflict("the audit trail's first row was taken by another node; try again".into()))
 }
 
 /// A business's trail, newest first.
