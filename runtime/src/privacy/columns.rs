@@ -17,7 +17,8 @@ pub enum Class {
     /// Customer data sealed under the business's key while it waits to be
     /// processed, then purged (a raw inbound webhook payload).
     CustomerTransient,
-    /// A business's secret, sealed under its secrets key.
+    /// A business's secret, or text kept for the business that may quote a
+    /// customer (a plugin failure's detail), sealed under its secrets key.
     SecretSealed,
     /// A keyed hash: a blind index of a handle (HMAC under the business's index key).
     BlindIndex,
@@ -356,7 +357,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("business_id", Plain),
             ("plugin_version_id", Plain),
             ("kind", Plain),
-            ("detail", Plain),
+            ("detail", SecretSealed),
             ("created_at", Plain),
         ],
     ),

@@ -55,14 +55,17 @@ fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 pub async fn record_failure(db: &Db, business_id: &str, version_id: &str, kind: &str, detail: &str) -> StoreResult<()> {
+    // What a plugin printed may quote a customer: sealed under the business's key.
+    let id = ids::new_id("pf");
+    let sealed = db.seal(business_id, KeyOwner::Secrets, failure_at(&id), &printable(detail)).await?;
     sqlx::query(
         "INSERT INTO plugin_failures (id, business_id, plugin_version_id, kind, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(ids::new_id("pf"))
+    .bind(&id)
     .bind(business_id)
     .bind(version_id)
     .bind(kind)
-    .bind(printable(detail).into_owned())
+    .bind(&sealed)
     .bind(ids::now_ms())
     .execute(db.pool())
     .await?;
@@ -71,14 +74,23 @@ pub async fn record_failure(db: &Db, business_id: &str, version_id: &str, kind: 
 
 /// Most recent failures first.
 pub async fn failures(db: &Db, business_id: &str, limit: u32) -> StoreResult<Vec<PluginFailure>> {
-    Ok(sqlx::query_as(
+    let mut failures: Vec<PluginFailure> = sqlx::query_as(
         "SELECT id, plugin_version_id, kind, detail, created_at FROM plugin_failures WHERE business_id = $1 \
          ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(business_id)
     .bind(i64::from(limit))
     .fetch_all(db.pool())
-    .await?)
+    .await?;
+    for failure in &mut failures {
+        failure.detail = db.open(business_id, failure_at(&failure.id), &failure.detail).await?.unwrap_or_default();
+    }
+    Ok(failures)
+}
+
+/// Where a failure's detail is sealed.
+fn failure_at(id: &str) -> Binding<'_> {
+    Binding::new("plugin_failures", "detail", id)
 }
 
 pub async fn append_logs(
