@@ -137,8 +137,12 @@ pub fn load(source: &KeySource, data_dir: &Path, embedded: bool) -> Result<Loade
                 return Ok(LoadedKek { kek: read_key_file(&path)?, generated: None });
             }
             let kek = Kek::generate().map_err(|e| uncreatable(&path, e))?;
-            write_key_file(&path, &kek)?;
-            Ok(LoadedKek { kek, generated: Some(path) })
+            match write_key_file(&path, &kek) {
+                Ok(()) => Ok(LoadedKek { kek, generated: Some(path) }),
+                // Another process starting on the same directory wrote it first.
+                Err(_) if path.exists() => Ok(LoadedKek { kek: read_key_file(&path)?, generated: None }),
+                Err(e) => Err(e),
+            }
         }
     }
 }
