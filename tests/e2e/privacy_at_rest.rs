@@ -22,6 +22,7 @@ bottega_tests::on_both_databases!(
     a_tampered_or_removed_audit_row_fails_verify,
     message_bodies_past_the_retention_are_erased_by_the_sweeper,
     a_rotation_rewraps_every_data_key_and_the_new_key_alone_reads_them,
+    a_customer_asks_for_their_data_in_the_chat_and_gets_a_link,
 );
 
 const PHONE_ID: &str = "106540352242923";
@@ -383,4 +384,30 @@ async fn a_rotation_rewraps_every_data_key_and_the_new_key_alone_reads_them(app:
         "{refused:?}"
     );
     retired.close().await;
+}
+
+async fn a_customer_asks_for_their_data_in_the_chat_and_gets_a_link(app: TestApp) {
+    let shop = app.create_shop("Open book", json!({})).await;
+    app.upload(&shop, plugins::TEST_SPY).await;
+    app.say(&shop, API_PHONE, "something I said earlier").await;
+
+    // The host answers, not the bot: a link of her export, for a short time.
+    let asked = app.say(&shop, API_PHONE, "/mydata").await;
+    let answer = reply_text(&asked);
+    assert!(!answer.contains("customer_id="), "the plugin was asked: {answer}");
+    assert_eq!(replies(&asked).len(), 1, "{asked}");
+    let at = answer.find("/v1/customer-data?token=").expect("a download link");
+    let path = answer[at..].split_whitespace().next().expect("the link").to_string();
+    let (status, export) = app.request(Method::GET, &path, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    assert_eq!(export["customer_id"], asked["customer_id"]);
+    assert!(export.to_string().contains("something I said earlier"), "{export}");
+
+    // A wrong or missing token opens nothing (and is not a server error).
+    let (status, _) = app.request(Method::GET, "/v1/customer-data?token=cdx_forged", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.request(Method::GET, "/v1/customer-data", None, None).await;
+    assert!(status.is_client_error(), "{status}");
+    let (_, trail) = app.get("/v1/audit", &shop.key).await;
+    assert!(trail.to_string().contains("\"actor\":\"customer\""), "the customer's export is in the trail: {trail}");
 }

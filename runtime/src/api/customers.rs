@@ -24,6 +24,37 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(export_customer))
         .routes(routes!(erase_customer))
         .routes(routes!(erase_everywhere))
+        .routes(routes!(own_data))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OwnDataParams {
+    /// The token of the link the customer was sent in the chat.
+    pub token: String,
+}
+
+/// The export a customer asked for in the chat, by the link they were sent
+/// (valid 15 minutes; the token is in the query string, never in logged paths).
+#[utoipa::path(get, path = "/v1/customer-data", tag = "customers", params(OwnDataParams),
+    responses((status = 200, description = "the customer's export, as JSON"), (status = 404, body = ErrorBody)))]
+async fn own_data(State(app): State<App>, Query(params): Query<OwnDataParams>) -> Result<Response, ApiError> {
+    let hash = crate::ids::hash_secret(&params.token);
+    let (business_id, customer_id) = customer_data::link(&app.db, &hash, crate::ids::now_ms())
+        .await?
+        .ok_or_else(|| ApiError::not_found("the link (it may have expired)"))?;
+    let export = customer_data::export(&app.db, &business_id, &customer_id).await?;
+    record(&app, &business_id, "customer", "customer.exported", &customer_id).await?;
+    let bytes = serde_json::to_vec_pretty(&export).map_err(ApiError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"my-data.json\"".to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]

@@ -159,6 +159,16 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
         ],
     ),
     (
+        "data_export_links",
+        &[
+            ("token_hash", Hash),
+            ("business_id", Plain),
+            ("customer_id", Pseudonym),
+            ("expires_at", Plain),
+            ("created_at", Plain),
+        ],
+    ),
+    (
         "data_keys",
         &[
             ("id", Plain),

@@ -138,6 +138,42 @@ async fn handles(db: &Db, business_id: &str, customer_id: &str) -> StoreResult<V
     Ok(handles)
 }
 
+/// Keeps a download link's token (its hash) for `customer_id`'s export, valid until `expires_at`.
+pub async fn create_link(
+    db: &Db,
+    business_id: &str,
+    customer_id: &str,
+    token_hash: &str,
+    expires_at: i64,
+) -> StoreResult<()> {
+    let now = ids::now_ms();
+    // Links of the past go as new ones come.
+    sqlx::query("DELETE FROM data_export_links WHERE expires_at < $1").bind(now).execute(db.pool()).await?;
+    sqlx::query(
+        "INSERT INTO data_export_links (token_hash, business_id, customer_id, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash)
+    .bind(business_id)
+    .bind(customer_id)
+    .bind(expires_at)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Whose export a download link opens (business, customer), if it is still valid at `now`.
+pub async fn link(db: &Db, token_hash: &str, now: i64) -> StoreResult<Option<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT business_id, customer_id FROM data_export_links WHERE token_hash = $1 AND expires_at >= $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
 /// The channels whose inbound events name a sender (by blind index of
 /// `channel:handle`): WhatsApp's and the web chat's.
 const INBOUND_CHANNELS: [&str; 2] = ["whatsapp", "web"];
@@ -222,6 +258,11 @@ pub async fn erase(db: &Db, business_id: &str, customer_id: &str) -> StoreResult
             .execute(&mut *tx)
             .await?;
     }
+    sqlx::query("DELETE FROM data_export_links WHERE business_id = $1 AND customer_id = $2")
+        .bind(business_id)
+        .bind(customer_id)
+        .execute(&mut *tx)
+        .await?;
     let handles_forgotten = sqlx::query("DELETE FROM customer_handles WHERE business_id = $1 AND customer_id = $2")
         .bind(business_id)
         .bind(customer_id)
