@@ -82,6 +82,7 @@ impl App {
             config.transport.retry_base,
             parallel,
             supervisor.stopping(),
+            config.commerce.failpoints.clone(),
         );
         let webhooks = DeliveryWorker::new(db.clone(), config.egress.clone());
         let limits = RateLimits::new(&config.http.rate_limits);

@@ -24,7 +24,7 @@ use crate::ids;
 pub struct UsageFact {
     pub business_id: String,
     pub metric: Metric,
-    /// What the fact is: `message`, `payment`, `refund`, `whatsapp_send`,
+    /// What the fact is: `inbound_event`, `message`, `payment`, `refund`, `whatsapp_send`,
     /// `plugin_turn`, `operator`.
     pub source: &'static str,
     /// Its id there (the message's, payment's, refund's, wamid...).
