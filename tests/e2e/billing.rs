@@ -35,7 +35,7 @@ const BRAZIL: &str = "5511987654321";
 const ITALY: &str = "393331234567";
 
 /// Bills in UTC-12 or UTC+14, whichever has 12 hours or more left of its month.
-fn billing_with_time_left(config: &mut Config) {
+pub(super) fn billing_with_time_left(config: &mut Config) {
     config.billing.finalize_every = None;
     let now = bottega::ids::now_ms();
     for zone in ["Etc/GMT+12", "Pacific/Kiritimati"] {

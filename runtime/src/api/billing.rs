@@ -2,7 +2,8 @@
 //! the operator prices it. A business reads its period-to-date usage, its
 //! upcoming invoice (a live draft) and its finalised invoices (JSON, CSV or
 //! PDF). The operator adds plan and rate-card versions (never editing one),
-//! assigns plans, adds adjustments and credit notes, marks invoices paid and
+//! assigns plans, sets a business's billing card (charged by the invoice
+//! collector), adds adjustments and credit notes, marks invoices paid and
 //! reads the revenue of a period. Every decision is `billing`'s; this module
 //! only translates HTTP.
 
@@ -22,9 +23,12 @@ use crate::billing::invoices::{self as billed, BillingError, Draft, Finalized};
 use crate::billing::ledger::{self, LedgerError};
 use crate::billing::limits::SendRefused;
 use crate::billing::plans::{self, WHATSAPP};
+use crate::commerce::payments::CardInput;
+use crate::commerce::payments::collection::{self, BillingCardError};
 use crate::domain::billing::{InvoiceStatus, Metric, PlanTerms};
 use crate::ids;
 use crate::money::validate_currency;
+use crate::store::collection::BillingCard;
 use crate::store::invoices::{self, Invoice};
 use crate::store::plans::{self as stored, Assignment, PlanVersion, RateCardVersion, RatePrice};
 use crate::store::usage::{self, Covering, Recorded};
@@ -41,6 +45,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(assign_plan))
         .routes(routes!(add_adjustment))
         .routes(routes!(mark_paid))
+        .routes(routes!(set_billing_card))
         .routes(routes!(revenue_report))
         .routes(routes!(finalize_now))
 }
@@ -67,6 +72,20 @@ impl From<SendRefused> for ApiError {
             SendRefused::PastDue => "invoice_past_due",
         };
         ApiError::new(StatusCode::PAYMENT_REQUIRED, code, refused.to_string())
+    }
+}
+
+impl From<BillingCardError> for ApiError {
+    fn from(error: BillingCardError) -> Self {
+        match error {
+            BillingCardError::Refused(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "card_refused", error.to_string())
+            }
+            BillingCardError::Provider(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable", error.to_string())
+            }
+            BillingCardError::Store(error) => error.into(),
+        }
     }
 }
 
@@ -417,6 +436,39 @@ async fn add_adjustment(
     responses((status = 200, body = Invoice), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn mark_paid(State(app): State<App>, _: Operator, Path(id): Path<String>) -> Result<Json<Invoice>, ApiError> {
     Ok(Json(billed::change_status(&app.billing, &id, InvoiceStatus::Paid, ids::now_ms()).await?))
+}
+
+/// A card for a business's invoices, as typed. It goes to the payment
+/// provider and nowhere else: only what the provider returns is kept. (No
+/// `Debug`: nothing may print the number.)
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBillingCard {
+    pub number: String,
+    pub exp_month: u32,
+    pub exp_year: u32,
+    pub cvc: String,
+}
+
+/// Set the card a business's invoices are charged to (replacing any before).
+/// Its open invoices are charged from the collector's next pass on, and
+/// again on the retry schedule after a decline.
+#[utoipa::path(put, path = "/v1/admin/businesses/{id}/billing-card", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)), request_body = NewBillingCard,
+    responses((status = 200, body = BillingCard), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+async fn set_billing_card(
+    State(app): State<App>,
+    _: Operator,
+    Path(id): Path<String>,
+    Json(body): Json<NewBillingCard>,
+) -> Result<Json<BillingCard>, ApiError> {
+    businesses::get(&app.db, &id).await?.ok_or_else(|| ApiError::not_found("the business"))?;
+    if body.number.len() > 32 || body.cvc.len() > 4 {
+        return Err(ApiError::invalid("a card number has at most 32 characters and a security code at most 4"));
+    }
+    let card = CardInput { number: body.number, exp_month: body.exp_month, exp_year: body.exp_year, cvc: body.cvc };
+    Ok(Json(collection::set_billing_card(&app.commerce, &id, &card).await?))
 }
 
 /// One currency's sums in a revenue report.

@@ -1,6 +1,7 @@
 //! The vocabulary of fees, as plain data: what is metered ([`Metric`]), what
 //! a plan version says ([`PlanTerms`]), the states of a finalised invoice's
-//! payment ([`InvoiceStatus`]) and the kinds of invoice lines. A leaf like the
+//! payment ([`InvoiceStatus`]) and of each attempt to charge it
+//! ([`ChargeAttemptState`]), and the kinds of invoice lines. A leaf like the
 //! rest of `domain/`: `store/` keeps these types, `billing/` decides with
 //! them, and neither imports the other's logic.
 
@@ -41,6 +42,17 @@ stored_state! {
         Paid = "paid",
         /// Its due date passed unpaid; the plan's `when_past_due` applies.
         PastDue = "past_due",
+    }
+}
+
+stored_state! {
+    /// Where one attempt to charge an invoice to its business's billing card stands.
+    ChargeAttemptState("charge attempt state") {
+        /// Recorded (with its idempotency key) before the provider was called;
+        /// what the provider did is not known yet.
+        Pending = "pending",
+        Succeeded = "succeeded",
+        Declined = "declined",
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod businesses;
 pub mod carts;
 pub mod channels;
+pub mod collection;
 pub mod conversations;
 pub mod idempotency;
 pub mod images;
