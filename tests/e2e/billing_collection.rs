@@ -3,7 +3,8 @@
 //! collector charges each finalised invoice to it: paid on the first try;
 //! declined, then paid on the retry after the business's card was replaced;
 //! declined on every retry of the schedule, then past due (and the plan
-//! refuses the business's own sends while customer replies go on); and a node
+//! refuses the business's own sends, 402 `billing_past_due`, while its
+//! customers are still answered); and a node
 //! killed after the processor charged the card, before it recorded the
 //! outcome, charges it once: the next node asks the processor under the
 //! attempt's idempotency key and records what it says.
@@ -167,6 +168,19 @@ async fn an_invoice_declined_on_every_retry_is_past_due(app: TestApp) {
     assert_eq!(taken(&app).await, (0, 4), "four declines, nothing taken");
     assert_eq!(collect(&app, at + 1_000 * HOUR).await, Collected::default(), "no more retries");
     assert_eq!(paid_webhooks(&app, &shop).await, 0);
+
+    // The plan refuses the business's own sends while it is past due; its
+    // customers are still answered.
+    let hello = app.say(&shop, "ana", "hi").await;
+    assert!(!replies(&hello).is_empty(), "the customer is answered: {hello}");
+    let customer = hello["customer_id"].as_str().expect("the customer's pseudonym");
+    let offer = json!({"customer_id": customer, "text": "Fresh figs today!"});
+    let (status, refused) = app.post("/v1/business-messages", &shop.key, offer).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::PAYMENT_REQUIRED, Some("billing_past_due")),
+        "{refused}"
+    );
 }
 
 async fn a_crash_after_the_card_was_charged_charges_it_once(mut app: TestApp) {

@@ -7,6 +7,7 @@ mod api_errors;
 mod automations;
 mod billing;
 mod billing_collection;
+mod billing_limits;
 mod billing_once;
 mod browser;
 mod catalog;

@@ -68,8 +68,8 @@ impl From<BillingError> for ApiError {
 impl From<SendRefused> for ApiError {
     fn from(refused: SendRefused) -> Self {
         let code = match refused {
-            SendRefused::OverCap => "spending_cap_reached",
-            SendRefused::PastDue => "invoice_past_due",
+            SendRefused::OverCap => "billing_cap_reached",
+            SendRefused::PastDue => "billing_past_due",
         };
         ApiError::new(StatusCode::PAYMENT_REQUIRED, code, refused.to_string())
     }
