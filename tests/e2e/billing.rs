@@ -295,6 +295,19 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
         sent.as_array().is_some_and(|s| s.iter().any(|e| e["market"] == "IN" && e["pricing_category"] == "marketing")),
         "{sent}"
     );
+    // Each delivered send shows what it is billed: India marketing at 10 cents
+    // plus 10 % before the rate card changed, 20 cents plus 10 % after.
+    let mut india: Vec<i64> = sent
+        .as_array()
+        .map(|s| {
+            s.iter()
+                .filter(|e| e["market"] == "IN")
+                .filter_map(|e| e["charge"]["amount_milli_minor"].as_i64())
+                .collect()
+        })
+        .unwrap_or_default();
+    india.sort_unstable();
+    assert_eq!(india, [11_000, 22_000], "{sent}");
 
     // The upcoming invoice is live.
     let (status, upcoming) = app.get("/v1/billing/upcoming", &grocer.key).await;

@@ -154,7 +154,9 @@ async fn list_outbox(
         .transpose()
         .map_err(|_| ApiError::invalid("state must be pending, sent, dead or expired"))?;
     let limit = params.limit.unwrap_or(100).clamp(1, 500);
-    Ok(Json(outbox::list(&app.db, &business.id, state, limit).await?))
+    let mut entries = outbox::list(&app.db, &business.id, state, limit).await?;
+    crate::billing::charges::price_sends(&app.billing, &mut entries).await?;
+    Ok(Json(entries))
 }
 
 /// Send a dead message again (its attempts start over).

@@ -312,7 +312,7 @@ fn count_and_sum(usage: &[UsageTotal], metric: Metric, currency: Option<&str>) -
 }
 
 /// The card's price for a market and category, or its `*` price for the category.
-fn price_for<'p>(prices: &'p [RatePrice], market: &str, category: &str) -> Option<&'p RatePrice> {
+pub(crate) fn price_for<'p>(prices: &'p [RatePrice], market: &str, category: &str) -> Option<&'p RatePrice> {
     prices
         .iter()
         .find(|p| p.market == market && p.category == category)

@@ -106,6 +106,25 @@ impl InvoiceStatus {
     }
 }
 
+/// What one delivered send is billed, as its business reads it on the
+/// outbox: the rate card's price for its market and category with the
+/// operator's markup, exact in thousandths of a minor unit (the invoice line
+/// that sums such sends is rounded once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SendCharge {
+    /// `whatsapp_delivered` (billed) or `whatsapp_free` (a free category).
+    pub metric: Metric,
+    /// Thousandths of a minor unit of `currency` (0 for a free send).
+    pub amount_milli_minor: i64,
+    /// The rate card's currency; none for a free send or one the card does not price.
+    pub currency: Option<String>,
+    /// The rate-card version that priced it (`rcv_...`).
+    pub rate_card_id: Option<String>,
+    /// False when no rate card in effect at its delivery priced its market
+    /// and category (the invoice lists it as unpriced).
+    pub priced: bool,
+}
+
 /// One tier of a graduated price: units up to `up_to` (inclusive, counted
 /// after the allowance; `None` for the last tier) cost `unit_milli_minor`
 /// thousandths of a minor unit each.
