@@ -3,8 +3,8 @@
 //! upcoming invoice (a live draft) and its finalised invoices (JSON, CSV or
 //! PDF). The operator adds plan and rate-card versions (never editing one),
 //! assigns plans, sets a business's billing card (charged by the invoice
-//! collector), adds adjustments and credit notes, marks invoices paid and
-//! reads the revenue of a period. Every decision is `billing`'s; this module
+//! collector), adds adjustments and credit notes, marks invoices paid,
+//! reads the revenue of a period and reconciles channel charges. Every decision is `billing`'s; this module
 //! only translates HTTP.
 
 use axum::extract::State;
@@ -23,6 +23,7 @@ use crate::billing::invoices::{self as billed, BillingError, Draft, Finalized};
 use crate::billing::ledger::{self, LedgerError};
 use crate::billing::limits::SendRefused;
 use crate::billing::plans::{self, WHATSAPP};
+use crate::billing::reconcile::{self, ReconcileError, Reconciliation};
 use crate::commerce::payments::CardInput;
 use crate::commerce::payments::collection::{self, BillingCardError};
 use crate::domain::billing::{InvoiceStatus, Metric, PlanTerms};
@@ -46,6 +47,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(add_adjustment))
         .routes(routes!(mark_paid))
         .routes(routes!(set_billing_card))
+        .routes(routes!(reconciliation))
         .routes(routes!(revenue_report))
         .routes(routes!(finalize_now))
 }
@@ -85,6 +87,20 @@ impl From<BillingCardError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable", error.to_string())
             }
             BillingCardError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<ReconcileError> for ApiError {
+    fn from(error: ReconcileError) -> Self {
+        match error {
+            ReconcileError::NoChannel | ReconcileError::NoAccount | ReconcileError::Refused(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_reconcilable", error.to_string())
+            }
+            ReconcileError::Unavailable(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "channel_unavailable", error.to_string())
+            }
+            ReconcileError::Billing(error) => error.into(),
         }
     }
 }
@@ -469,6 +485,36 @@ async fn set_billing_card(
     }
     let card = CardInput { number: body.number, exp_month: body.exp_month, exp_year: body.exp_year, cvc: body.cvc };
     Ok(Json(collection::set_billing_card(&app.commerce, &id, &card).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReconciliationParams {
+    /// The business whose channel charges are reconciled.
+    pub business: String,
+    /// `2026-11`; the current period when absent.
+    pub period: Option<String>,
+}
+
+/// Compare the channel charges recorded for a business in a period with what
+/// the channel reports (Meta's `pricing_analytics` of its WhatsApp Business
+/// Account), by market, category and pricing type; the buckets that differ
+/// list the sends recorded in them.
+#[utoipa::path(get, path = "/v1/admin/billing/reconciliation", tag = "admin", security(("admin_token" = [])),
+    params(ReconciliationParams),
+    responses((status = 200, body = Reconciliation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 502, body = ErrorBody)))]
+async fn reconciliation(
+    State(app): State<App>,
+    _: Operator,
+    Query(params): Query<ReconciliationParams>,
+) -> Result<Json<Reconciliation>, ApiError> {
+    businesses::get(&app.db, &params.business).await?.ok_or_else(|| ApiError::not_found("the business"))?;
+    let period = match params.period {
+        Some(label) => label,
+        None => app.billing.calendar().containing(ids::now_ms()).map_err(ApiError::invalid)?.label,
+    };
+    Ok(Json(reconcile::reconcile(&app.billing, &app.config.egress, &params.business, &period).await?))
 }
 
 /// One currency's sums in a revenue report.

@@ -44,10 +44,8 @@ pub fn send_charge(
     if metric != Metric::WhatsappDelivered {
         return SendCharge { priced: true, ..unpriced };
     }
-    let Some((card, prices, _, _)) = plans::segments(cards, at, at.saturating_add(1)).into_iter().next() else {
-        return unpriced;
-    };
-    let Some(price) = rating::price_for(prices, market, category) else {
+    let Some((card, price)) = price_at(cards, market, category, at) else { return unpriced };
+    let Some(price) = price else {
         return SendCharge { rate_card_id: Some(card.id.clone()), ..unpriced };
     };
     let exact = i128::from(price.unit_milli_minor) * (BPS + i128::from(card.markup_bps));
@@ -59,6 +57,18 @@ pub fn send_charge(
         rate_card_id: Some(card.id.clone()),
         priced: true,
     }
+}
+
+/// The rate-card version in effect at `at`, with its price (at cost) for
+/// `market` and `category` if it has one; `None` before the first version.
+pub fn price_at<'c>(
+    cards: &'c [(RateCardVersion, Vec<RatePrice>)],
+    market: &str,
+    category: &str,
+    at: i64,
+) -> Option<(&'c RateCardVersion, Option<&'c RatePrice>)> {
+    let (card, prices, _, _) = plans::segments(cards, at, at.saturating_add(1)).into_iter().next()?;
+    Some((card, rating::price_for(prices, market, category)))
 }
 
 #[cfg(test)]

@@ -291,6 +291,23 @@ pub async fn daily(db: &Db, business_id: &str, day_starts: &[i64], to: i64) -> S
     Ok(days)
 }
 
+/// The business's channel deliveries (`whatsapp_delivered`, `whatsapp_free`)
+/// that occurred in `[from, to)`, in order: what reconciliation compares with
+/// what the channel reports.
+pub async fn channel_rows(db: &Db, business_id: &str, from: i64, to: i64) -> StoreResult<Vec<UsageRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM usage_events WHERE business_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
+         AND metric IN ($4, $5) ORDER BY occurred_at, id"
+    ))
+    .bind(business_id)
+    .bind(from)
+    .bind(to)
+    .bind(Metric::WhatsappDelivered.as_str())
+    .bind(Metric::WhatsappFree.as_str())
+    .fetch_all(db.pool())
+    .await?)
+}
+
 /// Businesses with usage that occurred before `to` and is on no invoice.
 pub async fn businesses_with_uninvoiced(db: &Db, to: i64) -> StoreResult<Vec<String>> {
     Ok(sqlx::query_scalar(
