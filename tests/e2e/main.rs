@@ -9,6 +9,7 @@ mod billing;
 mod billing_collection;
 mod billing_limits;
 mod billing_once;
+mod billing_photos;
 mod billing_reconcile;
 mod browser;
 mod catalog;

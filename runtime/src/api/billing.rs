@@ -311,6 +311,10 @@ pub struct NewRateCard {
     /// Markup over cost, basis points (0: at cost).
     #[serde(default)]
     pub markup_bps: i64,
+    /// Service messages delivered free each month per number (Meta's is
+    /// 1,000 since October 2026); 0 when absent.
+    #[serde(default)]
+    pub free_service_per_month: i64,
     /// The prices; or give `csv` instead.
     pub prices: Option<Vec<RatePrice>>,
     /// `market,category,currency,unit_milli_minor` with a header row.
@@ -347,7 +351,12 @@ async fn create_rate_card(
     }
     let effective_from = app.billing.calendar().parse_time(&body.effective_from).map_err(ApiError::invalid)?;
     plans::check_effective_from(effective_from, ids::now_ms()).map_err(ApiError::invalid)?;
-    let card = stored::add_rate_card(&app.db, WHATSAPP, effective_from, body.markup_bps, &prices).await?;
+    if !(0..=1_000_000_000).contains(&body.free_service_per_month) {
+        return Err(ApiError::invalid("free_service_per_month must be 0 to 1000000000"));
+    }
+    let card =
+        stored::add_rate_card(&app.db, WHATSAPP, effective_from, body.markup_bps, body.free_service_per_month, &prices)
+            .await?;
     Ok((StatusCode::CREATED, Json(RateCard { card, prices })))
 }
 

@@ -82,6 +82,7 @@ mod tests {
             version: from,
             effective_from: from,
             markup_bps,
+            free_service_per_month: 0,
             created_at: from,
         };
         let price = RatePrice {

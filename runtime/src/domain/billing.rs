@@ -28,6 +28,9 @@ stored_state! {
         WhatsappFree = "whatsapp_free",
         /// CPU time of a plugin turn, in milliseconds (rounded up).
         PluginCpuMs = "plugin_cpu_ms",
+        /// The photos a business stores at the end of a period (its `images`),
+        /// written once by the period's finalisation. Quantity: the count.
+        PhotosStored = "photos_stored",
         /// An operator's adjustment or credit note (negative). Quantity: minor
         /// units of `currency`, signed.
         Adjustment = "adjustment",
@@ -166,6 +169,9 @@ pub struct PlanTerms {
     pub messages: MeteredPrice,
     #[serde(default)]
     pub plugin_cpu_ms: MeteredPrice,
+    /// Photos stored at the period's end, per photo per month.
+    #[serde(default)]
+    pub photos: MeteredPrice,
     /// Most a period's invoice in the plan's currency may total before tax;
     /// `None`: no cap.
     #[serde(default)]
