@@ -45,7 +45,11 @@ async fn scalar(app: &TestApp, sql: &str) -> i64 {
 }
 
 /// A shop on a €19 plan whose month is finalised into an open invoice; its id.
+/// The shop has a webhook endpoint, so its invoice events are queued.
 async fn a_finalised_invoice(app: &TestApp, shop: &Shop) -> String {
+    let hook = json!({"url": "http://127.0.0.1:9/bottega-events"});
+    let (status, answer) = app.request(Method::PUT, "/v1/webhook", Some(&shop.key), Some(hook)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
     let started = bottega::ids::rfc3339(bottega::ids::now_ms() - 30_000);
     let plan = json!({
         "plan_id": "basic", "name": "Basic", "effective_from": started, "currency": "EUR",

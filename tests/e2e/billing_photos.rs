@@ -93,6 +93,7 @@ async fn photos_beyond_the_allowance_and_service_messages_beyond_the_free_ones_a
     }
 
     // Two WhatsApp customers are answered; both service replies are delivered.
+    app.add_product(&shop, "print", "Print", 900, "Prints").await;
     app.upload(&shop, plugins::GROCERY_RUST).await;
     let graph = FakeGraph::start().await;
     app.connect_whatsapp(&shop, &graph, PHONE_ID).await;

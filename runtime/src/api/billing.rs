@@ -3,9 +3,10 @@
 //! upcoming invoice (a live draft) and its finalised invoices (JSON, CSV or
 //! PDF). The operator adds plan and rate-card versions (never editing one),
 //! assigns plans, sets a business's billing card (charged by the invoice
-//! collector), adds adjustments and credit notes, marks invoices paid,
-//! reads the revenue of a period and reconciles channel charges. Every decision is `billing`'s; this module
-//! only translates HTTP.
+//! collector), adds adjustments and credit notes, marks invoices paid, reads
+//! the revenue of a period and reconciles channel charges. Every decision is
+//! `billing`'s (and the collector's, in `commerce`); this module only
+//! translates HTTP.
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -80,7 +81,7 @@ impl From<SendRefused> for ApiError {
 impl From<BillingCardError> for ApiError {
     fn from(error: BillingCardError) -> Self {
         match error {
-            BillingCardError::Refused(_) => {
+            BillingCardError::Refused { .. } => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "card_refused", error.to_string())
             }
             BillingCardError::Provider(_) => {

@@ -124,7 +124,9 @@ pub async fn reconcile(
         bucket.message_ids.push(row.source_id.clone());
         if !free && let Some((_, Some(price))) = charges::price_at(&cards, &market, &category, row.occurred_at) {
             bucket.recorded_cost_milli_minor = bucket.recorded_cost_milli_minor.saturating_add(price.unit_milli_minor);
-            bucket.currency.get_or_insert_with(|| price.currency.clone());
+            if bucket.currency.is_none() {
+                bucket.currency = Some(price.currency.clone());
+            }
         }
     }
 

@@ -38,8 +38,8 @@ use crate::store::{StoreError, StoreResult};
 #[derive(Debug, thiserror::Error)]
 pub enum BillingCardError {
     /// The provider refused the card (invalid number, expired, bad security code).
-    #[error("the card was refused ({code}): {message}", code = .0.as_str(), message = .0.message())]
-    Refused(DeclineCode),
+    #[error("the card was refused ({code}): {message}")]
+    Refused { code: &'static str, message: &'static str },
     /// The provider did not answer; nothing was kept.
     #[error("the payment provider could not save the card: {0}")]
     Provider(ProviderError),
@@ -56,7 +56,7 @@ pub async fn set_billing_card(
     card: &CardInput,
 ) -> Result<BillingCard, BillingCardError> {
     let saved = commerce.provider().save_card(card).await.map_err(BillingCardError::Provider)?;
-    let on_file = saved.map_err(BillingCardError::Refused)?;
+    let on_file = saved.map_err(|code| BillingCardError::Refused { code: code.as_str(), message: code.message() })?;
     Ok(collection::set_card(commerce.db(), business_id, &on_file, crate::ids::now_ms()).await?)
 }
 
