@@ -144,13 +144,16 @@ async fn a_declined_invoice_is_paid_on_the_retry_after_the_card_is_replaced(app:
     assert_eq!(collect(&app, retry).await, Collected { paid: 1, ..Collected::default() });
     assert_eq!(status_of(&app, &shop, &invoice).await, "paid");
     assert_eq!(taken(&app).await, (FEE, 2), "one decline, one charge");
-    let states: Vec<String> =
-        sqlx::query_scalar("SELECT state FROM invoice_charges WHERE invoice_id = $1 ORDER BY attempt")
-            .bind(&invoice)
-            .fetch_all(app.db())
-            .await
-            .expect("attempts");
-    assert_eq!(states, ["declined", "succeeded"]);
+    // The operator sees both attempts, each with its outcome.
+    let (status, attempts) = app.get(&format!("/v1/admin/billing/invoices/{invoice}/charges"), ADMIN_TOKEN).await;
+    assert_eq!(status, StatusCode::OK, "{attempts}");
+    let outcomes: Vec<(i64, &str, Option<&str>)> = attempts
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| (a["attempt"].as_i64().unwrap_or(0), a["state"].as_str().unwrap_or(""), a["decline_code"].as_str()))
+        .collect();
+    assert_eq!(outcomes, [(1, "declined", Some("card_declined")), (2, "succeeded", None)]);
     assert_eq!(paid_webhooks(&app, &shop).await, 1);
 }
 

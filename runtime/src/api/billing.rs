@@ -30,7 +30,7 @@ use crate::commerce::payments::collection::{self, BillingCardError};
 use crate::domain::billing::{InvoiceStatus, Metric, PlanTerms};
 use crate::ids;
 use crate::money::validate_currency;
-use crate::store::collection::BillingCard;
+use crate::store::collection::{self as charges, BillingCard, ChargeAttempt};
 use crate::store::invoices::{self, Invoice};
 use crate::store::plans::{self as stored, Assignment, PlanVersion, RateCardVersion, RatePrice};
 use crate::store::usage::{self, Covering, Recorded};
@@ -48,6 +48,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(add_adjustment))
         .routes(routes!(mark_paid))
         .routes(routes!(set_billing_card))
+        .routes(routes!(invoice_charges))
         .routes(routes!(reconciliation))
         .routes(routes!(revenue_report))
         .routes(routes!(finalize_now))
@@ -495,6 +496,21 @@ async fn set_billing_card(
     }
     let card = CardInput { number: body.number, exp_month: body.exp_month, exp_year: body.exp_year, cvc: body.cvc };
     Ok(Json(collection::set_billing_card(&app.commerce, &id, &card).await?))
+}
+
+/// The attempts to charge an invoice to its business's billing card, first
+/// first: each with its outcome (`pending`, `succeeded`, `declined` and its
+/// decline code).
+#[utoipa::path(get, path = "/v1/admin/billing/invoices/{id}/charges", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<ChargeAttempt>), (status = 404, body = ErrorBody)))]
+async fn invoice_charges(
+    State(app): State<App>,
+    _: Operator,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<ChargeAttempt>>, ApiError> {
+    invoices::get_any(&app.db, &id).await?.ok_or_else(|| ApiError::not_found("the invoice"))?;
+    Ok(Json(charges::attempts_of(&app.db, &id).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
