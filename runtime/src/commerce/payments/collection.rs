@@ -255,7 +255,9 @@ async fn record(
     let Some(invoice) = invoices::get_any(commerce.db(), &attempt.invoice_id).await? else { return Ok(None) };
     let now = crate::ids::now_ms();
     let (settled, outcome) = match &answer {
-        Answer::Charged { reference } => (Settled::Succeeded { reference, from: invoice.status }, Outcome::Paid),
+        Answer::Charged { reference } => {
+            (Settled::Succeeded { reference: reference.as_str(), from: invoice.status }, Outcome::Paid)
+        }
         Answer::Declined { code } => {
             let past_due =
                 is_last_attempt(attempt.attempt, retries) && invoice.status.can_become(InvoiceStatus::PastDue);
