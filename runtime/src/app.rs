@@ -90,6 +90,7 @@ impl App {
             config.transport.retry_base,
             parallel,
             supervisor.stopping(),
+            config.commerce.failpoints.clone(),
         );
         let webhooks = DeliveryWorker::new(db.clone(), config.egress.clone());
         let limits = RateLimits::new(&config.http.rate_limits);
@@ -207,6 +208,20 @@ impl App {
                 }
             }
         });
+        if let (true, Some(every)) = (config.billing.enabled, config.billing.collect_every) {
+            let (commerce, billing) = (self.commerce.clone(), self.billing.clone());
+            supervisor.every("invoice collector", every, move || {
+                let (commerce, billing) = (commerce.clone(), billing.clone());
+                async move {
+                    let now = crate::ids::now_ms();
+                    match crate::commerce::payments::collection::collect_due(&commerce, &billing, now).await {
+                        Ok(done) if done == crate::commerce::payments::collection::Collected::default() => {}
+                        Ok(done) => tracing::info!(?done, "invoice collector"),
+                        Err(e) => tracing::warn!("the invoice collector failed: {e}"),
+                    }
+                }
+            });
+        }
         if let Some(every) = config.commerce.webhooks_every {
             let (webhooks, stop) = (self.webhooks.clone(), supervisor.stopping());
             supervisor.every("webhook deliveries", every, move || {

@@ -74,6 +74,18 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
         ],
     ),
     (
+        "billing_cards",
+        &[
+            ("business_id", Plain),
+            ("token", Plain),
+            ("brand", CardSummary),
+            ("last4", CardSummary),
+            ("exp_month", CardSummary),
+            ("exp_year", CardSummary),
+            ("updated_at", Plain),
+        ],
+    ),
+    (
         "billing_plan_versions",
         &[
             ("id", Plain),
@@ -218,6 +230,25 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("last_error", Plain),
             ("created_at", Plain),
             ("sender_key", BlindIndex),
+        ],
+    ),
+    (
+        "invoice_charges",
+        &[
+            ("id", Plain),
+            ("invoice_id", Plain),
+            ("business_id", Plain),
+            ("attempt", Plain),
+            ("idempotency_key", Plain),
+            ("card_token", Plain),
+            ("amount_minor", Plain),
+            ("currency", Plain),
+            ("state", Plain),
+            ("decline_code", Plain),
+            ("reference", Plain),
+            ("lease_until", Plain),
+            ("created_at", Plain),
+            ("settled_at", Plain),
         ],
     ),
     (
@@ -443,6 +474,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("effective_from", Plain),
             ("markup_bps", Plain),
             ("created_at", Plain),
+            ("free_service_per_month", Plain),
         ],
     ),
     (
@@ -462,6 +494,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
         ],
     ),
     ("retention_settings", &[("business_id", Plain), ("message_days", Plain), ("updated_at", Plain)]),
+    ("sandbox_cards", &[("token", Plain), ("card", CardSummary), ("behaviour", Plain), ("created_at", Plain)]),
     (
         "sandbox_charges",
         &[
@@ -553,6 +586,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("catalog_id", Plain),
             ("rate_per_second", Plain),
             ("created_at", Plain),
+            ("waba_id", Plain),
         ],
     ),
 ];

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod businesses;
 pub mod carts;
 pub mod channels;
+pub mod collection;
 pub mod conversations;
 pub mod customer_data;
 pub mod customer_handles;

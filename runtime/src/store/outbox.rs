@@ -16,6 +16,7 @@ use super::businesses::serialize_time;
 use super::data_keys::KeyOwner;
 use super::usage::{self, UsageFact};
 use super::{Db, StoreError, StoreResult, Stored, queue, stored_state};
+use crate::domain::billing::SendCharge;
 use crate::ids;
 use crate::privacy::Binding;
 
@@ -49,6 +50,15 @@ pub struct OutboxEntry {
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_time")]
     pub created_at: i64,
+    /// What the send is billed, once it was delivered with a price (set by
+    /// `billing::charges` from the ledger's row and the rate card).
+    #[sqlx(skip)]
+    pub charge: Option<SendCharge>,
+    /// The ledger row of the send's delivery: its metric and when it happened.
+    #[serde(skip)]
+    pub usage_metric: Option<String>,
+    #[serde(skip)]
+    pub usage_at: Option<i64>,
 }
 
 stored_state! {
@@ -343,9 +353,12 @@ where
 /// A business's queued sends in `state` (all when `None`), newest first.
 pub async fn list(db: &Db, business_id: &str, state: Option<SendState>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
     let rows: Vec<SealedEntry> = sqlx::query_as(
-        "SELECT id, conversation_id, message_id, channel, state, attempts, last_error, delivery_status, body, adaptation, \
-         pricing_type, pricing_category, market, created_at \
-         FROM outbox WHERE business_id = $1 AND ($2 IS NULL OR state = $2) ORDER BY created_at DESC, seq DESC LIMIT $3",
+        "SELECT o.id, o.conversation_id, o.message_id, o.channel, o.state, o.attempts, o.last_error, o.delivery_status, \
+         o.body, o.adaptation, o.pricing_type, o.pricing_category, o.market, o.created_at, \
+         u.metric AS usage_metric, u.occurred_at AS usage_at FROM outbox o \
+         LEFT JOIN usage_events u ON u.business_id = o.business_id AND u.source = 'whatsapp_send' \
+         AND u.source_id = o.external_id \
+         WHERE o.business_id = $1 AND ($2 IS NULL OR o.state = $2) ORDER BY o.created_at DESC, o.seq DESC LIMIT $3",
     )
     .bind(business_id)
     .bind(state.map(SendState::as_str))
@@ -375,6 +388,9 @@ pub async fn list(db: &Db, business_id: &str, state: Option<SendState>, limit: u
             pricing_category: row.pricing_category,
             market: row.market,
             created_at: row.created_at,
+            charge: None,
+            usage_metric: row.usage_metric,
+            usage_at: row.usage_at,
         });
     }
     Ok(entries)
@@ -399,6 +415,8 @@ struct SealedEntry {
     pricing_category: Option<String>,
     market: Option<String>,
     created_at: i64,
+    usage_metric: Option<String>,
+    usage_at: Option<i64>,
 }
 
 /// Puts a dead send back in the queue with fresh attempts; false when it is not dead.
