@@ -135,7 +135,7 @@ async fn every_column_is_classified(app: TestApp) {
 async fn a_message_moved_to_another_row_does_not_open(app: TestApp) {
     let shop = app.create_shop("Tamper shop", json!({})).await;
     app.upload(&shop, plugins::TEST_SPY).await;
-    let conversation = app.say(&shop, API_PHONE, "the first thing I said")["conversation_id"]
+    let conversation = app.say(&shop, API_PHONE, "the first thing I said").await["conversation_id"]
         .as_str()
         .expect("a conversation")
         .to_string();
@@ -311,7 +311,7 @@ async fn message_bodies_past_the_retention_are_erased_by_the_sweeper(app: TestAp
     let shop = app.create_shop("Forgetful", json!({})).await;
     app.upload(&shop, plugins::TEST_SPY).await;
     let conversation =
-        app.say(&shop, API_PHONE, "an old message")["conversation_id"].as_str().expect("a conversation").to_string();
+        app.say(&shop, API_PHONE, "an old message").await["conversation_id"].as_str().expect("a conversation").to_string();
     app.say(&shop, API_PHONE, "a new message").await;
     let (status, refused) =
         app.request(Method::PUT, "/v1/privacy/retention", Some(&shop.key), Some(json!({"message_days": 0}))).await;
@@ -347,7 +347,7 @@ async fn a_rotation_rewraps_every_data_key_and_the_new_key_alone_reads_them(app:
 
     let shop = app.create_shop("Rotating", json!({})).await;
     app.upload(&shop, plugins::TEST_SPY).await;
-    let conversation = app.say(&shop, API_PHONE, "said before the rotation")["conversation_id"]
+    let conversation = app.say(&shop, API_PHONE, "said before the rotation").await["conversation_id"]
         .as_str()
         .expect("a conversation")
         .to_string();
