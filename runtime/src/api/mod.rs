@@ -9,6 +9,7 @@ mod billing;
 pub(crate) mod catalog;
 mod channels;
 mod chat;
+mod console;
 pub mod error;
 mod extract;
 mod images;
@@ -18,6 +19,7 @@ mod pay;
 mod plugins;
 pub mod rate_limits;
 mod security;
+mod staff;
 mod webchat;
 mod webhooks;
 mod whatsapp;
@@ -48,6 +50,7 @@ use error::ApiError;
         (name = "chat", description = "Customers' messages and the business's conversations."),
         (name = "orders", description = "Orders created at checkout."),
         (name = "billing", description = "What a business owes: usage, the upcoming invoice, invoices."),
+        (name = "staff", description = "The business's team (invitations) and its machine API keys with scopes."),
     )
 )]
 struct ApiDoc;
@@ -80,8 +83,10 @@ pub fn router(app: App) -> Router {
         .merge(orders::routes())
         .merge(billing::routes())
         .merge(webhooks::routes())
+        .merge(staff::routes())
         .split_for_parts();
     api.merge(pay::routes())
+        .merge(console::routes())
         .merge(whatsapp::routes())
         .merge(webchat::routes())
         .merge(images::public_routes())

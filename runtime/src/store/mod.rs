@@ -5,6 +5,7 @@
 //! SQL here is written once for both databases: `$N` parameters, BIGINT times
 //! and flags, TEXT ids. Connections are never held across a plugin call.
 
+pub mod api_keys;
 pub mod businesses;
 pub mod carts;
 pub mod channels;
@@ -23,6 +24,7 @@ pub mod plugins;
 pub mod products;
 pub mod queue;
 pub mod sandbox_charges;
+pub mod staff;
 pub mod usage;
 pub mod web_sessions;
 pub mod webhooks;

@@ -1,0 +1,268 @@
+//! `/console/…`: the business console, server-rendered HTML a shop's people
+//! run the shop from, embedded in the binary (its style served from
+//! [`STYLE`], no script, nothing from elsewhere). This module owns what every
+//! page shares: the signed-in session ([`Signed`], from an HttpOnly,
+//! SameSite=Strict cookie, Secure when the node's public URL is https), the
+//! CSRF check of every state-changing form ([`Signed::check_csrf`]), the
+//! navigation built from [`Page`] (a page joins the console in one place), the
+//! layout, and errors as pages ([`ConsoleError`]).
+//!
+//! Pages call the same functions the JSON API's handlers call (the handoff's
+//! take, reply and release of `api/chat.rs`, `staff`'s team and sessions);
+//! none holds business logic of its own. Every text is HTML-escaped by the one
+//! helper, [`escape`].
+
+mod auth;
+mod home;
+mod inbox;
+mod team;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use super::error::ApiError;
+use super::pay::escape;
+use crate::App;
+use crate::domain::staff::Action;
+use crate::staff::{self, Session, StaffError};
+use crate::store::StoreError;
+use crate::store::businesses::{self, Business};
+
+/// The console's style (served, not inline: the console's policy allows no inline style).
+pub const STYLE: &str = include_str!("console.css");
+
+/// The cookie a signed-in browser carries (the session's secret token).
+pub const COOKIE: &str = "bottega_console";
+
+pub fn routes() -> axum::Router<App> {
+    axum::Router::new()
+        .route("/console/assets/console.css", get(style))
+        .route("/console/sign-in", get(auth::sign_in_page).post(auth::sign_in))
+        .route("/console/accept", get(auth::accept_page).post(auth::accept))
+        .route("/console/sign-out", post(auth::sign_out))
+        .route("/console/sign-out-everywhere", post(auth::sign_out_everywhere))
+        .route("/console", get(home::page))
+        .route("/console/inbox", get(inbox::list))
+        .route("/console/inbox/{id}", get(inbox::thread))
+        .route("/console/inbox/{id}/take", post(inbox::take))
+        .route("/console/inbox/{id}/reply", post(inbox::reply))
+        .route("/console/inbox/{id}/release", post(inbox::release))
+        .route("/console/team", get(team::page))
+        .route("/console/team/invite", post(team::invite))
+        .route("/console/team/{id}/role", post(team::change_role))
+        .route("/console/team/{id}/remove", post(team::remove))
+}
+
+/// The console's pages, in the navigation's order. A new page (billing,
+/// privacy) is one more variant here: its path, its title and the action a
+/// role needs to see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Home,
+    Inbox,
+    Team,
+}
+
+impl Page {
+    pub const ALL: &[Page] = &[Page::Home, Page::Inbox, Page::Team];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Page::Home => "/console",
+            Page::Inbox => "/console/inbox",
+            Page::Team => "/console/team",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Page::Home => "Home",
+            Page::Inbox => "Inbox",
+            Page::Team => "Team",
+        }
+    }
+
+    /// What a role must be allowed to see the page.
+    pub fn needs(self) -> Action {
+        match self {
+            Page::Home => Action::ViewHome,
+            Page::Inbox => Action::ViewInbox,
+            Page::Team => Action::ManageTeam,
+        }
+    }
+}
+
+async fn style() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE).into_response()
+}
+
+/// A page's failure, shown as a page with its status: the API's error (its
+/// stable code and message) or a refusal of the console's own.
+#[derive(Debug)]
+pub struct ConsoleError(pub ApiError);
+
+impl From<ApiError> for ConsoleError {
+    fn from(error: ApiError) -> Self {
+        ConsoleError(error)
+    }
+}
+
+impl From<StaffError> for ConsoleError {
+    fn from(error: StaffError) -> Self {
+        ConsoleError(error.into())
+    }
+}
+
+impl From<StoreError> for ConsoleError {
+    fn from(error: StoreError) -> Self {
+        ConsoleError(error.into())
+    }
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        let ApiError { status, code, message } = self.0;
+        let body = format!(
+            "<h1>{}</h1><p class=error data-code=\"{}\">{}</p><p><a href=\"/console\">Back to the console</a></p>",
+            escape(status.canonical_reason().unwrap_or("Error")),
+            escape(code),
+            escape(&message)
+        );
+        (status, Html(bare("Bottega console", &body))).into_response()
+    }
+}
+
+/// The answer to a form posted without its session's CSRF token.
+pub fn csrf_refused() -> ConsoleError {
+    ConsoleError(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "csrf_refused",
+        "this form has expired or did not come from the console; reload the page and send it again",
+    ))
+}
+
+/// A page the role does not open.
+fn not_allowed() -> ConsoleError {
+    ConsoleError(StaffError::NotAllowed.into())
+}
+
+/// A signed-in person, their session and their business. A request without
+/// a live session is sent to the sign-in page.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub session: Session,
+    pub business: Business,
+}
+
+impl Signed {
+    /// Refuses what the role may not do.
+    pub fn require(&self, action: Action) -> Result<(), ConsoleError> {
+        if self.session.may(action) { Ok(()) } else { Err(not_allowed()) }
+    }
+
+    /// Refuses a form whose hidden `csrf` field is not this session's token.
+    pub fn check_csrf(&self, given: &str) -> Result<(), ConsoleError> {
+        if staff::csrf_matches(&self.session, given) { Ok(()) } else { Err(csrf_refused()) }
+    }
+
+    /// The hidden field every state-changing form carries.
+    pub fn csrf_field(&self) -> String {
+        format!("<input type=hidden name=csrf value=\"{}\">", escape(&self.session.csrf))
+    }
+}
+
+impl FromRequestParts<App> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let to_sign_in = || Redirect::to("/console/sign-in").into_response();
+        let Some(token) = session_token(parts) else { return Err(to_sign_in()) };
+        let session = match staff::session(&app.db, &token).await {
+            Ok(Some(session)) => session,
+            Ok(None) => return Err(to_sign_in()),
+            Err(e) => return Err(ConsoleError::from(e).into_response()),
+        };
+        match businesses::get(&app.db, &session.member.business_id).await {
+            Ok(Some(business)) => Ok(Signed { session, business }),
+            Ok(None) => Err(to_sign_in()),
+            Err(e) => Err(ConsoleError::from(e).into_response()),
+        }
+    }
+}
+
+/// The session token the request's cookie carries.
+fn session_token(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|value| !value.is_empty())
+}
+
+/// The `Set-Cookie` that signs a browser in with `token` (or, empty, out).
+fn session_cookie(app: &App, token: &str) -> HeaderValue {
+    let secure = if app.config.commerce.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let max_age = if token.is_empty() { 0 } else { staff::SESSION_TTL_MS / 1000 };
+    let cookie = format!("{COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    // Tokens are hex with a prefix: always a valid header value.
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("bottega_console=; Max-Age=0"))
+}
+
+/// A whole page of the signed-in console: the shop's name, the navigation
+/// (the pages the role may see), the sign-out forms, and `body`.
+pub fn layout(signed: &Signed, current: Page, body: &str) -> Html<String> {
+    let nav: String = Page::ALL
+        .iter()
+        .filter(|page| signed.session.may(page.needs()))
+        .map(|&page| {
+            let here = if page == current { " aria-current=page" } else { "" };
+            format!("<a href=\"{}\"{here}>{}</a>", page.path(), escape(page.title()))
+        })
+        .collect();
+    let member = &signed.session.member;
+    let header = format!(
+        "<header><strong>{}</strong><nav>{nav}</nav><div class=who>{} ({})\
+         <form method=post action=\"/console/sign-out\">{csrf}<button>Sign out</button></form>\
+         <form method=post action=\"/console/sign-out-everywhere\">{csrf}<button>Sign out everywhere</button></form>\
+         </div></header>",
+        escape(&signed.business.name),
+        escape(&member.name),
+        escape(member.role.as_str()),
+        csrf = signed.csrf_field(),
+    );
+    Html(bare(&format!("{} · {}", current.title(), signed.business.name), &format!("{header}<main>{body}</main>")))
+}
+
+/// A page with the console's head and `body` as it is.
+fn bare(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8>\
+         <meta name=viewport content=\"width=device-width, initial-scale=1\"><title>{}</title>\
+         <link rel=stylesheet href=\"/console/assets/console.css\"></head><body>{body}</body></html>",
+        escape(title)
+    )
+}
+
+/// A time as people read it (UTC).
+fn time(ms: i64) -> String {
+    let text = crate::ids::rfc3339(ms);
+    // 2026-12-01T15:04:05.123Z → 2026-12-01 15:04 UTC
+    match (text.get(..10), text.get(11..16)) {
+        (Some(day), Some(clock)) => format!("{day} {clock} UTC"),
+        _ => text,
+    }
+}
+
+/// A duration as people read it: `3 min`, `2 h 5 min`.
+fn duration(ms: i64) -> String {
+    let minutes = ms.max(0) / 60_000;
+    if minutes < 60 { format!("{minutes} min") } else { format!("{} h {} min", minutes / 60, minutes % 60) }
+}
