@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, OptionalJson, Query};
 use crate::App;
-use crate::chat::handoff::{self, HandlingChange};
+use crate::chat::handoff::{self, HandlingChange, HandoffError};
 use crate::chat::{ChatOutcome, Inbound, InboundRequest};
 use crate::plugin::bindings::ShopEvent;
 use crate::staff;
@@ -301,7 +301,20 @@ pub(super) async fn take(
     id: &str,
     agent: &StaffMember,
 ) -> Result<Conversation, ApiError> {
-    Ok(handoff::change_handling(&app.db, &business.id, id, HandlingChange::Take { agent: &agent.id }).await?)
+    let taken = handoff::change_handling(&app.db, &business.id, id, HandlingChange::Take { agent: &agent.id }).await;
+    Ok(with_holder_named(app, &business.id, taken).await?)
+}
+
+/// A handoff's outcome, with a refusal naming the holder by name (the
+/// conversation keeps their staff id).
+async fn with_holder_named<T>(app: &App, business_id: &str, outcome: Result<T, HandoffError>) -> Result<T, ApiError> {
+    match outcome {
+        Err(HandoffError::HeldByAnotherAgent { holder }) => {
+            let holder = staff::display_name(&app.db, business_id, &holder).await?;
+            Err(HandoffError::HeldByAnotherAgent { holder }.into())
+        }
+        other => Ok(other?),
+    }
 }
 
 /// Hand the conversation back to the bot, which is told (`agent-released`).
@@ -337,7 +350,8 @@ pub(super) async fn release(
     agent: Option<&StaffMember>,
 ) -> Result<Released, ApiError> {
     let change = HandlingChange::Release { agent: agent.map(|a| a.id.as_str()) };
-    let released = handoff::change_handling(&app.db, &business.id, id, change).await?;
+    let released = handoff::change_handling(&app.db, &business.id, id, change).await;
+    let released = with_holder_named(app, &business.id, released).await?;
     let replies = app.chat.deliver_event(business, &released, ShopEvent::AgentReleased).await?;
     Ok(Released { conversation: conversation(app, &business.id, id).await?, replies })
 }
