@@ -8,6 +8,8 @@ mod automations;
 mod billing;
 mod browser;
 mod catalog;
+mod console;
+mod console_access;
 mod contract_versions;
 mod demo_shop;
 mod devloop;

@@ -103,6 +103,12 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
+/// Every route of the business console (method and path as routed), which
+/// `/openapi.json` does not describe (they are pages, not the API).
+pub fn console_routes() -> Vec<(axum::http::Method, &'static str)> {
+    console::paths()
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 struct Health {
     status: &'static str,

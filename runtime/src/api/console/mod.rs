@@ -19,9 +19,9 @@ mod team;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 
 use super::error::ApiError;
 use super::pay::escape;
@@ -38,22 +38,35 @@ pub const STYLE: &str = include_str!("console.css");
 pub const COOKIE: &str = "bottega_console";
 
 pub fn routes() -> axum::Router<App> {
-    axum::Router::new()
-        .route("/console/assets/console.css", get(style))
-        .route("/console/sign-in", get(auth::sign_in_page).post(auth::sign_in))
-        .route("/console/accept", get(auth::accept_page).post(auth::accept))
-        .route("/console/sign-out", post(auth::sign_out))
-        .route("/console/sign-out-everywhere", post(auth::sign_out_everywhere))
-        .route("/console", get(home::page))
-        .route("/console/inbox", get(inbox::list))
-        .route("/console/inbox/{id}", get(inbox::thread))
-        .route("/console/inbox/{id}/take", post(inbox::take))
-        .route("/console/inbox/{id}/reply", post(inbox::reply))
-        .route("/console/inbox/{id}/release", post(inbox::release))
-        .route("/console/team", get(team::page))
-        .route("/console/team/invite", post(team::invite))
-        .route("/console/team/{id}/role", post(team::change_role))
-        .route("/console/team/{id}/remove", post(team::remove))
+    table().into_iter().fold(axum::Router::new(), |router, (_, path, handler)| router.route(path, handler))
+}
+
+/// Every console route (method and path as routed), for the role × route
+/// matrix test: one table builds both the router and this list.
+pub fn paths() -> Vec<(Method, &'static str)> {
+    table().into_iter().map(|(method, path, _)| (method, path)).collect()
+}
+
+fn table() -> Vec<(Method, &'static str, MethodRouter<App>)> {
+    vec![
+        (Method::GET, "/console/assets/console.css", get(style)),
+        (Method::GET, "/console/sign-in", get(auth::sign_in_page)),
+        (Method::POST, "/console/sign-in", post(auth::sign_in)),
+        (Method::GET, "/console/accept", get(auth::accept_page)),
+        (Method::POST, "/console/accept", post(auth::accept)),
+        (Method::GET, "/console", get(home::page)),
+        (Method::GET, "/console/inbox", get(inbox::list)),
+        (Method::GET, "/console/inbox/{id}", get(inbox::thread)),
+        (Method::POST, "/console/inbox/{id}/take", post(inbox::take)),
+        (Method::POST, "/console/inbox/{id}/reply", post(inbox::reply)),
+        (Method::POST, "/console/inbox/{id}/release", post(inbox::release)),
+        (Method::GET, "/console/team", get(team::page)),
+        (Method::POST, "/console/team/invite", post(team::invite)),
+        (Method::POST, "/console/team/{id}/role", post(team::change_role)),
+        (Method::POST, "/console/team/{id}/remove", post(team::remove)),
+        (Method::POST, "/console/sign-out", post(auth::sign_out)),
+        (Method::POST, "/console/sign-out-everywhere", post(auth::sign_out_everywhere)),
+    ]
 }
 
 /// The console's pages, in the navigation's order. A new page (billing,

@@ -131,6 +131,7 @@ pub async fn change_role(
     Form(form): Form<RoleForm>,
 ) -> Result<Response, ConsoleError> {
     signed.check_csrf(&form.csrf)?;
+    signed.require(Action::ManageTeam)?;
     let role = parse_role(&form.role)?;
     staff::change_role(&app.db, &signed.session.member, &id, role).await?;
     Ok(Redirect::to("/console/team").into_response())
@@ -143,6 +144,7 @@ pub async fn remove(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
     signed.check_csrf(&form.csrf)?;
+    signed.require(Action::ManageTeam)?;
     staff::remove(&app.db, &signed.session.member, &id).await?;
     Ok(Redirect::to("/console/team").into_response())
 }

@@ -1,0 +1,283 @@
+//! The business console over plain HTTP: a business invites its owner with
+//! its API key, the owner accepts the single-use link and signs in, sees the
+//! shop's day, invites an agent who answers a waiting customer from the inbox;
+//! wrong passwords lock an account out for a while; a form without its CSRF
+//! token is refused; signing out everywhere ends every session; machine API
+//! keys reach what their scope allows.
+
+use axum::http::{Method, StatusCode};
+use bottega_tests::console::{Console, Staff, csrf_of};
+use bottega_tests::*;
+use serde_json::json;
+
+bottega_tests::on_both_databases!(
+    an_owner_accepts_the_invitation_once_and_signs_in,
+    repeated_wrong_passwords_lock_the_account_out,
+    a_form_without_its_csrf_token_is_refused,
+    an_agent_answers_a_waiting_customer_from_the_inbox,
+    the_owner_runs_the_team_and_an_agent_cannot,
+    signing_out_everywhere_ends_every_session,
+    machine_keys_reach_what_their_scope_allows,
+);
+
+/// A shop run by people (automations, no bot): its customers wait for a person.
+async fn shop_run_by_people(app: &TestApp, name: &str) -> Shop {
+    let shop = app.create_shop(name, json!({})).await;
+    let (status, saved) =
+        app.request(Method::PUT, "/v1/automations", Some(&shop.key), Some(json!({"greeting": "Hello!"}))).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    shop
+}
+
+/// A customer writes; returns the conversation's id.
+async fn customer_writes(app: &TestApp, shop: &Shop, customer: &str, text: &str) -> String {
+    app.say(shop, customer, text).await["conversation_id"].as_str().expect("conversation").to_string()
+}
+
+async fn an_owner_accepts_the_invitation_once_and_signs_in(app: TestApp) {
+    let shop = shop_run_by_people(&app, "Verdura").await;
+    customer_writes(&app, &shop, "+39 333 000 111", "is anyone there?").await;
+
+    // The business bootstraps its owner with its API key.
+    let token = app.invite(&shop, "Giulia@Verdura.example", "owner").await;
+    let page = app.console_get(None, &format!("/console/accept?token={token}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("giulia@verdura.example"), "the invitation names its email: {}", page.body);
+
+    // A short password is refused, and the link still works.
+    let weak = app.accept_invitation(&token, "Giulia", "short").await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", weak.body);
+    let accepted = app.accept_invitation(&token, "Giulia", "basil and tomatoes").await;
+    assert_eq!(
+        (accepted.status, accepted.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/console/sign-in?welcome=1"))
+    );
+    // The link works once.
+    let again = app.accept_invitation(&token, "Mallory", "basil and tomatoes").await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.body);
+    assert!(again.body.contains("invitation_not_open"), "{}", again.body);
+    assert_eq!(app.console_get(None, &format!("/console/accept?token={token}")).await.status, StatusCode::NOT_FOUND);
+
+    // Not signed in, the console sends her to the sign-in page.
+    let home = app.console_get(None, "/console").await;
+    assert_eq!((home.status, home.location.as_deref()), (StatusCode::SEE_OTHER, Some("/console/sign-in")));
+
+    // A wrong password is refused; the right one opens a session in a strict, HttpOnly cookie.
+    let wrong = app.sign_in_as("giulia@verdura.example", "basil and potatoes").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.set_cookie.is_none());
+    let signed = app.sign_in_as("GIULIA@verdura.example", "basil and tomatoes").await;
+    assert_eq!((signed.status, signed.location.as_deref()), (StatusCode::SEE_OTHER, Some("/console")));
+    let cookie = signed.set_cookie.expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "the test node's public URL is plain http: {cookie}");
+    let console = Console { cookie: cookie.split(';').next().expect("name=value").to_string(), csrf: String::new() };
+
+    // Her home page: today's orders, one customer waiting, no bot.
+    let home = app.console_get(Some(&console), "/console").await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    assert!(home.body.contains("Verdura"), "{}", home.body);
+    assert!(home.body.contains("Waiting for a person<b>1</b>"), "{}", home.body);
+    assert!(home.body.contains("Orders today<b>0</b>"), "{}", home.body);
+    assert!(home.body.contains("href=\"/console/team\""), "an owner sees the team page: {}", home.body);
+    assert!(csrf_of(&home.body).is_some(), "its forms carry a CSRF token");
+}
+
+async fn repeated_wrong_passwords_lock_the_account_out(app: TestApp) {
+    let shop = app.create_shop("Corner shop", json!({})).await;
+    let agent = app.staff(&shop, "Paolo", "agent").await;
+
+    // Five wrong guesses are each told so…
+    for guess in 0..5 {
+        let wrong = app.sign_in_as(&agent.email, &format!("guess number {guess}")).await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "guess {guess}: {}", wrong.body);
+    }
+    // …then the account waits, even for the right password.
+    let locked = app.sign_in_as(&agent.email, &agent.password).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{}", locked.body);
+    assert!(locked.body.contains("Too many sign-in attempts"), "{}", locked.body);
+    assert!(locked.set_cookie.is_none(), "no session while locked out");
+
+    // Another account is not locked by Paolo's guesses.
+    let owner = app.staff(&shop, "Anna", "owner").await;
+    assert_eq!(app.sign_in_as(&owner.email, &owner.password).await.status, StatusCode::SEE_OTHER);
+}
+
+async fn a_form_without_its_csrf_token_is_refused(app: TestApp) {
+    let shop = shop_run_by_people(&app, "Florist").await;
+    let conversation = customer_writes(&app, &shop, "+34 600 000 001", "roses?").await;
+    let agent = app.staff(&shop, "Marta", "agent").await;
+    let other = app.staff(&shop, "Luis", "agent").await;
+    let console = app.signed_in(&agent).await;
+    let others = app.signed_in(&other).await;
+    let take = format!("/console/inbox/{conversation}/take");
+
+    // No token, an empty one, another session's: refused, and nothing changes.
+    for fields in [vec![], vec![("csrf", "")], vec![("csrf", others.csrf.as_str())]] {
+        let refused = app.console_post(Some(&console), &take, &fields).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{fields:?}: {}", refused.body);
+        assert!(refused.body.contains("csrf_refused"), "{}", refused.body);
+    }
+    let (_, now) = app.get(&format!("/v1/conversations/{conversation}"), &shop.key).await;
+    assert_eq!(now["handling"], "pending_agent", "{now}");
+
+    // With her session's token the same form takes the conversation.
+    let taken = app.console_submit(&console, &take, &[]).await;
+    assert_eq!(taken.status, StatusCode::SEE_OTHER, "{}", taken.body);
+    let (_, now) = app.get(&format!("/v1/conversations/{conversation}"), &shop.key).await;
+    assert_eq!((now["handling"].as_str(), now["agent"].as_str()), (Some("agent"), Some(agent.id.as_str())));
+}
+
+async fn an_agent_answers_a_waiting_customer_from_the_inbox(app: TestApp) {
+    let shop = shop_run_by_people(&app, "Bakery").await;
+    let early = customer_writes(&app, &shop, "+34 600 000 002", "do you have bread?").await;
+    let later = customer_writes(&app, &shop, "+34 600 000 003", "hello").await;
+    let agent = app.staff(&shop, "Sofia", "agent").await;
+    let console = app.signed_in(&agent).await;
+
+    // The inbox lists who waits, the one waiting longest first.
+    let inbox = app.console_get(Some(&console), "/console/inbox").await;
+    assert_eq!(inbox.status, StatusCode::OK, "{}", inbox.body);
+    let (first, second) = (inbox.body.find(&early).expect("listed"), inbox.body.find(&later).expect("listed"));
+    assert!(first < second, "the longest wait first: {}", inbox.body);
+
+    // The thread as the customer wrote it; she takes it, answers, and hands it back.
+    let thread = format!("/console/inbox/{early}");
+    let page = app.console_get(Some(&console), &thread).await;
+    assert!(page.body.contains("do you have bread?") && page.body.contains("Waiting for a person"), "{}", page.body);
+    assert_eq!(app.console_submit(&console, &format!("{thread}/take"), &[]).await.status, StatusCode::SEE_OTHER);
+    let page = app.console_get(Some(&console), &thread).await;
+    assert!(page.body.contains("Sofia answers"), "{}", page.body);
+    let sent = app
+        .console_submit(&console, &format!("{thread}/reply"), &[("text", "Fresh at 8, Sofia here & glad <to> help")])
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let page = app.console_get(Some(&console), &thread).await;
+    assert!(page.body.contains("Fresh at 8, Sofia here &amp; glad &lt;to&gt; help"), "escaped: {}", page.body);
+
+    // The customer's history has it, signed with her name.
+    let (_, history) = app.get(&format!("/v1/conversations/{early}/messages"), &shop.key).await;
+    let last = history["messages"].as_array().and_then(|m| m.last()).cloned().expect("a message");
+    assert_eq!((last["author"].as_str(), last["body"]["agent"].as_str()), (Some("agent"), Some("Sofia")), "{last}");
+
+    let released = app.console_submit(&console, &format!("{thread}/release"), &[]).await;
+    assert_eq!(released.status, StatusCode::SEE_OTHER, "{}", released.body);
+    let (_, now) = app.get(&format!("/v1/conversations/{early}"), &shop.key).await;
+    assert_eq!(now["handling"], "bot", "{now}");
+}
+
+async fn the_owner_runs_the_team_and_an_agent_cannot(app: TestApp) {
+    let shop = app.create_shop("Bookshop", json!({})).await;
+    let owner = app.staff(&shop, "Olga", "owner").await;
+    let console = app.signed_in(&owner).await;
+
+    // Olga invites an agent from the team page; the link is shown once.
+    let invited = app
+        .console_submit(&console, "/console/team/invite", &[("email", "pia@bookshop.example"), ("role", "agent")])
+        .await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    let link_at = invited.body.find("/console/accept?token=").expect("the link is shown");
+    let token: String = invited.body[link_at + "/console/accept?token=".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let accepted = app.accept_invitation(&token, "Pia", "pages and pages").await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.body);
+
+    // Pia, an agent, has no team page and no link to it.
+    let pia = Staff {
+        id: String::new(),
+        email: "pia@bookshop.example".into(),
+        name: "Pia".into(),
+        password: "pages and pages".into(),
+    };
+    let pias = app.signed_in(&pia).await;
+    let home = app.console_get(Some(&pias), "/console").await;
+    assert!(!home.body.contains("/console/team"), "{}", home.body);
+    let team = app.console_get(Some(&pias), "/console/team").await;
+    assert_eq!(team.status, StatusCode::FORBIDDEN, "{}", team.body);
+    let (_, members) = app.get("/v1/staff", &shop.key).await;
+    let pia_id = members
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["email"] == "pia@bookshop.example"))
+        .and_then(|m| m["id"].as_str())
+        .expect("Pia is on the team")
+        .to_string();
+    let promote = app.console_submit(&pias, &format!("/console/team/{}/role", owner.id), &[("role", "viewer")]).await;
+    assert_eq!(promote.status, StatusCode::FORBIDDEN, "an agent cannot change roles: {}", promote.body);
+
+    // Olga makes Pia an admin (still no team page), then removes her: her session ends.
+    let changed = app.console_submit(&console, &format!("/console/team/{pia_id}/role"), &[("role", "admin")]).await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    assert_eq!(app.console_get(Some(&pias), "/console/team").await.status, StatusCode::FORBIDDEN);
+    let removed = app.console_submit(&console, &format!("/console/team/{pia_id}/remove"), &[]).await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
+    let gone = app.console_get(Some(&pias), "/console").await;
+    assert_eq!((gone.status, gone.location.as_deref()), (StatusCode::SEE_OTHER, Some("/console/sign-in")));
+    // Olga cannot remove herself.
+    let own = app.console_submit(&console, &format!("/console/team/{}/remove", owner.id), &[]).await;
+    assert_eq!(own.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", own.body);
+}
+
+async fn signing_out_everywhere_ends_every_session(app: TestApp) {
+    let shop = app.create_shop("Stationer", json!({})).await;
+    let viewer = app.staff(&shop, "Vera", "viewer").await;
+    let phone = app.signed_in(&viewer).await;
+    let laptop = app.signed_in(&viewer).await;
+
+    // Signing out on the phone ends the phone's session only.
+    let out = app.console_submit(&phone, "/console/sign-out", &[]).await;
+    assert_eq!((out.status, out.location.as_deref()), (StatusCode::SEE_OTHER, Some("/console/sign-in")));
+    assert!(out.set_cookie.is_some_and(|c| c.contains("Max-Age=0")), "the cookie is cleared");
+    assert_eq!(app.console_get(Some(&phone), "/console").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.console_get(Some(&laptop), "/console").await.status, StatusCode::OK);
+
+    // Everywhere: the laptop and any other session end too.
+    let tablet = app.signed_in(&viewer).await;
+    assert_eq!(app.console_submit(&laptop, "/console/sign-out-everywhere", &[]).await.status, StatusCode::SEE_OTHER);
+    for session in [&laptop, &tablet] {
+        assert_eq!(app.console_get(Some(session), "/console").await.status, StatusCode::SEE_OTHER);
+    }
+}
+
+async fn machine_keys_reach_what_their_scope_allows(app: TestApp) {
+    let shop = app.create_shop("Hardware", json!({})).await;
+    let (_, catalog) = machine_key(&app, &shop, "catalog").await;
+    let (read_only_id, read_only) = machine_key(&app, &shop, "read_only").await;
+    let product =
+        json!({"id": "nail", "name": "Nail", "price_minor": 5, "currency": "EUR", "stock": 100, "section": "Tools"});
+
+    // The catalog key edits the catalog and nothing else.
+    assert_eq!(app.post("/v1/products", &catalog, product.clone()).await.0, StatusCode::CREATED);
+    let (status, refused) = app.get("/v1/orders", &catalog).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("scope_insufficient")));
+    // The read-only key reads everything and changes nothing.
+    assert_eq!(app.get("/v1/orders", &read_only).await.0, StatusCode::OK);
+    assert_eq!(app.get("/v1/products/nail", &read_only).await.0, StatusCode::OK);
+    let (status, refused) = app.post("/v1/products", &read_only, product.clone()).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("scope_insufficient")));
+    // Neither reaches the team or the keys.
+    for secret in [&catalog, &read_only] {
+        assert_eq!(app.get("/v1/staff", secret).await.0, StatusCode::FORBIDDEN);
+        let (status, _) = app.post("/v1/api-keys", secret, json!({"name": "more", "scope": "full"})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    // The list shows the keys, never their secrets; a revoked key opens nothing.
+    let (_, keys) = app.get("/v1/api-keys", &shop.key).await;
+    assert_eq!(keys.as_array().map(Vec::len), Some(2), "{keys}");
+    assert!(!keys.to_string().contains(&read_only), "{keys}");
+    let (status, _) = app.request(Method::DELETE, &format!("/v1/api-keys/{read_only_id}"), Some(&shop.key), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get("/v1/orders", &read_only).await.0, StatusCode::UNAUTHORIZED);
+}
+
+/// A machine key of `scope` made with the business's own key: its id and secret.
+pub async fn machine_key(app: &TestApp, shop: &Shop, scope: &str) -> (String, String) {
+    let (status, created) =
+        app.post("/v1/api-keys", &shop.key, json!({"name": format!("{scope} sync"), "scope": scope})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["key"]["id"].as_str().expect("id").to_string();
+    (id, created["secret"].as_str().expect("secret").to_string())
+}
