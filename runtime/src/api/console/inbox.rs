@@ -109,7 +109,7 @@ pub async fn thread(
         (Handling::Bot, _) => "<p id=handling>The bot answers.</p>".to_string(),
     };
     let window = window_note(&conversation, &messages, now);
-    let actions = if signed.session.may(Action::Answer) { actions(&signed, &conversation) } else { String::new() };
+    let controls = if signed.session.may(Action::Answer) { actions(&signed, &conversation) } else { String::new() };
 
     let cart = carts::lines(&app.db, &business.id, &id).await?;
     let cart_html = if cart.is_empty() {
@@ -158,7 +158,7 @@ pub async fn thread(
 
     let body = format!(
         "<h1>Conversation with {}</h1><p class=note>{} · {} messages</p>{status}{window}\
-         <div class=thread><section><div id=thread>{thread}</div>{actions}</section>\
+         <div class=thread><section><div id=thread>{thread}</div>{controls}</section>\
          <aside><h2>Cart</h2>{cart_html}<h2>Orders</h2>{orders_html}</aside></div>",
         escape(short(&conversation.customer_id)),
         escape(&conversation.channel),
