@@ -2,10 +2,13 @@
 //! its API key, the owner accepts the single-use link and signs in, sees the
 //! shop's day, invites an agent who answers a waiting customer from the inbox;
 //! wrong passwords lock an account out for a while; a form without its CSRF
-//! token is refused; signing out everywhere ends every session; machine API
-//! keys reach what their scope allows.
+//! token is refused; signing out everywhere ends every session; an admin
+//! refunds half an order after a confirmation and an agent ships one; machine
+//! API keys reach what their scope allows.
 
 use axum::http::{Method, StatusCode};
+use bottega::commerce::payments::sandbox::CARD_SUCCESS;
+use bottega_tests::card::pay_checkout;
 use bottega_tests::console::{Console, Staff, csrf_of};
 use bottega_tests::*;
 use serde_json::json;
@@ -18,6 +21,7 @@ bottega_tests::on_both_databases!(
     the_owner_runs_the_team_and_an_agent_cannot,
     signing_out_everywhere_ends_every_session,
     machine_keys_reach_what_their_scope_allows,
+    an_admin_refunds_half_an_order_after_confirming_and_an_agent_ships,
 );
 
 /// A shop run by people (automations, no bot): its customers wait for a person.
@@ -280,4 +284,72 @@ pub async fn machine_key(app: &TestApp, shop: &Shop, scope: &str) -> (String, St
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["key"]["id"].as_str().expect("id").to_string();
     (id, created["secret"].as_str().expect("secret").to_string())
+}
+
+/// A grocer whose customer bought two pears (€1.80) and paid by card; returns the order id.
+pub async fn paid_order(app: &TestApp, shop: &Shop) -> String {
+    let pear = json!({"id": "pear", "name": "Conference pear", "price_minor": 90, "currency": "EUR", "stock": 50, "section": "Fruit"});
+    assert_eq!(app.post("/v1/products", &shop.key, pear).await.0, StatusCode::CREATED);
+    app.upload(shop, plugins::GROCERY_RUST).await;
+    app.say(shop, "ana", "add 2 pears").await;
+    let checkout = app.say(shop, "ana", "checkout").await;
+    pay_checkout(app, &checkout, CARD_SUCCESS).await
+}
+
+async fn an_admin_refunds_half_an_order_after_confirming_and_an_agent_ships(app: TestApp) {
+    let shop = app.create_shop("Grocer", json!({})).await;
+    let order = paid_order(&app, &shop).await;
+    let admin = app.staff(&shop, "Ada", "admin").await;
+    let agent = app.staff(&shop, "Gino", "agent").await;
+    let admins = app.signed_in(&admin).await;
+    let agents = app.signed_in(&agent).await;
+
+    // The list, filtered by state, and the order with its timeline.
+    let captured = app.console_get(Some(&admins), "/console/orders?state=captured").await;
+    assert!(captured.body.contains(&order), "{}", captured.body);
+    let cancelled = app.console_get(Some(&admins), "/console/orders?state=cancelled").await;
+    assert!(!cancelled.body.contains(&order), "{}", cancelled.body);
+    let page = format!("/console/orders/{order}");
+    let detail = app.console_get(Some(&admins), &page).await;
+    assert!(detail.body.contains("Conference pear") && detail.body.contains("€1.80"), "{}", detail.body);
+    assert!(detail.body.contains("created") && detail.body.contains("paid"), "the timeline: {}", detail.body);
+
+    // Half of it back: the confirmation says what will happen and changes nothing yet.
+    let confirm = app.console_get(Some(&admins), &format!("{page}/refund?amount=0.90")).await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
+    assert!(confirm.body.contains("Give back <strong>€0.90</strong>"), "{}", confirm.body);
+    let (_, before) = app.get(&format!("/v1/orders/{order}"), &shop.key).await;
+    assert_eq!(before["payment_status"], "captured");
+    let start =
+        confirm.body.find("name=key value=\"").expect("the confirmation carries its key") + "name=key value=\"".len();
+    let key = confirm.body[start..].split('"').next().expect("key").to_string();
+    let fields = [("amount_minor", "90"), ("key", key.as_str())];
+    let refunded = app.console_submit(&admins, &format!("{page}/refund"), &fields).await;
+    assert_eq!(
+        (refunded.status, refunded.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some(page.as_str())),
+        "{}",
+        refunded.body
+    );
+    // Sent twice (a double click), it refunds once.
+    assert_eq!(app.console_submit(&admins, &format!("{page}/refund"), &fields).await.status, StatusCode::SEE_OTHER);
+    let (_, after) = app.get(&format!("/v1/orders/{order}"), &shop.key).await;
+    assert_eq!(after["payment_status"], "partially_refunded", "{after}");
+    let (_, payments) = app.get(&format!("/v1/orders/{order}/payments"), &shop.key).await;
+    assert_eq!(payments[0]["refunded_minor"], 90, "{payments}");
+
+    // The agent may not refund, but ships it; the timeline says so.
+    let refused = app.console_get(Some(&agents), &format!("{page}/refund?amount=0.90")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.console_submit(&agents, &format!("{page}/ship"), &[]).await.status, StatusCode::SEE_OTHER);
+    let shipped = app.console_get(Some(&agents), &page).await;
+    assert!(shipped.body.contains("shipped"), "{}", shipped.body);
+
+    // The export has the order, in CSV.
+    let csv = app.console_get(Some(&admins), "/console/orders/export.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.body.starts_with("number,id,created_at,status,payment_status,fulfillment_status,currency,total_minor\n")
+    );
+    assert!(csv.body.contains(&format!(",{order},")) && csv.body.contains(",EUR,180"), "{}", csv.body);
 }

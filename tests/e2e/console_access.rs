@@ -176,6 +176,7 @@ enum Who {
 
 const EVERY_ROLE: &[&str] = &["owner", "admin", "agent", "viewer"];
 const ANSWERING: &[&str] = &["owner", "admin", "agent"];
+const MANAGING: &[&str] = &["owner", "admin"];
 const OWNER: &[&str] = &["owner"];
 
 /// The console's routes; signing out comes last, as it ends the session.
@@ -191,6 +192,14 @@ const CONSOLE: &[(&str, &str, Who)] = &[
     ("POST", "/console/inbox/{id}/take", Who::Roles(ANSWERING)),
     ("POST", "/console/inbox/{id}/reply", Who::Roles(ANSWERING)),
     ("POST", "/console/inbox/{id}/release", Who::Roles(ANSWERING)),
+    ("GET", "/console/orders", Who::Roles(EVERY_ROLE)),
+    ("GET", "/console/orders/export.csv", Who::Roles(EVERY_ROLE)),
+    ("GET", "/console/orders/{id}", Who::Roles(EVERY_ROLE)),
+    ("POST", "/console/orders/{id}/ship", Who::Roles(ANSWERING)),
+    ("POST", "/console/orders/{id}/deliver", Who::Roles(MANAGING)),
+    ("POST", "/console/orders/{id}/cancel", Who::Roles(MANAGING)),
+    ("GET", "/console/orders/{id}/refund", Who::Roles(MANAGING)),
+    ("POST", "/console/orders/{id}/refund", Who::Roles(MANAGING)),
     ("GET", "/console/team", Who::Roles(OWNER)),
     ("POST", "/console/team/invite", Who::Roles(OWNER)),
     ("POST", "/console/team/{id}/role", Who::Roles(OWNER)),

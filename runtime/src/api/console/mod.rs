@@ -15,6 +15,7 @@
 mod auth;
 mod home;
 mod inbox;
+mod orders;
 mod team;
 
 use axum::extract::FromRequestParts;
@@ -60,6 +61,14 @@ fn table() -> Vec<(Method, &'static str, MethodRouter<App>)> {
         (Method::POST, "/console/inbox/{id}/take", post(inbox::take)),
         (Method::POST, "/console/inbox/{id}/reply", post(inbox::reply)),
         (Method::POST, "/console/inbox/{id}/release", post(inbox::release)),
+        (Method::GET, "/console/orders", get(orders::list)),
+        (Method::GET, "/console/orders/export.csv", get(orders::export)),
+        (Method::GET, "/console/orders/{id}", get(orders::detail)),
+        (Method::POST, "/console/orders/{id}/ship", post(orders::ship)),
+        (Method::POST, "/console/orders/{id}/deliver", post(orders::deliver)),
+        (Method::POST, "/console/orders/{id}/cancel", post(orders::cancel)),
+        (Method::GET, "/console/orders/{id}/refund", get(orders::confirm_refund)),
+        (Method::POST, "/console/orders/{id}/refund", post(orders::refund)),
         (Method::GET, "/console/team", get(team::page)),
         (Method::POST, "/console/team/invite", post(team::invite)),
         (Method::POST, "/console/team/{id}/role", post(team::change_role)),
@@ -76,16 +85,18 @@ fn table() -> Vec<(Method, &'static str, MethodRouter<App>)> {
 pub enum Page {
     Home,
     Inbox,
+    Orders,
     Team,
 }
 
 impl Page {
-    pub const ALL: &[Page] = &[Page::Home, Page::Inbox, Page::Team];
+    pub const ALL: &[Page] = &[Page::Home, Page::Inbox, Page::Orders, Page::Team];
 
     pub fn path(self) -> &'static str {
         match self {
             Page::Home => "/console",
             Page::Inbox => "/console/inbox",
+            Page::Orders => "/console/orders",
             Page::Team => "/console/team",
         }
     }
@@ -94,6 +105,7 @@ impl Page {
         match self {
             Page::Home => "Home",
             Page::Inbox => "Inbox",
+            Page::Orders => "Orders",
             Page::Team => "Team",
         }
     }
@@ -103,6 +115,7 @@ impl Page {
         match self {
             Page::Home => Action::ViewHome,
             Page::Inbox => Action::ViewInbox,
+            Page::Orders => Action::ViewOrders,
             Page::Team => Action::ManageTeam,
         }
     }
