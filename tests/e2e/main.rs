@@ -10,6 +10,7 @@ mod browser;
 mod catalog;
 mod console;
 mod console_access;
+mod console_browser;
 mod contract_versions;
 mod demo_shop;
 mod devloop;
