@@ -45,10 +45,10 @@ async fn stories(app: &TestApp, browser: &Browser, label: &str) {
     let base = app.serve().await;
     let shop = app.create_shop("Verdura", json!({})).await;
     let order = paid_order(app, &shop).await;
-    let automations = json!({"handoff_keywords": ["a person"]});
+    let automations = json!({"handoff_keywords": ["talk to a person"]});
     let (status, saved) = app.request(Method::PUT, "/v1/automations", Some(&shop.key), Some(automations)).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
-    let waiting = app.say(&shop, "+39 333 123 4567", "can I talk to a person?").await;
+    let waiting = app.say(&shop, "+39 333 123 4567", "Talk to a person!").await;
     let conversation = waiting["conversation_id"].as_str().expect("conversation").to_string();
     let owner = app.staff(&shop, "Giulia", "owner").await;
 
@@ -61,7 +61,7 @@ async fn stories(app: &TestApp, browser: &Browser, label: &str) {
     // Answering a waiting customer: the inbox, the thread, take over, reply.
     browser.goto(&format!("{base}/console/inbox")).await;
     browser.click(&format!("a[href='/console/inbox/{conversation}']")).await;
-    browser.wait_for(&page_says("can I talk to a person?")).await;
+    browser.wait_for(&page_says("Talk to a person!")).await;
     browser.click(&format!("form[action='/console/inbox/{conversation}/take'] button")).await;
     browser.type_into("textarea[name=text]", "Ciao! Giulia here, how can I help?").await;
     browser.click(&format!("form[action='/console/inbox/{conversation}/reply'] button")).await;
@@ -119,12 +119,13 @@ async fn stories(app: &TestApp, browser: &Browser, label: &str) {
     sign_out(browser).await;
 
     // Five wrong passwords, then the account waits, even for the right one.
-    let wrong = Staff { password: "not the password".into(), ..pia.clone() };
+    let vera = app.staff(&shop, "Vera", "viewer").await;
+    let wrong = Staff { password: "not the password".into(), ..vera.clone() };
     for _ in 0..5 {
         sign_in(browser, &base, &wrong).await;
         browser.wait_for("document.getElementById('wrong')").await;
     }
-    sign_in(browser, &base, &pia).await;
+    sign_in(browser, &base, &vera).await;
     browser.wait_for("document.getElementById('locked')").await;
     browser.save_screenshot(&format!("console-lockout-{label}")).await;
 }
