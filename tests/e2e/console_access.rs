@@ -177,6 +177,7 @@ enum Who {
 const EVERY_ROLE: &[&str] = &["owner", "admin", "agent", "viewer"];
 const ANSWERING: &[&str] = &["owner", "admin", "agent"];
 const MANAGING: &[&str] = &["owner", "admin"];
+const VIEWING_BOT: &[&str] = &["owner", "admin", "viewer"];
 const OWNER: &[&str] = &["owner"];
 
 /// The console's routes; signing out comes last, as it ends the session.
@@ -200,6 +201,9 @@ const CONSOLE: &[(&str, &str, Who)] = &[
     ("POST", "/console/orders/{id}/cancel", Who::Roles(MANAGING)),
     ("GET", "/console/orders/{id}/refund", Who::Roles(MANAGING)),
     ("POST", "/console/orders/{id}/refund", Who::Roles(MANAGING)),
+    ("GET", "/console/bot", Who::Roles(VIEWING_BOT)),
+    ("POST", "/console/bot/upload", Who::Roles(MANAGING)),
+    ("POST", "/console/bot/{id}/activate", Who::Roles(MANAGING)),
     ("GET", "/console/team", Who::Roles(OWNER)),
     ("POST", "/console/team/invite", Who::Roles(OWNER)),
     ("POST", "/console/team/{id}/role", Who::Roles(OWNER)),

@@ -86,7 +86,7 @@ pub fn router(app: App) -> Router {
         .merge(staff::routes())
         .split_for_parts();
     api.merge(pay::routes())
-        .merge(console::routes())
+        .merge(console::routes(app.config.plugins.upload_limits.largest()))
         .merge(whatsapp::routes())
         .merge(webchat::routes())
         .merge(images::public_routes())

@@ -13,12 +13,13 @@
 //! helper, [`escape`].
 
 mod auth;
+mod bot;
 mod home;
 mod inbox;
 mod orders;
 mod team;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -38,17 +39,22 @@ pub const STYLE: &str = include_str!("console.css");
 /// The cookie a signed-in browser carries (the session's secret token).
 pub const COOKIE: &str = "bottega_console";
 
-pub fn routes() -> axum::Router<App> {
-    table().into_iter().fold(axum::Router::new(), |router, (_, path, handler)| router.route(path, handler))
+/// The console's routes; a plugin upload takes up to `max_upload_bytes`.
+pub fn routes(max_upload_bytes: usize) -> axum::Router<App> {
+    table(max_upload_bytes)
+        .into_iter()
+        .fold(axum::Router::new(), |router, (_, path, handler)| router.route(path, handler))
 }
 
 /// Every console route (method and path as routed), for the role × route
 /// matrix test: one table builds both the router and this list.
 pub fn paths() -> Vec<(Method, &'static str)> {
-    table().into_iter().map(|(method, path, _)| (method, path)).collect()
+    table(0).into_iter().map(|(method, path, _)| (method, path)).collect()
 }
 
-fn table() -> Vec<(Method, &'static str, MethodRouter<App>)> {
+fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App>)> {
+    // The upload's body holds the component and the form around it.
+    let upload_limit = DefaultBodyLimit::max(max_upload_bytes.saturating_add(64 * 1024));
     vec![
         (Method::GET, "/console/assets/console.css", get(style)),
         (Method::GET, "/console/sign-in", get(auth::sign_in_page)),
@@ -69,6 +75,9 @@ fn table() -> Vec<(Method, &'static str, MethodRouter<App>)> {
         (Method::POST, "/console/orders/{id}/cancel", post(orders::cancel)),
         (Method::GET, "/console/orders/{id}/refund", get(orders::confirm_refund)),
         (Method::POST, "/console/orders/{id}/refund", post(orders::refund)),
+        (Method::GET, "/console/bot", get(bot::page)),
+        (Method::POST, "/console/bot/upload", post(bot::upload).layer(upload_limit)),
+        (Method::POST, "/console/bot/{id}/activate", post(bot::activate)),
         (Method::GET, "/console/team", get(team::page)),
         (Method::POST, "/console/team/invite", post(team::invite)),
         (Method::POST, "/console/team/{id}/role", post(team::change_role)),
@@ -86,17 +95,19 @@ pub enum Page {
     Home,
     Inbox,
     Orders,
+    Bot,
     Team,
 }
 
 impl Page {
-    pub const ALL: &[Page] = &[Page::Home, Page::Inbox, Page::Orders, Page::Team];
+    pub const ALL: &[Page] = &[Page::Home, Page::Inbox, Page::Orders, Page::Bot, Page::Team];
 
     pub fn path(self) -> &'static str {
         match self {
             Page::Home => "/console",
             Page::Inbox => "/console/inbox",
             Page::Orders => "/console/orders",
+            Page::Bot => "/console/bot",
             Page::Team => "/console/team",
         }
     }
@@ -106,6 +117,7 @@ impl Page {
             Page::Home => "Home",
             Page::Inbox => "Inbox",
             Page::Orders => "Orders",
+            Page::Bot => "Bot",
             Page::Team => "Team",
         }
     }
@@ -116,6 +128,7 @@ impl Page {
             Page::Home => Action::ViewHome,
             Page::Inbox => Action::ViewInbox,
             Page::Orders => Action::ViewOrders,
+            Page::Bot => Action::ViewBot,
             Page::Team => Action::ManageTeam,
         }
     }
