@@ -22,6 +22,7 @@ bottega_tests::on_both_databases!(
     signing_out_everywhere_ends_every_session,
     machine_keys_reach_what_their_scope_allows,
     an_admin_refunds_half_an_order_after_confirming_and_an_agent_ships,
+    an_admin_uploads_a_bot_and_rolls_back_and_an_agent_sees_no_bot_page,
 );
 
 /// A shop run by people (automations, no bot): its customers wait for a person.
@@ -352,4 +353,57 @@ async fn an_admin_refunds_half_an_order_after_confirming_and_an_agent_ships(app:
         csv.body.starts_with("number,id,created_at,status,payment_status,fulfillment_status,currency,total_minor\n")
     );
     assert!(csv.body.contains(&format!(",{order},")) && csv.body.contains(",EUR,180"), "{}", csv.body);
+}
+
+async fn an_admin_uploads_a_bot_and_rolls_back_and_an_agent_sees_no_bot_page(app: TestApp) {
+    let shop = app.create_shop("Grocer", json!({})).await;
+    let first = app.upload(&shop, plugins::GROCERY_RUST).await;
+    let first_id = first["id"].as_str().expect("version id").to_string();
+    let admin = app.staff(&shop, "Ada", "admin").await;
+    let agent = app.staff(&shop, "Gino", "agent").await;
+    let admins = app.signed_in(&admin).await;
+
+    // The page shows the active version; an upload from the page compiles and becomes active.
+    let page = app.console_get(Some(&admins), "/console/bot").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<td class=state>active</td>"), "{}", page.body);
+    let wasm = std::fs::read(plugins::GROCERY_RUST).expect("built plugin");
+    let uploaded =
+        app.console_upload(&admins, "/console/bot/upload", &[("activate", "on")], ("wasm", "shop.wasm", &wasm)).await;
+    assert_eq!(
+        (uploaded.status, uploaded.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/console/bot")),
+        "{}",
+        uploaded.body
+    );
+    let (_, overview) = app.get("/v1/plugins", &shop.key).await;
+    let second_id = overview["versions"][0]["id"].as_str().expect("the new version").to_string();
+    assert_ne!(second_id, first_id);
+    assert_eq!(app.compiled(&shop, &second_id).await["state"], "ready");
+    let active = || async { app.get("/v1/plugins", &shop.key).await.1["active_version_id"].clone() };
+    for _ in 0..200 {
+        if active().await == second_id.as_str() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(active().await, second_id.as_str(), "the upload activated itself once compiled");
+
+    // Without its CSRF token the upload is refused.
+    let forged = Console { csrf: "forged".into(), ..admins.clone() };
+    let refused = app.console_upload(&forged, "/console/bot/upload", &[], ("wasm", "shop.wasm", &wasm)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+
+    // Rolling back to the first version.
+    let page = app.console_get(Some(&admins), "/console/bot").await;
+    assert!(page.body.contains("Roll back to this"), "{}", page.body);
+    let rolled = app.console_submit(&admins, &format!("/console/bot/{first_id}/activate"), &[]).await;
+    assert_eq!(rolled.status, StatusCode::SEE_OTHER, "{}", rolled.body);
+    assert_eq!(active().await, first_id.as_str());
+
+    // An agent has no bot page, and no link to it.
+    let agents = app.signed_in(&agent).await;
+    let home = app.console_get(Some(&agents), "/console").await;
+    assert!(!home.body.contains("href=\"/console/bot\""), "{}", home.body);
+    assert_eq!(app.console_get(Some(&agents), "/console/bot").await.status, StatusCode::FORBIDDEN);
 }

@@ -2,8 +2,8 @@
 //! 375 px and at desktop width, a screenshot per story (see
 //! `Browser::save_screenshot`): the owner signs in; answers a waiting
 //! customer; takes a conversation over and hands it back to the bot; refunds
-//! half an order after confirming; invites an agent, who then sees no team
-//! page; and an account is locked out after repeated wrong passwords. (A form
+//! half an order after confirming; invites an agent, who then sees neither
+//! the bot nor the team page; and an account is locked out after repeated wrong passwords. (A form
 //! posted without its CSRF token is refused: plain HTTP, in `console.rs`.)
 
 use axum::http::{Method, StatusCode};
@@ -113,6 +113,10 @@ async fn stories(app: &TestApp, browser: &Browser, label: &str) {
     browser.wait_for("document.getElementById('waiting')").await;
     let no_team = browser.run("return document.querySelector(\"a[href='/console/team']\") === null;", json!([])).await;
     assert_eq!(no_team, true, "an agent's navigation has no team page");
+    let no_bot = browser.run("return document.querySelector(\"a[href='/console/bot']\") === null;", json!([])).await;
+    assert_eq!(no_bot, true, "an agent's navigation has no bot page");
+    browser.goto(&format!("{base}/console/bot")).await;
+    browser.wait_for(&page_says("your role does not allow this")).await;
     browser.goto(&format!("{base}/console/team")).await;
     browser.wait_for(&page_says("your role does not allow this")).await;
     browser.save_screenshot(&format!("console-agent-no-team-{label}")).await;

@@ -100,6 +100,43 @@ impl TestApp {
         self.console_post(Some(console), path, &with_csrf).await
     }
 
+    /// Posts a console form as `multipart/form-data` (as a browser sends a
+    /// file upload), with the session's CSRF token; `file` is (field, name, bytes).
+    pub async fn console_upload(
+        &self,
+        console: &Console,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Answer {
+        const BOUNDARY: &str = "----bottega-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in [("csrf", console.csrf.as_str())].iter().chain(fields) {
+            body.extend_from_slice(
+                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        let (field, file_name, bytes) = file;
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: application/wasm\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+            .header(header::COOKIE, &console.cookie)
+            .body(Body::from(body))
+            .expect("request builds");
+        self.console_request(request).await
+    }
+
     /// The business invites `email` as `role` with its API key; returns the
     /// invitation's token (from its link).
     pub async fn invite(&self, shop: &Shop, email: &str, role: &str) -> String {
