@@ -177,7 +177,7 @@ enum Who {
 const EVERY_ROLE: &[&str] = &["owner", "admin", "agent", "viewer"];
 const ANSWERING: &[&str] = &["owner", "admin", "agent"];
 const MANAGING: &[&str] = &["owner", "admin"];
-const VIEWING_BOT: &[&str] = &["owner", "admin", "viewer"];
+const READING: &[&str] = &["owner", "admin", "viewer"];
 const OWNER: &[&str] = &["owner"];
 
 /// The console's routes; signing out comes last, as it ends the session.
@@ -201,7 +201,14 @@ const CONSOLE: &[(&str, &str, Who)] = &[
     ("POST", "/console/orders/{id}/cancel", Who::Roles(MANAGING)),
     ("GET", "/console/orders/{id}/refund", Who::Roles(MANAGING)),
     ("POST", "/console/orders/{id}/refund", Who::Roles(MANAGING)),
-    ("GET", "/console/bot", Who::Roles(VIEWING_BOT)),
+    ("GET", "/console/catalog", Who::Roles(READING)),
+    ("POST", "/console/catalog", Who::Roles(MANAGING)),
+    ("GET", "/console/catalog/export.csv", Who::Roles(READING)),
+    ("GET", "/console/catalog/new", Who::Roles(MANAGING)),
+    ("POST", "/console/catalog/import", Who::Roles(MANAGING)),
+    ("GET", "/console/catalog/{id}", Who::Roles(MANAGING)),
+    ("POST", "/console/catalog/{id}", Who::Roles(MANAGING)),
+    ("GET", "/console/bot", Who::Roles(READING)),
     ("POST", "/console/bot/upload", Who::Roles(MANAGING)),
     ("POST", "/console/bot/{id}/activate", Who::Roles(MANAGING)),
     ("GET", "/console/team", Who::Roles(OWNER)),

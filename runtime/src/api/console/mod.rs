@@ -14,6 +14,7 @@
 
 mod auth;
 mod bot;
+mod catalog;
 mod home;
 mod inbox;
 mod orders;
@@ -55,6 +56,7 @@ pub fn paths() -> Vec<(Method, &'static str)> {
 fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App>)> {
     // The upload's body holds the component and the form around it.
     let upload_limit = DefaultBodyLimit::max(max_upload_bytes.saturating_add(64 * 1024));
+    let import_limit = DefaultBodyLimit::max(super::import::MAX_BYTES + 64 * 1024);
     vec![
         (Method::GET, "/console/assets/console.css", get(style)),
         (Method::GET, "/console/sign-in", get(auth::sign_in_page)),
@@ -75,6 +77,13 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
         (Method::POST, "/console/orders/{id}/cancel", post(orders::cancel)),
         (Method::GET, "/console/orders/{id}/refund", get(orders::confirm_refund)),
         (Method::POST, "/console/orders/{id}/refund", post(orders::refund)),
+        (Method::GET, "/console/catalog", get(catalog::list)),
+        (Method::POST, "/console/catalog", post(catalog::create_product)),
+        (Method::GET, "/console/catalog/export.csv", get(catalog::export)),
+        (Method::GET, "/console/catalog/new", get(catalog::new_product)),
+        (Method::POST, "/console/catalog/import", post(catalog::import_csv).layer(import_limit)),
+        (Method::GET, "/console/catalog/{id}", get(catalog::edit_product)),
+        (Method::POST, "/console/catalog/{id}", post(catalog::save_product)),
         (Method::GET, "/console/bot", get(bot::page)),
         (Method::POST, "/console/bot/upload", post(bot::upload).layer(upload_limit)),
         (Method::POST, "/console/bot/{id}/activate", post(bot::activate)),
@@ -95,18 +104,20 @@ pub enum Page {
     Home,
     Inbox,
     Orders,
+    Catalog,
     Bot,
     Team,
 }
 
 impl Page {
-    pub const ALL: &[Page] = &[Page::Home, Page::Inbox, Page::Orders, Page::Bot, Page::Team];
+    pub const ALL: &[Page] = &[Page::Home, Page::Inbox, Page::Orders, Page::Catalog, Page::Bot, Page::Team];
 
     pub fn path(self) -> &'static str {
         match self {
             Page::Home => "/console",
             Page::Inbox => "/console/inbox",
             Page::Orders => "/console/orders",
+            Page::Catalog => "/console/catalog",
             Page::Bot => "/console/bot",
             Page::Team => "/console/team",
         }
@@ -117,6 +128,7 @@ impl Page {
             Page::Home => "Home",
             Page::Inbox => "Inbox",
             Page::Orders => "Orders",
+            Page::Catalog => "Catalog",
             Page::Bot => "Bot",
             Page::Team => "Team",
         }
@@ -128,6 +140,7 @@ impl Page {
             Page::Home => Action::ViewHome,
             Page::Inbox => Action::ViewInbox,
             Page::Orders => Action::ViewOrders,
+            Page::Catalog => Action::ViewCatalog,
             Page::Bot => Action::ViewBot,
             Page::Team => Action::ManageTeam,
         }

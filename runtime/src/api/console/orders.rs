@@ -228,7 +228,7 @@ pub async fn detail(
 }
 
 /// `minor` in major units without a symbol ("12.50"), as a refund form takes it.
-fn major_units(minor: i64, currency: &str) -> String {
+pub(super) fn major_units(minor: i64, currency: &str) -> String {
     let exponent = money::exponent(currency).unwrap_or(2);
     if exponent == 0 {
         return minor.to_string();
@@ -239,7 +239,7 @@ fn major_units(minor: i64, currency: &str) -> String {
 
 /// An amount typed in major units ("12.5", "12,50", "12") in minor units;
 /// `None` when it is not one (or has more decimals than the currency).
-fn parse_major_units(text: &str, currency: &str) -> Option<i64> {
+pub(super) fn parse_major_units(text: &str, currency: &str) -> Option<i64> {
     let exponent = money::exponent(currency).unwrap_or(2);
     let text = text.trim();
     let (whole, fraction) = match text.split_once(['.', ',']) {
