@@ -23,6 +23,7 @@ bottega_tests::on_both_databases!(
     machine_keys_reach_what_their_scope_allows,
     an_admin_refunds_half_an_order_after_confirming_and_an_agent_ships,
     an_admin_uploads_a_bot_and_rolls_back_and_an_agent_sees_no_bot_page,
+    an_admin_keeps_the_catalog_and_its_export_imports_back_as_it_was,
 );
 
 /// A shop run by people (automations, no bot): its customers wait for a person.
@@ -406,4 +407,100 @@ async fn an_admin_uploads_a_bot_and_rolls_back_and_an_agent_sees_no_bot_page(app
     let home = app.console_get(Some(&agents), "/console").await;
     assert!(!home.body.contains("href=\"/console/bot\""), "{}", home.body);
     assert_eq!(app.console_get(Some(&agents), "/console/bot").await.status, StatusCode::FORBIDDEN);
+}
+
+async fn an_admin_keeps_the_catalog_and_its_export_imports_back_as_it_was(app: TestApp) {
+    let shop = app.create_shop("Deli", json!({})).await;
+    let admin = app.staff(&shop, "Ada", "admin").await;
+    let admins = app.signed_in(&admin).await;
+
+    // A product added from the page, priced in euros as typed.
+    let fields = [
+        ("id", "pecorino"),
+        ("name", "Pecorino \"romano\", aged"),
+        ("description", "Sheep's milk & salt"),
+        ("price", "4,50"),
+        ("currency", "EUR"),
+        ("stock", "12"),
+        ("section", "Cheese"),
+        ("available", "on"),
+    ];
+    let added = app.console_submit(&admins, "/console/catalog", &fields).await;
+    assert_eq!(
+        (added.status, added.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/console/catalog/pecorino")),
+        "{}",
+        added.body
+    );
+    let (_, product) = app.get("/v1/products/pecorino", &shop.key).await;
+    assert_eq!((product["price_minor"].as_i64(), product["stock"].as_i64()), (Some(450), Some(12)), "{product}");
+    // A bad price is refused, with the page saying why; nothing changes.
+    let mut bad = fields;
+    bad[3] = ("price", "four fifty");
+    let refused = app.console_submit(&admins, "/console/catalog/pecorino", &bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    // Edited: out of stock and unavailable (the box left unticked).
+    let edited =
+        [("name", "Pecorino romano"), ("price", "4.80"), ("currency", "EUR"), ("stock", "0"), ("section", "Cheese")];
+    assert_eq!(app.console_submit(&admins, "/console/catalog/pecorino", &edited).await.status, StatusCode::SEE_OTHER);
+    let (_, product) = app.get("/v1/products/pecorino", &shop.key).await;
+    assert_eq!(
+        (product["price_minor"].as_i64(), product["available"].as_bool()),
+        (Some(480), Some(false)),
+        "{product}"
+    );
+    app.add_product(&shop, "olives", "Green olives, \"Nocellara\"", 300, "Jars").await;
+
+    // Search finds by name; the page escapes what the catalog holds.
+    let found = app.console_get(Some(&admins), "/console/catalog?q=olive").await;
+    assert!(
+        found.body.contains("Green olives, &quot;Nocellara&quot;") && !found.body.contains("Pecorino"),
+        "{}",
+        found.body
+    );
+
+    // The export imports back as it was: every row updated, nothing changed.
+    let export = app.console_get(Some(&admins), "/console/catalog/export.csv").await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(
+        export.body.starts_with("id,name,description,photo_url,price_minor,currency,stock,section,available\n"),
+        "{}",
+        export.body
+    );
+    let (_, before) = app.get("/v1/products", &shop.key).await;
+    let imported = app
+        .console_upload(&admins, "/console/catalog/import", &[], ("csv", "catalog.csv", export.body.as_bytes()))
+        .await;
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.body);
+    assert!(imported.body.contains("0 created, 2 updated, 0 rejected"), "{}", imported.body);
+    let (_, after) = app.get("/v1/products", &shop.key).await;
+    let strip = |page: &serde_json::Value| {
+        page["products"]
+            .as_array()
+            .expect("products")
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                p.as_object_mut().map(|o| o.remove("updated_at"));
+                p
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&before), strip(&after));
+    let again = app.console_get(Some(&admins), "/console/catalog/export.csv").await;
+    assert_eq!(again.body, export.body, "exported again, the same file");
+
+    // A row that cannot be a product is reported, the others imported.
+    let csv = "id,name,price_minor,currency,section\nbread,Bread,250,EUR,Bakery\nbad id,Nope,1,EUR,X\n";
+    let report = app.console_upload(&admins, "/console/catalog/import", &[], ("csv", "more.csv", csv.as_bytes())).await;
+    assert!(report.body.contains("1 created, 0 updated, 1 rejected"), "{}", report.body);
+
+    // A viewer reads the catalog but cannot add to it; an agent does not see it.
+    let viewer = app.staff(&shop, "Vera", "viewer").await;
+    let viewers = app.signed_in(&viewer).await;
+    assert_eq!(app.console_get(Some(&viewers), "/console/catalog").await.status, StatusCode::OK);
+    assert_eq!(app.console_get(Some(&viewers), "/console/catalog/new").await.status, StatusCode::FORBIDDEN);
+    let agent = app.staff(&shop, "Gino", "agent").await;
+    let agents = app.signed_in(&agent).await;
+    assert_eq!(app.console_get(Some(&agents), "/console/catalog").await.status, StatusCode::FORBIDDEN);
 }
