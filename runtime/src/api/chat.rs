@@ -302,7 +302,7 @@ pub(super) async fn take(
     agent: &StaffMember,
 ) -> Result<Conversation, ApiError> {
     let taken = handoff::change_handling(&app.db, &business.id, id, HandlingChange::Take { agent: &agent.id }).await;
-    Ok(with_holder_named(app, &business.id, taken).await?)
+    with_holder_named(app, &business.id, taken).await
 }
 
 /// A handoff's outcome, with a refusal naming the holder by name (the
