@@ -118,11 +118,11 @@ pub(super) async fn import(
 pub const CSV_COLUMNS: [&str; 9] =
     ["id", "name", "description", "photo_url", "price_minor", "currency", "stock", "section", "available"];
 
-/// `products` as CSV in the import's format, so an export imports back as it was.
-pub(super) fn to_csv(products: &[products::Product]) -> Result<Vec<u8>, ApiError> {
+/// `catalog` as CSV in the import's format, so an export imports back as it was.
+pub(super) fn to_csv(catalog: &[products::Product]) -> Result<Vec<u8>, ApiError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(CSV_COLUMNS).map_err(ApiError::internal)?;
-    for p in products {
+    for p in catalog {
         let (price, stock) = (p.price_minor.to_string(), p.stock.to_string());
         let available = if p.available { "true" } else { "false" };
         let photo = p.photo_url.as_deref().unwrap_or_default();
