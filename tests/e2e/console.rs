@@ -24,6 +24,7 @@ bottega_tests::on_both_databases!(
     an_admin_refunds_half_an_order_after_confirming_and_an_agent_ships,
     an_admin_uploads_a_bot_and_rolls_back_and_an_agent_sees_no_bot_page,
     an_admin_keeps_the_catalog_and_its_export_imports_back_as_it_was,
+    the_operator_creates_a_business_with_its_owner_invited,
 );
 
 /// A shop run by people (automations, no bot): its customers wait for a person.
@@ -501,4 +502,27 @@ async fn an_admin_keeps_the_catalog_and_its_export_imports_back_as_it_was(app: T
     let agent = app.staff(&shop, "Gino", "agent").await;
     let agents = app.signed_in(&agent).await;
     assert_eq!(app.console_get(Some(&agents), "/console/catalog").await.status, StatusCode::FORBIDDEN);
+}
+
+async fn the_operator_creates_a_business_with_its_owner_invited(app: TestApp) {
+    let body = json!({"name": "Toko Rina", "currency": "IDR", "owner_email": "Rina@Toko.example"});
+    let (status, created) = app.request(Method::POST, "/v1/admin/businesses", Some(ADMIN_TOKEN), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let link = created["owner_invitation"].as_str().expect("the owner's invitation link");
+    let token = link.split_once("token=").expect("a token").1;
+    assert_eq!(app.accept_invitation(token, "Rina", "nasi goreng pedas").await.status, StatusCode::SEE_OTHER);
+    let signed = app.sign_in_as("rina@toko.example", "nasi goreng pedas").await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    let (_, team) = app.get("/v1/staff", created["api_key"].as_str().expect("key")).await;
+    assert_eq!(team[0]["role"], "owner", "{team}");
+
+    // Without an owner nothing is invited; a malformed email creates no business.
+    let plain_body = json!({"name": "Plain", "currency": "EUR"});
+    let (_, plain) = app.request(Method::POST, "/v1/admin/businesses", Some(ADMIN_TOKEN), Some(plain_body)).await;
+    assert!(plain.get("owner_invitation").is_none(), "{plain}");
+    let bad = json!({"name": "Bad", "currency": "EUR", "owner_email": "not an email"});
+    let (status, refused) = app.request(Method::POST, "/v1/admin/businesses", Some(ADMIN_TOKEN), Some(bad)).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_email")));
+    let (_, all) = app.request(Method::GET, "/v1/admin/businesses", Some(ADMIN_TOKEN), None).await;
+    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
 }
