@@ -215,6 +215,9 @@ const CONSOLE: &[(&str, &str, Who)] = &[
     ("POST", "/console/team/invite", Who::Roles(OWNER)),
     ("POST", "/console/team/{id}/role", Who::Roles(OWNER)),
     ("POST", "/console/team/{id}/remove", Who::Roles(OWNER)),
+    ("GET", "/console/account", Who::Roles(EVERY_ROLE)),
+    ("POST", "/console/account/totp", Who::Roles(EVERY_ROLE)),
+    ("POST", "/console/account/totp/disable", Who::Roles(EVERY_ROLE)),
     ("POST", "/console/sign-out", Who::Roles(EVERY_ROLE)),
     ("POST", "/console/sign-out-everywhere", Who::Roles(EVERY_ROLE)),
 ];

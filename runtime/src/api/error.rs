@@ -209,6 +209,10 @@ impl From<crate::staff::StaffError> for ApiError {
             StaffError::NotAllowed => (StatusCode::FORBIDDEN, "not_allowed"),
             StaffError::UnknownStaff(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_staff"),
             StaffError::OwnAccount => (StatusCode::UNPROCESSABLE_ENTITY, "own_account"),
+            StaffError::CodeRequired => (StatusCode::UNAUTHORIZED, "code_required"),
+            StaffError::WrongCode => (StatusCode::UNPROCESSABLE_ENTITY, "wrong_code"),
+            StaffError::TotpAlreadyOn => (StatusCode::CONFLICT, "totp_already_on"),
+            StaffError::TotpOff => (StatusCode::CONFLICT, "totp_off"),
         };
         ApiError::new(status, code, error.to_string())
     }

@@ -10,6 +10,8 @@
 //! CSRF token is derived from its secret token (an HMAC under it), so it is
 //! never stored and is compared in constant time ([`signing`]).
 
+pub mod totp;
+
 use crate::domain::staff::{Action, Role};
 use crate::store::staff::{self as rows, Invitation, StaffMember};
 use crate::store::{Db, StoreError};
@@ -42,6 +44,14 @@ pub enum StaffError {
     UnknownStaff(String),
     #[error("you cannot change your own role or remove yourself")]
     OwnAccount,
+    #[error("this account has a second factor: give the code from your authenticator app")]
+    CodeRequired,
+    #[error("the code is not right (or was used already); give the current one from your authenticator app")]
+    WrongCode,
+    #[error("the second factor is on already; turn it off first to set up another")]
+    TotpAlreadyOn,
+    #[error("the second factor is not on")]
+    TotpOff,
     #[error("the password could not be hashed: {0}")]
     Hash(String),
     #[error(transparent)]
@@ -151,10 +161,16 @@ impl Session {
     }
 }
 
-/// Checks an email and password; on success opens a session and returns it
-/// with its secret token (for the cookie). The same error whether the email
-/// or the password was wrong, after the same work.
-pub async fn sign_in(db: &Db, email: &str, password: &str) -> Result<(Session, String), StaffError> {
+/// Checks an email and password (and, for an account with a second factor,
+/// `code`); on success opens a session and returns it with its secret token
+/// (for the cookie). The same error whether the email or the password was
+/// wrong, after the same work.
+pub async fn sign_in(
+    db: &Db,
+    email: &str,
+    password: &str,
+    code: Option<&str>,
+) -> Result<(Session, String), StaffError> {
     let found = match normalize_email(email) {
         Ok(email) => rows::by_email_with_password(db, &email).await?,
         Err(_) => None,
@@ -166,6 +182,10 @@ pub async fn sign_in(db: &Db, email: &str, password: &str) -> Result<(Session, S
     };
     if !verify_off_thread(password.to_string(), phc).await {
         return Err(StaffError::WrongCredentials);
+    }
+    if let Some(secret) = rows::totp_secret(db, &member.id).await? {
+        let Some(code) = code.filter(|c| !c.trim().is_empty()) else { return Err(StaffError::CodeRequired) };
+        take_code(db, &member.id, &secret, code).await?;
     }
     let token = ids::new_secret("cs");
     let now = ids::now_ms();
@@ -229,6 +249,40 @@ pub async fn remove(db: &Db, actor: &StaffMember, member_id: &str) -> Result<(),
     }
     if !rows::remove(db, &actor.business_id, member_id).await? {
         return Err(StaffError::UnknownStaff(member_id.to_string()));
+    }
+    Ok(())
+}
+
+/// Whether `member` has a second factor.
+pub async fn has_totp(db: &Db, member: &StaffMember) -> Result<bool, StaffError> {
+    Ok(rows::totp_secret(db, &member.id).await?.is_some())
+}
+
+/// Turns the second factor on with `secret` (base32, as [`totp::new_secret`]
+/// made it and the person's app took it), once `code` shows the app has it.
+pub async fn enable_totp(db: &Db, member: &StaffMember, secret: &str, code: &str) -> Result<(), StaffError> {
+    if has_totp(db, member).await? {
+        return Err(StaffError::TotpAlreadyOn);
+    }
+    let key = totp::base32_decode(secret).filter(|key| key.len() >= 10).ok_or(StaffError::WrongCode)?;
+    let step = totp::matching_step(&key, code, ids::now_ms() / 1000).ok_or(StaffError::WrongCode)?;
+    Ok(rows::set_totp(db, &member.id, Some(secret.trim()), Some(step)).await?)
+}
+
+/// Turns the second factor off, with a current `code` from it.
+pub async fn disable_totp(db: &Db, member: &StaffMember, code: &str) -> Result<(), StaffError> {
+    let secret = rows::totp_secret(db, &member.id).await?.ok_or(StaffError::TotpOff)?;
+    take_code(db, &member.id, &secret, code).await?;
+    Ok(rows::set_totp(db, &member.id, None, None).await?)
+}
+
+/// Checks `code` against the member's `secret` and takes its step, so the
+/// same code does not work twice.
+async fn take_code(db: &Db, staff_id: &str, secret: &str, code: &str) -> Result<(), StaffError> {
+    let key = totp::base32_decode(secret).ok_or_else(|| StoreError::Corrupt("a TOTP secret is not base32".into()))?;
+    let step = totp::matching_step(&key, code, ids::now_ms() / 1000).ok_or(StaffError::WrongCode)?;
+    if !rows::take_totp_step(db, staff_id, step).await? {
+        return Err(StaffError::WrongCode);
     }
     Ok(())
 }

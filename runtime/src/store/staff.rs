@@ -267,3 +267,37 @@ pub async fn close_sessions_of(db: &Db, staff_id: &str) -> StoreResult<u64> {
     let done = sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1").bind(staff_id).execute(db.pool()).await?;
     Ok(done.rows_affected())
 }
+
+/// A member's TOTP secret (base32), when they set one up.
+pub async fn totp_secret(db: &Db, staff_id: &str) -> StoreResult<Option<String>> {
+    Ok(sqlx::query_scalar::<_, Option<String>>("SELECT totp_secret FROM staff_members WHERE id = $1")
+        .bind(staff_id)
+        .fetch_optional(db.pool())
+        .await?
+        .flatten())
+}
+
+/// Sets (or, with `None`, removes) a member's TOTP secret; `step` is the step
+/// of the code that confirmed it, taken already.
+pub async fn set_totp(db: &Db, staff_id: &str, secret: Option<&str>, step: Option<i64>) -> StoreResult<()> {
+    sqlx::query("UPDATE staff_members SET totp_secret = $2, totp_last_step = $3 WHERE id = $1")
+        .bind(staff_id)
+        .bind(secret)
+        .bind(step)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Takes a code's time step for a member: true unless a code of this step
+/// (or a later one) was taken already, so each code works once.
+pub async fn take_totp_step(db: &Db, staff_id: &str, step: i64) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE staff_members SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+    )
+    .bind(staff_id)
+    .bind(step)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

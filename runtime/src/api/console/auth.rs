@@ -20,6 +20,9 @@ pub struct SignInForm {
     email: String,
     #[serde(default)]
     password: String,
+    /// The authenticator app's code, for an account with a second factor.
+    #[serde(default)]
+    code: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +60,8 @@ fn sign_in_form(email: &str, message: &str) -> String {
          <form class=stack method=post action=\"/console/sign-in\">\
          <label>Email <input type=email name=email autocomplete=username required value=\"{}\"></label>\
          <label>Password <input type=password name=password autocomplete=current-password required></label>\
+         <label>Code from your authenticator app, if you set one up \
+         <input name=code inputmode=numeric autocomplete=one-time-code maxlength=8></label>\
          <button>Sign in</button></form></main>",
         escape(email)
     )
@@ -80,7 +85,8 @@ pub async fn sign_in(State(app): State<App>, address: ClientAddress, Form(form):
         let page = (StatusCode::TOO_MANY_REQUESTS, Html(bare("Sign in", &sign_in_form(&form.email, &message))));
         return limited.with_retry_after(page.into_response());
     }
-    match staff::sign_in(&app.db, &form.email, &form.password).await {
+    let code = Some(form.code.as_str()).filter(|c| !c.trim().is_empty());
+    match staff::sign_in(&app.db, &form.email, &form.password, code).await {
         Ok((_, token)) => {
             let mut answer = Redirect::to("/console").into_response();
             answer.headers_mut().insert(header::SET_COOKIE, session_cookie(&app, &token));
@@ -89,6 +95,10 @@ pub async fn sign_in(State(app): State<App>, address: ClientAddress, Form(form):
         Err(StaffError::WrongCredentials) => {
             let message = "<p class=error id=wrong>The email or the password is not right.</p>";
             (StatusCode::UNAUTHORIZED, Html(bare("Sign in", &sign_in_form(&form.email, message)))).into_response()
+        }
+        Err(refused @ (StaffError::CodeRequired | StaffError::WrongCode)) => {
+            let message = format!("<p class=error id=code-refused>{}</p>", escape(&refused.to_string()));
+            (StatusCode::UNAUTHORIZED, Html(bare("Sign in", &sign_in_form(&form.email, &message)))).into_response()
         }
         Err(other) => ConsoleError::from(other).into_response(),
     }

@@ -12,6 +12,7 @@
 //! none holds business logic of its own. Every text is HTML-escaped by the one
 //! helper, [`escape`].
 
+mod account;
 mod auth;
 mod bot;
 mod catalog;
@@ -91,6 +92,9 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
         (Method::POST, "/console/team/invite", post(team::invite)),
         (Method::POST, "/console/team/{id}/role", post(team::change_role)),
         (Method::POST, "/console/team/{id}/remove", post(team::remove)),
+        (Method::GET, "/console/account", get(account::page)),
+        (Method::POST, "/console/account/totp", post(account::enable_totp)),
+        (Method::POST, "/console/account/totp/disable", post(account::disable_totp)),
         (Method::POST, "/console/sign-out", post(auth::sign_out)),
         (Method::POST, "/console/sign-out-everywhere", post(auth::sign_out_everywhere)),
     ]
@@ -107,10 +111,12 @@ pub enum Page {
     Catalog,
     Bot,
     Team,
+    Account,
 }
 
 impl Page {
-    pub const ALL: &[Page] = &[Page::Home, Page::Inbox, Page::Orders, Page::Catalog, Page::Bot, Page::Team];
+    pub const ALL: &[Page] =
+        &[Page::Home, Page::Inbox, Page::Orders, Page::Catalog, Page::Bot, Page::Team, Page::Account];
 
     pub fn path(self) -> &'static str {
         match self {
@@ -120,6 +126,7 @@ impl Page {
             Page::Catalog => "/console/catalog",
             Page::Bot => "/console/bot",
             Page::Team => "/console/team",
+            Page::Account => "/console/account",
         }
     }
 
@@ -131,6 +138,7 @@ impl Page {
             Page::Catalog => "Catalog",
             Page::Bot => "Bot",
             Page::Team => "Team",
+            Page::Account => "Account",
         }
     }
 
@@ -143,6 +151,7 @@ impl Page {
             Page::Catalog => Action::ViewCatalog,
             Page::Bot => Action::ViewBot,
             Page::Team => Action::ManageTeam,
+            Page::Account => Action::ViewHome,
         }
     }
 }
