@@ -8,6 +8,7 @@
 
 use axum::http::{Method, StatusCode};
 use bottega::commerce::payments::sandbox::CARD_SUCCESS;
+use bottega::staff::totp;
 use bottega_tests::card::pay_checkout;
 use bottega_tests::console::{Console, Staff, csrf_of};
 use bottega_tests::*;
@@ -25,6 +26,7 @@ bottega_tests::on_both_databases!(
     an_admin_uploads_a_bot_and_rolls_back_and_an_agent_sees_no_bot_page,
     an_admin_keeps_the_catalog_and_its_export_imports_back_as_it_was,
     the_operator_creates_a_business_with_its_owner_invited,
+    a_second_factor_guards_the_sign_in_and_each_code_works_once,
 );
 
 /// A shop run by people (automations, no bot): its customers wait for a person.
@@ -525,4 +527,56 @@ async fn the_operator_creates_a_business_with_its_owner_invited(app: TestApp) {
     assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_email")));
     let (_, all) = app.request(Method::GET, "/v1/admin/businesses", Some(ADMIN_TOKEN), None).await;
     assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
+}
+
+async fn a_second_factor_guards_the_sign_in_and_each_code_works_once(app: TestApp) {
+    let shop = app.create_shop("Pharmacy", json!({})).await;
+    let owner = app.staff(&shop, "Olga", "owner").await;
+    let console = app.signed_in(&owner).await;
+
+    // The account page offers a key for the authenticator app.
+    let page = app.console_get(Some(&console), "/console/account").await;
+    let start = page.body.find("<code id=totp-secret>").expect("a key") + "<code id=totp-secret>".len();
+    let secret = page.body[start..].split('<').next().expect("the key").to_string();
+    let key = totp::base32_decode(&secret).expect("base32");
+    let step = totp::step_at(bottega::ids::now_ms() / 1000);
+    let code_of = |step: i64| format!("{:06}", totp::code_at(&key, step));
+
+    // A wrong code does not turn it on; the app's code does.
+    let wrong = (totp::code_at(&key, step) + 500_000) % 1_000_000;
+    let fields = [("secret", secret.as_str()), ("code", &format!("{wrong:06}"))];
+    let refused = app.console_submit(&console, "/console/account/totp", &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let now_code = code_of(step);
+    let on = app.console_submit(&console, "/console/account/totp", &[("secret", &secret), ("code", &now_code)]).await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER, "{}", on.body);
+    let page = app.console_get(Some(&console), "/console/account").await;
+    assert!(page.body.contains("A second factor is on"), "{}", page.body);
+
+    // Signing in now needs a code, each code once.
+    let sign_in = |code: String| {
+        let fields = [("email", owner.email.clone()), ("password", owner.password.clone()), ("code", code)];
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.console_post(None, "/console/sign-in", &fields).await
+        }
+    };
+    let without = sign_in(String::new()).await;
+    assert_eq!(without.status, StatusCode::UNAUTHORIZED);
+    assert!(without.body.contains("code-refused") && without.set_cookie.is_none(), "{}", without.body);
+    let used = sign_in(now_code).await;
+    assert_eq!(used.status, StatusCode::UNAUTHORIZED, "the code that turned it on was used: {}", used.body);
+    let next = code_of(step + 1);
+    let signed = sign_in(next.clone()).await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    assert!(signed.set_cookie.is_some());
+    let again = sign_in(next).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "a code works once: {}", again.body);
+
+    // Turning it off takes a right code: a wrong one leaves it on.
+    let fields = [("code", format!("{wrong:06}"))];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let kept = app.console_submit(&console, "/console/account/totp/disable", &fields).await;
+    assert_eq!(kept.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", kept.body);
+    assert!(app.console_get(Some(&console), "/console/account").await.body.contains("A second factor is on"));
 }
