@@ -10,7 +10,7 @@ use axum::http::{Method, StatusCode};
 use bottega::commerce::payments::sandbox::CARD_SUCCESS;
 use bottega::staff::totp;
 use bottega_tests::card::pay_checkout;
-use bottega_tests::console::{Console, Staff, csrf_of};
+use bottega_tests::console::{Answer, Console, Staff, csrf_of};
 use bottega_tests::*;
 use serde_json::json;
 
@@ -543,40 +543,38 @@ async fn a_second_factor_guards_the_sign_in_and_each_code_works_once(app: TestAp
     let code_of = |step: i64| format!("{:06}", totp::code_at(&key, step));
 
     // A wrong code does not turn it on; the app's code does.
-    let wrong = (totp::code_at(&key, step) + 500_000) % 1_000_000;
-    let fields = [("secret", secret.as_str()), ("code", &format!("{wrong:06}"))];
+    let wrong = format!("{:06}", (totp::code_at(&key, step) + 500_000) % 1_000_000);
+    let fields = [("secret", secret.as_str()), ("code", wrong.as_str())];
     let refused = app.console_submit(&console, "/console/account/totp", &fields).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     let now_code = code_of(step);
-    let on = app.console_submit(&console, "/console/account/totp", &[("secret", &secret), ("code", &now_code)]).await;
+    let fields = [("secret", secret.as_str()), ("code", now_code.as_str())];
+    let on = app.console_submit(&console, "/console/account/totp", &fields).await;
     assert_eq!(on.status, StatusCode::SEE_OTHER, "{}", on.body);
     let page = app.console_get(Some(&console), "/console/account").await;
     assert!(page.body.contains("A second factor is on"), "{}", page.body);
 
     // Signing in now needs a code, each code once.
-    let sign_in = |code: String| {
-        let fields = [("email", owner.email.clone()), ("password", owner.password.clone()), ("code", code)];
-        async move {
-            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            app.console_post(None, "/console/sign-in", &fields).await
-        }
-    };
-    let without = sign_in(String::new()).await;
+    let without = sign_in_with_code(&app, &owner, "").await;
     assert_eq!(without.status, StatusCode::UNAUTHORIZED);
     assert!(without.body.contains("code-refused") && without.set_cookie.is_none(), "{}", without.body);
-    let used = sign_in(now_code).await;
+    let used = sign_in_with_code(&app, &owner, &now_code).await;
     assert_eq!(used.status, StatusCode::UNAUTHORIZED, "the code that turned it on was used: {}", used.body);
     let next = code_of(step + 1);
-    let signed = sign_in(next.clone()).await;
+    let signed = sign_in_with_code(&app, &owner, &next).await;
     assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
     assert!(signed.set_cookie.is_some());
-    let again = sign_in(next).await;
+    let again = sign_in_with_code(&app, &owner, &next).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED, "a code works once: {}", again.body);
 
     // Turning it off takes a right code: a wrong one leaves it on.
-    let fields = [("code", format!("{wrong:06}"))];
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let kept = app.console_submit(&console, "/console/account/totp/disable", &fields).await;
+    let kept = app.console_submit(&console, "/console/account/totp/disable", &[("code", wrong.as_str())]).await;
     assert_eq!(kept.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", kept.body);
     assert!(app.console_get(Some(&console), "/console/account").await.body.contains("A second factor is on"));
+}
+
+/// Posts the sign-in form with a second factor's code.
+async fn sign_in_with_code(app: &TestApp, who: &Staff, code: &str) -> Answer {
+    let fields = [("email", who.email.as_str()), ("password", who.password.as_str()), ("code", code)];
+    app.console_post(None, "/console/sign-in", &fields).await
 }
