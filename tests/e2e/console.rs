@@ -373,8 +373,9 @@ async fn an_admin_uploads_a_bot_and_rolls_back_and_an_agent_sees_no_bot_page(app
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("<td class=state>active</td>"), "{}", page.body);
     let wasm = std::fs::read(plugins::GROCERY_RUST).expect("built plugin");
-    let uploaded =
-        app.console_upload(&admins, "/console/bot/upload", &[("activate", "on")], ("wasm", "shop.wasm", &wasm)).await;
+    let uploaded = app
+        .console_upload(&admins, "/console/bot/upload", &[("activate", "on")], ("wasm", "shop.wasm", wasm.as_slice()))
+        .await;
     assert_eq!(
         (uploaded.status, uploaded.location.as_deref()),
         (StatusCode::SEE_OTHER, Some("/console/bot")),
@@ -396,7 +397,7 @@ async fn an_admin_uploads_a_bot_and_rolls_back_and_an_agent_sees_no_bot_page(app
 
     // Without its CSRF token the upload is refused.
     let forged = Console { csrf: "forged".into(), ..admins.clone() };
-    let refused = app.console_upload(&forged, "/console/bot/upload", &[], ("wasm", "shop.wasm", &wasm)).await;
+    let refused = app.console_upload(&forged, "/console/bot/upload", &[], ("wasm", "shop.wasm", wasm.as_slice())).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
 
     // Rolling back to the first version.
