@@ -119,6 +119,7 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
         graph_base_url: graph.clone(),
         catalog_id: None,
         rate_per_second: 1_000_000,
+        waba_id: None,
     };
     channels::put_whatsapp(&app.db, &channel).await?;
     let router = app.router();

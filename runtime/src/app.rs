@@ -82,6 +82,7 @@ impl App {
             config.transport.retry_base,
             parallel,
             supervisor.stopping(),
+            config.commerce.failpoints.clone(),
         );
         let webhooks = DeliveryWorker::new(db.clone(), config.egress.clone());
         let limits = RateLimits::new(&config.http.rate_limits);
@@ -183,6 +184,20 @@ impl App {
                         Ok(done) if done == crate::billing::invoices::Finalized::default() => {}
                         Ok(done) => tracing::info!(?done, "invoice finaliser"),
                         Err(e) => tracing::warn!("the invoice finaliser failed: {e}"),
+                    }
+                }
+            });
+        }
+        if let (true, Some(every)) = (config.billing.enabled, config.billing.collect_every) {
+            let (commerce, billing) = (self.commerce.clone(), self.billing.clone());
+            supervisor.every("invoice collector", every, move || {
+                let (commerce, billing) = (commerce.clone(), billing.clone());
+                async move {
+                    let now = crate::ids::now_ms();
+                    match crate::commerce::payments::collection::collect_due(&commerce, &billing, now).await {
+                        Ok(done) if done == crate::commerce::payments::collection::Collected::default() => {}
+                        Ok(done) => tracing::info!(?done, "invoice collector"),
+                        Err(e) => tracing::warn!("the invoice collector failed: {e}"),
                     }
                 }
             });

@@ -81,6 +81,13 @@ pub mod defaults {
     pub const BILLING_FINALIZE_EVERY: Duration = Duration::from_secs(60);
     /// The name invoices are issued by.
     pub const OPERATOR_NAME: &str = "Bottega";
+    /// Hours after a declined charge of an invoice that it is charged again;
+    /// after the last retry is declined the invoice is past due.
+    pub const BILLING_RETRY_HOURS: [u64; 3] = [1, 24, 72];
+    /// The same, as the `--billing-retry-hours` flag's default.
+    pub const BILLING_RETRY_HOURS_FLAG: &str = "1,24,72";
+    /// How often the invoice collector looks for invoices to charge.
+    pub const BILLING_COLLECT_EVERY: Duration = Duration::from_secs(60);
 }
 
 /// Everything the runtime needs to start. `bottega serve` builds it from flags
@@ -132,6 +139,13 @@ pub struct BillingConfig {
     pub finalize_every: Option<Duration>,
     /// Who issues the invoices (printed on them).
     pub operator_name: String,
+    /// How long after each declined charge of an invoice it is charged again
+    /// (the first charge is made when it is finalised); after the last retry
+    /// is declined, the invoice is past due.
+    pub collect_retries: Vec<Duration>,
+    /// How often the invoice collector runs; `None` leaves collecting to
+    /// explicit calls of `commerce::payments::collection::collect_due` (tests).
+    pub collect_every: Option<Duration>,
 }
 
 impl Default for BillingConfig {
@@ -142,6 +156,8 @@ impl Default for BillingConfig {
             grace: defaults::BILLING_GRACE,
             finalize_every: Some(defaults::BILLING_FINALIZE_EVERY),
             operator_name: defaults::OPERATOR_NAME.to_string(),
+            collect_retries: defaults::BILLING_RETRY_HOURS.iter().map(|h| Duration::from_secs(h * 3600)).collect(),
+            collect_every: Some(defaults::BILLING_COLLECT_EVERY),
         }
     }
 }

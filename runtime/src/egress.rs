@@ -304,7 +304,7 @@ async fn resolve_allowed(
 }
 
 /// The one HTTP client for requests made on a tenant's behalf: every request
-/// is checked against the policy ([`EgressClient::post`]), and its resolver
+/// is checked against the policy ([`EgressClient::post`], [`EgressClient::get`]), and its resolver
 /// connects only to allowed addresses. No redirects, no proxy. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct EgressClient {
@@ -334,6 +334,12 @@ impl EgressClient {
     pub fn post(&self, url: &str) -> Result<reqwest::RequestBuilder, EgressRefused> {
         let url = self.policy.check_url(url)?;
         Ok(self.client.post(url))
+    }
+
+    /// A GET of `url`, if the policy allows it.
+    pub fn get(&self, url: &str) -> Result<reqwest::RequestBuilder, EgressRefused> {
+        let url = self.policy.check_url(url)?;
+        Ok(self.client.get(url))
     }
 
     pub fn policy(&self) -> &EgressPolicy {

@@ -1,5 +1,6 @@
 //! Failpoints: named places on the money path (before and after each provider
-//! call and each write) where a test can stop the runtime dead, to prove that
+//! call and each write; and where an inbound turn is answered but its event
+//! not settled) where a test can stop the runtime dead, to prove that
 //! recovery resolves whatever a crash there leaves behind.
 //!
 //! Disarmed (always, in production unless `BOTTEGA_FAILPOINTS` is set) a
@@ -29,6 +30,9 @@ pub const ALL: &[&str] = &[
     REFUND_AFTER_INTENT,
     REFUND_AFTER_PROVIDER,
     REFUND_AFTER_RECORD,
+    INBOX_AFTER_TURN,
+    COLLECT_AFTER_INTENT,
+    COLLECT_AFTER_PROVIDER,
 ];
 
 /// Checkout: the order is about to be written (stock taken, cart emptied).
@@ -51,6 +55,15 @@ pub const REFUND_AFTER_INTENT: &str = "refund.after_intent";
 pub const REFUND_AFTER_PROVIDER: &str = "refund.after_provider";
 /// Refund: recorded; the follow-ups (webhook, answer) not done.
 pub const REFUND_AFTER_RECORD: &str = "refund.after_record";
+
+/// Inbound: the turn's replies (and the message's usage) are stored; the
+/// event is not marked done, so it is answered again after a crash.
+pub const INBOX_AFTER_TURN: &str = "inbox.after_turn";
+/// Invoice collection: the charge attempt (its idempotency key) is recorded;
+/// the provider not called.
+pub const COLLECT_AFTER_INTENT: &str = "collect.after_intent";
+/// Invoice collection: the provider charged the card; the outcome is not recorded.
+pub const COLLECT_AFTER_PROVIDER: &str = "collect.after_provider";
 
 /// What an armed failpoint does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

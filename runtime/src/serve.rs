@@ -112,6 +112,11 @@ pub struct ServeArgs {
     /// The name invoices are issued by.
     #[arg(long, env = "BOTTEGA_OPERATOR_NAME", default_value = defaults::OPERATOR_NAME)]
     operator_name: String,
+    /// Hours after each declined charge of an invoice to the business's card
+    /// that it is charged again (comma-separated); after the last, past due.
+    #[arg(long, env = "BOTTEGA_BILLING_RETRY_HOURS", value_delimiter = ',',
+        default_value = defaults::BILLING_RETRY_HOURS_FLAG)]
+    billing_retry_hours: Vec<u64>,
 }
 
 impl ServeArgs {
@@ -162,6 +167,11 @@ impl ServeArgs {
                 time_zone: self.billing_time_zone,
                 grace: Duration::from_secs(self.billing_grace_minutes.saturating_mul(60)),
                 operator_name: self.operator_name,
+                collect_retries: self
+                    .billing_retry_hours
+                    .iter()
+                    .map(|h| Duration::from_secs(h.saturating_mul(3600)))
+                    .collect(),
                 ..BillingConfig::default()
             },
             ..base
@@ -275,6 +285,7 @@ mod tests {
         assert_eq!(config.billing.time_zone, plain.billing.time_zone);
         assert_eq!(config.billing.grace, plain.billing.grace);
         assert_eq!(config.billing.operator_name, plain.billing.operator_name);
+        assert_eq!(config.billing.collect_retries, plain.billing.collect_retries);
 
         let config = resolve(&[
             "--max-concurrent-compiles",

@@ -35,7 +35,7 @@ const BRAZIL: &str = "5511987654321";
 const ITALY: &str = "393331234567";
 
 /// Bills in UTC-12 or UTC+14, whichever has 12 hours or more left of its month.
-fn billing_with_time_left(config: &mut Config) {
+pub(super) fn billing_with_time_left(config: &mut Config) {
     config.billing.finalize_every = None;
     let now = bottega::ids::now_ms();
     for zone in ["Etc/GMT+12", "Pacific/Kiritimati"] {
@@ -295,6 +295,19 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
         sent.as_array().is_some_and(|s| s.iter().any(|e| e["market"] == "IN" && e["pricing_category"] == "marketing")),
         "{sent}"
     );
+    // Each delivered send shows what it is billed: India marketing at 10 cents
+    // plus 10 % before the rate card changed, 20 cents plus 10 % after.
+    let mut india: Vec<i64> = sent
+        .as_array()
+        .map(|s| {
+            s.iter()
+                .filter(|e| e["market"] == "IN")
+                .filter_map(|e| e["charge"]["amount_milli_minor"].as_i64())
+                .collect()
+        })
+        .unwrap_or_default();
+    india.sort_unstable();
+    assert_eq!(india, [11_000, 22_000], "{sent}");
 
     // The upcoming invoice is live.
     let (status, upcoming) = app.get("/v1/billing/upcoming", &grocer.key).await;

@@ -34,9 +34,11 @@ use Api::*;
 
 const API: &[(&str, &str, Api)] = &[
     ("post", "/v1/admin/billing/finalize", Admin),
+    ("get", "/v1/admin/billing/invoices/{id}/charges", Admin),
     ("post", "/v1/admin/billing/invoices/{id}/paid", Admin),
     ("get", "/v1/admin/billing/plans", Admin),
     ("post", "/v1/admin/billing/plans", Admin),
+    ("get", "/v1/admin/billing/reconciliation", Admin),
     ("get", "/v1/admin/billing/rate-cards", Admin),
     ("post", "/v1/admin/billing/rate-cards", Admin),
     ("get", "/v1/admin/billing/revenue", Admin),
@@ -46,6 +48,7 @@ const API: &[(&str, &str, Api)] = &[
     ("patch", "/v1/admin/businesses/{id}", Admin),
     ("post", "/v1/admin/businesses/{id}/adjustments", Admin),
     ("post", "/v1/admin/businesses/{id}/api-key", Admin),
+    ("put", "/v1/admin/businesses/{id}/billing-card", Admin),
     ("post", "/v1/admin/businesses/{id}/plan", Admin),
     ("get", "/v1/api-keys", Team),
     ("post", "/v1/api-keys", Team),
@@ -58,6 +61,7 @@ const API: &[(&str, &str, Api)] = &[
     ("get", "/v1/billing/upcoming", Read),
     ("get", "/v1/billing/usage", Read),
     ("get", "/v1/business", Read),
+    ("post", "/v1/business-messages", Write),
     ("delete", "/v1/channels/whatsapp", Write),
     ("get", "/v1/channels/whatsapp", Read),
     ("put", "/v1/channels/whatsapp", Write),

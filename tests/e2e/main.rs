@@ -6,6 +6,11 @@
 mod api_errors;
 mod automations;
 mod billing;
+mod billing_collection;
+mod billing_limits;
+mod billing_once;
+mod billing_photos;
+mod billing_reconcile;
 mod browser;
 mod catalog;
 mod console;

@@ -3,7 +3,7 @@
 //! call and each write), a new runtime starts on the same database, and the
 //! books must balance: no charge without a paid order, no order stuck, no
 //! idempotency key stuck, stock conserved, no payment link lost, every refund
-//! made once.
+//! made once, and the fees ledger metering each capture and refund once.
 //!
 //! A "crash" here: the request reaches an armed failpoint and waits there for
 //! ever; the test drops it (nothing after the point runs, nothing is cleaned
@@ -105,6 +105,13 @@ struct Books {
     keys_in_flight: i64,
     /// Units on the shelf plus units held by orders not cancelled.
     units_accounted: i64,
+    /// Payments recorded captured, and refunds recorded succeeded.
+    captures: i64,
+    refunds: i64,
+    /// The fees ledger (`usage_events`): captures and refunds metered, as
+    /// (rows, sum of their amounts).
+    metered_captures: (i64, i64),
+    metered_refunds: (i64, i64),
 }
 
 async fn scalar(app: &TestApp, sql: &str) -> i64 {
@@ -142,7 +149,22 @@ async fn books(app: &TestApp) -> Books {
              FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.status <> 'cancelled') AS BIGINT)",
         )
         .await,
+        captures: scalar(app, "SELECT COUNT(*) FROM payments WHERE status = 'captured'").await,
+        refunds: scalar(app, "SELECT COUNT(*) FROM refunds WHERE status = 'succeeded'").await,
+        metered_captures: metered(app, "payment_captured").await,
+        metered_refunds: metered(app, "payment_refunded").await,
     }
+}
+
+/// Rows and sum of the fees ledger's `metric`.
+async fn metered(app: &TestApp, metric: &str) -> (i64, i64) {
+    let rows = scalar(app, &format!("SELECT COUNT(*) FROM usage_events WHERE metric = '{metric}'")).await;
+    let sum = scalar(
+        app,
+        &format!("SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM usage_events WHERE metric = '{metric}'"),
+    )
+    .await;
+    (rows, sum)
 }
 
 /// The books balance: every charge is a paid order, nothing in flight, and
@@ -154,6 +176,9 @@ async fn assert_balanced(app: &TestApp, products: i64, context: &str) {
     assert_eq!(books.ledger_refunded, books.recorded_refunds, "{context}: {books:?}");
     assert_eq!((books.payments_in_flight, books.refunds_pending), (0, 0), "{context}: {books:?}");
     assert_eq!(books.units_accounted, products * PEAR_STOCK, "{context}: {books:?}");
+    // The fees ledger equals the facts, whatever crashed and was retried.
+    assert_eq!(books.metered_captures, (books.captures, books.recorded_captured), "{context}: {books:?}");
+    assert_eq!(books.metered_refunds, (books.refunds, books.recorded_refunds), "{context}: {books:?}");
 }
 
 async fn assert_no_key_in_flight(app: &TestApp, context: &str) {

@@ -400,6 +400,8 @@ fn test_config(data_dir: PathBuf, database_url: Option<String>) -> Config {
     config.commerce.webhooks_every = None;
     // Stories finalise invoices themselves, for the periods they choose.
     config.billing.finalize_every = None;
+    // And collect them (charge the businesses' cards) when they say so.
+    config.billing.collect_every = None;
     // Transport retries come quickly, so stories about them stay short.
     config.transport.poll_every = std::time::Duration::from_millis(100);
     config.transport.retry_base = std::time::Duration::from_millis(20);

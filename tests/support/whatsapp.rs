@@ -38,10 +38,17 @@ struct GraphState {
     counter: u64,
     /// Random-ish latency per request, in ms (0 for none).
     jitter_ms: u64,
+    /// What `GET /{version}/{waba-id}?fields=pricing_analytics...` reports.
+    pricing_points: Vec<Value>,
+    /// The `fields` of the pricing analytics requests received.
+    pricing_requests: Vec<String>,
 }
 
 /// A local stand-in for `graph.facebook.com`, answering
-/// `POST /{version}/{phone-number-id}/messages` as the Cloud API does.
+/// `POST /{version}/{phone-number-id}/messages` as the Cloud API does, and a
+/// WhatsApp Business Account's `pricing_analytics` field (`GET
+/// /{version}/{waba-id}?fields=pricing_analytics...`) with the data points a
+/// story sets.
 #[derive(Clone)]
 pub struct FakeGraph {
     state: Arc<Mutex<GraphState>>,
@@ -53,6 +60,7 @@ impl FakeGraph {
         let state = Arc::new(Mutex::new(GraphState::default()));
         let router = axum::Router::new()
             .route("/{version}/{phone}/messages", axum::routing::post(Self::messages))
+            .route("/{version}/{node}", axum::routing::get(Self::node))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("fake Graph API binds");
         let address = listener.local_addr().expect("address");
@@ -91,6 +99,35 @@ impl FakeGraph {
                 json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": id}]}),
             ),
         )
+    }
+
+    /// A node's fields: a WhatsApp Business Account's `pricing_analytics`, in
+    /// Meta's shape (one group of data points, whatever the dimensions asked).
+    async fn node(
+        State(state): State<Arc<Mutex<GraphState>>>,
+        Path((_version, node)): Path<(String, String)>,
+        axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    ) -> (StatusCode, axum::Json<Value>) {
+        let fields = query.get("fields").cloned().unwrap_or_default();
+        if !fields.starts_with("pricing_analytics") {
+            let error = json!({"error": {"message": "unsupported field", "type": "OAuthException", "code": 100}});
+            return (StatusCode::BAD_REQUEST, axum::Json(error));
+        }
+        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+        s.pricing_requests.push(fields);
+        let points = s.pricing_points.clone();
+        (StatusCode::OK, axum::Json(json!({"pricing_analytics": {"data": [{"data_points": points}]}, "id": node})))
+    }
+
+    /// Reports these `pricing_analytics` data points (each with `start`,
+    /// `end`, `country`, `pricing_type`, `pricing_category`, `volume`, `cost`).
+    pub fn report_pricing(&self, points: Vec<Value>) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).pricing_points = points;
+    }
+
+    /// The `fields` of every pricing analytics request received.
+    pub fn pricing_requests(&self) -> Vec<String> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).pricing_requests.clone()
     }
 
     /// Answers the next requests with these statuses, then succeeds again.

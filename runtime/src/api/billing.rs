@@ -2,9 +2,11 @@
 //! the operator prices it. A business reads its period-to-date usage, its
 //! upcoming invoice (a live draft) and its finalised invoices (JSON, CSV or
 //! PDF). The operator adds plan and rate-card versions (never editing one),
-//! assigns plans, adds adjustments and credit notes, marks invoices paid and
-//! reads the revenue of a period. Every decision is `billing`'s; this module
-//! only translates HTTP.
+//! assigns plans, sets a business's billing card (charged by the invoice
+//! collector), adds adjustments and credit notes, marks invoices paid, reads
+//! the revenue of a period and reconciles channel charges. Every decision is
+//! `billing`'s (and the collector's, in `commerce`); this module only
+//! translates HTTP.
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -22,9 +24,13 @@ use crate::billing::invoices::{self as billed, BillingError, Draft, Finalized};
 use crate::billing::ledger::{self, LedgerError};
 use crate::billing::limits::SendRefused;
 use crate::billing::plans::{self, WHATSAPP};
+use crate::billing::reconcile::{self, ReconcileError, Reconciliation};
+use crate::commerce::payments::CardInput;
+use crate::commerce::payments::collection::{self, BillingCardError};
 use crate::domain::billing::{InvoiceStatus, Metric, PlanTerms};
 use crate::ids;
 use crate::money::validate_currency;
+use crate::store::collection::{self as charges, BillingCard, ChargeAttempt};
 use crate::store::invoices::{self, Invoice};
 use crate::store::plans::{self as stored, Assignment, PlanVersion, RateCardVersion, RatePrice};
 use crate::store::usage::{self, Covering, Recorded};
@@ -41,6 +47,9 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(assign_plan))
         .routes(routes!(add_adjustment))
         .routes(routes!(mark_paid))
+        .routes(routes!(set_billing_card))
+        .routes(routes!(invoice_charges))
+        .routes(routes!(reconciliation))
         .routes(routes!(revenue_report))
         .routes(routes!(finalize_now))
 }
@@ -63,10 +72,38 @@ impl From<BillingError> for ApiError {
 impl From<SendRefused> for ApiError {
     fn from(refused: SendRefused) -> Self {
         let code = match refused {
-            SendRefused::OverCap => "spending_cap_reached",
-            SendRefused::PastDue => "invoice_past_due",
+            SendRefused::OverCap => "billing_cap_reached",
+            SendRefused::PastDue => "billing_past_due",
         };
         ApiError::new(StatusCode::PAYMENT_REQUIRED, code, refused.to_string())
+    }
+}
+
+impl From<BillingCardError> for ApiError {
+    fn from(error: BillingCardError) -> Self {
+        match error {
+            BillingCardError::Refused { .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "card_refused", error.to_string())
+            }
+            BillingCardError::Provider(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable", error.to_string())
+            }
+            BillingCardError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<ReconcileError> for ApiError {
+    fn from(error: ReconcileError) -> Self {
+        match error {
+            ReconcileError::NoChannel | ReconcileError::NoAccount | ReconcileError::Refused(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_reconcilable", error.to_string())
+            }
+            ReconcileError::Unavailable(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "channel_unavailable", error.to_string())
+            }
+            ReconcileError::Billing(error) => error.into(),
+        }
     }
 }
 
@@ -276,6 +313,10 @@ pub struct NewRateCard {
     /// Markup over cost, basis points (0: at cost).
     #[serde(default)]
     pub markup_bps: i64,
+    /// Service messages delivered free each month per number (Meta's is
+    /// 1,000 since October 2026); 0 when absent.
+    #[serde(default)]
+    pub free_service_per_month: i64,
     /// The prices; or give `csv` instead.
     pub prices: Option<Vec<RatePrice>>,
     /// `market,category,currency,unit_milli_minor` with a header row.
@@ -312,7 +353,12 @@ async fn create_rate_card(
     }
     let effective_from = app.billing.calendar().parse_time(&body.effective_from).map_err(ApiError::invalid)?;
     plans::check_effective_from(effective_from, ids::now_ms()).map_err(ApiError::invalid)?;
-    let card = stored::add_rate_card(&app.db, WHATSAPP, effective_from, body.markup_bps, &prices).await?;
+    if !(0..=1_000_000_000).contains(&body.free_service_per_month) {
+        return Err(ApiError::invalid("free_service_per_month must be 0 to 1000000000"));
+    }
+    let card =
+        stored::add_rate_card(&app.db, WHATSAPP, effective_from, body.markup_bps, body.free_service_per_month, &prices)
+            .await?;
     Ok((StatusCode::CREATED, Json(RateCard { card, prices })))
 }
 
@@ -417,6 +463,84 @@ async fn add_adjustment(
     responses((status = 200, body = Invoice), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn mark_paid(State(app): State<App>, _: Operator, Path(id): Path<String>) -> Result<Json<Invoice>, ApiError> {
     Ok(Json(billed::change_status(&app.billing, &id, InvoiceStatus::Paid, ids::now_ms()).await?))
+}
+
+/// A card for a business's invoices, as typed. It goes to the payment
+/// provider and nowhere else: only what the provider returns is kept. (No
+/// `Debug`: nothing may print the number.)
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBillingCard {
+    pub number: String,
+    pub exp_month: u32,
+    pub exp_year: u32,
+    pub cvc: String,
+}
+
+/// Set the card a business's invoices are charged to (replacing any before).
+/// Its open invoices are charged from the collector's next pass on, and
+/// again on the retry schedule after a decline.
+#[utoipa::path(put, path = "/v1/admin/businesses/{id}/billing-card", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)), request_body = NewBillingCard,
+    responses((status = 200, body = BillingCard), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+async fn set_billing_card(
+    State(app): State<App>,
+    _: Operator,
+    Path(id): Path<String>,
+    Json(body): Json<NewBillingCard>,
+) -> Result<Json<BillingCard>, ApiError> {
+    businesses::get(&app.db, &id).await?.ok_or_else(|| ApiError::not_found("the business"))?;
+    if body.number.len() > 32 || body.cvc.len() > 4 {
+        return Err(ApiError::invalid("a card number has at most 32 characters and a security code at most 4"));
+    }
+    let card = CardInput { number: body.number, exp_month: body.exp_month, exp_year: body.exp_year, cvc: body.cvc };
+    Ok(Json(collection::set_billing_card(&app.commerce, &id, &card).await?))
+}
+
+/// The attempts to charge an invoice to its business's billing card, first
+/// first: each with its outcome (`pending`, `succeeded`, `declined` and its
+/// decline code).
+#[utoipa::path(get, path = "/v1/admin/billing/invoices/{id}/charges", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<ChargeAttempt>), (status = 404, body = ErrorBody)))]
+async fn invoice_charges(
+    State(app): State<App>,
+    _: Operator,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<ChargeAttempt>>, ApiError> {
+    invoices::get_any(&app.db, &id).await?.ok_or_else(|| ApiError::not_found("the invoice"))?;
+    Ok(Json(charges::attempts_of(&app.db, &id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReconciliationParams {
+    /// The business whose channel charges are reconciled.
+    pub business: String,
+    /// `2026-11`; the current period when absent.
+    pub period: Option<String>,
+}
+
+/// Compare the channel charges recorded for a business in a period with what
+/// the channel reports (Meta's `pricing_analytics` of its WhatsApp Business
+/// Account), by market, category and pricing type; the buckets that differ
+/// list the sends recorded in them.
+#[utoipa::path(get, path = "/v1/admin/billing/reconciliation", tag = "admin", security(("admin_token" = [])),
+    params(ReconciliationParams),
+    responses((status = 200, body = Reconciliation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 502, body = ErrorBody)))]
+async fn reconciliation(
+    State(app): State<App>,
+    _: Operator,
+    Query(params): Query<ReconciliationParams>,
+) -> Result<Json<Reconciliation>, ApiError> {
+    businesses::get(&app.db, &params.business).await?.ok_or_else(|| ApiError::not_found("the business"))?;
+    let period = match params.period {
+        Some(label) => label,
+        None => app.billing.calendar().containing(ids::now_ms()).map_err(ApiError::invalid)?.label,
+    };
+    Ok(Json(reconcile::reconcile(&app.billing, &app.config.egress, &params.business, &period).await?))
 }
 
 /// One currency's sums in a revenue report.

@@ -44,6 +44,9 @@ pub struct WhatsAppInput {
     pub catalog_id: Option<String>,
     /// Sends per second to this number; 80 (Meta's default) when absent.
     pub rate_per_second: Option<i64>,
+    /// The WhatsApp Business Account id the number belongs to: the operator
+    /// reconciles the channel charges against its `pricing_analytics`.
+    pub waba_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -93,6 +96,11 @@ async fn put_whatsapp(
     if let Some(catalog_id) = &input.catalog_id {
         field("catalog_id", catalog_id, 64)?;
     }
+    if let Some(waba_id) = &input.waba_id
+        && (!(1..=64).contains(&waba_id.len()) || !waba_id.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(ApiError::invalid("waba_id must be 1 to 64 digits"));
+    }
     let rate_per_second = input.rate_per_second.unwrap_or(80);
     if !(1..=1000).contains(&rate_per_second) {
         return Err(ApiError::invalid("rate_per_second must be 1 to 1000"));
@@ -106,6 +114,7 @@ async fn put_whatsapp(
         graph_base_url: graph_base_url.trim_end_matches('/').to_string(),
         catalog_id: input.catalog_id,
         rate_per_second,
+        waba_id: input.waba_id,
     };
     let saved = channels::put_whatsapp(&app.db, &channel).await?;
     Ok(Json(view(&app, saved)))
@@ -154,7 +163,9 @@ async fn list_outbox(
         .transpose()
         .map_err(|_| ApiError::invalid("state must be pending, sent, dead or expired"))?;
     let limit = params.limit.unwrap_or(100).clamp(1, 500);
-    Ok(Json(outbox::list(&app.db, &business.id, state, limit).await?))
+    let mut entries = outbox::list(&app.db, &business.id, state, limit).await?;
+    crate::billing::charges::price_sends(&app.billing, &mut entries).await?;
+    Ok(Json(entries))
 }
 
 /// Send a dead message again (its attempts start over).

@@ -1,6 +1,8 @@
 //! `/v1/messages` and `/v1/conversations`: customers' messages reach the
 //! business's bot (this is the channel API a business's own front end uses),
-//! and the business reads conversations and takes them over by hand.
+//! and the business reads conversations and takes them over by hand; with
+//! `/v1/business-messages` it starts a message to a customer itself, which its
+//! plan may refuse (over its spending cap, or past due).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,6 +14,7 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, OptionalJson, Query};
 use crate::App;
+use crate::billing::limits;
 use crate::chat::handoff::{self, HandlingChange, HandoffError};
 use crate::chat::{ChatOutcome, Inbound, InboundRequest};
 use crate::plugin::bindings::ShopEvent;
@@ -30,6 +33,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(take_conversation))
         .routes(routes!(release_conversation))
         .routes(routes!(agent_reply))
+        .routes(routes!(business_message))
 }
 
 /// A customer's message. Exactly one of `text`, `choice`, `product_id`,
@@ -409,4 +413,41 @@ pub(super) async fn reply(
         return Err(ApiError::invalid("text must be 1 to 4096 bytes"));
     }
     Ok(app.chat.agent_reply(business, held, text, agent).await?)
+}
+
+/// A message the business starts to one of its customers.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessMessage {
+    /// The customer's pseudonym (a conversation's `customer_id`); the message
+    /// goes to their most recent conversation.
+    pub customer_id: String,
+    pub text: String,
+}
+
+/// The business starts a message to a customer (a notice, an offer), sent
+/// like a reply on the conversation's channel. It is a billable,
+/// business-initiated send: the plan may refuse it with 402
+/// (`billing_cap_reached` over the period's spending cap, `billing_past_due`
+/// with an invoice past due). Replies to customers are never refused.
+#[utoipa::path(post, path = "/v1/business-messages", tag = "chat", security(("business_key" = [])),
+    request_body = BusinessMessage,
+    responses((status = 201, body = Message), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn business_message(
+    State(app): State<App>,
+    Caller(business): Caller,
+    Json(body): Json<BusinessMessage>,
+) -> Result<(StatusCode, Json<Message>), ApiError> {
+    if body.text.trim().is_empty() || body.text.len() > crate::chat::MAX_INBOUND_TEXT_BYTES {
+        return Err(ApiError::invalid("text must be 1 to 4096 bytes"));
+    }
+    let conversation = conversations::latest_of_customer(&app.db, &business.id, &body.customer_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("a conversation with that customer"))?;
+    if let Err(refused) = limits::business_send_allowed(&app.billing, &business.id, crate::ids::now_ms()).await? {
+        return Err(refused.into());
+    }
+    let message = app.chat.business_message(&business, &conversation, body.text).await?;
+    Ok((StatusCode::CREATED, Json(message)))
 }

@@ -27,7 +27,7 @@ use super::plans::{self, WHATSAPP};
 use super::rating::{self, ChannelSegment, PricedLine, Rated, RatingInput};
 use crate::domain::billing::{InvoiceStatus, Metric, PlanTerms};
 use crate::store::invoices::{self, Invoice, InvoiceLine, NewInvoice};
-use crate::store::usage::{self, Covering, UsageTotal};
+use crate::store::usage::{self, Covering, UsageFact, UsageTotal};
 use crate::store::{StoreError, StoreResult, businesses, is_unique_violation};
 
 /// Why a billing request failed.
@@ -114,7 +114,25 @@ async fn price(
     let versions = crate::store::plans::versions_of(conn, &assignment.plan_id).await?;
     let Some(plan) = plans::version_for(&versions, assignment, period.start) else { return Ok(None) };
     let all = usage::totals(conn, business_id, rows.covering(period.start, period.end)).await?;
-    let counted: Vec<UsageTotal> = all.into_iter().filter(|t| t.metric != Metric::WhatsappDelivered).collect();
+    let mut counted: Vec<UsageTotal> = all.into_iter().filter(|t| t.metric != Metric::WhatsappDelivered).collect();
+    // The photos of an open period are counted live; its finalisation writes
+    // the count to the ledger (see `photos_at_end`).
+    if matches!(rows, Rows::All)
+        && period.end > crate::ids::now_ms()
+        && !counted.iter().any(|t| t.metric == Metric::PhotosStored)
+    {
+        let photos = crate::store::images::count_before(conn, business_id, period.end).await?;
+        if photos > 0 {
+            counted.push(UsageTotal {
+                metric: Metric::PhotosStored,
+                currency: None,
+                market: None,
+                category: None,
+                events: 1,
+                quantity: photos,
+            });
+        }
+    }
     let cards = crate::store::plans::rate_cards(conn, WHATSAPP).await?;
     let mut segment_usage = Vec::new();
     for (card, prices, from, to) in plans::segments(&cards, period.start, period.end) {
@@ -239,6 +257,9 @@ pub async fn finalize(
         return Ok(None);
     }
     let invoice_id = invoices::new_id();
+    if billing.config().enabled {
+        photos_at_end(&mut tx, business_id, period).await?;
+    }
     usage::link_uninvoiced(&mut tx, business_id, period.end, &invoice_id).await?;
     let Some(priced) = price(&mut tx, business_id, period, Rows::Of(&invoice_id)).await? else {
         tx.rollback().await.map_err(StoreError::from)?;
@@ -285,6 +306,21 @@ pub async fn finalize(
     tx.commit().await.map_err(StoreError::from)?;
     tracing::info!(business = %business_id, period = %period.label, number, "invoice finalised");
     Ok(Some(invoice_id))
+}
+
+/// Writes the photos the business stores at the end of `period` to the
+/// ledger (one `photos_stored` row keyed by the period, in the finalising
+/// transaction, so the invoice prices and links it), when it stores any.
+async fn photos_at_end(conn: &mut AnyConnection, business_id: &str, period: &Period) -> StoreResult<()> {
+    let photos = crate::store::images::count_before(conn, business_id, period.end).await?;
+    if photos > 0 {
+        let fact = UsageFact {
+            occurred_at: period.end.saturating_sub(1),
+            ..UsageFact::new(business_id, Metric::PhotosStored, "photo_count", &period.label, photos)
+        };
+        usage::record(conn, &fact).await?;
+    }
+    Ok(())
 }
 
 /// What one pass of the finaliser did.

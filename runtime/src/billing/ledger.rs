@@ -6,9 +6,12 @@
 //! store function that writes the fact:
 //!
 //! - messages handled: `chat/mod.rs` (`handle_inbound`, the inbound message's
-//!   transaction) — one unit per inbound customer message the host stores,
-//!   whoever answers it (bot, person, away message). Event turns and the
-//!   business's own messages are not counted.
+//!   transaction) — one unit per inbound customer message, whoever answers it
+//!   (bot, person, away message), keyed by the transport's inbound event
+//!   ([`Meter::inbound_event`]: the inbox is at least once, and a replay
+//!   after a crash stores the message again but meters nothing more), or by
+//!   the stored message for the JSON channel API, which has no event. Event
+//!   turns and the business's own messages are not counted.
 //! - transaction fees: `commerce/payments/flow.rs` (`record_answer`, the
 //!   capture's transaction) and `commerce/payments/refund.rs` (the refund's
 //!   success).
@@ -70,6 +73,12 @@ impl Meter {
     /// What each inbound customer message stored is metered as.
     pub fn message_handled(self) -> Option<Metric> {
         self.enabled.then_some(Metric::MessagesHandled)
+    }
+
+    /// The message handled that a transport's inbound event `event_id`
+    /// carries, keyed by the event (stable across the inbox's replays).
+    pub fn inbound_event(self, business_id: &str, event_id: &str) -> Option<UsageFact> {
+        self.enabled.then(|| UsageFact::new(business_id, Metric::MessagesHandled, "inbound_event", event_id, 1))
     }
 
     /// The usage of a captured payment (its whole amount: the fee is priced later).

@@ -8,8 +8,10 @@
 //! [`period`] (calendar months in the operator's time zone), [`invoices`]
 //! (live drafts, the finaliser that closes a period into an immutable,
 //! gaplessly numbered invoice, and its payment status), [`limits`] (the
-//! `usage.threshold` webhooks, and what a plan does over its cap or past due)
-//! and [`export`] (JSON, CSV, PDF).
+//! `usage.threshold` webhooks, and what a plan does over its cap or past due),
+//! [`export`] (JSON, CSV, PDF), [`charges`] (what each delivered send is
+//! billed, on the business's outbox) and [`reconcile`] (recorded channel
+//! charges against what the channel reports).
 //!
 //! *Invariants:* a fact is metered in the transaction that writes it, once
 //! (the ledger key); no ledger row, invoice or invoice line is ever changed
@@ -17,6 +19,7 @@
 //! it and sums ledger rows an invoice links. Billing imports `store`,
 //! `domain` and `config`; nothing in `store` imports billing.
 
+pub mod charges;
 pub mod export;
 pub mod invoices;
 pub mod ledger;
@@ -25,6 +28,7 @@ pub mod markets;
 pub mod period;
 pub mod plans;
 pub mod rating;
+pub mod reconcile;
 
 pub use ledger::Meter;
 

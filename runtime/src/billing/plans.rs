@@ -37,7 +37,8 @@ pub fn check_terms(terms: &PlanTerms) -> Result<(), String> {
         return Err("spending_cap_minor must be 0 or more".into());
     }
     check_metered("messages", &terms.messages)?;
-    check_metered("plugin_cpu_ms", &terms.plugin_cpu_ms)
+    check_metered("plugin_cpu_ms", &terms.plugin_cpu_ms)?;
+    check_metered("photos", &terms.photos)
 }
 
 fn check_metered(field: &str, price: &MeteredPrice) -> Result<(), String> {
@@ -173,6 +174,7 @@ mod tests {
             version,
             effective_from,
             markup_bps: 0,
+            free_service_per_month: 0,
             created_at: 0,
         };
         (card, Vec::new())

@@ -9,7 +9,7 @@
 //! rounded the same way, once, on the subtotal. Percentages apply to a
 //! period's sum (1.5 % of all captures, rounded once), not payment by payment.
 //!
-//! Order of lines: plan fee, messages, plugin compute, transaction fees and
+//! Order of lines: plan fee, messages, plugin compute, stored photos, transaction fees and
 //! their refunds, channel charges (by rate card version, market, category),
 //! then the cap line if the cap took anything back, then adjustments (which
 //! the cap never touches: a credit note is always given in full).
@@ -20,6 +20,8 @@ use crate::store::usage::UsageTotal;
 
 /// Basis points in a whole.
 pub const BPS: i128 = 10_000;
+/// WhatsApp's pricing category of service messages (free-form replies).
+const SERVICE: &str = "service";
 /// Thousandths of a minor unit in a minor unit.
 pub const MILLI: i128 = 1_000;
 
@@ -97,6 +99,7 @@ pub fn rate(input: &RatingInput<'_>) -> Rated {
     for (metric, price, what) in [
         (Metric::MessagesHandled, &terms.messages, "Messages handled"),
         (Metric::PluginCpuMs, &terms.plugin_cpu_ms, "Plugin compute (CPU ms)"),
+        (Metric::PhotosStored, &terms.photos, "Photos stored"),
     ] {
         let used = sum_of(input.usage, metric, None);
         if used == 0 {
@@ -163,6 +166,17 @@ pub fn rate(input: &RatingInput<'_>) -> Rated {
         ));
     }
 
+    // WhatsApp's free service messages: the month's allowance (of the card in
+    // effect when it starts) goes first to those the channel already called
+    // free, then to billable service deliveries in the order they happened.
+    let free_service: i64 = input
+        .usage
+        .iter()
+        .filter(|t| t.metric == Metric::WhatsappFree && t.category.as_deref() == Some(SERVICE))
+        .map(|t| t.events)
+        .sum();
+    let mut service_allowance =
+        input.channel.first().map_or(0, |s| s.card.free_service_per_month).saturating_sub(free_service).max(0);
     for segment in input.channel {
         let card = segment.card;
         let mut usage: Vec<&UsageTotal> =
@@ -179,16 +193,19 @@ pub fn rate(input: &RatingInput<'_>) -> Rated {
                 ));
                 continue;
             };
-            // count × unit (milli-minor) × (1 + markup), rounded once.
-            let exact =
-                i128::from(total.events) * i128::from(price.unit_milli_minor) * (BPS + i128::from(card.markup_bps));
+            let free = if category == SERVICE { total.events.min(service_allowance) } else { 0 };
+            service_allowance -= free;
+            let billed = total.events - free;
+            // billed count × unit (milli-minor) × (1 + markup), rounded once.
+            let exact = i128::from(billed) * i128::from(price.unit_milli_minor) * (BPS + i128::from(card.markup_bps));
             let amount = div_round(exact, MILLI * BPS);
             let description = format!(
-                "WhatsApp {category} messages to {market}: {} × {} (rate card v{}{})",
-                total.events,
+                "WhatsApp {category} messages to {market}: {} × {} (rate card v{}{}{})",
+                billed,
                 milli_price(price.unit_milli_minor, currency),
                 card.version,
-                if card.markup_bps == 0 { String::new() } else { format!(", markup {} bp", card.markup_bps) }
+                if card.markup_bps == 0 { String::new() } else { format!(", markup {} bp", card.markup_bps) },
+                if free == 0 { String::new() } else { format!("; {free} more free in the monthly allowance") }
             );
             let key = format!("channel:{}:{market}:{category}:{}", card.channel, card.id);
             lines.push(line(LineKind::Channel, key, description, total.events, amount, &card.id));
@@ -312,7 +329,7 @@ fn count_and_sum(usage: &[UsageTotal], metric: Metric, currency: Option<&str>) -
 }
 
 /// The card's price for a market and category, or its `*` price for the category.
-fn price_for<'p>(prices: &'p [RatePrice], market: &str, category: &str) -> Option<&'p RatePrice> {
+pub(crate) fn price_for<'p>(prices: &'p [RatePrice], market: &str, category: &str) -> Option<&'p RatePrice> {
     prices
         .iter()
         .find(|p| p.market == market && p.category == category)
@@ -361,6 +378,7 @@ mod tests {
                 ],
             },
             plugin_cpu_ms: MeteredPrice { included: 60_000, tiers: vec![Tier { up_to: None, unit_milli_minor: 10 }] },
+            photos: MeteredPrice::default(),
             spending_cap_minor: None,
             when_over_cap: LimitPolicy::Allow,
             when_past_due: LimitPolicy::Allow,
@@ -391,6 +409,7 @@ mod tests {
             version,
             effective_from: 0,
             markup_bps,
+            free_service_per_month: 0,
             created_at: 0,
         }
     }
@@ -442,6 +461,35 @@ mod tests {
         assert_eq!(rated.unpriced.len(), 2, "{:?}", rated.unpriced);
         // 20 % VAT on €57.29 = 11.458 -> 11.46.
         assert_eq!(tax(rated.subtotal_minor, 2000), 1146);
+    }
+
+    #[test]
+    fn service_messages_are_free_to_the_monthly_allowance_and_photos_beyond_theirs_are_billed() {
+        let photos = MeteredPrice { included: 100, tiers: vec![Tier { up_to: None, unit_milli_minor: 2000 }] };
+        let plan = plan(PlanTerms { photos, ..terms() });
+        let usage = vec![
+            // 130 photos stored: 30 over the allowance at 2 cents = 60.
+            total(Metric::PhotosStored, 1, 130),
+            // 400 service messages the channel already delivered free.
+            UsageTotal { category: Some("service".into()), ..total(Metric::WhatsappFree, 400, 400) },
+        ];
+        let mut v1 = card("rcv_1", 1, 0);
+        v1.free_service_per_month = 1000;
+        let prices = vec![price("*", "service", 1_000)];
+        // 900 more: 600 of them free in what is left of the allowance (Brazil's
+        // 400 first, in the card's order, then 200 of India's), 300 at 1 cent.
+        let service = vec![channel("IN", "service", 500), channel("BR", "service", 400)];
+        let segments = [ChannelSegment { card: &v1, prices: &prices, usage: &service }];
+        let rated = rate(&RatingInput { period: "2026-11", plan: &plan, usage: &usage, channel: &segments });
+        assert_eq!(
+            amounts(&rated),
+            vec![
+                ("plan_fee", 2900),
+                ("photos_stored", 60),
+                ("channel:whatsapp:BR:service:rcv_1", 0),
+                ("channel:whatsapp:IN:service:rcv_1", 300),
+            ]
+        );
     }
 
     #[test]

@@ -165,8 +165,30 @@ impl ChatService {
         self.outbound.write().unwrap_or_else(|p| p.into_inner()).insert(queue.channel(), queue);
     }
 
-    /// Handles one inbound message for `business`.
+    /// Handles one inbound message for `business` (one the JSON channel API
+    /// received: metered by its stored message's id).
     pub async fn handle_inbound(&self, business: &Business, request: InboundRequest) -> Result<ChatOutcome, ChatError> {
+        self.handle(business, request, None).await
+    }
+
+    /// Handles the inbound message a transport stored as the event `event_id`
+    /// (the inbox's turn). Metered by the event's id, so a replay of the same
+    /// event after a crash meters nothing more.
+    pub async fn handle_inbound_event(
+        &self,
+        business: &Business,
+        request: InboundRequest,
+        event_id: &str,
+    ) -> Result<ChatOutcome, ChatError> {
+        self.handle(business, request, Some(event_id)).await
+    }
+
+    async fn handle(
+        &self,
+        business: &Business,
+        request: InboundRequest,
+        event_id: Option<&str>,
+    ) -> Result<ChatOutcome, ChatError> {
         inbound::validate(&request)?;
         let customer_id = pseudonym::derive(&business.pseudonym_key, &request.handle);
         let locale = request.locale.clone().unwrap_or_else(|| business.locale.clone());
@@ -175,9 +197,16 @@ impl ChatService {
                 .await?;
 
         let body = inbound::stored_body(&request.message);
-        // Metering hook: one message handled, in the message's own transaction.
-        let metered =
-            conversations::Outgoing { meter: self.meter.message_handled(), ..conversations::Outgoing::default() };
+        // Metering hook: one message handled, in the message's own transaction,
+        // keyed by the event it came in (or, without one, the stored message).
+        let by_event = event_id.and_then(|id| self.meter.inbound_event(&business.id, id));
+        let metered = match &by_event {
+            Some(fact) => conversations::Outgoing { usage: Some(fact), ..conversations::Outgoing::default() },
+            None if event_id.is_some() => conversations::Outgoing::default(),
+            None => {
+                conversations::Outgoing { meter: self.meter.message_handled(), ..conversations::Outgoing::default() }
+            }
+        };
         let mut stored = conversations::append_sending(
             &self.db,
             &business.id,

@@ -112,6 +112,21 @@ impl ChatService {
         Ok(stored.pop().ok_or_else(|| StoreError::Corrupt("stored message vanished".into()))?)
     }
 
+    /// Stores a text the business itself starts (a notice, an offer: not an
+    /// answer to the customer's turn) by the business's people, and sends it
+    /// like any reply. Whether the business may start one now is billing's
+    /// check, made by the caller first (`billing::limits::business_send_allowed`).
+    pub async fn business_message(
+        &self,
+        business: &Business,
+        conversation: &Conversation,
+        text: String,
+    ) -> Result<Message, ChatError> {
+        let view = RenderedReply::Text { text: text.clone() };
+        let body = serde_json::json!({"type": "text", "text": text, "business_initiated": true});
+        self.store_reply_as(business, conversation, Author::Agent, body, &view).await
+    }
+
     /// What the conversation's channel must be sent for these replies, when a
     /// transport registered a queue for it; `None` otherwise (the API channel
     /// answers in the response, the web chat reads history).

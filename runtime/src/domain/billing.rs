@@ -1,6 +1,7 @@
 //! The vocabulary of fees, as plain data: what is metered ([`Metric`]), what
 //! a plan version says ([`PlanTerms`]), the states of a finalised invoice's
-//! payment ([`InvoiceStatus`]) and the kinds of invoice lines. A leaf like the
+//! payment ([`InvoiceStatus`]) and of each attempt to charge it
+//! ([`ChargeAttemptState`]), and the kinds of invoice lines. A leaf like the
 //! rest of `domain/`: `store/` keeps these types, `billing/` decides with
 //! them, and neither imports the other's logic.
 
@@ -27,6 +28,9 @@ stored_state! {
         WhatsappFree = "whatsapp_free",
         /// CPU time of a plugin turn, in milliseconds (rounded up).
         PluginCpuMs = "plugin_cpu_ms",
+        /// The photos a business stores at the end of a period (its `images`),
+        /// written once by the period's finalisation. Quantity: the count.
+        PhotosStored = "photos_stored",
         /// An operator's adjustment or credit note (negative). Quantity: minor
         /// units of `currency`, signed.
         Adjustment = "adjustment",
@@ -41,6 +45,17 @@ stored_state! {
         Paid = "paid",
         /// Its due date passed unpaid; the plan's `when_past_due` applies.
         PastDue = "past_due",
+    }
+}
+
+stored_state! {
+    /// Where one attempt to charge an invoice to its business's billing card stands.
+    ChargeAttemptState("charge attempt state") {
+        /// Recorded (with its idempotency key) before the provider was called;
+        /// what the provider did is not known yet.
+        Pending = "pending",
+        Succeeded = "succeeded",
+        Declined = "declined",
     }
 }
 
@@ -94,6 +109,25 @@ impl InvoiceStatus {
     }
 }
 
+/// What one delivered send is billed, as its business reads it on the
+/// outbox: the rate card's price for its market and category with the
+/// operator's markup, exact in thousandths of a minor unit (the invoice line
+/// that sums such sends is rounded once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SendCharge {
+    /// `whatsapp_delivered` (billed) or `whatsapp_free` (a free category).
+    pub metric: Metric,
+    /// Thousandths of a minor unit of `currency` (0 for a free send).
+    pub amount_milli_minor: i64,
+    /// The rate card's currency; none for a free send or one the card does not price.
+    pub currency: Option<String>,
+    /// The rate-card version that priced it (`rcv_...`).
+    pub rate_card_id: Option<String>,
+    /// False when no rate card in effect at its delivery priced its market
+    /// and category (the invoice lists it as unpriced).
+    pub priced: bool,
+}
+
 /// One tier of a graduated price: units up to `up_to` (inclusive, counted
 /// after the allowance; `None` for the last tier) cost `unit_milli_minor`
 /// thousandths of a minor unit each.
@@ -135,6 +169,9 @@ pub struct PlanTerms {
     pub messages: MeteredPrice,
     #[serde(default)]
     pub plugin_cpu_ms: MeteredPrice,
+    /// Photos stored at the period's end, per photo per month.
+    #[serde(default)]
+    pub photos: MeteredPrice,
     /// Most a period's invoice in the plan's currency may total before tax;
     /// `None`: no cap.
     #[serde(default)]

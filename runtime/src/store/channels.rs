@@ -34,6 +34,9 @@ pub struct WhatsAppChannel {
     pub graph_base_url: String,
     pub catalog_id: Option<String>,
     pub rate_per_second: i64,
+    /// The WhatsApp Business Account the number belongs to (where its
+    /// `pricing_analytics` are read, for reconciliation).
+    pub waba_id: Option<String>,
 }
 
 /// How long a node trusts a channel it read.
@@ -102,16 +105,17 @@ impl Cache {
     }
 }
 
-const COLUMNS: &str =
-    "business_id, phone_number_id, app_secret, verify_token, access_token, graph_base_url, catalog_id, rate_per_second";
+const COLUMNS: &str = "business_id, phone_number_id, app_secret, verify_token, access_token, graph_base_url, catalog_id, rate_per_second, \
+     waba_id";
 
 /// Creates or replaces the business's WhatsApp channel.
 pub async fn put_whatsapp(db: &Db, channel: &WhatsAppChannel) -> StoreResult<WhatsAppChannel> {
     let saved = sqlx::query(
         "INSERT INTO whatsapp_channels (business_id, phone_number_id, app_secret, verify_token, access_token, \
-         graph_base_url, catalog_id, rate_per_second, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         graph_base_url, catalog_id, rate_per_second, created_at, waba_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (business_id) DO UPDATE SET phone_number_id = $2, app_secret = $3, verify_token = $4, \
-         access_token = $5, graph_base_url = $6, catalog_id = $7, rate_per_second = $8",
+         access_token = $5, graph_base_url = $6, catalog_id = $7, rate_per_second = $8, waba_id = $10",
     )
     .bind(&channel.business_id)
     .bind(&channel.phone_number_id)
@@ -122,6 +126,7 @@ pub async fn put_whatsapp(db: &Db, channel: &WhatsAppChannel) -> StoreResult<Wha
     .bind(&channel.catalog_id)
     .bind(channel.rate_per_second)
     .bind(ids::now_ms())
+    .bind(&channel.waba_id)
     .execute(db.pool())
     .await;
     // After the write: a read racing it cannot keep the old channel.
@@ -192,6 +197,7 @@ mod tests {
             access_token: "a".into(),
             graph_base_url: "https://graph.facebook.com/v23.0".into(),
             catalog_id: None,
+            waba_id: None,
             rate_per_second: 80,
         }
     }

@@ -150,6 +150,18 @@ pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Con
         .await?)
 }
 
+/// The most recent conversation of the customer whose pseudonym is `customer_id`.
+pub async fn latest_of_customer(db: &Db, business_id: &str, customer_id: &str) -> StoreResult<Option<Conversation>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND customer_id = $2 \
+         ORDER BY last_message_at DESC, id DESC LIMIT 1"
+    ))
+    .bind(business_id)
+    .bind(customer_id)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
 /// A business's conversations (those in `handling`, when given), most recent first.
 pub async fn list(
     db: &Db,

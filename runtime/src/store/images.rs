@@ -1,5 +1,8 @@
 //! Product photos a business uploaded, kept in the database so every node can
-//! serve them.
+//! serve them (and counted for the stored-photo fee: photos are never deleted,
+//! so the count at a period's end never changes).
+
+use sqlx::AnyConnection;
 
 use super::{Db, StoreResult};
 use crate::ids;
@@ -23,5 +26,14 @@ pub async fn get(db: &Db, id: &str) -> StoreResult<Option<(String, Vec<u8>)>> {
     Ok(sqlx::query_as("SELECT content_type, bytes FROM images WHERE id = $1")
         .bind(id)
         .fetch_optional(db.pool())
+        .await?)
+}
+
+/// How many photos the business stored before `before` (ms).
+pub async fn count_before(conn: &mut AnyConnection, business_id: &str, before: i64) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM images WHERE business_id = $1 AND created_at < $2")
+        .bind(business_id)
+        .bind(before)
+        .fetch_one(&mut *conn)
         .await?)
 }

@@ -235,6 +235,23 @@ pub async fn change_status(
     now: i64,
 ) -> StoreResult<bool> {
     let mut tx = db.pool().begin().await?;
+    if !change_status_on(&mut tx, invoice_id, from, to, now).await? {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// [`change_status`] in the caller's transaction (collecting an invoice
+/// records its charge and its new status together).
+pub async fn change_status_on(
+    conn: &mut AnyConnection,
+    invoice_id: &str,
+    from: InvoiceStatus,
+    to: InvoiceStatus,
+    now: i64,
+) -> StoreResult<bool> {
     let changed = sqlx::query(
         "UPDATE invoice_status SET status = $3, updated_at = $4, paid_at = CASE WHEN $3 = 'paid' THEN $4 ELSE paid_at END \
          WHERE invoice_id = $1 AND status = $2",
@@ -243,18 +260,16 @@ pub async fn change_status(
     .bind(from.as_str())
     .bind(to.as_str())
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
     if changed.rows_affected() != 1 {
-        tx.rollback().await?;
         return Ok(false);
     }
     if to == InvoiceStatus::Paid {
-        let invoice = get_on(&mut tx, invoice_id).await?;
+        let invoice = get_on(conn, invoice_id).await?;
         let payload = webhooks::event_payload("invoice.paid", serde_json::json!({ "invoice": invoice }));
-        webhooks::enqueue_on(&mut *tx, &invoice.business_id, "invoice.paid", &payload).await?;
+        webhooks::enqueue_on(&mut *conn, &invoice.business_id, "invoice.paid", &payload).await?;
     }
-    tx.commit().await?;
     Ok(true)
 }
 

@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod businesses;
 pub mod carts;
 pub mod channels;
+pub mod collection;
 pub mod conversations;
 pub mod idempotency;
 pub mod images;

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::businesses::serialize_time;
 use super::usage::{self, UsageFact};
 use super::{Db, StoreResult, Stored, queue, stored_state};
+use crate::domain::billing::SendCharge;
 use crate::ids;
 
 /// A queued send as the business sees it.
@@ -44,6 +45,15 @@ pub struct OutboxEntry {
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_time")]
     pub created_at: i64,
+    /// What the send is billed, once it was delivered with a price (set by
+    /// `billing::charges` from the ledger's row and the rate card).
+    #[sqlx(skip)]
+    pub charge: Option<SendCharge>,
+    /// The ledger row of the send's delivery: its metric and when it happened.
+    #[serde(skip)]
+    pub usage_metric: Option<String>,
+    #[serde(skip)]
+    pub usage_at: Option<i64>,
 }
 
 stored_state! {
@@ -294,9 +304,12 @@ where
 /// A business's queued sends in `state` (all when `None`), newest first.
 pub async fn list(db: &Db, business_id: &str, state: Option<SendState>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
     Ok(sqlx::query_as(
-        "SELECT id, conversation_id, message_id, channel, state, attempts, last_error, delivery_status, body, adaptation, \
-         pricing_type, pricing_category, market, created_at \
-         FROM outbox WHERE business_id = $1 AND ($2 IS NULL OR state = $2) ORDER BY created_at DESC, seq DESC LIMIT $3",
+        "SELECT o.id, o.conversation_id, o.message_id, o.channel, o.state, o.attempts, o.last_error, o.delivery_status, \
+         o.body, o.adaptation, o.pricing_type, o.pricing_category, o.market, o.created_at, \
+         u.metric AS usage_metric, u.occurred_at AS usage_at FROM outbox o \
+         LEFT JOIN usage_events u ON u.business_id = o.business_id AND u.source = 'whatsapp_send' \
+         AND u.source_id = o.external_id \
+         WHERE o.business_id = $1 AND ($2 IS NULL OR o.state = $2) ORDER BY o.created_at DESC, o.seq DESC LIMIT $3",
     )
     .bind(business_id)
     .bind(state.map(SendState::as_str))

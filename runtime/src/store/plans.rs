@@ -183,6 +183,10 @@ pub struct RateCardVersion {
     pub effective_from: i64,
     /// Markup over cost, basis points.
     pub markup_bps: i64,
+    /// WhatsApp service messages delivered free each month per number (the
+    /// version in effect when the month starts decides; Meta's is 1,000
+    /// since October 2026). 0: none.
+    pub free_service_per_month: i64,
     pub created_at: i64,
 }
 
@@ -204,6 +208,7 @@ pub async fn add_rate_card(
     channel: &str,
     effective_from: i64,
     markup_bps: i64,
+    free_service_per_month: i64,
     prices: &[RatePrice],
 ) -> StoreResult<RateCardVersion> {
     let mut tx = db.pool().begin().await?;
@@ -212,8 +217,9 @@ pub async fn add_rate_card(
         .fetch_one(&mut *tx)
         .await?;
     let inserted = sqlx::query_as(
-        "INSERT INTO rate_card_versions (id, channel, version, effective_from, markup_bps, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, channel, version, effective_from, markup_bps, created_at",
+        "INSERT INTO rate_card_versions (id, channel, version, effective_from, markup_bps, created_at, \
+         free_service_per_month) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         RETURNING id, channel, version, effective_from, markup_bps, free_service_per_month, created_at",
     )
     .bind(ids::new_id("rcv"))
     .bind(channel)
@@ -221,6 +227,7 @@ pub async fn add_rate_card(
     .bind(effective_from)
     .bind(markup_bps)
     .bind(ids::now_ms())
+    .bind(free_service_per_month)
     .fetch_one(&mut *tx)
     .await;
     let card: RateCardVersion = match inserted {
@@ -263,7 +270,8 @@ pub async fn rate_cards(
     channel: &str,
 ) -> StoreResult<Vec<(RateCardVersion, Vec<RatePrice>)>> {
     let cards: Vec<RateCardVersion> = sqlx::query_as(
-        "SELECT id, channel, version, effective_from, markup_bps, created_at FROM rate_card_versions \
+        "SELECT id, channel, version, effective_from, markup_bps, free_service_per_month, created_at \
+         FROM rate_card_versions \
          WHERE channel = $1 ORDER BY version",
     )
     .bind(channel)

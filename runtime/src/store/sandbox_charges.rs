@@ -2,6 +2,8 @@
 //! row per authorization, keyed by the caller's idempotency key, holding what
 //! was authorized, captured and refunded. Each change is one conditional
 //! UPDATE, so no two nodes can capture or refund past the limit together.
+//! Its vault of saved cards (`sandbox_cards`: a token, what is kept of the
+//! card, how the test card behaves) serves charges of a card on file.
 
 use sqlx::Row;
 
@@ -207,4 +209,32 @@ async fn exists_on(conn: &mut sqlx::AnyConnection, reference: &str) -> StoreResu
         .fetch_optional(conn)
         .await?;
     Ok(if row.is_some() { Change::Refused } else { Change::Unknown })
+}
+
+/// Keeps a saved card in the sandbox's vault: what it is kept as, and how the
+/// test card behaves when charged (`approved`, a decline code, or
+/// `processing_error`). No number is kept.
+pub async fn save_card(db: &Db, card: &CardOnFile, behaviour: &str) -> StoreResult<()> {
+    let json = serde_json::to_string(card).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query("INSERT INTO sandbox_cards (token, card, behaviour, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&card.token)
+        .bind(json)
+        .bind(behaviour)
+        .bind(ids::now_ms())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// The saved card `token` and how it behaves, or `None` for a token the
+/// sandbox never handed out.
+pub async fn saved_card(db: &Db, token: &str) -> StoreResult<Option<(CardOnFile, String)>> {
+    let row = sqlx::query("SELECT card, behaviour FROM sandbox_cards WHERE token = $1")
+        .bind(token)
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let card: String = row.try_get("card")?;
+    let card = serde_json::from_str(&card).map_err(|e| StoreError::Corrupt(format!("sandbox saved card: {e}")))?;
+    Ok(Some((card, row.try_get("behaviour")?)))
 }

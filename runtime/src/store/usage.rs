@@ -24,7 +24,7 @@ use crate::ids;
 pub struct UsageFact {
     pub business_id: String,
     pub metric: Metric,
-    /// What the fact is: `message`, `payment`, `refund`, `whatsapp_send`,
+    /// What the fact is: `inbound_event`, `message`, `payment`, `refund`, `whatsapp_send`,
     /// `plugin_turn`, `operator`.
     pub source: &'static str,
     /// Its id there (the message's, payment's, refund's, wamid...).
@@ -289,6 +289,23 @@ pub async fn daily(db: &Db, business_id: &str, day_starts: &[i64], to: i64) -> S
     }
     days.sort_by(|a, b| (a.0, a.1.metric.as_str()).cmp(&(b.0, b.1.metric.as_str())));
     Ok(days)
+}
+
+/// The business's channel deliveries (`whatsapp_delivered`, `whatsapp_free`)
+/// that occurred in `[from, to)`, in order: what reconciliation compares with
+/// what the channel reports.
+pub async fn channel_rows(db: &Db, business_id: &str, from: i64, to: i64) -> StoreResult<Vec<UsageRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM usage_events WHERE business_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
+         AND metric IN ($4, $5) ORDER BY occurred_at, id"
+    ))
+    .bind(business_id)
+    .bind(from)
+    .bind(to)
+    .bind(Metric::WhatsappDelivered.as_str())
+    .bind(Metric::WhatsappFree.as_str())
+    .fetch_all(db.pool())
+    .await?)
 }
 
 /// Businesses with usage that occurred before `to` and is on no invoice.

@@ -15,7 +15,9 @@
 //! with backoff; a message the host refuses (e.g. an empty text) is marked
 //! failed with the reason and not retried. At least once: if a node dies
 //! after the bot answered but before the event was marked done, the event is
-//! processed again when its lease ends.
+//! processed again when its lease ends. Its "message handled" is keyed by the
+//! event's id and written with the stored message, so a replay meters nothing
+//! more.
 //!
 //! The worker runs under the [`Supervisor`](crate::supervisor::Supervisor).
 //! When shutdown begins it finishes the turn under way and takes no other;
@@ -34,6 +36,7 @@ use super::outbox::Sender;
 use super::web;
 use super::whatsapp::{self, inbound};
 use crate::chat::{ChatError, ChatService, InboundRequest};
+use crate::failpoint::{self, Failpoints};
 use crate::store::inbound_events::{self, ClaimedEvent};
 use crate::store::{Db, StoreResult, businesses, queue};
 
@@ -55,6 +58,8 @@ pub struct Inbox {
     /// Cancelled when the node begins to stop: events accepted from then on
     /// are left to other nodes at once.
     stop: CancellationToken,
+    /// Where a crash test stops a turn between its answer and its settling.
+    failpoints: Failpoints,
 }
 
 /// How long an event waits before looking again for the end of an earlier
@@ -78,6 +83,7 @@ impl Inbox {
         retry_base: Duration,
         parallel: usize,
         stop: CancellationToken,
+        failpoints: Failpoints,
     ) -> Inbox {
         Inbox {
             db,
@@ -88,6 +94,7 @@ impl Inbox {
             parallel: parallel.max(1),
             held: queue::Held::default(),
             stop,
+            failpoints,
         }
     }
 
@@ -235,7 +242,12 @@ impl Inbox {
 
     async fn record_outcome(&self, event: &ClaimedEvent) -> StoreResult<()> {
         match self.process(event).await {
-            Ok(()) => inbound_events::mark_done(&self.db, &event.id).await,
+            Ok(()) => {
+                // A crash here answers the event again: its usage is keyed by
+                // the event, so it is metered once all the same.
+                self.failpoints.hit(failpoint::INBOX_AFTER_TURN).await;
+                inbound_events::mark_done(&self.db, &event.id).await
+            }
             Err(ChatError::Store(e)) if event.attempts + 1 < MAX_ATTEMPTS => {
                 let delay = queue::backoff(self.retry_base, super::MAX_RETRY_DELAY, event.attempts);
                 let next = queue::due_after(crate::ids::now_ms(), delay);
@@ -277,7 +289,7 @@ impl Inbox {
             }
             other => return Err(ChatError::Invalid(format!("unknown channel `{other}`"))),
         };
-        self.chat.handle_inbound(&business, request).await?;
+        self.chat.handle_inbound_event(&business, request, &event.id).await?;
         Ok(())
     }
 }

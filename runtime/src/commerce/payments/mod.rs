@@ -1,13 +1,15 @@
 //! Card payments, owned by the host: the connector boundary every payment
 //! provider implements, the built-in sandbox processor, the payment lifecycle
-//! (`flow`), refunds (`refund`) and the reconciler that resolves whatever a
-//! crash left between a provider call and its record (`recovery`).
+//! (`flow`), refunds (`refund`), the reconciler that resolves whatever a
+//! crash left between a provider call and its record (`recovery`), and the
+//! collection of businesses' invoices from their billing cards (`collection`).
 //!
 //! Invariant: a card number exists only in the request that carries it and in
 //! the provider call; it is never stored, logged, or given to a plugin or the
 //! business. What is kept is the provider's token, the brand, the last four
 //! digits and the expiry. The CVC is never kept, not even encrypted.
 
+pub mod collection;
 pub mod flow;
 pub mod recovery;
 pub mod refund;
@@ -161,4 +163,20 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     /// The authorization made under `idempotency_key`, or `None` when the
     /// provider never received it.
     fn retrieve<'a>(&'a self, idempotency_key: &'a str) -> ProviderFuture<'a, Option<ChargeState>>;
+
+    /// Keeps `card` for later charges without charging it (a business's
+    /// billing card): what is kept of it, or why the card was refused.
+    fn save_card<'a>(&'a self, card: &'a CardInput) -> ProviderFuture<'a, Result<CardOnFile, DeclineCode>>;
+
+    /// Charges the card kept as `token` `amount_minor` at once (authorized
+    /// and captured, or declined). The same `idempotency_key` answers the
+    /// same and charges once; a call cut off half way is finished by the
+    /// same call again. [`PaymentProvider::retrieve`] knows it by that key.
+    fn charge_saved<'a>(
+        &'a self,
+        token: &'a str,
+        amount_minor: i64,
+        currency: &'a str,
+        idempotency_key: &'a str,
+    ) -> ProviderFuture<'a, Authorization>;
 }

@@ -14,6 +14,12 @@
 //! | 4000 0000 0000 3220  | 3-D Secure challenge, then approved/declined|
 //! | 4000 0000 0000 0119  | processing error (retry)                    |
 //! | any other valid card | approved                                    |
+//!
+//! A saved card (`save_card`, a business's billing card) is refused when its
+//! number, expiry or security code is invalid; otherwise it is kept and each
+//! charge of it (`charge_saved`) behaves as its number says above: declined
+//! (`card_declined`, `insufficient_funds`), a processing error, or approved
+//! and captured at once (the 3-D Secure card too: off-session, no challenge).
 
 use super::{
     Authorization, CardInput, CardOnFile, ChargeOutcome, ChargeState, DeclineCode, PaymentProvider, ProviderError,
@@ -119,6 +125,40 @@ fn decide(card: &CardInput) -> Result<Charge, ProviderError> {
     Ok(Charge { reference, outcome: outcome.into(), decline_code: None, card: Some(on_file) })
 }
 
+/// What the sandbox keeps of a card saved for later charges, and how the
+/// test card behaves when charged; or why it refuses to keep it.
+fn vault_entry(card: &CardInput) -> Result<(CardOnFile, &'static str), DeclineCode> {
+    let number = digits(&card.number);
+    if !luhn_valid(&number) {
+        return Err(DeclineCode::InvalidNumber);
+    }
+    if expired(card.exp_month, card.exp_year, crate::ids::now_ms()) {
+        return Err(DeclineCode::Expired);
+    }
+    if !((3..=4).contains(&card.cvc.len()) && card.cvc.chars().all(|c| c.is_ascii_digit())) {
+        return Err(DeclineCode::InvalidCvc);
+    }
+    let behaviour = match number.as_str() {
+        CARD_DECLINED => DeclineCode::GenericDecline.as_str(),
+        CARD_INSUFFICIENT_FUNDS => DeclineCode::InsufficientFunds.as_str(),
+        CARD_PROCESSING_ERROR => PROCESSING_ERROR,
+        _ => APPROVED,
+    };
+    let on_file = CardOnFile {
+        token: crate::ids::new_id("tok"),
+        brand: brand(&number).to_string(),
+        last4: last4(&number),
+        exp_month: card.exp_month,
+        exp_year: card.exp_year,
+    };
+    Ok((on_file, behaviour))
+}
+
+/// How a saved card behaves: charged and captured.
+const APPROVED: &str = "approved";
+/// How a saved card behaves: the processor fails (retry with the same key).
+const PROCESSING_ERROR: &str = "processing_error";
+
 /// The ledger's row as the connector's answer.
 fn answer(charge: Charge) -> Result<Authorization, ProviderError> {
     let Charge { reference, outcome, decline_code, card } = charge;
@@ -206,6 +246,61 @@ impl PaymentProvider for SandboxProcessor {
         })
     }
 
+    fn save_card<'a>(&'a self, card: &'a CardInput) -> ProviderFuture<'a, Result<CardOnFile, DeclineCode>> {
+        Box::pin(async move {
+            let (on_file, behaviour) = match vault_entry(card) {
+                Ok(entry) => entry,
+                Err(code) => return Ok(Err(code)),
+            };
+            sandbox_charges::save_card(&self.db, &on_file, behaviour).await.map_err(unavailable)?;
+            Ok(Ok(on_file))
+        })
+    }
+
+    fn charge_saved<'a>(
+        &'a self,
+        token: &'a str,
+        amount_minor: i64,
+        _currency: &'a str,
+        idempotency_key: &'a str,
+    ) -> ProviderFuture<'a, Authorization> {
+        Box::pin(async move {
+            let Some((card, behaviour)) = sandbox_charges::saved_card(&self.db, token).await.map_err(unavailable)?
+            else {
+                return Err(ProviderError::UnknownReference(token.to_string()));
+            };
+            let reference = crate::ids::new_id("sbx");
+            let charge = match behaviour.as_str() {
+                APPROVED => Charge { reference, outcome: "approved".into(), decline_code: None, card: Some(card) },
+                PROCESSING_ERROR => return Err(ProviderError::Processing),
+                code => Charge {
+                    reference,
+                    outcome: "declined".into(),
+                    decline_code: Some(code.to_string()),
+                    card: Some(card),
+                },
+            };
+            // The key's first answer stands; an approved charge is captured
+            // under a key of its own, so a retry finishes a capture cut off.
+            let recorded =
+                sandbox_charges::record(&self.db, idempotency_key, &charge, amount_minor).await.map_err(unavailable)?;
+            if recorded.outcome == APPROVED {
+                let capture_key = format!("{idempotency_key}:capture");
+                let change = sandbox_charges::operate(
+                    &self.db,
+                    &capture_key,
+                    &recorded.reference,
+                    Operation::Capture,
+                    amount_minor,
+                )
+                .await
+                .map_err(unavailable)?;
+                changed(change, &recorded.reference, "capture above the authorized amount")?;
+            }
+            answer(recorded)
+        })
+    }
+
     fn retrieve<'a>(&'a self, idempotency_key: &'a str) -> ProviderFuture<'a, Option<ChargeState>> {
         Box::pin(async move {
             let Some(books) =
@@ -233,6 +328,33 @@ impl PaymentProvider for SandboxProcessor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_saved_card_is_charged_once_per_key_as_its_number_says() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::connect(None, dir.path()).await.expect("database");
+        let sandbox = SandboxProcessor::new(db);
+        let saved = sandbox.save_card(&card(CARD_SUCCESS)).await.expect("answer").expect("kept");
+        assert_eq!((saved.brand.as_str(), saved.last4.as_str()), ("visa", "4242"));
+        let charged = sandbox.charge_saved(&saved.token, 1266, "EUR", "inv_1:charge:1").await;
+        let Ok(Authorization::Approved { reference, .. }) = charged else { panic!("{charged:?}") };
+        // The same key again: the same answer, nothing charged twice.
+        let again = sandbox.charge_saved(&saved.token, 1266, "EUR", "inv_1:charge:1").await;
+        assert!(matches!(&again, Ok(Authorization::Approved { reference: r, .. }) if *r == reference), "{again:?}");
+        let books = sandbox.retrieve("inv_1:charge:1").await.expect("retrieve").expect("known");
+        assert_eq!((books.outcome, books.captured_minor), (ChargeOutcome::Approved, 1266));
+
+        let declining = sandbox.save_card(&card(CARD_DECLINED)).await.expect("answer").expect("kept");
+        assert!(matches!(
+            sandbox.charge_saved(&declining.token, 500, "EUR", "inv_2:charge:1").await,
+            Ok(Authorization::Declined { code: DeclineCode::GenericDecline, .. })
+        ));
+        assert_eq!(sandbox.save_card(&card("4242424242424241")).await, Ok(Err(DeclineCode::InvalidNumber)));
+        assert_eq!(
+            sandbox.charge_saved("tok_never", 500, "EUR", "inv_3:charge:1").await,
+            Err(ProviderError::UnknownReference("tok_never".into()))
+        );
+    }
 
     fn card(number: &str) -> CardInput {
         CardInput { number: number.into(), exp_month: 12, exp_year: 2099, cvc: "123".into() }
