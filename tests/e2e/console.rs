@@ -27,6 +27,7 @@ bottega_tests::on_both_databases!(
     an_admin_keeps_the_catalog_and_its_export_imports_back_as_it_was,
     the_operator_creates_a_business_with_its_owner_invited,
     a_second_factor_guards_the_sign_in_and_each_code_works_once,
+    an_italian_shop_s_console_speaks_italian,
 );
 
 /// A shop run by people (automations, no bot): its customers wait for a person.
@@ -578,4 +579,16 @@ async fn a_second_factor_guards_the_sign_in_and_each_code_works_once(app: TestAp
 async fn sign_in_with_code(app: &TestApp, who: &Staff, code: &str) -> Answer {
     let fields = [("email", who.email.as_str()), ("password", who.password.as_str()), ("code", code)];
     app.console_post(None, "/console/sign-in", &fields).await
+}
+
+async fn an_italian_shop_s_console_speaks_italian(app: TestApp) {
+    let shop = app.create_shop("Bottega di Anna", json!({"locale": "it-IT"})).await;
+    let owner = app.staff(&shop, "Anna", "owner").await;
+    let console = app.signed_in(&owner).await;
+    let home = app.console_get(Some(&console), "/console").await;
+    assert!(home.body.contains("<html lang=it>"), "{}", home.body);
+    for words in ["Ordini di oggi", "Vendite di oggi", "In attesa di una persona", "Squadra", "Esci ovunque"] {
+        assert!(home.body.contains(words), "{words}: {}", home.body);
+    }
+    assert!(!home.body.contains("Orders today"), "{}", home.body);
 }

@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::response::Html;
 
+use super::words::Word;
 use super::{ConsoleError, Page, Signed, duration, escape, layout};
 use crate::App;
 use crate::domain::staff::Action;
@@ -35,29 +36,39 @@ pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>
             .collect::<Vec<_>>()
             .join(" + ")
     };
-    let longest = waiting.oldest.map_or_else(|| "nobody waits".to_string(), |oldest| duration(now - oldest));
+    let lang = signed.lang();
+    let longest =
+        waiting.oldest.map_or_else(|| Word::NobodyWaits.in_(lang).to_string(), |oldest| duration(now - oldest));
     let bot = match &business.active_plugin_version_id {
         Some(id) => match plugins::get(&app.db, &business.id, id).await? {
-            Some(version) => format!("version {}", version.version),
-            None => "none".to_string(),
+            Some(version) => format!("v{}", version.version),
+            None => Word::NoBot.in_(lang).to_string(),
         },
-        None => "none".to_string(),
+        None => Word::NoBot.in_(lang).to_string(),
     };
     let breaker = match &business.plugin_disabled_reason {
         Some(reason) => format!("<p class=error>The bot is switched off: {}</p>", escape(reason)),
         None => String::new(),
     };
+    let word = |id: Word| escape(id.in_(lang));
     let body = format!(
-        "<h1>Today</h1><div class=cards>\
-         <div class=card id=orders-today>Orders today<b>{orders_today}</b></div>\
-         <div class=card id=sales-today>Sales today<b>{}</b></div>\
-         <div class=card id=waiting>Waiting for a person<b>{}</b>Longest wait: {}</div>\
-         <div class=card id=bot>Bot<b>{}</b>{recent_failures} failures in the last hour</div>\
+        "<h1>{}</h1><div class=cards>\
+         <div class=card id=orders-today>{}<b>{orders_today}</b></div>\
+         <div class=card id=sales-today>{}<b>{}</b></div>\
+         <div class=card id=waiting>{}<b>{}</b>{}: {}</div>\
+         <div class=card id=bot>{}<b>{}</b>{recent_failures} {}</div>\
          </div>{breaker}",
+        word(Word::Today),
+        word(Word::OrdersToday),
+        word(Word::SalesToday),
         escape(&sold),
+        word(Word::WaitingForAPerson),
         waiting.waiting,
+        word(Word::LongestWait),
         escape(&longest),
+        word(Word::Bot),
         escape(&bot),
+        word(Word::FailuresLastHour),
     );
     Ok(layout(&signed, Page::Home, &body))
 }

@@ -20,6 +20,7 @@ mod home;
 mod inbox;
 mod orders;
 mod team;
+mod words;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
@@ -34,6 +35,7 @@ use crate::domain::staff::Action;
 use crate::staff::{self, Session, StaffError};
 use crate::store::StoreError;
 use crate::store::businesses::{self, Business};
+use words::{Lang, Word};
 
 /// The console's style (served, not inline: the console's policy allows no inline style).
 pub const STYLE: &str = include_str!("console.css");
@@ -130,16 +132,18 @@ impl Page {
         }
     }
 
-    pub fn title(self) -> &'static str {
-        match self {
-            Page::Home => "Home",
-            Page::Inbox => "Inbox",
-            Page::Orders => "Orders",
-            Page::Catalog => "Catalog",
-            Page::Bot => "Bot",
-            Page::Team => "Team",
-            Page::Account => "Account",
-        }
+    /// The page's name in the navigation, in `lang`.
+    pub fn title(self, lang: Lang) -> &'static str {
+        let word = match self {
+            Page::Home => Word::Home,
+            Page::Inbox => Word::Inbox,
+            Page::Orders => Word::Orders,
+            Page::Catalog => Word::Catalog,
+            Page::Bot => Word::Bot,
+            Page::Team => Word::Team,
+            Page::Account => Word::Account,
+        };
+        word.in_(lang)
     }
 
     /// What a role must be allowed to see the page.
@@ -229,6 +233,11 @@ impl Signed {
         if staff::csrf_matches(&self.session, given) { Ok(()) } else { Err(csrf_refused()) }
     }
 
+    /// The language of the person's shop.
+    pub fn lang(&self) -> Lang {
+        Lang::of(&self.business.locale)
+    }
+
     /// The hidden field every state-changing form carries.
     pub fn csrf_field(&self) -> String {
         format!("<input type=hidden name=csrf value=\"{}\">", escape(&self.session.csrf))
@@ -280,34 +289,45 @@ fn session_cookie(app: &App, token: &str) -> HeaderValue {
 /// A whole page of the signed-in console: the shop's name, the navigation
 /// (the pages the role may see), the sign-out forms, and `body`.
 pub fn layout(signed: &Signed, current: Page, body: &str) -> Html<String> {
+    let lang = signed.lang();
     let nav: String = Page::ALL
         .iter()
         .filter(|page| signed.session.may(page.needs()))
         .map(|&page| {
             let here = if page == current { " aria-current=page" } else { "" };
-            format!("<a href=\"{}\"{here}>{}</a>", page.path(), escape(page.title()))
+            format!("<a href=\"{}\"{here}>{}</a>", page.path(), escape(page.title(lang)))
         })
         .collect();
     let member = &signed.session.member;
     let header = format!(
         "<header><strong>{}</strong><nav>{nav}</nav><div class=who>{} ({})\
-         <form method=post action=\"/console/sign-out\">{csrf}<button>Sign out</button></form>\
-         <form method=post action=\"/console/sign-out-everywhere\">{csrf}<button>Sign out everywhere</button></form>\
+         <form method=post action=\"/console/sign-out\">{csrf}<button>{}</button></form>\
+         <form method=post action=\"/console/sign-out-everywhere\">{csrf}<button>{}</button></form>\
          </div></header>",
         escape(&signed.business.name),
         escape(&member.name),
         escape(member.role.as_str()),
+        escape(Word::SignOut.in_(lang)),
+        escape(Word::SignOutEverywhere.in_(lang)),
         csrf = signed.csrf_field(),
     );
-    Html(bare(&format!("{} · {}", current.title(), signed.business.name), &format!("{header}<main>{body}</main>")))
+    let title = format!("{} · {}", current.title(lang), signed.business.name);
+    Html(bare_in(lang, &title, &format!("{header}<main>{body}</main>")))
 }
 
-/// A page with the console's head and `body` as it is.
+/// A page in English (before anyone signed in, no shop's language is known)
+/// with the console's head and `body` as it is.
 fn bare(title: &str, body: &str) -> String {
+    bare_in(Lang::En, title, body)
+}
+
+/// A page in `lang` with the console's head and `body` as it is.
+fn bare_in(lang: Lang, title: &str, body: &str) -> String {
     format!(
-        "<!doctype html><html lang=en><head><meta charset=utf-8>\
+        "<!doctype html><html lang={}><head><meta charset=utf-8>\
          <meta name=viewport content=\"width=device-width, initial-scale=1\"><title>{}</title>\
          <link rel=stylesheet href=\"/console/assets/console.css\"></head><body>{body}</body></html>",
+        lang.tag(),
         escape(title)
     )
 }
