@@ -120,6 +120,8 @@ async fn stories(app: &TestApp, browser: &Browser, label: &str) {
     browser.goto(&format!("{base}/console/team")).await;
     browser.wait_for(&page_says("your role does not allow this")).await;
     browser.save_screenshot(&format!("console-agent-no-team-{label}")).await;
+    // The refusal page has no navigation: back home to sign out.
+    browser.goto(&format!("{base}/console")).await;
     sign_out(browser).await;
 
     // Five wrong passwords, then the account waits, even for the right one.
