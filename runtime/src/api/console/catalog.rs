@@ -137,7 +137,6 @@ pub async fn export(State(app): State<App>, signed: Signed) -> Result<Response, 
 
 fn product_form(signed: &Signed, action: &str, product: Option<&Product>, message: &str) -> String {
     let business = &signed.business;
-    let value = |f: fn(&Product) -> String| product.map(f).unwrap_or_default();
     let id_field = match product {
         Some(p) => {
             format!("<input type=hidden name=id value=\"{}\"><p>Id: <code>{}</code></p>", escape(&p.id), escape(&p.id))
@@ -159,13 +158,13 @@ fn product_form(signed: &Signed, action: &str, product: Option<&Product>, messag
          <button>Save</button></form>",
         escape(action),
         signed.csrf_field(),
-        escape(&value(|p| p.name.clone())),
-        escape(&value(|p| p.description.clone())),
-        escape(&value(|p| p.photo_url.clone().unwrap_or_default())),
-        escape(&value(|p| major_units(p.price_minor, &p.currency))),
+        escape(product.map_or("", |p| p.name.as_str())),
+        escape(product.map_or("", |p| p.description.as_str())),
+        escape(product.and_then(|p| p.photo_url.as_deref()).unwrap_or_default()),
+        escape(&product.map(|p| major_units(p.price_minor, &p.currency)).unwrap_or_default()),
         escape(&currency),
-        escape(&value(|p| p.stock.to_string())),
-        escape(&value(|p| p.section.clone())),
+        escape(&product.map(|p| p.stock.to_string()).unwrap_or_default()),
+        escape(product.map_or("", |p| p.section.as_str())),
     )
 }
 
