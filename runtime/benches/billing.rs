@@ -58,6 +58,11 @@ fn count_from_env(name: &str, default: usize) -> usize {
 fn config(dir: &std::path::Path, database_url: Option<String>, billing: bool) -> Config {
     let mut config = Config::new(dir.to_path_buf(), "bench".into());
     config.database_url = database_url;
+    // PostgreSQL needs a key-encryption key named: a fixed one for benches
+    // (32 zero bytes), so every runtime of a run reads what another sealed.
+    if config.database_url.is_some() {
+        config.key = bottega::privacy::KeySource::Base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into());
+    }
     config.seed_demo = false;
     config.billing.enabled = billing;
     // The bench closes the month itself, and nothing runs on its own.

@@ -245,6 +245,11 @@ impl NativeBot for NativeGrocer {
 fn config(dir: &std::path::Path, database_url: Option<String>) -> Config {
     let mut config = Config::new(dir.to_path_buf(), "bench".into());
     config.database_url = database_url;
+    // PostgreSQL needs a key-encryption key named: a fixed one for benches
+    // (32 zero bytes), so every runtime of a run reads what another sealed.
+    if config.database_url.is_some() {
+        config.key = bottega::privacy::KeySource::Base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into());
+    }
     // Fresh and reused instances are both measured here, as each scope says.
     config.plugins.reuse_instances_above = Duration::ZERO;
     config

@@ -91,6 +91,11 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
     let base = format!("http://{}", listener.local_addr()?);
     let mut config = Config::new(dir.path().to_path_buf(), "bench".into());
     config.database_url = database_url;
+    // PostgreSQL needs a key-encryption key named: a fixed one for benches
+    // (32 zero bytes), so every runtime of a run reads what another sealed.
+    if config.database_url.is_some() {
+        config.key = bottega::privacy::KeySource::Base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into());
+    }
     // Inbound: measure the acknowledgement path alone, without the per-business
     // delivery limit (a rate limit, not the cost being measured).
     config.transport.run_workers = false;

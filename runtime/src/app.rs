@@ -59,9 +59,17 @@ impl App {
     /// Connects to the database (migrating it), starts the plugin host and
     /// the background workers.
     pub async fn start(config: Config) -> anyhow::Result<App> {
-        std::fs::create_dir_all(&config.data_dir)
+        // Owner-only: the database, its WAL, the key file and the compiled
+        // cache live here (see `privacy::files`).
+        crate::privacy::files::create_private_dir_all(&config.data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", config.data_dir.display()))?;
-        let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await?;
+        let db = Db::connect_with(
+            config.database_url.as_deref(),
+            &config.data_dir,
+            &config.key,
+            config.previous_key.as_ref(),
+        )
+        .await?;
         let supervisor = Supervisor::new();
         let plugins = Arc::new(PluginHost::new(config.plugins.clone(), &config.data_dir)?);
         let outbox = Sender::new(db.clone(), config.transport.retry_base, config.egress.clone());
@@ -188,6 +196,18 @@ impl App {
                 }
             });
         }
+        // Message bodies past their business's retention.
+        let db = self.db.clone();
+        supervisor.every("retention sweeper", crate::config::defaults::RETENTION_SWEEP_EVERY, move || {
+            let db = db.clone();
+            async move {
+                match crate::store::retention::sweep(&db, crate::ids::now_ms()).await {
+                    Ok(0) => {}
+                    Ok(erased) => tracing::info!(erased, "retention sweeper: message bodies erased"),
+                    Err(e) => tracing::warn!("the retention sweeper failed: {e}"),
+                }
+            }
+        });
         if let (true, Some(every)) = (config.billing.enabled, config.billing.collect_every) {
             let (commerce, billing) = (self.commerce.clone(), self.billing.clone());
             supervisor.every("invoice collector", every, move || {

@@ -81,6 +81,9 @@ pub mod defaults {
     pub const BILLING_FINALIZE_EVERY: Duration = Duration::from_secs(60);
     /// The name invoices are issued by.
     pub const OPERATOR_NAME: &str = "Bottega";
+    /// How often the retention sweeper erases message bodies past their
+    /// business's retention.
+    pub const RETENTION_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
     /// Hours after a declined charge of an invoice that it is charged again;
     /// after the last retry is declined the invoice is past due.
     pub const BILLING_RETRY_HOURS: [u64; 3] = [1, 24, 72];
@@ -122,6 +125,13 @@ pub struct Config {
     pub http: HttpConfig,
     /// Fees for businesses: metering, periods, finalising (see the `billing` module).
     pub billing: BillingConfig,
+    /// Where the key-encryption key is (see [`crate::privacy::kek`]): by
+    /// default generated in the data directory for the embedded database;
+    /// PostgreSQL needs one named.
+    pub key: crate::privacy::KeySource,
+    /// An earlier key-encryption key still read while `bottega keys rotate`
+    /// re-wraps the data keys it wrapped.
+    pub previous_key: Option<crate::privacy::KeySource>,
 }
 
 /// How businesses are billed.
@@ -396,6 +406,8 @@ impl Config {
             whatsapp_verify_token: None,
             http: HttpConfig::default(),
             billing: BillingConfig::default(),
+            key: crate::privacy::KeySource::Default,
+            previous_key: None,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod billing;
 pub mod chat;
 pub mod commerce;
 pub mod config;
+pub mod custody;
 pub mod devloop;
 pub mod domain;
 pub mod egress;
@@ -21,6 +22,7 @@ pub mod grants;
 pub mod ids;
 pub mod money;
 pub mod plugin;
+pub mod privacy;
 #[cfg(test)]
 mod proptests;
 pub mod seed;

@@ -10,6 +10,7 @@ use crate::App;
 use crate::config::{BillingConfig, CommerceConfig, Config, HttpConfig, PluginHostConfig, RateLimitConfig, defaults};
 use crate::egress::{AllowedHost, EgressPolicy};
 use crate::plugin::UploadLimits;
+use crate::privacy::KeySource;
 
 /// Run the runtime: the HTTP API, the plugin host and the database.
 #[derive(Debug, clap::Args)]
@@ -23,6 +24,20 @@ pub struct ServeArgs {
     /// PostgreSQL URL (postgres://user@host/db); without it, SQLite in the data directory.
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
+    /// The key-encryption key file (one line of base64 of 32 random bytes,
+    /// readable by its owner only). Without it or BOTTEGA_KEK, the embedded
+    /// database uses `<data dir>/bottega.key`, generated on first start;
+    /// PostgreSQL refuses to start.
+    #[arg(long, env = "BOTTEGA_KEY_FILE")]
+    key_file: Option<PathBuf>,
+    /// The key-encryption key itself, as base64 (a key file wins when both are
+    /// given). Hidden: give it in the environment, not where `ps` shows it.
+    #[arg(long = "kek", env = "BOTTEGA_KEK", hide_env_values = true, hide = true)]
+    kek: Option<String>,
+    /// An earlier key file, still read (never written with) while `bottega
+    /// keys rotate` re-wraps the data keys it wrapped under --key-file.
+    #[arg(long, env = "BOTTEGA_PREVIOUS_KEY_FILE")]
+    previous_key_file: Option<PathBuf>,
     /// Bearer token for /v1/admin; a random one is generated and printed when absent.
     #[arg(long, env = "BOTTEGA_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
@@ -174,6 +189,12 @@ impl ServeArgs {
                     .collect(),
                 ..BillingConfig::default()
             },
+            key: match (self.key_file, self.kek) {
+                (Some(path), _) => KeySource::File(path),
+                (None, Some(base64)) => KeySource::Base64(base64),
+                (None, None) => KeySource::Default,
+            },
+            previous_key: self.previous_key_file.map(KeySource::File),
             ..base
         };
         (config.clamped(), generated_token)

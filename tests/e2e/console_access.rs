@@ -22,6 +22,8 @@ bottega_tests::on_both_databases!(
 enum Api {
     /// The operator's (admin token); a business key is not valid there.
     Admin,
+    /// Anyone's, keyless (a customer's own data by its link's token): no key is checked.
+    Public,
     Read,
     CatalogRead,
     CatalogWrite,
@@ -44,6 +46,7 @@ const API: &[(&str, &str, Api)] = &[
     ("get", "/v1/admin/billing/revenue", Admin),
     ("get", "/v1/admin/businesses", Admin),
     ("post", "/v1/admin/businesses", Admin),
+    ("post", "/v1/admin/erase", Admin),
     ("get", "/v1/admin/businesses/{id}", Admin),
     ("patch", "/v1/admin/businesses/{id}", Admin),
     ("post", "/v1/admin/businesses/{id}/adjustments", Admin),
@@ -54,6 +57,7 @@ const API: &[(&str, &str, Api)] = &[
     ("post", "/v1/api-keys", Team),
     ("delete", "/v1/api-keys/{id}", Team),
     ("delete", "/v1/automations", Write),
+    ("get", "/v1/audit", Read),
     ("get", "/v1/automations", Read),
     ("put", "/v1/automations", Write),
     ("get", "/v1/billing/invoices", Read),
@@ -66,6 +70,9 @@ const API: &[(&str, &str, Api)] = &[
     ("get", "/v1/channels/whatsapp", Read),
     ("put", "/v1/channels/whatsapp", Write),
     ("get", "/v1/conversations", Read),
+    ("get", "/v1/customer-data", Public),
+    ("get", "/v1/customers/{customer}/export", Read),
+    ("post", "/v1/customers/{customer}/erase", Write),
     ("get", "/v1/conversations/{id}", Read),
     ("get", "/v1/conversations/{id}/export", Read),
     ("get", "/v1/conversations/{id}/messages", Read),
@@ -90,6 +97,8 @@ const API: &[(&str, &str, Api)] = &[
     ("get", "/v1/plugins/logs", Read),
     ("get", "/v1/plugins/{id}", Read),
     ("post", "/v1/plugins/{id}/activate", Write),
+    ("get", "/v1/privacy/retention", Read),
+    ("put", "/v1/privacy/retention", Write),
     ("get", "/v1/products", CatalogRead),
     ("post", "/v1/products", CatalogWrite),
     ("post", "/v1/products/import", CatalogWrite),
@@ -107,8 +116,8 @@ const API: &[(&str, &str, Api)] = &[
 fn reaches(scope: &str, kind: Api) -> bool {
     match scope {
         "full" => kind != Admin,
-        "catalog" => matches!(kind, CatalogRead | CatalogWrite),
-        "read_only" => matches!(kind, Read | CatalogRead),
+        "catalog" => matches!(kind, Public | CatalogRead | CatalogWrite),
+        "read_only" => matches!(kind, Public | Read | CatalogRead),
         other => panic!("no scope {other}"),
     }
 }

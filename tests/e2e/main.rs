@@ -32,6 +32,7 @@ mod orders;
 mod payments;
 mod plugin_versions;
 mod privacy;
+mod privacy_at_rest;
 mod public_limits;
 mod sandbox;
 mod shutdown;

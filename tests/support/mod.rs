@@ -391,8 +391,17 @@ pub fn reply_text(outcome: &Value) -> String {
         .join("\n")
 }
 
+/// The key-encryption key of the PostgreSQL stories (bytes 0 to 31, as base64).
+pub const TEST_KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
 fn test_config(data_dir: PathBuf, database_url: Option<String>) -> Config {
     let mut config = Config::new(data_dir, ADMIN_TOKEN.to_string());
+    // PostgreSQL needs a key-encryption key named: every node of a story
+    // shares this one (SQLite stories use the default, generated in the data
+    // directory on first start).
+    if database_url.is_some() {
+        config.key = bottega::privacy::KeySource::Base64(TEST_KEK.to_string());
+    }
     config.database_url = database_url;
     // Fake receivers (webhook endpoints, the Graph API) listen on loopback.
     config.egress = test_egress(&["127.0.0.1", "localhost"]);

@@ -234,6 +234,7 @@ async fn list_messages(
     let conversation = conversation(&app, &business.id, &id).await?;
     let limit = params.limit.unwrap_or(100).min(500);
     let messages = conversations::messages(&app.db, &business.id, &id, params.after, limit).await?;
+    audit_read(&app, &business.id, "business", "conversation.read", &id).await?;
     Ok(Json(History { conversation, messages }))
 }
 
@@ -271,7 +272,22 @@ async fn export_conversation(
             break;
         }
     }
+    audit_read(&app, &business.id, "business", "conversation.exported", &id).await?;
     Ok(Json(crate::devloop::recording::record(&business.currency, &catalog, &messages)))
+}
+
+/// Records that `actor` (the business's key, or a staff member by id in the
+/// console) read a conversation's messages (who read what; never the text)
+/// in the business's audit trail.
+pub(super) async fn audit_read(
+    app: &App,
+    business_id: &str,
+    actor: &str,
+    action: &str,
+    conversation_id: &str,
+) -> Result<(), ApiError> {
+    let entry = crate::store::audit::Entry { business_id, actor, action, subject: conversation_id, outcome: "ok" };
+    Ok(crate::store::audit::append(&app.db, entry).await?)
 }
 
 /// A person takes the conversation over; the bot stays quiet until release.

@@ -10,6 +10,7 @@ pub(crate) mod catalog;
 mod channels;
 mod chat;
 mod console;
+mod customers;
 pub mod error;
 mod extract;
 mod images;
@@ -17,6 +18,7 @@ mod import;
 mod orders;
 mod pay;
 mod plugins;
+mod privacy;
 pub mod rate_limits;
 mod security;
 mod staff;
@@ -51,6 +53,8 @@ use error::ApiError;
         (name = "orders", description = "Orders created at checkout."),
         (name = "billing", description = "What a business owes: usage, the upcoming invoice, invoices."),
         (name = "staff", description = "The business's team (invitations) and its machine API keys with scopes."),
+        (name = "customers", description = "A customer's data rights: export and erasure."),
+        (name = "privacy", description = "The business's audit trail and retention."),
     )
 )]
 struct ApiDoc;
@@ -84,6 +88,8 @@ pub fn router(app: App) -> Router {
         .merge(billing::routes())
         .merge(webhooks::routes())
         .merge(staff::routes())
+        .merge(customers::routes())
+        .merge(privacy::routes())
         .split_for_parts();
     api.merge(pay::routes())
         .merge(console::routes(app.config.plugins.upload_limits.largest()))

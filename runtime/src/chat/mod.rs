@@ -55,6 +55,7 @@ use crate::plugin::bindings::ShopEvent;
 use crate::store::businesses::Business;
 use crate::store::conversations::{self, Author, Conversation, Direction, Handling, Message};
 use crate::store::{Db, StoreError};
+use crate::store::{customer_data, customer_handles};
 
 /// What came of an inbound message.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -101,6 +102,16 @@ pub mod fallback {
     pub const WITH_AGENT: &str = "Thanks! A member of the team will reply here shortly.";
     /// To a photo, location or other message a bot cannot read.
     pub const UNREADABLE: &str = "Sorry, I can only read text, buttons and carts here. Please write what you need.";
+}
+
+/// How long the download link a customer asks for in the chat stays valid.
+pub const DATA_LINK_MINUTES: i64 = 15;
+
+/// Whether a customer's message asks for their own data (`/mydata`, "my
+/// data", "export my data").
+fn asks_for_own_data(message: &Inbound) -> bool {
+    matches!(message, Inbound::Text(text)
+        if matches!(text.trim().to_lowercase().as_str(), "/mydata" | "my data" | "export my data"))
 }
 
 /// A reply before it is stored, with who it is by.
@@ -165,6 +176,17 @@ impl ChatService {
         self.outbound.write().unwrap_or_else(|p| p.into_inner()).insert(queue.channel(), queue);
     }
 
+    /// Records that `handles` are one person's (a webhook carried a phone
+    /// number and a business-scoped user id together, or an old number and
+    /// its new one): every one of them names the customer the first known
+    /// one does, so the pseudonym the plugin sees stays the same.
+    pub async fn link_handles(&self, business: &Business, handles: &[String]) -> Result<String, ChatError> {
+        let first = handles.first().ok_or_else(|| ChatError::Invalid("no handle to link".into()))?;
+        let fresh = pseudonym::derive(&business.pseudonym_key, first);
+        let handles: Vec<&str> = handles.iter().map(String::as_str).collect();
+        Ok(customer_handles::link(&self.db, &business.id, &handles, &fresh).await?)
+    }
+
     /// Handles one inbound message for `business` (one the JSON channel API
     /// received: metered by its stored message's id).
     pub async fn handle_inbound(&self, business: &Business, request: InboundRequest) -> Result<ChatOutcome, ChatError> {
@@ -190,7 +212,11 @@ impl ChatService {
         event_id: Option<&str>,
     ) -> Result<ChatOutcome, ChatError> {
         inbound::validate(&request)?;
-        let customer_id = pseudonym::derive(&business.pseudonym_key, &request.handle);
+        // One person, one customer: the handle's mapping (see
+        // `store::customer_handles`), or a new customer under the pseudonym
+        // derived from it.
+        let fresh = pseudonym::derive(&business.pseudonym_key, &request.handle);
+        let customer_id = customer_handles::resolve(&self.db, &business.id, &request.handle, &fresh).await?;
         let locale = request.locale.clone().unwrap_or_else(|| business.locale.clone());
         let conversation =
             conversations::open(&self.db, &business.id, &customer_id, &request.channel, &request.handle, &locale)
@@ -220,6 +246,24 @@ impl ChatService {
         let inbound = stored.pop().ok_or_else(|| StoreError::Corrupt("stored message vanished".into()))?;
         self.feed.announce(&self.db, &conversation.id, &conversation.channel).await;
 
+        // A customer asking for their own data is answered by the host, never
+        // the bot: a download link of their export, sent to them alone.
+        if asks_for_own_data(&request.message) {
+            let link = self.own_data_link(business, &customer_id).await?;
+            let text = format!(
+                "Here is everything this shop holds about you, for the next {DATA_LINK_MINUTES} minutes: {link}"
+            );
+            let replies =
+                self.store_replies(business, &conversation, vec![(Author::Host, turn::text(&text))], None).await?;
+            return Ok(ChatOutcome {
+                conversation_id: conversation.id,
+                customer_id,
+                inbound,
+                replies,
+                plugin_run: None,
+            });
+        }
+
         // What the business set up without code comes first (a greeting, "we're
         // away"), then who answers: the bot, or the people it was handed to.
         let mut replies = self.automated_replies(business, &conversation).await?;
@@ -246,6 +290,16 @@ impl ChatService {
             self.meter.plugin_turn(&business.id, &inbound.id, plugin_run.as_ref().map(|run| run.usage.cpu_time));
         let replies = self.store_replies(business, &conversation, replies, compute).await?;
         Ok(ChatOutcome { conversation_id: conversation.id, customer_id, inbound, replies, plugin_run })
+    }
+
+    /// A download link of `customer_id`'s export, valid [`DATA_LINK_MINUTES`]
+    /// (only its token's hash is kept).
+    async fn own_data_link(&self, business: &Business, customer_id: &str) -> Result<String, ChatError> {
+        let token = crate::ids::new_secret("cdx");
+        let expires_at = crate::ids::now_ms() + DATA_LINK_MINUTES * 60_000;
+        let hash = crate::ids::hash_secret(&token);
+        customer_data::create_link(&self.db, &business.id, customer_id, &hash, expires_at).await?;
+        Ok(format!("{}/v1/customer-data?token={token}", self.commerce.public_url.trim_end_matches('/')))
     }
 
     /// Tells the bot about an event in a conversation and stores its replies.

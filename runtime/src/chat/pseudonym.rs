@@ -1,24 +1,14 @@
 //! Customer pseudonyms: the only customer id a plugin ever sees.
 //!
 //! `cus_` + the first 128 bits of HMAC-SHA256(business's pseudonym key, handle):
-//! stable for one business (the same person always gets the same id), unlinkable
+//! stable for one business (the same person always gets the same id; a handle is
+//! normalised as [`crate::privacy::normalize_handle`] says), unlinkable
 //! across businesses (each has its own key), and not reversible to the handle.
 
 pub fn derive(pseudonym_key: &str, handle: &str) -> String {
-    let digest = crate::signing::hmac_sha256(pseudonym_key.as_bytes(), &[normalize(handle).as_bytes()]);
+    let digest =
+        crate::signing::hmac_sha256(pseudonym_key.as_bytes(), &[crate::privacy::normalize_handle(handle).as_bytes()]);
     format!("cus_{}", hex::encode(&digest[..16]))
-}
-
-/// The same handle written two ways is one customer: surrounding space and
-/// case are ignored, and so are a phone number's spaces, dashes and brackets.
-fn normalize(handle: &str) -> String {
-    let trimmed = handle.trim();
-    let looks_like_phone = trimmed.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
-    if looks_like_phone {
-        trimmed.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect()
-    } else {
-        trimmed.to_lowercase()
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The compiled-plugin cache: components compiled ahead of time once, stored on
 //! this node's disk under `<cache dir>/<engine hash>/<sha256>.cwasm` (the cache
 //! dir is `<data dir>/compiled` unless the operator names another),
-//! and loaded memory-mapped.
+//! and loaded memory-mapped. The folders and files are owner-only
+//! (`rwx------`, `rw-------`).
 //!
 //! Invariant: only this module writes the cache, and it only ever deserializes
 //! files it wrote itself from uploads it validated. A compiled artifact supplied
@@ -25,7 +26,9 @@ impl CompiledCache {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let dir = cache_dir.join(format!("{:016x}", hasher.finish()));
-        std::fs::create_dir_all(&dir)?;
+        // Owner-only, as the rest of the data directory (`privacy::files`).
+        crate::privacy::files::create_private_dir_all(cache_dir)?;
+        crate::privacy::files::create_private_dir_all(&dir)?;
         Ok(CompiledCache { dir })
     }
 
@@ -53,7 +56,7 @@ impl CompiledCache {
         }
         let compiled = engine.precompile_component(wasm)?;
         let temporary = self.dir.join(format!("{sha256}.{}.tmp", uuid::Uuid::new_v4().simple()));
-        std::fs::write(&temporary, &compiled)?;
+        crate::privacy::files::write_private_file(&temporary, &compiled)?;
         std::fs::rename(&temporary, &path)?;
         self.load(engine, &path)
     }

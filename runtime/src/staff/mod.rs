@@ -183,7 +183,7 @@ pub async fn sign_in(
     if !verify_off_thread(password.to_string(), phc).await {
         return Err(StaffError::WrongCredentials);
     }
-    if let Some(secret) = rows::totp_secret(db, &member.id).await? {
+    if let Some(secret) = rows::totp_secret(db, &member.business_id, &member.id).await? {
         let Some(code) = code.filter(|c| !c.trim().is_empty()) else { return Err(StaffError::CodeRequired) };
         take_code(db, &member.id, &secret, code).await?;
     }
@@ -255,7 +255,7 @@ pub async fn remove(db: &Db, actor: &StaffMember, member_id: &str) -> Result<(),
 
 /// Whether `member` has a second factor.
 pub async fn has_totp(db: &Db, member: &StaffMember) -> Result<bool, StaffError> {
-    Ok(rows::totp_secret(db, &member.id).await?.is_some())
+    Ok(rows::totp_secret(db, &member.business_id, &member.id).await?.is_some())
 }
 
 /// Turns the second factor on with `secret` (base32, as [`totp::new_secret`]
@@ -266,14 +266,14 @@ pub async fn enable_totp(db: &Db, member: &StaffMember, secret: &str, code: &str
     }
     let key = totp::base32_decode(secret).filter(|key| key.len() >= 10).ok_or(StaffError::WrongCode)?;
     let step = totp::matching_step(&key, code, ids::now_ms() / 1000).ok_or(StaffError::WrongCode)?;
-    Ok(rows::set_totp(db, &member.id, Some(secret.trim()), Some(step)).await?)
+    Ok(rows::set_totp(db, &member.business_id, &member.id, Some(secret.trim()), Some(step)).await?)
 }
 
 /// Turns the second factor off, with a current `code` from it.
 pub async fn disable_totp(db: &Db, member: &StaffMember, code: &str) -> Result<(), StaffError> {
-    let secret = rows::totp_secret(db, &member.id).await?.ok_or(StaffError::TotpOff)?;
+    let secret = rows::totp_secret(db, &member.business_id, &member.id).await?.ok_or(StaffError::TotpOff)?;
     take_code(db, &member.id, &secret, code).await?;
-    Ok(rows::set_totp(db, &member.id, None, None).await?)
+    Ok(rows::set_totp(db, &member.business_id, &member.id, None, None).await?)
 }
 
 /// Checks `code` against the member's `secret` and takes its step, so the

@@ -1,13 +1,14 @@
 //! Machine API keys with a scope, stored only as their hash. The business's
 //! own key (on `businesses`) stays a full key; these are the lesser ones an
-//! owner or admin gives an integration.
+//! owner or admin gives an integration. Making and revoking one is recorded
+//! in the business's audit trail (`secret.changed`).
 
 use serde::Serialize;
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::businesses::{self, Business, serialize_time};
-use super::{Db, StoreError, StoreResult};
+use super::{Db, StoreError, StoreResult, audit};
 use crate::domain::staff::Scope;
 use crate::ids;
 
@@ -42,6 +43,10 @@ pub async fn create(db: &Db, business_id: &str, name: &str, scope: Scope) -> Sto
     .bind(now)
     .execute(db.pool())
     .await?;
+    let subject = format!("machine_key {id} created");
+    let entry =
+        audit::Entry { business_id, actor: "business", action: "secret.changed", subject: &subject, outcome: "ok" };
+    audit::append(db, entry).await?;
     Ok((ApiKey { id, name: name.to_string(), scope, created_at: now }, secret))
 }
 
@@ -64,6 +69,12 @@ pub async fn revoke(db: &Db, business_id: &str, id: &str) -> StoreResult<bool> {
             .bind(ids::now_ms())
             .execute(db.pool())
             .await?;
+    if done.rows_affected() == 1 {
+        let subject = format!("machine_key {id} revoked");
+        let entry =
+            audit::Entry { business_id, actor: "business", action: "secret.changed", subject: &subject, outcome: "ok" };
+        audit::append(db, entry).await?;
+    }
     Ok(done.rows_affected() == 1)
 }
 

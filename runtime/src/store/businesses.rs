@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
-use super::{Db, StoreError, StoreResult, Stored};
+use super::{Db, StoreError, StoreResult, Stored, audit};
 use crate::automations::Automations;
 use crate::grants::{Capability, PluginLimits};
 use crate::ids;
@@ -196,6 +196,16 @@ pub async fn rotate_api_key(db: &Db, id: &str) -> StoreResult<Option<String>> {
         .bind(ids::hash_secret(&api_key))
         .execute(db.pool())
         .await?;
+    if done.rows_affected() == 1 {
+        let entry = audit::Entry {
+            business_id: id,
+            actor: "operator",
+            action: "secret.changed",
+            subject: "api_key",
+            outcome: "ok",
+        };
+        audit::append(db, entry).await?;
+    }
     Ok((done.rows_affected() == 1).then_some(api_key))
 }
 
@@ -209,7 +219,14 @@ pub async fn activate_plugin(db: &Db, business_id: &str, version_id: &str) -> St
     .bind(version_id)
     .execute(db.pool())
     .await?;
-    Ok(())
+    audit_activation(db, business_id, version_id).await
+}
+
+/// Records an activation in the business's audit trail.
+async fn audit_activation(db: &Db, business_id: &str, version_id: &str) -> StoreResult<()> {
+    let entry =
+        audit::Entry { business_id, actor: "business", action: "plugin.activated", subject: version_id, outcome: "ok" };
+    audit::append(db, entry).await
 }
 
 /// Makes a version that just finished compiling the active one, unless the
@@ -225,7 +242,11 @@ pub async fn activate_plugin_unless_newer(db: &Db, business_id: &str, version_id
     .bind(version_id)
     .execute(db.pool())
     .await?;
-    Ok(done.rows_affected() == 1)
+    let activated = done.rows_affected() == 1;
+    if activated {
+        audit_activation(db, business_id, version_id).await?;
+    }
+    Ok(activated)
 }
 
 /// Counts one more consecutive failure of the active plugin `version_id`, and

@@ -1,5 +1,7 @@
 //! Transport channels of businesses: for now, one WhatsApp Cloud API number
 //! per business (its ids, its Meta app's secrets, and where the Graph API is).
+//! The secrets are sealed under the business's secrets key (`store::data_keys`),
+//! bound to their column and business, and opened when a channel is read.
 //!
 //! *Cached.* Every webhook and every send needs its channel, which rarely
 //! changes: a channel read is kept for [`CACHED_FOR`] by the node that read
@@ -17,8 +19,10 @@ use serde::Serialize;
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
-use super::{Db, StoreError, StoreResult, is_unique_violation};
+use super::data_keys::KeyOwner;
+use super::{Db, StoreError, StoreResult, audit, is_unique_violation};
 use crate::ids;
+use crate::privacy::Binding;
 
 /// A business's WhatsApp number. Secrets are never serialized.
 #[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
@@ -110,6 +114,13 @@ const COLUMNS: &str = "business_id, phone_number_id, app_secret, verify_token, a
 
 /// Creates or replaces the business's WhatsApp channel.
 pub async fn put_whatsapp(db: &Db, channel: &WhatsAppChannel) -> StoreResult<WhatsAppChannel> {
+    let business = channel.business_id.as_str();
+    let app_secret =
+        db.seal(business, KeyOwner::Secrets, secret_at("app_secret", business), &channel.app_secret).await?;
+    let verify_token =
+        db.seal(business, KeyOwner::Secrets, secret_at("verify_token", business), &channel.verify_token).await?;
+    let access_token =
+        db.seal(business, KeyOwner::Secrets, secret_at("access_token", business), &channel.access_token).await?;
     let saved = sqlx::query(
         "INSERT INTO whatsapp_channels (business_id, phone_number_id, app_secret, verify_token, access_token, \
          graph_base_url, catalog_id, rate_per_second, created_at, waba_id) \
@@ -119,9 +130,9 @@ pub async fn put_whatsapp(db: &Db, channel: &WhatsAppChannel) -> StoreResult<Wha
     )
     .bind(&channel.business_id)
     .bind(&channel.phone_number_id)
-    .bind(&channel.app_secret)
-    .bind(&channel.verify_token)
-    .bind(&channel.access_token)
+    .bind(&app_secret)
+    .bind(&verify_token)
+    .bind(&access_token)
     .bind(&channel.graph_base_url)
     .bind(&channel.catalog_id)
     .bind(channel.rate_per_second)
@@ -137,7 +148,10 @@ pub async fn put_whatsapp(db: &Db, channel: &WhatsAppChannel) -> StoreResult<Wha
             channel.phone_number_id
         ))),
         Err(e) => Err(e.into()),
-        Ok(_) => Ok(channel.clone()),
+        Ok(_) => {
+            audit_secrets(db, business, "whatsapp channel secrets").await?;
+            Ok(channel.clone())
+        }
     }
 }
 
@@ -152,6 +166,10 @@ pub async fn whatsapp(db: &Db, business_id: &str) -> StoreResult<Option<WhatsApp
             .bind(business_id)
             .fetch_optional(db.pool())
             .await?;
+    let found = match found {
+        Some(channel) => Some(open_secrets(db, channel).await?),
+        None => None,
+    };
     if let Some(channel) = &found {
         db.channel_cache().keep(channel, generation);
     }
@@ -163,6 +181,9 @@ pub async fn delete_whatsapp(db: &Db, business_id: &str) -> StoreResult<bool> {
         sqlx::query("DELETE FROM whatsapp_channels WHERE business_id = $1").bind(business_id).execute(db.pool()).await;
     db.channel_cache().forget();
     let done = done?;
+    if done.rows_affected() == 1 {
+        audit_secrets(db, business_id, "whatsapp channel secrets removed").await?;
+    }
     Ok(done.rows_affected() == 1)
 }
 
@@ -178,10 +199,36 @@ pub async fn whatsapp_by_phone_number(db: &Db, phone_number_id: &str) -> StoreRe
             .bind(phone_number_id)
             .fetch_optional(db.pool())
             .await?;
+    let found = match found {
+        Some(channel) => Some(open_secrets(db, channel).await?),
+        None => None,
+    };
     if let Some(channel) = &found {
         db.channel_cache().keep(channel, generation);
     }
     Ok(found)
+}
+
+/// Records a change of the channel's secrets (never the secrets) in the trail.
+async fn audit_secrets(db: &Db, business_id: &str, subject: &str) -> StoreResult<()> {
+    let entry = audit::Entry { business_id, actor: "business", action: "secret.changed", subject, outcome: "ok" };
+    audit::append(db, entry).await
+}
+
+/// Where a channel's secret `column` is sealed.
+fn secret_at<'a>(column: &'a str, business_id: &'a str) -> Binding<'a> {
+    Binding::new("whatsapp_channels", column, business_id)
+}
+
+/// The channel with its secrets opened (sealed under the business's secrets key).
+async fn open_secrets(db: &Db, mut channel: WhatsAppChannel) -> StoreResult<WhatsAppChannel> {
+    let business = channel.business_id.clone();
+    channel.app_secret = db.open_required(&business, secret_at("app_secret", &business), &channel.app_secret).await?;
+    channel.verify_token =
+        db.open_required(&business, secret_at("verify_token", &business), &channel.verify_token).await?;
+    channel.access_token =
+        db.open_required(&business, secret_at("access_token", &business), &channel.access_token).await?;
+    Ok(channel)
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //!
 //! A customer is known to a business by a pseudonym (see `chat::pseudonym`);
 //! the handle (phone number, chat handle) is kept here for the transports and
-//! never handed to a plugin. A conversation numbers its messages 1, 2, 3... so
+//! never handed to a plugin. The handle and every message body are sealed
+//! under the customer's data key (`store::data_keys`), the handle found by its
+//! blind index only. A conversation numbers its messages 1, 2, 3... so
 //! history reads back in the order it happened.
 
 use serde::Serialize;
@@ -10,10 +12,12 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
+use super::data_keys::KeyOwner;
 use super::usage::{self, UsageFact};
-use super::{Db, StoreResult, Stored, outbox, stored_state};
+use super::{Db, StoreError, StoreResult, Stored, outbox, stored_state};
 use crate::domain::billing::Metric;
 use crate::ids;
+use crate::privacy::Binding;
 
 #[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct Conversation {
@@ -98,7 +102,9 @@ const CONVERSATION_COLUMNS: &str =
     "id, customer_id, channel, locale, handling, agent, away_sent_at, message_count, last_message_at";
 
 /// Finds or creates the conversation of a customer on a channel, recording the
-/// customer's handle under their pseudonym the first time.
+/// customer's handle under their pseudonym: the handle they last wrote from,
+/// which is where replies go (their new number, or their business-scoped user
+/// id when WhatsApp withholds the number).
 pub async fn open(
     db: &Db,
     business_id: &str,
@@ -108,15 +114,22 @@ pub async fn open(
     locale: &str,
 ) -> StoreResult<Conversation> {
     let now = ids::now_ms();
+    // The handle only sealed under the customer's key, and its blind index
+    // to find it by (see `privacy`).
+    let row = customer_row(business_id, customer_id);
+    let sealed = db.seal(business_id, KeyOwner::Customer(customer_id), customer_handle_at(&row), handle).await?;
+    let index = db.blind_index(business_id, handle).await?;
     sqlx::query(
-        "INSERT INTO customers (business_id, id, channel, handle, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (business_id, id) DO NOTHING",
+        "INSERT INTO customers (business_id, id, channel, handle, handle_index, created_at) VALUES ($1, $2, $3, $4, $6, $5) \
+         ON CONFLICT (business_id, id) DO UPDATE SET handle = excluded.handle, handle_index = excluded.handle_index \
+         WHERE customers.handle_index IS NULL OR customers.handle_index <> excluded.handle_index",
     )
     .bind(business_id)
     .bind(customer_id)
     .bind(channel)
-    .bind(handle)
+    .bind(&sealed)
     .bind(now)
+    .bind(&index)
     .execute(db.pool())
     .await?;
     sqlx::query(
@@ -148,6 +161,18 @@ pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Con
         .bind(id)
         .fetch_optional(db.pool())
         .await?)
+}
+
+/// Every conversation of one customer (for their export), oldest first.
+pub async fn of_customer(db: &Db, business_id: &str, customer_id: &str) -> StoreResult<Vec<Conversation>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND customer_id = $2 \
+         ORDER BY created_at, id"
+    ))
+    .bind(business_id)
+    .bind(customer_id)
+    .fetch_all(db.pool())
+    .await?)
 }
 
 /// The most recent conversation of the customer whose pseudonym is `customer_id`.
@@ -229,6 +254,21 @@ pub async fn append_sending(
     }
     let now = ids::now_ms();
     let count = i64::try_from(bodies.len()).unwrap_or(i64::MAX);
+    // Sealed before the transaction: a key may need a query of its own, and
+    // SQLite's one connection is the transaction's.
+    let customer_id = customer_of(db, business_id, conversation_id).await?;
+    let owner = KeyOwner::Customer(&customer_id);
+    let mut sealed = Vec::with_capacity(bodies.len());
+    for (n, body) in bodies.iter().enumerate() {
+        let id = ids::new_id("msg");
+        let sealed_body = db.seal(business_id, owner, Binding::new("messages", "body", &id), &body.to_string()).await?;
+        let message_sends = match outgoing.sends {
+            Some((_, sends)) => sends.get(n).map_or(&[][..], Vec::as_slice),
+            None => &[][..],
+        };
+        let sealed_sends = outbox::seal_sends(db, business_id, owner, message_sends).await?;
+        sealed.push((id, sealed_body, sealed_sends));
+    }
     let mut tx = db.pool().begin().await?;
     // An inbound message also opens (or renews) WhatsApp's 24-hour window.
     let last: i64 = sqlx::query_scalar(
@@ -242,8 +282,7 @@ pub async fn append_sending(
     .fetch_one(&mut *tx)
     .await?;
     let mut stored = Vec::with_capacity(bodies.len());
-    for (n, (seq, body)) in (last - count + 1..).zip(bodies).enumerate() {
-        let id = ids::new_id("msg");
+    for ((seq, body), (id, sealed_body, sealed_sends)) in (last - count + 1..).zip(bodies).zip(sealed) {
         sqlx::query(
             "INSERT INTO messages (id, conversation_id, business_id, seq, direction, author, body, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -254,14 +293,13 @@ pub async fn append_sending(
         .bind(seq)
         .bind(direction.as_str())
         .bind(author.as_str())
-        .bind(body.to_string())
+        .bind(&sealed_body)
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        if let Some((channel, sends)) = outgoing.sends {
+        if let Some((channel, _)) = outgoing.sends {
             let target = outbox::Target { business_id, conversation_id, channel };
-            let message_sends = sends.get(n).map_or(&[][..], Vec::as_slice);
-            outbox::insert(&mut tx, target, &id, seq, message_sends, now).await?;
+            outbox::insert(&mut tx, target, &id, seq, &sealed_sends, now).await?;
         }
         if let Some(metric) = outgoing.meter {
             let fact = UsageFact { occurred_at: now, ..UsageFact::new(business_id, metric, "message", &id, 1) };
@@ -291,7 +329,7 @@ pub async fn messages(
     after_seq: i64,
     limit: u32,
 ) -> StoreResult<Vec<Message>> {
-    Ok(sqlx::query_as(
+    let rows: Vec<SealedMessage> = sqlx::query_as(
         "SELECT id, seq, direction, author, body, created_at FROM messages \
          WHERE business_id = $1 AND conversation_id = $2 AND seq > $3 ORDER BY seq LIMIT $4",
     )
@@ -300,7 +338,75 @@ pub async fn messages(
     .bind(after_seq)
     .bind(i64::from(limit))
     .fetch_all(db.pool())
-    .await?)
+    .await?;
+    let mut messages = Vec::with_capacity(rows.len());
+    for row in rows {
+        messages.push(row.open(db, business_id).await?);
+    }
+    Ok(messages)
+}
+
+/// A message as stored, its body sealed.
+#[derive(Debug, FromRow)]
+struct SealedMessage {
+    id: String,
+    seq: i64,
+    #[sqlx(try_from = "String")]
+    direction: Direction,
+    #[sqlx(try_from = "String")]
+    author: Author,
+    body: String,
+    created_at: i64,
+}
+
+impl SealedMessage {
+    /// The message with its body opened; a body whose customer was erased
+    /// (or erased by retention) reads as [`erased_body`].
+    async fn open(self, db: &Db, business_id: &str) -> StoreResult<Message> {
+        let opened = if self.body.is_empty() {
+            None
+        } else {
+            db.open(business_id, Binding::new("messages", "body", &self.id), &self.body).await?
+        };
+        let body = match opened {
+            Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("message body: {e}")))?,
+            None => erased_body(),
+        };
+        Ok(Message {
+            id: self.id,
+            seq: self.seq,
+            direction: self.direction,
+            author: self.author,
+            body,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// What a message whose text was erased shows: its kind, no content.
+pub fn erased_body() -> serde_json::Value {
+    serde_json::json!({"type": "erased"})
+}
+
+/// The row id a customer's sealed columns are bound to.
+pub(crate) fn customer_row(business_id: &str, customer_id: &str) -> String {
+    format!("{business_id}/{customer_id}")
+}
+
+/// Where a customer's handle is sealed.
+pub(crate) fn customer_handle_at(row: &str) -> Binding<'_> {
+    Binding::new("customers", "handle", row)
+}
+
+/// The pseudonym of a conversation's customer.
+pub(super) async fn customer_of(db: &Db, business_id: &str, conversation_id: &str) -> StoreResult<String> {
+    let customer: Option<String> =
+        sqlx::query_scalar("SELECT customer_id FROM conversations WHERE business_id = $1 AND id = $2")
+            .bind(business_id)
+            .bind(conversation_id)
+            .fetch_optional(db.pool())
+            .await?;
+    customer.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
 }
 
 /// Who handles a conversation: its handling and, for [`Handling::Agent`], the

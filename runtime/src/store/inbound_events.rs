@@ -2,12 +2,22 @@
 //! the webhook is acknowledged and processed afterwards by a worker. The
 //! transport's message id is unique per business and channel, so a delivery
 //! the transport retries is recorded once and answered once. Claimed with
-//! `FOR UPDATE SKIP LOCKED` on PostgreSQL, under a lease.
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL, under a lease. The payload is
+//! sealed while it waits and purged once processed; the sender is kept as a
+//! blind index only.
 
 use sqlx::FromRow;
 
+use super::data_keys::KeyOwner;
 use super::{Db, StoreResult, queue, stored_state};
 use crate::ids;
+use crate::privacy::Binding;
+
+/// Where an event's payload is sealed (under the business's secrets key: the
+/// customer is not known yet when it arrives).
+fn payload_at(id: &str) -> Binding<'_> {
+    Binding::new("inbound_events", "payload", id)
+}
 
 stored_state! {
     /// Where an inbound event stands. Only `pending` events are claimed.
@@ -65,7 +75,9 @@ pub async fn record(db: &Db, new: NewEvent<'_>) -> StoreResult<bool> {
 pub async fn record_claimed(db: &Db, new: NewEvent<'_>, lease_until: i64) -> StoreResult<Option<ClaimedEvent>> {
     let id = ids::new_id("ine");
     let now = ids::now_ms();
-    let sender_key = ids::hash_secret(&format!("{}:{}", new.channel, new.sender));
+    // Keyed, so the queue cannot be searched for a phone number (see `privacy`).
+    let sender_key = db.blind_index(new.business_id, &format!("{}:{}", new.channel, new.sender)).await?;
+    let sealed = db.seal(new.business_id, KeyOwner::Secrets, payload_at(&id), new.payload).await?;
     let inserted = sqlx::query(
         "INSERT INTO inbound_events (id, business_id, channel, external_id, payload, state, attempts, next_attempt_at, \
          created_at, sender_key) VALUES ($1, $2, $3, $4, $5, $8, 0, $6, $7, $9) \
@@ -75,7 +87,7 @@ pub async fn record_claimed(db: &Db, new: NewEvent<'_>, lease_until: i64) -> Sto
     .bind(new.business_id)
     .bind(new.channel)
     .bind(new.external_id)
-    .bind(new.payload)
+    .bind(&sealed)
     .bind(lease_until)
     .bind(now)
     .bind(EventState::Pending.as_str())
@@ -141,6 +153,9 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
     .await?;
     // RETURNING does not keep the subquery's order.
     claimed.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    for event in &mut claimed {
+        event.payload = db.open(&event.business_id, payload_at(&event.id), &event.payload).await?.unwrap_or_default();
+    }
     Ok(claimed.into_iter().map(|event| ClaimedEvent { held_until: lease_until, ..event }).collect())
 }
 
@@ -162,12 +177,17 @@ pub async fn renew_lease(db: &Db, event: &mut ClaimedEvent, until: i64) -> Store
     Ok(false)
 }
 
+/// Settles a processed event, purging its payload: the message is in its
+/// conversation now, and the raw event (phone number, profile name, text) is
+/// kept no longer than it is needed.
 pub async fn mark_done(db: &Db, id: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE inbound_events SET state = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1")
-        .bind(id)
-        .bind(EventState::Done.as_str())
-        .execute(db.pool())
-        .await?;
+    sqlx::query(
+        "UPDATE inbound_events SET state = $2, attempts = attempts + 1, last_error = NULL, payload = '' WHERE id = $1",
+    )
+    .bind(id)
+    .bind(EventState::Done.as_str())
+    .execute(db.pool())
+    .await?;
     Ok(())
 }
 

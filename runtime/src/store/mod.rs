@@ -6,11 +6,15 @@
 //! and flags, TEXT ids. Connections are never held across a plugin call.
 
 pub mod api_keys;
+pub mod audit;
 pub mod businesses;
 pub mod carts;
 pub mod channels;
 pub mod collection;
 pub mod conversations;
+pub mod customer_data;
+pub mod customer_handles;
+pub mod data_keys;
 pub mod idempotency;
 pub mod images;
 pub mod inbound_events;
@@ -24,6 +28,7 @@ pub mod plugin_events;
 pub mod plugins;
 pub mod products;
 pub mod queue;
+pub mod retention;
 pub mod sandbox_charges;
 pub mod staff;
 pub mod usage;
@@ -38,6 +43,7 @@ use sqlx::error::BoxDynError;
 use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 
 use crate::grants::Capability;
+use crate::privacy::{KeySource, Keyring};
 
 /// Errors from the storage layer. Constraint violations whose meaning is known
 /// are translated where they happen (see [`StoreError::Conflict`]).
@@ -52,6 +58,15 @@ pub enum StoreError {
     Conflict(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A sealed value did not open, or a key could not be made or unwrapped.
+    #[error("sealed data: {0}")]
+    Sealing(#[from] crate::privacy::PrivacyError),
+    /// The key-encryption key could not be had: the node does not start.
+    #[error("{0}")]
+    Key(#[from] crate::privacy::KekError),
+    /// The embedded database's files could not be made owner-only.
+    #[error("cannot make the database files owner-only: {0}")]
+    Files(#[from] std::io::Error),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -70,16 +85,36 @@ pub struct Db {
     backend: Backend,
     /// Channels as recently read (see [`channels`]).
     channels: std::sync::Arc<channels::Cache>,
+    /// The key-encryption key and the cache of unwrapped data keys (see
+    /// [`data_keys`]).
+    keys: std::sync::Arc<Keyring>,
 }
 
 impl Db {
     /// Connects to `database_url`, or to `bottega.db` in `data_dir` when there is
-    /// none, and applies the migrations.
+    /// none, and applies the migrations; the key-encryption key is the
+    /// default one (see [`Db::connect_with`]).
     pub async fn connect(database_url: Option<&str>, data_dir: &Path) -> StoreResult<Db> {
+        Db::connect_with(database_url, data_dir, &KeySource::Default, None).await
+    }
+
+    /// Connects as [`Db::connect`] does, with the key-encryption key `key`
+    /// names. SQLite's default key is generated in `data_dir` on first start
+    /// (and said so in the log); PostgreSQL needs one named. The embedded
+    /// database and its WAL and shared-memory files are owner-only, and SQLite
+    /// overwrites what it deletes (`secure_delete`). `previous`, during a
+    /// rotation, is the key-encryption key data keys may still be wrapped by.
+    pub async fn connect_with(
+        database_url: Option<&str>,
+        data_dir: &Path,
+        key: &KeySource,
+        previous: Option<&KeySource>,
+    ) -> StoreResult<Db> {
         sqlx::any::install_default_drivers();
+        let embedded = data_dir.join("bottega.db");
         let url = match database_url {
             Some(url) => url.to_string(),
-            None => format!("sqlite://{}?mode=rwc", data_dir.join("bottega.db").display()),
+            None => format!("sqlite://{}?mode=rwc", embedded.display()),
         };
         let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
@@ -90,6 +125,23 @@ impl Db {
                 "DATABASE_URL must start with postgres:// or sqlite:".into(),
             )));
         };
+        let loaded = crate::privacy::kek::load(key, data_dir, backend == Backend::Sqlite)?;
+        let previous = match previous {
+            Some(source) => Some(crate::privacy::kek::load(source, data_dir, false)?.kek),
+            None => None,
+        };
+        if let Some(path) = &loaded.generated {
+            tracing::warn!(
+                path = %path.display(),
+                kek = loaded.kek.id(),
+                "generated a key-encryption key for the embedded database; keep a copy of it apart from the database (without it nothing sealed can be read), or name your own with --key-file"
+            );
+        }
+        if database_url.is_none() {
+            // Created owner-only before SQLite opens it: its WAL and
+            // shared-memory files take the database file's mode.
+            crate::privacy::files::create_private_file(&embedded)?;
+        }
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         let pool = match backend {
             // SQLite allows one writer at a time; one connection (in WAL mode)
@@ -100,7 +152,8 @@ impl Db {
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                                 PRAGMA secure_delete = ON;",
                             )
                             .await?;
                             Ok(())
@@ -111,8 +164,19 @@ impl Db {
             }
             Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
         };
+        if database_url.is_none() {
+            // Files an earlier version left readable by others.
+            for suffix in ["", "-wal", "-shm"] {
+                crate::privacy::files::make_private(&data_dir.join(format!("bottega.db{suffix}")))?;
+            }
+        }
         sqlx::migrate!("./migrations").run(&pool).await?;
-        let db = Db { pool, backend, channels: Default::default() };
+        let mut keyring = Keyring::new(loaded.kek, crate::privacy::DEFAULT_CACHED_KEYS);
+        if let Some(previous) = previous {
+            keyring = keyring.with_previous(previous);
+        }
+        let keys = std::sync::Arc::new(keyring);
+        let db = Db { pool, backend, channels: Default::default(), keys };
         // What portable SQL cannot say: finalised invoices refuse changes.
         invoices::install_immutability(&db).await?;
         Ok(db)
@@ -128,6 +192,11 @@ impl Db {
 
     pub(crate) fn channel_cache(&self) -> &channels::Cache {
         &self.channels
+    }
+
+    /// The node's keys: the key-encryption key and the unwrapped data keys.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keys
     }
 
     /// Closes every connection; used on shutdown.

@@ -4,16 +4,21 @@
 //! crash. In order: a row is claimed only when no earlier row of its
 //! conversation is still pending, so a reply never overtakes an earlier one,
 //! even with several runtime nodes (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+//! A send's body is sealed under its customer's key, bound to the send's id;
+//! the recipient is the customer's sealed handle, joined in and opened when
+//! the send is claimed.
 
 use serde::Serialize;
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
+use super::data_keys::KeyOwner;
 use super::usage::{self, UsageFact};
-use super::{Db, StoreResult, Stored, queue, stored_state};
+use super::{Db, StoreError, StoreResult, Stored, queue, stored_state};
 use crate::domain::billing::SendCharge;
 use crate::ids;
+use crate::privacy::Binding;
 
 /// A queued send as the business sees it.
 #[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
@@ -96,6 +101,8 @@ pub struct ClaimedSend {
     pub id: String,
     pub business_id: String,
     pub conversation_id: String,
+    /// The customer's pseudonym (whose key the body and handle are sealed under).
+    pub customer_id: String,
     pub channel: String,
     pub body: String,
     pub attempts: i64,
@@ -128,6 +135,37 @@ pub struct Target<'a> {
     pub channel: &'a str,
 }
 
+/// A send sealed for the queue: its id and its body sealed under the
+/// customer's key, bound to that id.
+#[derive(Debug)]
+pub(super) struct SealedSend {
+    id: String,
+    body: String,
+    adaptation: Option<String>,
+}
+
+/// Seals `sends` for the queue, before the transaction that queues them (a
+/// key may need a query of its own).
+pub(super) async fn seal_sends(
+    db: &Db,
+    business_id: &str,
+    owner: KeyOwner<'_>,
+    sends: &[NewSend],
+) -> StoreResult<Vec<SealedSend>> {
+    let mut sealed = Vec::with_capacity(sends.len());
+    for send in sends {
+        let id = ids::new_id("out");
+        let body = db.seal(business_id, owner, body_at(&id), &send.body.to_string()).await?;
+        sealed.push(SealedSend { id, body, adaptation: send.adaptation.clone() });
+    }
+    Ok(sealed)
+}
+
+/// Where a send's body is sealed.
+fn body_at(id: &str) -> Binding<'_> {
+    Binding::new("outbox", "body", id)
+}
+
 /// Queues the sends of message `message_id` (number `message_seq`) inside the
 /// transaction that stores the message, so a message is queued exactly when
 /// it is stored, and in its order.
@@ -136,7 +174,7 @@ pub(super) async fn insert(
     target: Target<'_>,
     message_id: &str,
     message_seq: i64,
-    sends: &[NewSend],
+    sends: &[SealedSend],
     now: i64,
 ) -> StoreResult<()> {
     for (part, send) in sends.iter().enumerate() {
@@ -144,13 +182,13 @@ pub(super) async fn insert(
             "INSERT INTO outbox (id, business_id, conversation_id, message_id, channel, seq, body, state, attempts, \
              next_attempt_at, created_at, adaptation) VALUES ($1, $2, $3, $4, $5, $6, $7, $10, 0, $8, $8, $9)",
         )
-        .bind(ids::new_id("out"))
+        .bind(&send.id)
         .bind(target.business_id)
         .bind(target.conversation_id)
         .bind(message_id)
         .bind(target.channel)
         .bind(send_seq(message_seq, part))
-        .bind(send.body.to_string())
+        .bind(&send.body)
         .bind(now)
         .bind(&send.adaptation)
         .bind(SendState::Pending.as_str())
@@ -182,7 +220,8 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
     }
     let placeholders = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
     let sql = format!(
-        "SELECT o.id, o.business_id, o.conversation_id, o.channel, o.body, o.attempts, cu.handle, c.last_inbound_at \
+        "SELECT o.id, o.business_id, o.conversation_id, c.customer_id, o.channel, o.body, o.attempts, cu.handle, \
+         c.last_inbound_at \
          FROM outbox o JOIN conversations c ON c.id = o.conversation_id \
          JOIN customers cu ON cu.business_id = c.business_id AND cu.id = c.customer_id \
          WHERE o.id IN ({placeholders}) ORDER BY o.conversation_id, o.seq"
@@ -191,7 +230,17 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
     for id in &ids {
         query = query.bind(id);
     }
-    Ok(query.fetch_all(db.pool()).await?)
+    let mut claimed = query.fetch_all(db.pool()).await?;
+    // Opened here, the one place a send's body and recipient are read; a send
+    // of an erased customer (its key gone) opens to nothing and is refused
+    // by the sender as not JSON.
+    for send in &mut claimed {
+        send.body = db.open(&send.business_id, body_at(&send.id), &send.body).await?.unwrap_or_default();
+        let row = super::conversations::customer_row(&send.business_id, &send.customer_id);
+        let at = super::conversations::customer_handle_at(&row);
+        send.recipient = db.open(&send.business_id, at, &send.recipient).await?.unwrap_or_default();
+    }
+    Ok(claimed)
 }
 
 pub async fn mark_sent(db: &Db, id: &str, external_id: Option<&str>) -> StoreResult<()> {
@@ -303,7 +352,7 @@ where
 
 /// A business's queued sends in `state` (all when `None`), newest first.
 pub async fn list(db: &Db, business_id: &str, state: Option<SendState>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
-    Ok(sqlx::query_as(
+    let rows: Vec<SealedEntry> = sqlx::query_as(
         "SELECT o.id, o.conversation_id, o.message_id, o.channel, o.state, o.attempts, o.last_error, o.delivery_status, \
          o.body, o.adaptation, o.pricing_type, o.pricing_category, o.market, o.created_at, \
          u.metric AS usage_metric, u.occurred_at AS usage_at FROM outbox o \
@@ -315,7 +364,59 @@ pub async fn list(db: &Db, business_id: &str, state: Option<SendState>, limit: u
     .bind(state.map(SendState::as_str))
     .bind(i64::from(limit))
     .fetch_all(db.pool())
-    .await?)
+    .await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in rows {
+        // Emptied by the customer's erasure, or its key destroyed: erased.
+        let opened = if row.body.is_empty() { None } else { db.open(business_id, body_at(&row.id), &row.body).await? };
+        let body = match opened {
+            Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("queued send: {e}")))?,
+            None => super::conversations::erased_body(),
+        };
+        entries.push(OutboxEntry {
+            id: row.id,
+            conversation_id: row.conversation_id,
+            message_id: row.message_id,
+            channel: row.channel,
+            state: row.state,
+            attempts: row.attempts,
+            last_error: row.last_error,
+            delivery_status: row.delivery_status,
+            body,
+            adaptation: row.adaptation,
+            pricing_type: row.pricing_type,
+            pricing_category: row.pricing_category,
+            market: row.market,
+            created_at: row.created_at,
+            charge: None,
+            usage_metric: row.usage_metric,
+            usage_at: row.usage_at,
+        });
+    }
+    Ok(entries)
+}
+
+/// A queued send as stored, its body sealed.
+#[derive(Debug, FromRow)]
+struct SealedEntry {
+    id: String,
+    conversation_id: String,
+    message_id: String,
+    channel: String,
+    #[sqlx(try_from = "String")]
+    state: SendState,
+    attempts: i64,
+    last_error: Option<String>,
+    #[sqlx(try_from = "Stored<Option<String>>")]
+    delivery_status: Option<DeliveryStatus>,
+    body: String,
+    adaptation: Option<String>,
+    pricing_type: Option<String>,
+    pricing_category: Option<String>,
+    market: Option<String>,
+    created_at: i64,
+    usage_metric: Option<String>,
+    usage_at: Option<i64>,
 }
 
 /// Puts a dead send back in the queue with fresh attempts; false when it is not dead.

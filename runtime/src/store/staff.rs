@@ -1,4 +1,5 @@
-//! Staff accounts, their invitations and their console sessions, as rows.
+//! Staff accounts, their invitations and their console sessions, as rows
+//! (a second factor's secret sealed under the business's secrets key).
 //! The rules (who may invite whom, passwords, expiry) are `staff`'s; this
 //! module keeps the state, each one-time step (accepting an invitation) as one
 //! conditional UPDATE so two acceptances of one link cannot both win.
@@ -8,8 +9,10 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
+use super::data_keys::KeyOwner;
 use super::{Db, StoreError, StoreResult, is_unique_violation};
 use crate::domain::staff::Role;
+use crate::privacy::Binding;
 
 /// A person of a business, as stored (the password hash stays in its table).
 #[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
@@ -268,21 +271,44 @@ pub async fn close_sessions_of(db: &Db, staff_id: &str) -> StoreResult<u64> {
     Ok(done.rows_affected())
 }
 
-/// A member's TOTP secret (base32), when they set one up.
-pub async fn totp_secret(db: &Db, staff_id: &str) -> StoreResult<Option<String>> {
-    Ok(sqlx::query_scalar::<_, Option<String>>("SELECT totp_secret FROM staff_members WHERE id = $1")
-        .bind(staff_id)
-        .fetch_optional(db.pool())
-        .await?
-        .flatten())
+/// Where a member's TOTP secret is kept (sealed under the business's secrets key).
+fn totp_at(staff_id: &str) -> Binding<'_> {
+    Binding::new("staff_members", "totp_secret", staff_id)
 }
 
-/// Sets (or, with `None`, removes) a member's TOTP secret; `step` is the step
-/// of the code that confirmed it, taken already.
-pub async fn set_totp(db: &Db, staff_id: &str, secret: Option<&str>, step: Option<i64>) -> StoreResult<()> {
-    sqlx::query("UPDATE staff_members SET totp_secret = $2, totp_last_step = $3 WHERE id = $1")
+/// A member's TOTP secret (base32), opened, when they set one up.
+pub async fn totp_secret(db: &Db, business_id: &str, staff_id: &str) -> StoreResult<Option<String>> {
+    let stored = sqlx::query_scalar::<_, Option<String>>(
+        "SELECT totp_secret FROM staff_members WHERE id = $1 AND business_id = $2",
+    )
+    .bind(staff_id)
+    .bind(business_id)
+    .fetch_optional(db.pool())
+    .await?
+    .flatten();
+    match stored {
+        Some(sealed) => Ok(Some(db.open_required(business_id, totp_at(staff_id), &sealed).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Sets (sealed) or, with `None`, removes a member's TOTP secret; `step` is
+/// the step of the code that confirmed it, taken already.
+pub async fn set_totp(
+    db: &Db,
+    business_id: &str,
+    staff_id: &str,
+    secret: Option<&str>,
+    step: Option<i64>,
+) -> StoreResult<()> {
+    let sealed = match secret {
+        Some(secret) => Some(db.seal(business_id, KeyOwner::Secrets, totp_at(staff_id), secret).await?),
+        None => None,
+    };
+    sqlx::query("UPDATE staff_members SET totp_secret = $3, totp_last_step = $4 WHERE id = $1 AND business_id = $2")
         .bind(staff_id)
-        .bind(secret)
+        .bind(business_id)
+        .bind(sealed)
         .bind(step)
         .execute(db.pool())
         .await?;

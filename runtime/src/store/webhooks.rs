@@ -8,8 +8,10 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
-use super::{Db, StoreResult, queue, stored_state};
+use super::data_keys::KeyOwner;
+use super::{Db, StoreResult, audit, queue, stored_state};
 use crate::ids;
+use crate::privacy::Binding;
 
 #[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct Delivery {
@@ -46,14 +48,22 @@ pub struct ClaimedDelivery {
     pub attempts: i64,
 }
 
+/// Sets (or with `None`, clears) the business's endpoint; the secret is
+/// stored sealed under the business's secrets key.
 pub async fn set_endpoint(db: &Db, business_id: &str, url: Option<&str>, secret: Option<&str>) -> StoreResult<()> {
+    let sealed = match secret {
+        Some(secret) => Some(db.seal(business_id, KeyOwner::Secrets, secret_at(business_id), secret).await?),
+        None => None,
+    };
     sqlx::query("UPDATE businesses SET webhook_url = $2, webhook_secret = $3 WHERE id = $1")
         .bind(business_id)
         .bind(url)
-        .bind(secret)
+        .bind(sealed)
         .execute(db.pool())
         .await?;
-    Ok(())
+    let subject = if secret.is_some() { "webhook_secret" } else { "webhook_secret removed" };
+    let entry = audit::Entry { business_id, actor: "business", action: "secret.changed", subject, outcome: "ok" };
+    audit::append(db, entry).await
 }
 
 /// (url, secret) of a business's endpoint, if it set one.
@@ -63,7 +73,14 @@ pub async fn endpoint(db: &Db, business_id: &str) -> StoreResult<Option<(String,
             .bind(business_id)
             .fetch_optional(db.pool())
             .await?;
-    Ok(endpoint.and_then(|(url, secret)| url.zip(secret)))
+    let Some((url, secret)) = endpoint.and_then(|(url, secret)| url.zip(secret)) else { return Ok(None) };
+    let secret = db.open_required(business_id, secret_at(business_id), &secret).await?;
+    Ok(Some((url, secret)))
+}
+
+/// Where a business's webhook secret is sealed.
+fn secret_at(business_id: &str) -> Binding<'_> {
+    Binding::new("businesses", "webhook_secret", business_id)
 }
 
 /// Queues an event for the business's endpoint, in one statement that does

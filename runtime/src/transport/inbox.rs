@@ -268,8 +268,13 @@ impl Inbox {
             whatsapp::CHANNEL => {
                 let payload: Value = serde_json::from_str(&event.payload)
                     .map_err(|e| ChatError::Invalid(format!("stored event: {e}")))?;
-                let handle = inbound::sender(&payload)
-                    .ok_or_else(|| ChatError::Invalid("the message names no sender".into()))?;
+                let (handle, known_as) = inbound::identity(&payload);
+                let handle = handle.ok_or_else(|| ChatError::Invalid("the message names no sender".into()))?;
+                // One person however WhatsApp names them: a phone number and a
+                // business-scoped user id together, or an old and a new number.
+                if known_as.len() > 1 {
+                    self.chat.link_handles(&business, &known_as).await?;
+                }
                 InboundRequest {
                     channel: whatsapp::CHANNEL.into(),
                     handle,

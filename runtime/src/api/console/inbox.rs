@@ -95,6 +95,7 @@ pub async fn thread(
     let conversation = chat::conversation(&app, &business.id, &id).await?;
     let after = (conversation.message_count - SHOWN).max(0);
     let messages = conversations::messages(&app.db, &business.id, &id, after, SHOWN as u32).await?;
+    chat::audit_read(&app, &business.id, &signed.session.member.id, "conversation.read", &id).await?;
     let thread: String = messages.iter().map(message_html).collect();
     let now = crate::ids::now_ms();
 

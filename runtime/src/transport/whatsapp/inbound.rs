@@ -146,6 +146,43 @@ pub fn sender(payload: &Value) -> Option<String> {
         .map(without_nul)
 }
 
+/// Who sent a persisted message: the handle to answer (the sender's phone
+/// number, or their new one after a `user_changed_number` system message, or
+/// their business-scoped user id when there is no number), and every handle
+/// the message names for that one person, to be linked to one customer.
+///
+/// The business-scoped user id (BSUID) is read from `messages[].from_user_id`
+/// and `contacts[].user_id`, as the published payloads carry it
+/// (`inbound/text-bsuid`, `inbound/button-quick-reply-from-user-id`); a
+/// changed number from `messages[].system.wa_id` (`inbound/system-user-changed-number`).
+pub fn identity(payload: &Value) -> (Option<String>, Vec<String>) {
+    let message = &payload["message"];
+    let new_number = (message.pointer("/system/type").and_then(Value::as_str) == Some("user_changed_number"))
+        .then(|| message.pointer("/system/wa_id").and_then(Value::as_str))
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .map(without_nul);
+    let primary = new_number.clone().or_else(|| sender(payload));
+    let mut handles: Vec<String> = Vec::new();
+    let named = [
+        message.get("from"),
+        message.get("from_user_id"),
+        payload.pointer("/contact/wa_id"),
+        payload.pointer("/contact/user_id"),
+    ];
+    for handle in named.into_iter().flatten().filter_map(Value::as_str).filter(|s| !s.is_empty()).map(without_nul) {
+        if !handles.contains(&handle) {
+            handles.push(handle);
+        }
+    }
+    if let Some(number) = new_number
+        && !handles.contains(&number)
+    {
+        handles.push(number);
+    }
+    (primary, handles)
+}
+
 /// What a persisted message asks of the host.
 pub fn to_inbound(payload: &Value) -> Inbound {
     let message = &payload["message"];

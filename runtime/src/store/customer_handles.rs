@@ -1,0 +1,139 @@
+//! One identity per person: the `customer_handles` table maps every handle a
+//! customer of a business was seen by (phone number, business-scoped user id,
+//! web chat account) to one customer, so their pseudonym, conversations and
+//! orders stay one across a new number or a withheld one. Handles are looked
+//! up by blind index only ([`Db::blind_index`]) and kept sealed under the
+//! customer's key.
+
+use super::data_keys::KeyOwner;
+use super::{Db, StoreResult};
+use crate::ids;
+use crate::privacy::Binding;
+
+/// The customer `handle` belongs to in `business_id`; a handle never seen
+/// before becomes `fresh`'s (the pseudonym the caller derived for it), so a
+/// customer who wrote before handles were mapped keeps their pseudonym.
+pub async fn resolve(db: &Db, business_id: &str, handle: &str, fresh: &str) -> StoreResult<String> {
+    let index = db.blind_index(business_id, handle).await?;
+    if let Some(customer) = customer_of(db, business_id, &index).await? {
+        return Ok(customer);
+    }
+    insert(db, business_id, &index, handle, fresh).await?;
+    // Another node may have mapped it first: its mapping stands.
+    Ok(customer_of(db, business_id, &index).await?.unwrap_or_else(|| fresh.to_string()))
+}
+
+/// Maps every one of `handles` (one person's, as one webhook carried them:
+/// a phone number and a business-scoped user id, or an old number and its
+/// new one) to one customer: the customer of the first handle already known,
+/// else `fresh`. A handle that pointed at another customer is moved (that
+/// customer's earlier conversations stay theirs). Returns the customer.
+pub async fn link(db: &Db, business_id: &str, handles: &[&str], fresh: &str) -> StoreResult<String> {
+    let mut indexes = Vec::with_capacity(handles.len());
+    for handle in handles {
+        indexes.push(db.blind_index(business_id, handle).await?);
+    }
+    let mut owner = None;
+    for index in &indexes {
+        if let Some(customer) = customer_of(db, business_id, index).await? {
+            owner = Some(customer);
+            break;
+        }
+    }
+    let owner = owner.unwrap_or_else(|| fresh.to_string());
+    for (handle, index) in handles.iter().zip(&indexes) {
+        match customer_of(db, business_id, index).await? {
+            Some(customer) if customer == owner => {}
+            Some(_) => {
+                // Sealed under the other customer's key: sealed again under the owner's.
+                sqlx::query("DELETE FROM customer_handles WHERE business_id = $1 AND handle_index = $2")
+                    .bind(business_id)
+                    .bind(index)
+                    .execute(db.pool())
+                    .await?;
+                insert(db, business_id, index, handle, &owner).await?;
+            }
+            None => insert(db, business_id, index, handle, &owner).await?,
+        }
+    }
+    Ok(owner)
+}
+
+/// The customer a handle belongs to, if it was ever seen (any business API
+/// lookup by handle goes through here).
+pub async fn find(db: &Db, business_id: &str, handle: &str) -> StoreResult<Option<String>> {
+    let index = db.blind_index(business_id, handle).await?;
+    if let Some(customer) = customer_of(db, business_id, &index).await? {
+        return Ok(Some(customer));
+    }
+    // A customer who wrote before handles were mapped.
+    Ok(sqlx::query_scalar("SELECT id FROM customers WHERE business_id = $1 AND handle_index = $2")
+        .bind(business_id)
+        .bind(&index)
+        .fetch_optional(db.pool())
+        .await?)
+}
+
+/// Every handle of a customer, opened (for their export); `None` for one
+/// whose key is gone.
+pub async fn handles_of(db: &Db, business_id: &str, customer_id: &str) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT handle_index, handle FROM customer_handles WHERE business_id = $1 AND customer_id = $2 \
+         ORDER BY created_at, handle_index",
+    )
+    .bind(business_id)
+    .bind(customer_id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut handles = Vec::with_capacity(rows.len());
+    for (index, sealed) in rows {
+        let row = row_of(business_id, &index);
+        if let Some(handle) = db.open(business_id, handle_at(&row), &sealed).await? {
+            handles.push(handle);
+        }
+    }
+    Ok(handles)
+}
+
+/// Forgets every handle of a customer (their erasure).
+pub async fn delete_customer(db: &Db, business_id: &str, customer_id: &str) -> StoreResult<u64> {
+    let done = sqlx::query("DELETE FROM customer_handles WHERE business_id = $1 AND customer_id = $2")
+        .bind(business_id)
+        .bind(customer_id)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected())
+}
+
+async fn customer_of(db: &Db, business_id: &str, index: &str) -> StoreResult<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT customer_id FROM customer_handles WHERE business_id = $1 AND handle_index = $2")
+        .bind(business_id)
+        .bind(index)
+        .fetch_optional(db.pool())
+        .await?)
+}
+
+async fn insert(db: &Db, business_id: &str, index: &str, handle: &str, customer_id: &str) -> StoreResult<()> {
+    let row = row_of(business_id, index);
+    let sealed = db.seal(business_id, KeyOwner::Customer(customer_id), handle_at(&row), handle).await?;
+    sqlx::query(
+        "INSERT INTO customer_handles (business_id, handle_index, customer_id, handle, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (business_id, handle_index) DO NOTHING",
+    )
+    .bind(business_id)
+    .bind(index)
+    .bind(customer_id)
+    .bind(&sealed)
+    .bind(ids::now_ms())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+fn row_of(business_id: &str, index: &str) -> String {
+    format!("{business_id}/{index}")
+}
+
+fn handle_at(row: &str) -> Binding<'_> {
+    Binding::new("customer_handles", "handle", row)
+}
