@@ -306,6 +306,24 @@ mod tests {
     }
 
     #[test]
+    fn a_route_needs_what_its_method_and_path_say() {
+        for (method, path, need) in [
+            (Method::GET, "/v1/products", Need::CatalogRead),
+            (Method::PUT, "/v1/products/{id}", Need::CatalogWrite),
+            (Method::POST, "/v1/products/import", Need::CatalogWrite),
+            (Method::POST, "/v1/images", Need::CatalogWrite),
+            (Method::GET, "/v1/productsandmore", Need::Read),
+            (Method::GET, "/v1/orders/{id}", Need::Read),
+            (Method::POST, "/v1/orders/{id}/ship", Need::Write),
+            (Method::GET, "/v1/staff", Need::Team),
+            (Method::POST, "/v1/staff/invitations", Need::Team),
+            (Method::DELETE, "/v1/api-keys/{id}", Need::Team),
+        ] {
+            assert_eq!(route_need(&method, path), need, "{method} {path}");
+        }
+    }
+
+    #[test]
     fn nul_is_found_wherever_it_hides() {
         let nul = |text: &str| json_has_nul(&serde_json::from_str(text).expect("json"));
         assert!(nul(r#"{"a": "x\u0000"}"#));
