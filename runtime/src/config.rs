@@ -64,6 +64,11 @@ pub mod defaults {
     /// Signed WhatsApp deliveries one business's number may bring per minute
     /// (Meta batches; at the default send rate of 80 a second this is plenty).
     pub const WHATSAPP_DELIVERIES_PER_BUSINESS_PER_MINUTE: u32 = 3000;
+    /// Console sign-in attempts per account per minute: after this many (wrong
+    /// passwords, say) the account waits before another is checked.
+    pub const SIGN_INS_PER_ACCOUNT_PER_MINUTE: u32 = 5;
+    /// Console sign-in attempts one client address may make per minute, over every account.
+    pub const SIGN_INS_PER_ADDRESS_PER_MINUTE: u32 = 30;
     /// Who may frame the web chat page (`frame-ancestors`): anyone, since a
     /// shop embeds its chat in its own site. The payment page is never framed.
     pub const WEB_CHAT_FRAME_ANCESTORS: &str = "*";
@@ -202,6 +207,9 @@ pub struct RateLimitConfig {
     pub pay_submits_per_address: u32,
     pub web_chat_connects_per_address: u32,
     pub whatsapp_deliveries_per_business: u32,
+    /// Console sign-in attempts per account (the lockout after wrong passwords).
+    pub sign_ins_per_account: u32,
+    pub sign_ins_per_address: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -211,6 +219,8 @@ impl Default for RateLimitConfig {
             pay_submits_per_address: defaults::PAY_SUBMITS_PER_ADDRESS_PER_MINUTE,
             web_chat_connects_per_address: defaults::WEB_CHAT_CONNECTS_PER_ADDRESS_PER_MINUTE,
             whatsapp_deliveries_per_business: defaults::WHATSAPP_DELIVERIES_PER_BUSINESS_PER_MINUTE,
+            sign_ins_per_account: defaults::SIGN_INS_PER_ACCOUNT_PER_MINUTE,
+            sign_ins_per_address: defaults::SIGN_INS_PER_ADDRESS_PER_MINUTE,
         }
     }
 }

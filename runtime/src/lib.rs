@@ -28,6 +28,7 @@ mod proptests;
 pub mod seed;
 pub mod serve;
 pub mod signing;
+pub mod staff;
 pub mod store;
 pub mod supervisor;
 #[cfg(test)]

@@ -172,6 +172,7 @@ impl ServeArgs {
                     pay_submits_per_address: self.pay_submits_per_address,
                     web_chat_connects_per_address: self.web_chat_connects_per_address,
                     whatsapp_deliveries_per_business: self.whatsapp_deliveries_per_business,
+                    ..RateLimitConfig::default()
                 },
                 trust_forwarded_for: self.trust_forwarded_for,
                 web_chat_frame_ancestors: self.web_chat_frame_ancestors,

@@ -1,9 +1,11 @@
 //! Keyed hashing, owned here: HMAC-SHA256 (the signatures on webhooks to
-//! businesses, WhatsApp's `X-Hub-Signature-256`, customer pseudonyms) and
-//! constant-time comparison of secrets. No other module builds a MAC or
-//! compares a secret byte by byte.
+//! businesses, WhatsApp's `X-Hub-Signature-256`, customer pseudonyms, console
+//! CSRF tokens), HMAC-SHA1 (only for TOTP codes, which RFC 6238 defines with
+//! it) and constant-time comparison of secrets. No other module builds a MAC
+//! or compares a secret byte by byte.
 
 use hmac::{Hmac, Mac};
+use sha1::Sha1;
 use sha2::Sha256;
 
 /// HMAC-SHA256 under `key` of `parts`, concatenated.
@@ -22,6 +24,17 @@ pub fn hmac_sha256_hex(key: &[u8], parts: &[&[u8]]) -> String {
 /// compared in constant time.
 pub fn hmac_sha256_verify(key: &[u8], parts: &[&[u8]], tag: &[u8]) -> bool {
     keyed(key, parts).verify_slice(tag).is_ok()
+}
+
+/// HMAC-SHA1 under `key` of `message`: only for TOTP codes (RFC 6238, whose
+/// authenticator apps compute it so), never for a signature of our own.
+pub fn hmac_sha1(key: &[u8], message: &[u8]) -> [u8; 20] {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = Hmac::<Sha1>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(message);
+    let mut tag = [0u8; 20];
+    tag.copy_from_slice(&mac.finalize().into_bytes());
+    tag
 }
 
 /// True when `a` and `b` are equal, in a time that tells nothing about where
@@ -57,6 +70,13 @@ mod tests {
         assert!(hmac_sha256_verify(key, &[data], &tag));
         assert!(!hmac_sha256_verify(key, &[b"what do ya want for nothing!".as_slice()], &tag));
         assert!(!hmac_sha256_verify(key, &[data], &tag[..16]), "a truncated tag is refused");
+    }
+
+    /// RFC 2202, test case 2.
+    #[test]
+    fn hmac_sha1_matches_the_published_vector() {
+        let tag = hmac_sha1(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(hex::encode(tag), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
     }
 
     #[test]

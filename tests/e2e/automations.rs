@@ -58,13 +58,15 @@ async fn a_shop_without_a_bot_greets_says_it_is_away_and_waits_for_a_person(app:
     assert_eq!(none, json!([]));
 
     // Maria takes it; Luis cannot take it from her.
+    let maria = app.staff(&shop, "maria", "agent").await;
+    let luis = app.staff(&shop, "luis", "agent").await;
     let take = format!("/v1/conversations/{conversation}/take");
-    let (status, held) = app.post(&take, &shop.key, json!({"agent": "maria"})).await;
+    let (status, held) = app.post(&take, &shop.key, json!({"agent": maria.email})).await;
     assert_eq!(
         (status, held["agent"].as_str(), held["handling"].as_str()),
-        (StatusCode::OK, Some("maria"), Some("agent"))
+        (StatusCode::OK, Some(maria.id.as_str()), Some("agent"))
     );
-    let (status, refused) = app.post(&take, &shop.key, json!({"agent": "luis"})).await;
+    let (status, refused) = app.post(&take, &shop.key, json!({"agent": luis.email})).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("held_by_another_agent")));
 
     // A quick reply by name, signed by the holder.
@@ -120,7 +122,10 @@ async fn a_customer_asks_for_a_person_and_the_bot_steps_aside(app: TestApp) {
     assert_eq!(texts(&app.say(&shop, "ana", "hello?").await), [fallback::WITH_AGENT]);
 
     // A person answers, then gives the conversation back: the bot carries on.
-    app.post(&format!("/v1/conversations/{conversation}/take"), &shop.key, json!({"agent": "mei"})).await;
+    let mei = app.staff(&shop, "Mei", "agent").await;
+    let (status, taken) =
+        app.post(&format!("/v1/conversations/{conversation}/take"), &shop.key, json!({"agent": mei.email})).await;
+    assert_eq!(status, StatusCode::OK, "{taken}");
     assert_eq!(texts(&app.say(&shop, "ana", "count").await), Vec::<String>::new(), "the bot is paused");
     app.post(&format!("/v1/conversations/{conversation}/release"), &shop.key, json!({})).await;
     assert_eq!(texts(&app.say(&shop, "ana", "count").await), ["answered 3"]);

@@ -98,8 +98,9 @@ async fn a_customer_shops_from_hello_to_checkout(app: TestApp) {
     tap(&app, &shop, "agent", "Talk to a person").await;
     let waiting = app.say(&shop, CUSTOMER, "hello?").await;
     assert_eq!(reply_text(&waiting), fallback::WITH_AGENT);
+    let marta = app.staff(&shop, "Marta", "agent").await;
     let (_, taken) =
-        app.post(&format!("/v1/conversations/{conversation}/take"), &shop.key, json!({"agent": "marta"})).await;
+        app.post(&format!("/v1/conversations/{conversation}/take"), &shop.key, json!({"agent": marta.email})).await;
     assert_eq!(taken["handling"], "agent");
     let (status, _) = app
         .post(&format!("/v1/conversations/{conversation}/replies"), &shop.key, json!({"text": "Hi, Marta here!"}))

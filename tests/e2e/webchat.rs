@@ -80,7 +80,8 @@ async fn a_web_customer_shops_and_resumes_after_reconnecting(app: TestApp) {
     let conversation = web_conversations(&app, &shop).await.remove(0);
     assert_eq!(conversation["handling"], "pending_agent");
     let id = conversation["id"].as_str().expect("id");
-    let (status, _) = app.post(&format!("/v1/conversations/{id}/take"), &shop.key, json!({"agent": "maria"})).await;
+    let maria = app.staff(&shop, "maria", "agent").await;
+    let (status, _) = app.post(&format!("/v1/conversations/{id}/take"), &shop.key, json!({"agent": maria.email})).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) =
         app.post(&format!("/v1/conversations/{id}/replies"), &shop.key, json!({"text": "Hi, Maria here."})).await;
@@ -305,6 +306,7 @@ async fn a_reply_stored_on_another_node_reaches_the_open_chat() {
     let slow_timer = |config: &mut bottega::Config| config.transport.web_poll_every = Duration::from_secs(120);
     let Some(node_a) = TestApp::start_with(Backend::Postgres, slow_timer).await else { return };
     let shop = node_a.create_shop("Two nodes", json!({})).await;
+    let nadia = node_a.staff(&shop, "Nadia", "agent").await;
     let base_a = node_a.serve().await;
     let node_b = node_a.restart_with(slow_timer).await;
     let base_b = serve(node_b.router()).await;
@@ -319,7 +321,7 @@ async fn a_reply_stored_on_another_node_reaches_the_open_chat() {
     let answer = http
         .post(format!("{base_b}/v1/conversations/{id}/take"))
         .bearer_auth(&shop.key)
-        .json(&json!({"agent": "nadia"}))
+        .json(&json!({"agent": nadia.email}))
         .send()
         .await
         .expect("take on node B");

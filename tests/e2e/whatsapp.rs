@@ -433,8 +433,9 @@ async fn replies_reach_the_customer_in_order(app: TestApp) {
     assert_eq!(sent, outbound);
 
     // An agent takes over and sends several replies at once: they arrive in the order stored.
+    let ines = app.staff(&shop, "Ines", "agent").await;
     assert_eq!(
-        app.post(&format!("/v1/conversations/{conversation}/take"), &shop.key, json!({"agent": "ines"})).await.0,
+        app.post(&format!("/v1/conversations/{conversation}/take"), &shop.key, json!({"agent": ines.email})).await.0,
         StatusCode::OK
     );
     let path = format!("/v1/conversations/{conversation}/replies");
@@ -467,7 +468,10 @@ async fn nothing_free_form_is_sent_after_the_24_hour_window(app: TestApp) {
         .expect("age");
     let (_, conversations) = app.get("/v1/conversations", &shop.key).await;
     let conversation = conversations[0]["id"].as_str().expect("conversation");
-    app.post(&format!("/v1/conversations/{conversation}/take"), &shop.key, json!({"agent": "ines"})).await;
+    let ines = app.staff(&shop, "Ines", "agent").await;
+    let (status, _) =
+        app.post(&format!("/v1/conversations/{conversation}/take"), &shop.key, json!({"agent": ines.email})).await;
+    assert_eq!(status, StatusCode::OK);
     let (status, _) = app
         .post(&format!("/v1/conversations/{conversation}/replies"), &shop.key, json!({"text": "still there?"}))
         .await;

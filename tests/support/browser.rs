@@ -1,4 +1,4 @@
-//! A headless Chromium for stories about the web chat page, driven through
+//! A headless Chromium for stories about the web chat page and the console, driven through
 //! chromedriver's W3C WebDriver API (plain JSON over HTTP, so reqwest is all
 //! it takes).
 //!
@@ -180,8 +180,59 @@ impl Browser {
         self.call(reqwest::Method::GET, "/screenshot", None).await.as_str().unwrap_or_default().to_string()
     }
 
+    /// Resizes the window, e.g. to a phone's 375 px width.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
+    /// Empties the first input matching `css`, then types `text` into it.
+    pub async fn replace_text(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{element}/clear"), Some(json!({}))).await;
+        self.call(reqwest::Method::POST, &format!("/element/{element}/value"), Some(json!({"text": text}))).await;
+    }
+
+    /// Saves the page as `<name>.png` in the folder `BOTTEGA_SCREENSHOTS`
+    /// names (`target/screenshots` by default), kept as a CI artifact; returns its path.
+    pub async fn save_screenshot(&self, name: &str) -> std::path::PathBuf {
+        let folder = std::env::var_os("BOTTEGA_SCREENSHOTS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots"));
+        std::fs::create_dir_all(&folder).expect("the screenshots folder");
+        let path = folder.join(format!("{name}.png"));
+        let png = decode_base64(&self.screenshot_base64().await);
+        assert!(png.starts_with(b"\x89PNG"), "the screenshot of {name} is not a PNG");
+        std::fs::write(&path, png).expect("the screenshot is written");
+        path
+    }
+
     /// Accepts the open `confirm()` dialog.
     pub async fn accept_dialog(&self) {
         self.call(reqwest::Method::POST, "/alert/accept", Some(json!({}))).await;
     }
+}
+
+/// Standard base64 (WebDriver's screenshots) to bytes; characters outside
+/// the alphabet (padding, line breaks) are skipped.
+fn decode_base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut bytes = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for sextet in text.bytes().filter_map(value) {
+        buffer = (buffer << 6) | u32::from(sextet);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((buffer >> bits) as u8);
+            buffer &= (1 << bits) - 1;
+        }
+    }
+    bytes
 }

@@ -23,6 +23,7 @@ pub use bottega_plugin_artifacts as plugins;
 
 pub mod browser;
 pub mod card;
+pub mod console;
 pub mod examples;
 pub mod webchat;
 pub mod whatsapp;

@@ -10,8 +10,10 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Json, Operator, Path};
 use crate::App;
+use crate::domain::staff::Role;
 use crate::grants::{Capability, PluginLimits};
 use crate::money::validate_currency;
+use crate::staff;
 use crate::store::businesses::{self, Business, BusinessChanges, NewBusiness};
 
 pub fn routes() -> OpenApiRouter<App> {
@@ -36,6 +38,9 @@ pub struct CreateBusiness {
     pub capabilities: Option<Vec<Capability>>,
     /// Per-call plugin limits; the node's defaults when absent.
     pub limits: Option<PluginLimits>,
+    /// The shop owner's email: the answer then carries `owner_invitation`,
+    /// the single-use link with which they join the console.
+    pub owner_email: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -43,6 +48,10 @@ pub struct CreatedBusiness {
     pub business: Business,
     /// Shown once: store it now. Only its hash is kept.
     pub api_key: String,
+    /// With `owner_email`: the owner's invitation link (single use, 7 days),
+    /// shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_invitation: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -112,7 +121,8 @@ fn merge_limits(current: &PluginLimits, changes: serde_json::Value) -> Result<Pl
     serde_json::from_value(merged).map_err(|e| ApiError::invalid(format!("limits: {e}")))
 }
 
-/// Create a business; its API key is in the answer, once.
+/// Create a business; its API key is in the answer, once (and, given
+/// `owner_email`, its owner's invitation link to the console).
 #[utoipa::path(post, path = "/v1/admin/businesses", tag = "admin", request_body = CreateBusiness,
     security(("admin_token" = [])),
     responses((status = 201, body = CreatedBusiness), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
@@ -123,6 +133,7 @@ async fn create_business(
 ) -> Result<(StatusCode, Json<CreatedBusiness>), ApiError> {
     check_name(&body.name)?;
     validate_currency(&body.currency).map_err(ApiError::invalid)?;
+    let owner_email = body.owner_email.as_deref().map(staff::normalize_email).transpose()?;
     let extra_currencies = body.extra_currencies.unwrap_or_default();
     check_extra_currencies(&body.currency, &extra_currencies)?;
     let locale = body.locale.unwrap_or_else(|| "en".to_string());
@@ -142,7 +153,14 @@ async fn create_business(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(CreatedBusiness { business, api_key })))
+    let owner_invitation = match owner_email {
+        Some(email) => {
+            let (_, token) = staff::invite(&app.db, &business.id, &email, Role::Owner).await?;
+            Some(staff::invitation_link(&app.config.commerce.public_url, &token))
+        }
+        None => None,
+    };
+    Ok((StatusCode::CREATED, Json(CreatedBusiness { business, api_key, owner_invitation })))
 }
 
 /// Every business on this node.

@@ -56,9 +56,19 @@ async fn create_product(
     Caller(business): Caller,
     Json(input): Json<ProductInput>,
 ) -> Result<(StatusCode, Json<Product>), ApiError> {
-    check_product(&input, &business)?;
-    let product = products::create(&app.db, &business.id, &input).await?;
-    Ok((StatusCode::CREATED, Json(product)))
+    Ok((StatusCode::CREATED, Json(create(&app, &business, &input).await?)))
+}
+
+/// Checks a new product and adds it (the API's create and the console's).
+pub(super) async fn create(app: &App, business: &Business, input: &ProductInput) -> Result<Product, ApiError> {
+    check_product(input, business)?;
+    Ok(products::create(&app.db, &business.id, input).await?)
+}
+
+/// Checks a product's new fields and replaces it (the API's and the console's).
+pub(super) async fn replace(app: &App, business: &Business, input: &ProductInput) -> Result<Product, ApiError> {
+    check_product(input, business)?;
+    products::replace(&app.db, &business.id, input).await?.ok_or_else(|| ApiError::not_found("the product"))
 }
 
 /// The catalog, by section and name.
@@ -97,8 +107,7 @@ async fn replace_product(
     if input.id != id {
         return Err(ApiError::invalid(format!("the body's id `{}` differs from the path's `{id}`", input.id)));
     }
-    check_product(&input, &business)?;
-    products::replace(&app.db, &business.id, &input).await?.map(Json).ok_or_else(|| ApiError::not_found("the product"))
+    Ok(Json(replace(&app, &business, &input).await?))
 }
 
 #[utoipa::path(delete, path = "/v1/products/{id}", tag = "catalog", security(("business_key" = [])),

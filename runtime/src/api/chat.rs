@@ -15,10 +15,13 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, OptionalJson, Query};
 use crate::App;
 use crate::billing::limits;
-use crate::chat::handoff::{self, HandlingChange};
+use crate::chat::handoff::{self, HandlingChange, HandoffError};
 use crate::chat::{ChatOutcome, Inbound, InboundRequest};
 use crate::plugin::bindings::ShopEvent;
+use crate::staff;
+use crate::store::businesses::Business;
 use crate::store::conversations::{self, Conversation, Handling, Message};
+use crate::store::staff::StaffMember;
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -115,24 +118,25 @@ pub struct AgentReply {
     pub text: Option<String>,
     /// The name of one of the business's quick replies, sent as its text.
     pub quick_reply: Option<String>,
-    /// Who is answering, shown in the history; the person holding the
-    /// conversation when absent.
+    /// Who is answering (a staff member's id or email); their name is shown
+    /// in the history. The person holding the conversation when absent.
     pub agent: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TakeConversation {
-    /// Who takes it (an agent's name or id, 1 to 64 characters), shown to
-    /// other agents. Required: a conversation is always held by someone named.
+    /// Who takes it: a staff member's id or email (422 `unknown_staff` for
+    /// anyone else). Required: a conversation is always held by someone named;
+    /// the conversation's `agent` is then their staff id.
     pub agent: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseConversation {
-    /// Who gives it back; they must be the agent holding it. When absent,
-    /// the business releases it whoever holds it.
+    /// Who gives it back (a staff member's id or email); they must be the
+    /// agent holding it. When absent, the business releases it whoever holds it.
     pub agent: Option<String>,
 }
 
@@ -196,7 +200,15 @@ async fn list_conversations(
     Ok(Json(conversations::list(&app.db, &business.id, handling, limit).await?))
 }
 
-async fn conversation(app: &App, business_id: &str, id: &str) -> Result<Conversation, ApiError> {
+/// The staff member an API call names as its agent (a staff id or an email):
+/// a name that is not one is refused as before (`agent_required`,
+/// `invalid_agent`), one naming nobody on the team with 422 `unknown_staff`.
+async fn staff_member(app: &App, business_id: &str, given: &str) -> Result<StaffMember, ApiError> {
+    let given = handoff::agent_name(given)?;
+    Ok(staff::resolve_agent(&app.db, business_id, given).await?)
+}
+
+pub(super) async fn conversation(app: &App, business_id: &str, id: &str) -> Result<Conversation, ApiError> {
     conversations::get(&app.db, business_id, id).await?.ok_or_else(|| ApiError::not_found("the conversation"))
 }
 
@@ -222,7 +234,7 @@ async fn list_messages(
     let conversation = conversation(&app, &business.id, &id).await?;
     let limit = params.limit.unwrap_or(100).min(500);
     let messages = conversations::messages(&app.db, &business.id, &id, params.after, limit).await?;
-    audit_read(&app, &business.id, "conversation.read", &id).await?;
+    audit_read(&app, &business.id, "business", "conversation.read", &id).await?;
     Ok(Json(History { conversation, messages }))
 }
 
@@ -260,22 +272,29 @@ async fn export_conversation(
             break;
         }
     }
-    audit_read(&app, &business.id, "conversation.exported", &id).await?;
+    audit_read(&app, &business.id, "business", "conversation.exported", &id).await?;
     Ok(Json(crate::devloop::recording::record(&business.currency, &catalog, &messages)))
 }
 
-/// Records that the business read a conversation's messages (who read what;
-/// never the text) in its audit trail.
-async fn audit_read(app: &App, business_id: &str, action: &str, conversation_id: &str) -> Result<(), ApiError> {
-    let entry =
-        crate::store::audit::Entry { business_id, actor: "business", action, subject: conversation_id, outcome: "ok" };
+/// Records that `actor` (the business's key, or a staff member by id in the
+/// console) read a conversation's messages (who read what; never the text)
+/// in the business's audit trail.
+pub(super) async fn audit_read(
+    app: &App,
+    business_id: &str,
+    actor: &str,
+    action: &str,
+    conversation_id: &str,
+) -> Result<(), ApiError> {
+    let entry = crate::store::audit::Entry { business_id, actor, action, subject: conversation_id, outcome: "ok" };
     Ok(crate::store::audit::append(&app.db, entry).await?)
 }
 
 /// A person takes the conversation over; the bot stays quiet until release.
 ///
-/// The body names who takes it (`{"agent": "maria"}`; an empty body or no
-/// agent is refused with `agent_required`). A conversation another agent
+/// The body names who takes it, a staff member (`{"agent": "maria@shop.example"}`
+/// or their staff id; an empty body or no agent is refused with
+/// `agent_required`, someone not on the team with `unknown_staff`). A conversation another agent
 /// holds is refused with `held_by_another_agent`, naming the holder; taking
 /// one's own again changes nothing.
 #[utoipa::path(post, path = "/v1/conversations/{id}/take", tag = "chat", security(("business_key" = [])),
@@ -286,18 +305,41 @@ async fn take_conversation(
     State(app): State<App>,
     Caller(business): Caller,
     Path(id): Path<String>,
-    OptionalJson(take): OptionalJson<TakeConversation>,
+    OptionalJson(body): OptionalJson<TakeConversation>,
 ) -> Result<Json<Conversation>, ApiError> {
     // Another business's conversation is not found, whatever the body says.
     conversation(&app, &business.id, &id).await?;
-    let agent = take.and_then(|t| t.agent).unwrap_or_default();
-    let taken = handoff::change_handling(&app.db, &business.id, &id, HandlingChange::Take { agent: &agent }).await?;
-    Ok(Json(taken))
+    let agent = body.and_then(|t| t.agent).unwrap_or_default();
+    let agent = staff_member(&app, &business.id, &agent).await?;
+    Ok(Json(take(&app, &business, &id, &agent).await?))
+}
+
+/// `agent` takes conversation `id` of `business` (the API's take and the console's).
+pub(super) async fn take(
+    app: &App,
+    business: &Business,
+    id: &str,
+    agent: &StaffMember,
+) -> Result<Conversation, ApiError> {
+    let taken = handoff::change_handling(&app.db, &business.id, id, HandlingChange::Take { agent: &agent.id }).await;
+    with_holder_named(app, &business.id, taken).await
+}
+
+/// A handoff's outcome, with a refusal naming the holder by name (the
+/// conversation keeps their staff id).
+async fn with_holder_named<T>(app: &App, business_id: &str, outcome: Result<T, HandoffError>) -> Result<T, ApiError> {
+    match outcome {
+        Err(HandoffError::HeldByAnotherAgent { holder }) => {
+            let holder = staff::display_name(&app.db, business_id, &holder).await?;
+            Err(HandoffError::HeldByAnotherAgent { holder }.into())
+        }
+        other => Ok(other?),
+    }
 }
 
 /// Hand the conversation back to the bot, which is told (`agent-released`).
 ///
-/// An agent named in the body (`{"agent": "maria"}`) must be the one holding
+/// A staff member named in the body (`{"agent": "maria@shop.example"}`) must be the one holding
 /// it (`held_by_another_agent` otherwise); with no body the business releases
 /// it, whoever holds it.
 #[utoipa::path(post, path = "/v1/conversations/{id}/release", tag = "chat", security(("business_key" = [])),
@@ -308,14 +350,30 @@ async fn release_conversation(
     State(app): State<App>,
     Caller(business): Caller,
     Path(id): Path<String>,
-    OptionalJson(release): OptionalJson<ReleaseConversation>,
+    OptionalJson(body): OptionalJson<ReleaseConversation>,
 ) -> Result<Json<Released>, ApiError> {
     conversation(&app, &business.id, &id).await?;
-    let release = release.unwrap_or_default();
-    let change = HandlingChange::Release { agent: release.agent.as_deref() };
-    let released = handoff::change_handling(&app.db, &business.id, &id, change).await?;
-    let replies = app.chat.deliver_event(&business, &released, ShopEvent::AgentReleased).await?;
-    Ok(Json(Released { conversation: conversation(&app, &business.id, &id).await?, replies }))
+    let body = body.unwrap_or_default();
+    let agent = match &body.agent {
+        Some(agent) => Some(staff_member(&app, &business.id, agent).await?),
+        None => None,
+    };
+    Ok(Json(release(&app, &business, &id, agent.as_ref()).await?))
+}
+
+/// Hands conversation `id` back to the bot, which is told; by `agent`, who
+/// must hold it, or by the business when `None` (the API's release and the console's).
+pub(super) async fn release(
+    app: &App,
+    business: &Business,
+    id: &str,
+    agent: Option<&StaffMember>,
+) -> Result<Released, ApiError> {
+    let change = HandlingChange::Release { agent: agent.map(|a| a.id.as_str()) };
+    let released = handoff::change_handling(&app.db, &business.id, id, change).await;
+    let released = with_holder_named(app, &business.id, released).await?;
+    let replies = app.chat.deliver_event(business, &released, ShopEvent::AgentReleased).await?;
+    Ok(Released { conversation: conversation(app, &business.id, id).await?, replies })
 }
 
 /// A person answers in a conversation they hold.
@@ -329,6 +387,28 @@ async fn agent_reply(
     Json(body): Json<AgentReply>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
     let held = conversation(&app, &business.id, &id).await?;
+    let agent = match &body.agent {
+        Some(agent) => Some(staff_member(&app, &business.id, agent).await?.name),
+        None => match &held.agent {
+            Some(holder) => Some(staff::display_name(&app.db, &business.id, holder).await?),
+            None => None,
+        },
+    };
+    let message = reply(&app, &business, &held, body.text, body.quick_reply, agent).await?;
+    Ok((StatusCode::CREATED, Json(message)))
+}
+
+/// A person's reply in `held`, which an agent must hold: `text`, or the
+/// business's quick reply named `quick_reply` (exactly one), signed `agent`
+/// (the API's reply and the console's).
+pub(super) async fn reply(
+    app: &App,
+    business: &Business,
+    held: &Conversation,
+    text: Option<String>,
+    quick_reply: Option<String>,
+    agent: Option<String>,
+) -> Result<Message, ApiError> {
     if held.handling != Handling::Agent {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -336,7 +416,7 @@ async fn agent_reply(
             "take the conversation before replying as an agent",
         ));
     }
-    let text = match (body.text, body.quick_reply) {
+    let text = match (text, quick_reply) {
         (Some(text), None) => text,
         (None, Some(name)) => business
             .automations
@@ -348,12 +428,7 @@ async fn agent_reply(
     if text.trim().is_empty() || text.len() > crate::chat::MAX_INBOUND_TEXT_BYTES {
         return Err(ApiError::invalid("text must be 1 to 4096 bytes"));
     }
-    let agent = match &body.agent {
-        Some(agent) => Some(handoff::agent_name(agent)?.to_string()),
-        None => held.agent.clone(),
-    };
-    let message = app.chat.agent_reply(&business, &held, text, agent).await?;
-    Ok((StatusCode::CREATED, Json(message)))
+    Ok(app.chat.agent_reply(business, held, text, agent).await?)
 }
 
 /// A message the business starts to one of its customers.

@@ -194,3 +194,26 @@ impl From<crate::chat::handoff::HandoffError> for ApiError {
         ApiError::new(status, code, error.to_string())
     }
 }
+
+impl From<crate::staff::StaffError> for ApiError {
+    fn from(error: crate::staff::StaffError) -> Self {
+        use crate::staff::StaffError;
+        let (status, code) = match error {
+            StaffError::Store(store) => return store.into(),
+            StaffError::Hash(reason) => return ApiError::internal(reason),
+            StaffError::InvalidEmail => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_email"),
+            StaffError::InvalidName => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_name"),
+            StaffError::WeakPassword => (StatusCode::UNPROCESSABLE_ENTITY, "weak_password"),
+            StaffError::InvitationNotOpen => (StatusCode::NOT_FOUND, "invitation_not_open"),
+            StaffError::WrongCredentials => (StatusCode::UNAUTHORIZED, "wrong_credentials"),
+            StaffError::NotAllowed => (StatusCode::FORBIDDEN, "not_allowed"),
+            StaffError::UnknownStaff(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_staff"),
+            StaffError::OwnAccount => (StatusCode::UNPROCESSABLE_ENTITY, "own_account"),
+            StaffError::CodeRequired => (StatusCode::UNAUTHORIZED, "code_required"),
+            StaffError::WrongCode => (StatusCode::UNPROCESSABLE_ENTITY, "wrong_code"),
+            StaffError::TotpAlreadyOn => (StatusCode::CONFLICT, "totp_already_on"),
+            StaffError::TotpOff => (StatusCode::CONFLICT, "totp_off"),
+        };
+        ApiError::new(status, code, error.to_string())
+    }
+}

@@ -1,6 +1,7 @@
 //! Extractors: JSON bodies, query strings and path parameters whose
 //! rejections come back in the API's error format, and the two kinds of
-//! caller (operator and business).
+//! caller (operator and business, the latter by a key whose scope must reach
+//! the route).
 //!
 //! Text is decided once, here: no text a client sends may contain U+0000 (NUL),
 //! which PostgreSQL cannot store; a JSON body, a query string or a path that
@@ -12,16 +13,18 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::ApiError;
 use crate::App;
+use crate::domain::staff::Need;
 use crate::signing::constant_time_eq;
-use crate::store::businesses::{self, Business};
+use crate::store::api_keys;
+use crate::store::businesses::Business;
 
 /// `axum::Json`, with malformed bodies answered as [`ApiError`]s: the content
 /// type must be `application/json`, and no string may hold a NUL.
@@ -234,6 +237,9 @@ impl FromRequestParts<App> for Operator {
 
 /// The business an API key belongs to. Everything a business reaches through
 /// the API is scoped by this: there is no business id in business paths.
+/// The key's scope must reach the route ([`route_need`]); the business's own
+/// key reaches every route, a machine key what its scope allows (403
+/// `scope_insufficient` otherwise).
 #[derive(Debug)]
 pub struct Caller(pub Business);
 
@@ -242,10 +248,35 @@ impl FromRequestParts<App> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let key = bearer(parts)?;
-        match businesses::by_api_key(&app.db, key).await? {
-            Some(business) => Ok(Caller(business)),
-            None => Err(ApiError::unauthorized("the API key is not valid")),
+        let Some((business, scope)) = api_keys::authenticate(&app.db, key).await? else {
+            return Err(ApiError::unauthorized("the API key is not valid"));
+        };
+        let path = parts.extensions.get::<MatchedPath>().map_or_else(|| parts.uri.path(), MatchedPath::as_str);
+        if !scope.allows(route_need(&parts.method, path)) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "scope_insufficient",
+                format!("this API key's scope ({scope}) does not reach {} {path}", parts.method),
+            ));
         }
+        Ok(Caller(business))
+    }
+}
+
+/// What a business route (`path` as routed, with `{id}` placeholders) needs
+/// of a key: the team and keys need the full key, the catalog its own scope,
+/// any other read a read scope, any other change the full key.
+pub fn route_need(method: &Method, path: &str) -> Need {
+    let read = *method == Method::GET || *method == Method::HEAD;
+    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    if under("/v1/staff") || under("/v1/api-keys") {
+        Need::Team
+    } else if under("/v1/products") || under("/v1/images") {
+        if read { Need::CatalogRead } else { Need::CatalogWrite }
+    } else if read {
+        Need::Read
+    } else {
+        Need::Write
     }
 }
 
@@ -272,6 +303,24 @@ mod tests {
         check("caf\u{e9}", false);
         check("a\0", false);
         check("%2e%2e", false);
+    }
+
+    #[test]
+    fn a_route_needs_what_its_method_and_path_say() {
+        for (method, path, need) in [
+            (Method::GET, "/v1/products", Need::CatalogRead),
+            (Method::PUT, "/v1/products/{id}", Need::CatalogWrite),
+            (Method::POST, "/v1/products/import", Need::CatalogWrite),
+            (Method::POST, "/v1/images", Need::CatalogWrite),
+            (Method::GET, "/v1/productsandmore", Need::Read),
+            (Method::GET, "/v1/orders/{id}", Need::Read),
+            (Method::POST, "/v1/orders/{id}/ship", Need::Write),
+            (Method::GET, "/v1/staff", Need::Team),
+            (Method::POST, "/v1/staff/invitations", Need::Team),
+            (Method::DELETE, "/v1/api-keys/{id}", Need::Team),
+        ] {
+            assert_eq!(route_need(&method, path), need, "{method} {path}");
+        }
     }
 
     #[test]

@@ -16,11 +16,13 @@ use super::catalog::check_product;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json};
 use crate::App;
+use crate::store::businesses::Business;
 use crate::store::products::{self, ProductInput};
 
 /// Rows one import may carry.
 pub const MAX_ROWS: usize = 5000;
-const MAX_BYTES: usize = 5 << 20;
+/// The largest import body.
+pub const MAX_BYTES: usize = 5 << 20;
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(import_products)).layer(DefaultBodyLimit::max(MAX_BYTES))
@@ -57,10 +59,21 @@ async fn import_products(
     body: Bytes,
 ) -> Result<Json<ImportReport>, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    Ok(Json(import(&app, &business, content_type, &body).await?))
+}
+
+/// Imports `body` (JSON or CSV, as `content_type` says) into `business`'s
+/// catalog and reports each row: the API's import and the console's.
+pub(super) async fn import(
+    app: &App,
+    business: &Business,
+    content_type: &str,
+    body: &[u8],
+) -> Result<ImportReport, ApiError> {
     let parsed: Vec<Result<ProductInput, String>> = if content_type.starts_with("application/json") {
-        from_json(&body)?
+        from_json(body)?
     } else if content_type.starts_with("text/csv") {
-        from_csv(&body)?
+        from_csv(body)?
     } else {
         return Err(ApiError::new(
             axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -76,7 +89,7 @@ async fn import_products(
     let mut seen = std::collections::HashSet::new();
     for (n, row) in parsed.into_iter().enumerate() {
         let checked = row.and_then(|input| {
-            check_product(&input, &business).map_err(|e| e.message)?;
+            check_product(&input, business).map_err(|e| e.message)?;
             if !seen.insert(input.id.clone()) {
                 return Err(format!("id `{}` appears twice in this import", input.id));
             }
@@ -98,7 +111,35 @@ async fn import_products(
         }
     }
     let count = |status| rows.iter().filter(|r| r.status == status).count();
-    Ok(Json(ImportReport { created: count("created"), updated: count("updated"), rejected: count("rejected"), rows }))
+    Ok(ImportReport { created: count("created"), updated: count("updated"), rejected: count("rejected"), rows })
+}
+
+/// The columns of a catalog in CSV, in order: what an import reads and an export writes.
+pub const CSV_COLUMNS: [&str; 9] =
+    ["id", "name", "description", "photo_url", "price_minor", "currency", "stock", "section", "available"];
+
+/// `catalog` as CSV in the import's format, so an export imports back as it was.
+pub(super) fn to_csv(catalog: &[products::Product]) -> Result<Vec<u8>, ApiError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(CSV_COLUMNS).map_err(ApiError::internal)?;
+    for p in catalog {
+        let (price, stock) = (p.price_minor.to_string(), p.stock.to_string());
+        let available = if p.available { "true" } else { "false" };
+        let photo = p.photo_url.as_deref().unwrap_or_default();
+        let cells: [&str; 9] = [
+            p.id.as_str(),
+            p.name.as_str(),
+            p.description.as_str(),
+            photo,
+            price.as_str(),
+            p.currency.as_str(),
+            stock.as_str(),
+            p.section.as_str(),
+            available,
+        ];
+        writer.write_record(cells).map_err(ApiError::internal)?;
+    }
+    writer.into_inner().map_err(|e| ApiError::internal(e.to_string()))
 }
 
 fn from_json(body: &[u8]) -> Result<Vec<Result<ProductInput, String>>, ApiError> {

@@ -9,6 +9,7 @@ mod billing;
 pub(crate) mod catalog;
 mod channels;
 mod chat;
+mod console;
 mod customers;
 pub mod error;
 mod extract;
@@ -20,6 +21,7 @@ mod plugins;
 mod privacy;
 pub mod rate_limits;
 mod security;
+mod staff;
 mod webchat;
 mod webhooks;
 mod whatsapp;
@@ -50,6 +52,7 @@ use error::ApiError;
         (name = "chat", description = "Customers' messages and the business's conversations."),
         (name = "orders", description = "Orders created at checkout."),
         (name = "billing", description = "What a business owes: usage, the upcoming invoice, invoices."),
+        (name = "staff", description = "The business's team (invitations) and its machine API keys with scopes."),
         (name = "customers", description = "A customer's data rights: export and erasure."),
         (name = "privacy", description = "The business's audit trail and retention."),
     )
@@ -84,10 +87,12 @@ pub fn router(app: App) -> Router {
         .merge(orders::routes())
         .merge(billing::routes())
         .merge(webhooks::routes())
+        .merge(staff::routes())
         .merge(customers::routes())
         .merge(privacy::routes())
         .split_for_parts();
     api.merge(pay::routes())
+        .merge(console::routes(app.config.plugins.upload_limits.largest()))
         .merge(whatsapp::routes())
         .merge(webchat::routes())
         .merge(images::public_routes())
@@ -102,6 +107,12 @@ pub fn router(app: App) -> Router {
             tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
         }))
         .with_state(app)
+}
+
+/// Every route of the business console (method and path as routed), which
+/// `/openapi.json` does not describe (they are pages, not the API).
+pub fn console_routes() -> Vec<(axum::http::Method, &'static str)> {
+    console::paths()
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -17,6 +17,7 @@ use crate::App;
 use crate::commerce::orders::{self, OrderAction};
 use crate::commerce::payments::refund::{self, RefundError, Refunded};
 use crate::store::StoreError;
+use crate::store::businesses::Business;
 use crate::store::idempotency::{self, Answer, Outcome, Refusal};
 use crate::store::orders::{self as stored, Order, OrderEvent};
 use crate::store::payments::{self, Payment};
@@ -111,7 +112,7 @@ async fn order_timeline(
     Ok(Json(stored::timeline(&app.db, &business.id, &id).await?))
 }
 
-async fn order_of(app: &App, business_id: &str, id: &str) -> Result<Order, ApiError> {
+pub(super) async fn order_of(app: &App, business_id: &str, id: &str) -> Result<Order, ApiError> {
     stored::get(&app.db, business_id, id).await?.ok_or_else(|| ApiError::not_found("the order"))
 }
 
@@ -150,14 +151,29 @@ async fn refund_order(
             )
         })?
         .to_string();
-    order_of(&app, &business.id, &id).await?;
+    let (status, value) = refund_once(&app, &business, &id, &key, body.amount_minor).await?;
+    Ok((status, axum::Json(value)).into_response())
+}
+
+/// Refunds `amount_minor` of order `id` once per idempotency `key` (a retry
+/// with the same key and amount replays the first answer; one cut off is
+/// resumed): the API's refund and the console's. The answer's status and
+/// body, an error body included.
+pub(super) async fn refund_once(
+    app: &App,
+    business: &Business,
+    id: &str,
+    key: &str,
+    amount_minor: i64,
+) -> Result<(StatusCode, serde_json::Value), ApiError> {
+    order_of(app, &business.id, id).await?;
     let scope = format!("refund:{}:{id}", business.id);
-    let fingerprint = body.amount_minor.to_string();
+    let fingerprint = amount_minor.to_string();
     let lease = app.commerce.config().payment_lease;
-    let (commerce, key_ref) = (&app.commerce, key.as_str());
-    let answered = idempotency::once(&app.db, &scope, &key, &fingerprint, lease, |resumed| async move {
-        let request = refund::RefundRequest { amount_minor: body.amount_minor, key: Some(key_ref), resumed };
-        let refunded = refund::refund(commerce, &business.id, &id, request).await;
+    let commerce = &app.commerce;
+    let answered = idempotency::once(&app.db, &scope, key, &fingerprint, lease, |resumed| async move {
+        let request = refund::RefundRequest { amount_minor, key: Some(key), resumed };
+        let refunded = refund::refund(commerce, &business.id, id, request).await;
         let (status, value) = match refunded {
             Ok(refunded) => {
                 (StatusCode::OK, serde_json::to_value(&refunded).map_err(|e| StoreError::Corrupt(e.to_string()))?)
@@ -194,7 +210,7 @@ async fn refund_order(
     })?;
     let status = StatusCode::from_u16(answer.status_code).unwrap_or(StatusCode::OK);
     let value: serde_json::Value = serde_json::from_str(&answer.body).map_err(ApiError::internal)?;
-    Ok((status, axum::Json(value)).into_response())
+    Ok((status, value))
 }
 
 /// An order's payment attempts, oldest first (brand and last four digits only).

@@ -1,6 +1,7 @@
 //! Rate limits on the public endpoints: card form submits on the payment page
 //! (per order and per client address), web chat connections (per client
-//! address) and signed WhatsApp deliveries (per business). An exceeded limit
+//! address), signed WhatsApp deliveries (per business) and console sign-ins
+//! (per account and per client address). An exceeded limit
 //! answers 429 with `Retry-After`: `rate_limited` in our JSON error format,
 //! or a small page on the payment page.
 //!
@@ -41,6 +42,8 @@ pub struct RateLimits {
     pay_per_address: Limiter<IpAddr>,
     web_chat_connects_per_address: Limiter<IpAddr>,
     whatsapp_per_business: Limiter<String>,
+    sign_ins_per_account: Limiter<String>,
+    sign_ins_per_address: Limiter<IpAddr>,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -62,6 +65,8 @@ impl RateLimits {
             pay_per_address: Limiter::per_minute(config.pay_submits_per_address),
             web_chat_connects_per_address: Limiter::per_minute(config.web_chat_connects_per_address),
             whatsapp_per_business: Limiter::per_minute(config.whatsapp_deliveries_per_business),
+            sign_ins_per_account: Limiter::per_minute(config.sign_ins_per_account),
+            sign_ins_per_address: Limiter::per_minute(config.sign_ins_per_address),
         }
     }
 
@@ -78,6 +83,16 @@ impl RateLimits {
     /// A web chat connection from `address`.
     pub fn web_chat_connect(&self, address: ClientAddress) -> Result<(), Limited> {
         address.0.map_or(Ok(()), |ip| self.web_chat_connects_per_address.check(&ip))
+    }
+
+    /// A console sign-in attempt for `email` from `address`, checked before
+    /// the password is: each attempt counts, right or wrong, so guessing a
+    /// password stops at the limit (the lockout).
+    pub fn sign_in(&self, email: &str, address: ClientAddress) -> Result<(), Limited> {
+        if let Some(ip) = address.0 {
+            self.sign_ins_per_address.check(&ip)?;
+        }
+        self.sign_ins_per_account.check(&email.trim().to_lowercase())
     }
 
     /// A signed WhatsApp delivery with entries for `business_id`.

@@ -7,6 +7,10 @@
 //!   host, forms only to the host, never framed), `Referrer-Policy:
 //!   no-referrer` (its address carries the payment link's token),
 //!   `Cache-Control: no-store` and `X-Frame-Options: DENY`;
+//! - everything under `/console/` (the business console): [`CONSOLE_POLICY`]
+//!   (no script, style only from the host, forms only to the host, never
+//!   framed), `Referrer-Policy: no-referrer` (an invitation's address carries
+//!   its token), `Cache-Control: no-store` and `X-Frame-Options: DENY`;
 //! - any other HTML page without a policy of its own: [`DEFAULT_HTML_POLICY`].
 //!
 //! The web chat page sets its own policy ([`web_chat_policy`]): its script
@@ -23,6 +27,10 @@ use axum::response::Response;
 /// The payment page's policy.
 pub const PAY_POLICY: &str =
     "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The business console's policy: like the payment page's, images from the host too.
+pub const CONSOLE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+    frame-ancestors 'none'; base-uri 'none'";
 
 /// Any other HTML page's (the web chat's "no such shop", say): nothing loads, nothing frames it.
 pub const DEFAULT_HTML_POLICY: &str = "default-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
@@ -41,12 +49,15 @@ pub fn web_chat_policy(frame_ancestors: &str) -> HeaderValue {
 
 /// Adds the headers above to every answer.
 pub async fn headers(request: Request, next: Next) -> Response {
-    let payment_page = request.uri().path().starts_with("/pay/");
+    let path = request.uri().path();
+    let payment_page = path.starts_with("/pay/");
+    let console = path == "/console" || path.starts_with("/console/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if payment_page {
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAY_POLICY));
+    if payment_page || console {
+        let policy = if payment_page { PAY_POLICY } else { CONSOLE_POLICY };
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
         headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

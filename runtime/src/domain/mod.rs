@@ -8,6 +8,7 @@
 pub mod billing;
 pub mod card;
 pub mod cart;
+pub mod staff;
 pub mod states;
 
 /// Declares a state stored as a word (TEXT), decoded once at the storage

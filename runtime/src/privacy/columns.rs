@@ -46,6 +46,18 @@ use Class::*;
 /// Every table and each of its columns, as the migrations make them.
 pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
     (
+        "api_keys",
+        &[
+            ("id", Plain),
+            ("business_id", Plain),
+            ("name", Plain),
+            ("scope", Plain),
+            ("key_hash", Hash),
+            ("created_at", Plain),
+            ("revoked_at", Plain),
+        ],
+    ),
+    (
         "audit_events",
         &[
             ("id", Plain),
@@ -517,6 +529,46 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("kind", Plain),
             ("amount_minor", Plain),
             ("outcome", Plain),
+            ("created_at", Plain),
+        ],
+    ),
+    // The business's people (not its customers): their email and name are
+    // the business's own records; passwords and tokens only as hashes.
+    (
+        "staff_invitations",
+        &[
+            ("id", Plain),
+            ("business_id", Plain),
+            ("email", Plain),
+            ("role", Plain),
+            ("token_hash", Hash),
+            ("expires_at", Plain),
+            ("accepted_at", Plain),
+            ("created_at", Plain),
+        ],
+    ),
+    (
+        "staff_members",
+        &[
+            ("id", Plain),
+            ("business_id", Plain),
+            ("email", Plain),
+            ("name", Plain),
+            ("role", Plain),
+            ("password_hash", Hash),
+            ("created_at", Plain),
+            ("totp_secret", SecretSealed),
+            ("totp_last_step", Plain),
+        ],
+    ),
+    (
+        "staff_sessions",
+        &[
+            ("id", Plain),
+            ("staff_id", Plain),
+            ("business_id", Plain),
+            ("token_hash", Hash),
+            ("expires_at", Plain),
             ("created_at", Plain),
         ],
     ),

@@ -483,3 +483,21 @@ pub async fn listen_for_new_messages(database_url: &str) -> StoreResult<sqlx::po
     listener.listen(NEW_MESSAGES).await?;
     Ok(listener)
 }
+
+/// How many of a business's conversations wait for a person, and since when
+/// the one waiting longest had its last message (ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct Waiting {
+    pub waiting: i64,
+    pub oldest: Option<i64>,
+}
+
+pub async fn waiting(db: &Db, business_id: &str) -> StoreResult<Waiting> {
+    Ok(sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS waiting, MIN(last_message_at) AS oldest FROM conversations \
+         WHERE business_id = $1 AND handling = 'pending_agent'",
+    )
+    .bind(business_id)
+    .fetch_one(db.pool())
+    .await?)
+}

@@ -5,6 +5,7 @@
 //! SQL here is written once for both databases: `$N` parameters, BIGINT times
 //! and flags, TEXT ids. Connections are never held across a plugin call.
 
+pub mod api_keys;
 pub mod audit;
 pub mod businesses;
 pub mod carts;
@@ -29,6 +30,7 @@ pub mod products;
 pub mod queue;
 pub mod retention;
 pub mod sandbox_charges;
+pub mod staff;
 pub mod usage;
 pub mod web_sessions;
 pub mod webhooks;

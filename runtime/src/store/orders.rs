@@ -437,3 +437,26 @@ pub async fn reservations_due(db: &Db, now: i64, limit: u32) -> StoreResult<Vec<
     .await?;
     rows.iter().map(|row| Ok((row.try_get("business_id")?, Order::from_row(row)?))).collect()
 }
+
+/// Orders of one currency created since a moment: how many, and what those
+/// paid add up to (captured, less nothing refunded: `captured` and
+/// `partially_refunded` orders at their total).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Sales {
+    pub currency: String,
+    pub orders: i64,
+    pub paid_minor: i64,
+}
+
+/// A business's orders created at or after `since` (ms), per currency.
+pub async fn sales_since(db: &Db, business_id: &str, since: i64) -> StoreResult<Vec<Sales>> {
+    Ok(sqlx::query_as(
+        "SELECT currency, CAST(COUNT(*) AS BIGINT) AS orders, \
+         CAST(COALESCE(SUM(CASE WHEN payment_status IN ('captured', 'partially_refunded') THEN total_minor ELSE 0 END), 0) AS BIGINT) AS paid_minor \
+         FROM orders WHERE business_id = $1 AND created_at >= $2 GROUP BY currency ORDER BY currency",
+    )
+    .bind(business_id)
+    .bind(since)
+    .fetch_all(db.pool())
+    .await?)
+}

@@ -1,0 +1,279 @@
+//! The console's inbox: conversations waiting for a person first, then those
+//! people hold, then the bot's; a thread as the customer sees it, with the
+//! customer's cart and orders beside it and, on WhatsApp, whether the 24-hour
+//! window is open; take, reply and release as the signed-in person (the
+//! handoff functions the API's handlers call, `api/chat.rs`).
+
+use axum::extract::{Form, Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::super::chat;
+use super::{ConsoleError, Page, Signed, duration, escape, layout, time};
+use crate::App;
+use crate::domain::staff::Action;
+use crate::money;
+use crate::staff;
+use crate::store::conversations::{self, Conversation, Direction, Handling, Message};
+use crate::store::{carts, orders};
+use crate::transport::outbox::SERVICE_WINDOW_MS;
+
+/// Conversations listed per kind of handling.
+const LISTED: u32 = 100;
+/// Messages of a thread shown (the latest).
+const SHOWN: i64 = 100;
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReplyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+}
+
+pub async fn list(State(app): State<App>, signed: Signed) -> Result<Html<String>, ConsoleError> {
+    signed.require(Action::ViewInbox)?;
+    let business_id = &signed.business.id;
+    let now = crate::ids::now_ms();
+    let mut rows = String::new();
+    for handling in [Handling::PendingAgent, Handling::Agent, Handling::Bot] {
+        let mut listed = conversations::list(&app.db, business_id, Some(handling), LISTED).await?;
+        if handling == Handling::PendingAgent {
+            // The one waiting longest first.
+            listed.reverse();
+        }
+        for conversation in listed {
+            let who = match &conversation.agent {
+                Some(holder) => staff::display_name(&app.db, business_id, holder).await?,
+                None => String::new(),
+            };
+            let state = match handling {
+                Handling::PendingAgent => format!("waiting {}", duration(now - conversation.last_message_at)),
+                Handling::Agent => format!("with {who}"),
+                Handling::Bot => "bot".to_string(),
+            };
+            rows.push_str(&format!(
+                "<tr class=\"{}\"><td><a href=\"/console/inbox/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(handling.as_str()),
+                escape(&conversation.id),
+                escape(short(&conversation.customer_id)),
+                escape(&conversation.channel),
+                escape(&state),
+                escape(&time(conversation.last_message_at)),
+            ));
+        }
+    }
+    let body = if rows.is_empty() {
+        "<h1>Inbox</h1><p class=note>No conversations yet.</p>".to_string()
+    } else {
+        format!(
+            "<h1>Inbox</h1><table id=conversations><thead><tr><th>Customer</th><th>Channel</th><th>Who answers</th>\
+             <th>Last message</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    };
+    Ok(layout(&signed, Page::Inbox, &body))
+}
+
+/// A pseudonym, shortened for a list.
+fn short(customer_id: &str) -> &str {
+    customer_id.get(..12).unwrap_or(customer_id)
+}
+
+pub async fn thread(
+    State(app): State<App>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Html<String>, ConsoleError> {
+    signed.require(Action::ViewInbox)?;
+    let business = &signed.business;
+    let conversation = chat::conversation(&app, &business.id, &id).await?;
+    let after = (conversation.message_count - SHOWN).max(0);
+    let messages = conversations::messages(&app.db, &business.id, &id, after, SHOWN as u32).await?;
+    chat::audit_read(&app, &business.id, &signed.session.member.id, "conversation.read", &id).await?;
+    let thread: String = messages.iter().map(message_html).collect();
+    let now = crate::ids::now_ms();
+
+    let holder = match &conversation.agent {
+        Some(holder) => Some(staff::display_name(&app.db, &business.id, holder).await?),
+        None => None,
+    };
+    let status = match (conversation.handling, &holder) {
+        (Handling::PendingAgent, _) => "<p id=handling>Waiting for a person.</p>".to_string(),
+        (Handling::Agent, Some(name)) => format!("<p id=handling>{} answers.</p>", escape(name)),
+        (Handling::Agent, None) => "<p id=handling>A person answers.</p>".to_string(),
+        (Handling::Bot, _) => "<p id=handling>The bot answers.</p>".to_string(),
+    };
+    let window = window_note(&conversation, &messages, now);
+    let controls = if signed.session.may(Action::Answer) { actions(&signed, &conversation) } else { String::new() };
+
+    let cart = carts::lines(&app.db, &business.id, &id).await?;
+    let cart_html = if cart.is_empty() {
+        "<p class=note>The cart is empty.</p>".to_string()
+    } else {
+        let lines: String = cart
+            .iter()
+            .map(|line| {
+                format!(
+                    "<tr><td>{}</td><td class=num>{}</td><td class=num>{}</td></tr>",
+                    escape(&line.name),
+                    line.quantity,
+                    escape(&money::format_localized(
+                        line.price_minor * line.quantity,
+                        &line.currency,
+                        &business.locale
+                    ))
+                )
+            })
+            .collect();
+        format!("<table id=cart>{lines}</table>")
+    };
+    let orders_html = if signed.session.may(Action::ViewOrders) {
+        let orders = orders::of_customer(&app.db, &business.id, &conversation.customer_id, 10).await?;
+        if orders.is_empty() {
+            "<p class=note>No orders yet.</p>".to_string()
+        } else {
+            let rows: String = orders
+                .iter()
+                .map(|order| {
+                    format!(
+                        "<tr><td>#{}</td><td>{} · {} · {}</td><td class=num>{}</td></tr>",
+                        order.number,
+                        escape(order.status.as_str()),
+                        escape(order.payment_status.as_str()),
+                        escape(order.fulfillment_status.as_str()),
+                        escape(&money::format_localized(order.total_minor, &order.currency, &business.locale))
+                    )
+                })
+                .collect();
+            format!("<table id=orders>{rows}</table>")
+        }
+    } else {
+        String::new()
+    };
+
+    let body = format!(
+        "<h1>Conversation with {}</h1><p class=note>{} · {} messages</p>{status}{window}\
+         <div class=thread><section><div id=thread>{thread}</div>{controls}</section>\
+         <aside><h2>Cart</h2>{cart_html}<h2>Orders</h2>{orders_html}</aside></div>",
+        escape(short(&conversation.customer_id)),
+        escape(&conversation.channel),
+        conversation.message_count,
+    );
+    Ok(layout(&signed, Page::Inbox, &body))
+}
+
+/// One message as the customer saw it (its text, or what kind of message it was).
+fn message_html(message: &Message) -> String {
+    let side = if message.direction == Direction::Inbound { "inbound" } else { "outbound" };
+    let text = message
+        .body
+        .get("text")
+        .and_then(|t| t.as_str())
+        .or_else(|| message.body.get("title").and_then(|t| t.as_str()))
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let kind = message.body.get("type").and_then(|t| t.as_str()).unwrap_or("message");
+            format!("[{kind}]")
+        });
+    let signed_by = message.body.get("agent").and_then(|a| a.as_str()).map(|a| format!(" · {a}")).unwrap_or_default();
+    format!(
+        "<div class=\"msg {side}\"><div>{}</div><div class=meta>{}{} · {}</div></div>",
+        escape(&text),
+        escape(message.author.as_str()),
+        escape(&signed_by),
+        escape(&time(message.created_at))
+    )
+}
+
+/// On WhatsApp, whether a person's reply can be sent: free-form messages
+/// only within 24 hours of the customer's last message.
+fn window_note(conversation: &Conversation, messages: &[Message], now: i64) -> String {
+    if conversation.channel != "whatsapp" {
+        return String::new();
+    }
+    let last_inbound = messages.iter().rev().find(|m| m.direction == Direction::Inbound).map(|m| m.created_at);
+    match last_inbound {
+        Some(at) if now - at <= SERVICE_WINDOW_MS => format!(
+            "<p id=window class=ok>WhatsApp's 24-hour window is open for {} more.</p>",
+            duration(at + SERVICE_WINDOW_MS - now)
+        ),
+        _ => "<p id=window class=error>WhatsApp's 24-hour window is closed: the customer last wrote more than 24 \
+              hours ago, and WhatsApp delivers no free-form message until they write again.</p>"
+            .to_string(),
+    }
+}
+
+fn actions(signed: &Signed, conversation: &Conversation) -> String {
+    let id = escape(&conversation.id);
+    let csrf = signed.csrf_field();
+    let mine = conversation.agent.as_deref() == Some(signed.session.member.id.as_str());
+    match conversation.handling {
+        Handling::Agent if mine => format!(
+            "<form class=stack method=post action=\"/console/inbox/{id}/reply\">{csrf}\
+             <label>Reply <textarea name=text rows=3 required maxlength=4096></textarea></label><button>Send</button></form>\
+             <form method=post action=\"/console/inbox/{id}/release\">{csrf}<button>Hand back to the bot</button></form>"
+        ),
+        Handling::Agent => "<p class=note>Another person holds this conversation.</p>".to_string(),
+        _ => format!("<form method=post action=\"/console/inbox/{id}/take\">{csrf}<button>Take over</button></form>"),
+    }
+}
+
+fn back_to(id: &str) -> Response {
+    Redirect::to(&format!("/console/inbox/{id}")).into_response()
+}
+
+pub async fn take(
+    State(app): State<App>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    signed.check_csrf(&form.csrf)?;
+    signed.require(Action::Answer)?;
+    chat::conversation(&app, &signed.business.id, &id).await?;
+    chat::take(&app, &signed.business, &id, &signed.session.member).await?;
+    Ok(back_to(&id))
+}
+
+pub async fn reply(
+    State(app): State<App>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form<ReplyForm>,
+) -> Result<Response, ConsoleError> {
+    signed.check_csrf(&form.csrf)?;
+    signed.require(Action::Answer)?;
+    let held = chat::conversation(&app, &signed.business.id, &id).await?;
+    if held.agent.as_deref() != Some(signed.session.member.id.as_str()) {
+        return Err(ConsoleError(crate::api::error::ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "not_held",
+            "take the conversation before replying",
+        )));
+    }
+    if form.text.contains('\0') {
+        return Err(ConsoleError(crate::api::error::ApiError::invalid_text()));
+    }
+    let agent = Some(signed.session.member.name.clone());
+    chat::reply(&app, &signed.business, &held, Some(form.text), None, agent).await?;
+    Ok(back_to(&id))
+}
+
+pub async fn release(
+    State(app): State<App>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    signed.check_csrf(&form.csrf)?;
+    signed.require(Action::Answer)?;
+    chat::conversation(&app, &signed.business.id, &id).await?;
+    chat::release(&app, &signed.business, &id, Some(&signed.session.member)).await?;
+    Ok(back_to(&id))
+}
