@@ -193,7 +193,7 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
         conversations::append_sending(
             &app.db,
             &business.id,
-            &conversation.id,
+            &conversation,
             Direction::Outbound,
             Author::Bot,
             &bodies,

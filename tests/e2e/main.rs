@@ -34,6 +34,7 @@ mod plugin_versions;
 mod privacy;
 mod privacy_at_rest;
 mod public_limits;
+mod round_trips;
 mod sandbox;
 mod shutdown;
 mod test_plugins;

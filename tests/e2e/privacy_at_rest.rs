@@ -310,8 +310,10 @@ async fn a_tampered_or_removed_audit_row_fails_verify(app: TestApp) {
 async fn message_bodies_past_the_retention_are_erased_by_the_sweeper(app: TestApp) {
     let shop = app.create_shop("Forgetful", json!({})).await;
     app.upload(&shop, plugins::TEST_SPY).await;
-    let conversation =
-        app.say(&shop, API_PHONE, "an old message").await["conversation_id"].as_str().expect("a conversation").to_string();
+    let conversation = app.say(&shop, API_PHONE, "an old message").await["conversation_id"]
+        .as_str()
+        .expect("a conversation")
+        .to_string();
     app.say(&shop, API_PHONE, "a new message").await;
     let (status, refused) =
         app.request(Method::PUT, "/v1/privacy/retention", Some(&shop.key), Some(json!({"message_days": 0}))).await;

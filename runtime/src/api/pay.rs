@@ -129,9 +129,10 @@ async fn submit(
     let scope = format!("pay:{}", order.id);
     let lease = app.commerce.config().payment_lease;
     let card = CardInput { number: form.number, exp_month: form.exp_month, exp_year: form.exp_year, cvc: form.cvc };
-    let answered = idempotency::once(&app.db, &scope, key, &fingerprint, lease, |_resumed| async {
-        let result = flow::pay(&app.commerce, &link.business_id, order, &card, key).await?;
-        let (status, html) = outcome_page(&app, &link, &form.token, result).await;
+    let (shop, paid_link, card, token) = (&app, &link, &card, form.token.as_str());
+    let answered = idempotency::once(&app.db, &scope, key, &fingerprint, lease, |resumed| async move {
+        let result = flow::pay(&shop.commerce, &paid_link.business_id, order, card, key, resumed).await?;
+        let (status, html) = outcome_page(shop, paid_link, token, result).await;
         let answer = Answer { status_code: status.as_u16(), body: html };
         // The processor failed: the same submission may be retried.
         Ok(if status == StatusCode::BAD_GATEWAY { Outcome::Retryable(answer) } else { Outcome::Final(answer) })

@@ -236,7 +236,7 @@ impl ChatService {
         let mut stored = conversations::append_sending(
             &self.db,
             &business.id,
-            &conversation.id,
+            &conversation,
             Direction::Inbound,
             Author::Customer,
             &[body],

@@ -61,7 +61,7 @@ impl ChatService {
                 conversations::append_sending(
                     &self.db,
                     &business.id,
-                    &conversation.id,
+                    conversation,
                     Direction::Outbound,
                     author,
                     &bodies,
@@ -98,7 +98,7 @@ impl ChatService {
         let mut stored = conversations::append_sending(
             &self.db,
             &business.id,
-            &conversation.id,
+            conversation,
             Direction::Outbound,
             author,
             &[body],

@@ -15,7 +15,7 @@ use crate::commerce::cart::CartRef;
 use crate::plugin::bindings::{
     Cart, CartItem, CatalogQuery, Choice, ConversationContext, DiscountLine, InboundMessage, Reply, ShopEvent,
 };
-use crate::plugin::{CallScope, PluginFault, PluginSession, SessionLogs, escape_for_log};
+use crate::plugin::{CallScope, PluginFault, PluginSession, SessionLogs};
 use crate::store::businesses::{self, Business};
 use crate::store::conversations::{Author, Conversation, Handling};
 use crate::store::plugin_events::{self, NewLogLine};
@@ -193,7 +193,9 @@ impl ChatService {
             business = %business.id,
             plugin_version = %version_id,
             kind = fault.kind(),
-            detail = %escape_for_log(&detail),
+            // The detail may quote what a customer wrote (a guest's panic
+            // message): it is kept sealed for the business, never logged.
+            detail_bytes = detail.len(),
             "plugin call failed"
         );
         if matches!(fault, PluginFault::HostOverloaded { .. }) {

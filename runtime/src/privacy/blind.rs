@@ -13,12 +13,18 @@ pub fn blind_index(index_key: &DataKey, handle: &str) -> String {
 }
 
 /// The same handle written two ways is one customer: surrounding space and
-/// case are ignored, and so are a phone number's spaces, dashes and brackets.
+/// case are ignored, and so are a phone number's spaces, dashes, brackets and
+/// international prefix (`+` or `00`): WhatsApp names a customer by bare
+/// digits (`34600111222`), an operator erasing by phone writes `+34 600…`.
 pub fn normalize_handle(handle: &str) -> String {
     let trimmed = handle.trim();
     let looks_like_phone = trimmed.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
     if looks_like_phone {
-        trimmed.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect()
+        let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+        match (trimmed.starts_with('+'), digits.strip_prefix("00")) {
+            (false, Some(international)) => international.to_string(),
+            _ => digits,
+        }
     } else {
         trimmed.to_lowercase()
     }
@@ -34,6 +40,8 @@ mod tests {
         let shop_b = DataKey::generate("dk_b".into()).expect("random key");
         let index = blind_index(&shop_a, "+34 600 111 222");
         assert_eq!(index, blind_index(&shop_a, "+34600111222"));
+        assert_eq!(index, blind_index(&shop_a, "34600111222"), "WhatsApp's bare digits are the same number");
+        assert_eq!(index, blind_index(&shop_a, "0034 600 111 222"));
         assert_eq!(blind_index(&shop_a, " Ana@Example.org "), blind_index(&shop_a, "ana@example.org"));
         assert_ne!(index, blind_index(&shop_b, "+34600111222"), "another shop's index matches nothing");
         assert!(!index.contains("600111222") && index.len() == 64);

@@ -214,7 +214,9 @@ pub async fn append(
     author: Author,
     bodies: &[serde_json::Value],
 ) -> StoreResult<Vec<Message>> {
-    append_sending(db, business_id, conversation_id, direction, author, bodies, Outgoing::default()).await
+    let conversation =
+        get(db, business_id, conversation_id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+    append_sending(db, business_id, &conversation, direction, author, bodies, Outgoing::default()).await
 }
 
 /// What else the transaction that stores messages does.
@@ -243,7 +245,7 @@ pub struct Outgoing<'a> {
 pub async fn append_sending(
     db: &Db,
     business_id: &str,
-    conversation_id: &str,
+    conversation: &Conversation,
     direction: Direction,
     author: Author,
     bodies: &[serde_json::Value],
@@ -256,8 +258,8 @@ pub async fn append_sending(
     let count = i64::try_from(bodies.len()).unwrap_or(i64::MAX);
     // Sealed before the transaction: a key may need a query of its own, and
     // SQLite's one connection is the transaction's.
-    let customer_id = customer_of(db, business_id, conversation_id).await?;
-    let owner = KeyOwner::Customer(&customer_id);
+    let conversation_id = conversation.id.as_str();
+    let owner = KeyOwner::Customer(&conversation.customer_id);
     let mut sealed = Vec::with_capacity(bodies.len());
     for (n, body) in bodies.iter().enumerate() {
         let id = ids::new_id("msg");

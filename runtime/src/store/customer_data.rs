@@ -295,6 +295,11 @@ pub async fn erase(db: &Db, business_id: &str, customer_id: &str) -> StoreResult
     let key_destroyed = data_keys::delete_customer_key(&mut tx, business_id, customer_id).await?;
     tx.commit().await?;
     data_keys::evict_customer_key(db, business_id, customer_id);
+    if db.backend() == super::Backend::Sqlite {
+        // The WAL still holds the pages as they were (the destroyed key's
+        // row among them) until it is checkpointed and truncated.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(db.pool()).await?;
+    }
     Ok(Erasure {
         customer_id: customer_id.to_string(),
         key_destroyed,

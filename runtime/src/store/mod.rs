@@ -88,6 +88,8 @@ pub struct Db {
     /// The key-encryption key and the cache of unwrapped data keys (see
     /// [`data_keys`]).
     keys: std::sync::Arc<Keyring>,
+    /// How many times the pool was used (see [`Db::round_trips`]).
+    uses: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Db {
@@ -176,14 +178,25 @@ impl Db {
             keyring = keyring.with_previous(previous);
         }
         let keys = std::sync::Arc::new(keyring);
-        let db = Db { pool, backend, channels: Default::default(), keys };
+        let db = Db { pool, backend, channels: Default::default(), keys, uses: Default::default() };
         // What portable SQL cannot say: finalised invoices refuse changes.
         invoices::install_immutability(&db).await?;
         Ok(db)
     }
 
+    /// The pool. Each use is one trip that commits on its own: a statement
+    /// outside a transaction, or a transaction begun (its statements ride
+    /// on it), so [`round_trips`](Db::round_trips) counts them.
     pub fn pool(&self) -> &AnyPool {
+        self.uses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         &self.pool
+    }
+
+    /// How many times this node used the database so far: statements on
+    /// their own plus transactions (each [`pool`](Db::pool) call). The test
+    /// of the message path's round trips reads it before and after a message.
+    pub fn round_trips(&self) -> u64 {
+        self.uses.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn backend(&self) -> Backend {

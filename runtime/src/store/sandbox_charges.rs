@@ -120,52 +120,54 @@ pub async fn operate(
         Operation::Capture => "capture",
         Operation::Refund => "refund",
     };
-    let exists = exists_on(&mut tx, reference).await?;
-    if exists == Change::Unknown {
+    // The money moves only under a key that never moved it; the operation's
+    // row (its key unique) then records what this call did. Two calls with
+    // one key at once: the second's row conflicts and its move is rolled back.
+    let moved = match operation {
+        Operation::Capture => sqlx::query(
+            "UPDATE sandbox_charges SET captured_minor = captured_minor + $2 \
+             WHERE reference = $1 AND outcome = 'approved' AND $2 > 0 AND captured_minor + $2 <= amount_minor \
+             AND NOT EXISTS (SELECT 1 FROM sandbox_operations WHERE idempotency_key = $3)",
+        ),
+        Operation::Refund => sqlx::query(
+            "UPDATE sandbox_charges SET refunded_minor = refunded_minor + $2 \
+             WHERE reference = $1 AND $2 > 0 AND refunded_minor + $2 <= captured_minor \
+             AND NOT EXISTS (SELECT 1 FROM sandbox_operations WHERE idempotency_key = $3)",
+        ),
+    }
+    .bind(reference)
+    .bind(amount_minor)
+    .bind(idempotency_key)
+    .execute(&mut *tx)
+    .await?;
+    let change = if moved.rows_affected() == 1 { Change::Done } else { Change::Refused };
+    // Only a move that did not happen asks whether the charge exists at all
+    // (an operation names a known charge).
+    if change == Change::Refused && exists_on(&mut tx, reference).await? == Change::Unknown {
         tx.rollback().await?;
         return Ok(Change::Unknown);
     }
-    let claimed = sqlx::query(
+    let recorded = sqlx::query(
         "INSERT INTO sandbox_operations (idempotency_key, reference, kind, amount_minor, outcome, created_at) \
-         VALUES ($1, $2, $3, $4, 'refused', $5) ON CONFLICT (idempotency_key) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(idempotency_key)
     .bind(reference)
     .bind(kind)
     .bind(amount_minor)
+    .bind(if change == Change::Done { "done" } else { "refused" })
     .bind(ids::now_ms())
     .execute(&mut *tx)
     .await?;
-    if claimed.rows_affected() == 0 {
-        // A retry: answer what the first call did.
+    if recorded.rows_affected() == 0 {
+        // A retry: answer what the first call did (and move nothing now).
+        tx.rollback().await?;
         let row = sqlx::query("SELECT outcome FROM sandbox_operations WHERE idempotency_key = $1")
             .bind(idempotency_key)
-            .fetch_one(&mut *tx)
+            .fetch_one(db.pool())
             .await?;
-        tx.rollback().await?;
         let outcome: String = row.try_get("outcome")?;
         return Ok(if outcome == "done" { Change::Done } else { Change::Refused });
-    }
-    let moved = match operation {
-        Operation::Capture => sqlx::query(
-            "UPDATE sandbox_charges SET captured_minor = captured_minor + $2 \
-             WHERE reference = $1 AND outcome = 'approved' AND $2 > 0 AND captured_minor + $2 <= amount_minor",
-        ),
-        Operation::Refund => sqlx::query(
-            "UPDATE sandbox_charges SET refunded_minor = refunded_minor + $2 \
-             WHERE reference = $1 AND $2 > 0 AND refunded_minor + $2 <= captured_minor",
-        ),
-    }
-    .bind(reference)
-    .bind(amount_minor)
-    .execute(&mut *tx)
-    .await?;
-    let change = if moved.rows_affected() == 1 { Change::Done } else { Change::Refused };
-    if change == Change::Done {
-        sqlx::query("UPDATE sandbox_operations SET outcome = 'done' WHERE idempotency_key = $1")
-            .bind(idempotency_key)
-            .execute(&mut *tx)
-            .await?;
     }
     tx.commit().await?;
     Ok(change)

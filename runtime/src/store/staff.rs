@@ -211,6 +211,14 @@ pub async fn remove(db: &Db, business_id: &str, id: &str) -> StoreResult<bool> {
         .bind(business_id)
         .execute(&mut *tx)
         .await?;
+    // What they held waits for another person, instead of for nobody.
+    sqlx::query(
+        "UPDATE conversations SET handling = 'pending_agent', agent = NULL WHERE business_id = $1 AND agent = $2",
+    )
+    .bind(business_id)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }

@@ -5,7 +5,7 @@
 //! everywhere.
 
 use axum::extract::{Form, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -76,7 +76,27 @@ pub async fn sign_in_page(Query(query): Query<SignInQuery>) -> Html<String> {
     Html(bare("Sign in", &sign_in_form("", message)))
 }
 
-pub async fn sign_in(State(app): State<App>, address: ClientAddress, Form(form): Form<SignInForm>) -> Response {
+/// A form another site made the browser post (login CSRF: signing a person
+/// into someone else's account). Browsers say so in `Sec-Fetch-Site`; the
+/// forms with a session carry a CSRF token instead.
+fn from_another_site(headers: &HeaderMap) -> bool {
+    headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|site| site == "cross-site")
+}
+
+fn refused_cross_site() -> Response {
+    let page = bare("Refused", "<main><h1>Refused</h1><p>This form was sent from another site.</p></main>");
+    (StatusCode::FORBIDDEN, Html(page)).into_response()
+}
+
+pub async fn sign_in(
+    State(app): State<App>,
+    address: ClientAddress,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    if from_another_site(&headers) {
+        return refused_cross_site();
+    }
     if let Err(limited) = app.limits.sign_in(&form.email, address) {
         let message = format!(
             "<p class=error id=locked>Too many sign-in attempts. Wait {} seconds, then try again.</p>",
@@ -125,7 +145,10 @@ pub async fn accept_page(
     Ok(Html(bare("Join the team", &accept_form(&query.token, &invitation.email, ""))))
 }
 
-pub async fn accept(State(app): State<App>, Form(form): Form<AcceptForm>) -> Response {
+pub async fn accept(State(app): State<App>, headers: HeaderMap, Form(form): Form<AcceptForm>) -> Response {
+    if from_another_site(&headers) {
+        return refused_cross_site();
+    }
     match staff::accept(&app.db, &form.token, &form.name, &form.password).await {
         Ok(_) => Redirect::to("/console/sign-in?welcome=1").into_response(),
         Err(error @ (StaffError::InvalidName | StaffError::WeakPassword)) => {

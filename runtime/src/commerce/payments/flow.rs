@@ -69,18 +69,22 @@ impl From<Result<Authorization, ProviderError>> for ProviderAnswer {
 }
 
 /// Pays `order` with `card` for the request `request_key` (the payment form's
-/// idempotency key). A retry of a request whose first try died resumes that
-/// try's attempt instead of charging again.
+/// idempotency key). A retry of a request whose first try died (`resumed`:
+/// its idempotency claim was taken over) resumes that try's attempt instead
+/// of charging again; a fresh claim has no attempt to find (the attempts'
+/// unique request key would refuse a second one anyway).
 pub async fn pay(
     commerce: &Commerce,
     business_id: &str,
     order: &Order,
     card: &CardInput,
     request_key: &str,
+    resumed: bool,
 ) -> StoreResult<PayResult> {
     let db = commerce.db();
     let mut order = order.clone();
-    if let Some(attempt) = payments::by_request_key(db, &order.id, request_key).await? {
+    let earlier = if resumed { payments::by_request_key(db, &order.id, request_key).await? } else { None };
+    if let Some(attempt) = earlier {
         match resume(commerce, attempt).await? {
             // The provider never saw the first try (it died before calling
             // out): this retry carries the card again, so pay with it.
@@ -113,7 +117,9 @@ pub async fn pay(
     let key = attempt.provider_key.clone().unwrap_or_else(|| attempt.id.clone());
     let answer = commerce.provider().authorize(card, order.total_minor, &order.currency, &key).await;
     commerce.failpoints().hit(failpoint::PAY_AFTER_AUTHORIZE).await;
-    record_answer(commerce, &attempt, answer.into()).await
+    // The order as the start left it (its payment slot ours): no second read.
+    let started = Order { payment_id: Some(attempt.id.clone()), ..order };
+    record_answer(commerce, &attempt, Some(started), answer.into()).await
 }
 
 /// The customer passed (or failed) the challenge of `payment_id`.
@@ -141,7 +147,7 @@ pub async fn complete_challenge(
         let attempt = payments::get(db, business_id, payment_id).await?.unwrap_or(attempt);
         return outcome_of(commerce, &attempt).await;
     }
-    record_answer(commerce, &attempt, answer.into()).await
+    record_answer(commerce, &attempt, None, answer.into()).await
 }
 
 /// What became of `attempt` for a retried request: resolved first if it is
@@ -164,15 +170,20 @@ fn lease_ended(attempt: &Payment) -> bool {
 
 /// Records what the provider said of `attempt`, and what it means for the
 /// order, in one transaction; then tells the bot. The one writer of outcomes.
+/// `order`: the attempt's order as the caller knows it, if it does (read
+/// again otherwise); a stale one only loses the race to write, and is read
+/// again.
 pub(crate) async fn record_answer(
     commerce: &Commerce,
     attempt: &Payment,
+    order: Option<Order>,
     answer: ProviderAnswer,
 ) -> StoreResult<PayResult> {
     let db = commerce.db();
     let mut answer = answer;
-    // The attempt as the caller read it; after a lost race, as it is now.
+    // The attempt and its order as the caller read them; after a lost race, as they are now.
     let mut read = Some(attempt.clone());
+    let mut known_order = order;
     for _ in 0..5 {
         let current = match read.take() {
             Some(fresh) => Some(fresh),
@@ -186,9 +197,12 @@ pub(crate) async fn record_answer(
                 None => Ok(PayResult::NotPayable),
             };
         };
-        let order = orders::get(db, &current.business_id, &current.order_id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("payment {} has no order", current.id)))?;
+        let order = match known_order.take().filter(|o| o.id == current.order_id) {
+            Some(order) => order,
+            None => orders::get(db, &current.business_id, &current.order_id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("payment {} has no order", current.id)))?,
+        };
         let holds_slot = order.payment_id.as_deref() == Some(current.id.as_str());
         if let ProviderAnswer::Approved { reference, captured: captured @ false, .. } = &mut answer {
             let key = format!("{}:capture", current.id);

@@ -53,7 +53,7 @@ pub async fn reconcile(commerce: &Commerce, attempt: &Payment) -> StoreResult<bo
         },
     };
     tracing::info!(payment = %attempt.id, "resolving a payment whose request did not finish");
-    flow::record_answer(commerce, attempt, answer).await?;
+    flow::record_answer(commerce, attempt, None, answer).await?;
     Ok(true)
 }
 
