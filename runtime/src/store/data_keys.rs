@@ -40,7 +40,7 @@ impl KeyOwner<'_> {
 
     fn owner(&self) -> &str {
         match self {
-            KeyOwner::Customer(customer) => *customer,
+            KeyOwner::Customer(customer) => customer,
             KeyOwner::Secrets | KeyOwner::Index => "",
         }
     }
