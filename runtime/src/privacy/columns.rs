@@ -24,9 +24,12 @@ pub enum Class {
     BlindIndex,
     /// A one-way hash of a random secret or a password (API keys, tokens, locks).
     Hash,
-    /// Key material, itself sealed by the key-encryption key (or the key that
-    /// derives pseudonyms, which never leaves the host).
+    /// Key material, itself sealed by the key-encryption key.
     Key,
+    /// A column nothing writes a value to any more, kept empty because
+    /// dropping a column is not portable (the key pseudonyms were once derived
+    /// under: migration 0036 emptied it, new businesses store it empty).
+    Retired,
     /// Links a row to a customer without naming the person: their pseudonym,
     /// a conversation's id.
     Pseudonym,
@@ -118,7 +121,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("currency", Plain),
             ("locale", Plain),
             ("api_key_hash", Hash),
-            ("pseudonym_key", Key),
+            ("pseudonym_key", Retired),
             ("capabilities", Plain),
             ("limits", Plain),
             ("active_plugin_version_id", Plain),

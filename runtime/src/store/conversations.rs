@@ -1,6 +1,6 @@
 //! Customers, conversations and their message history.
 //!
-//! A customer is known to a business by a pseudonym (see `chat::pseudonym`);
+//! A customer is known to a business by a pseudonym (see `store::customer_handles`);
 //! the handle (phone number, chat handle) is kept here for the transports and
 //! never handed to a plugin. The handle and every message body are sealed
 //! under the customer's data key (`store::data_keys`), the handle found by its

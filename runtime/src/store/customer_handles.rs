@@ -4,31 +4,48 @@
 //! orders stay one across a new number or a withheld one. Handles are looked
 //! up by blind index only ([`Db::blind_index`]) and kept sealed under the
 //! customer's key.
+//!
+//! A customer's id (the pseudonym a plugin sees) is random, minted the first
+//! time one of their handles is seen ([`new_customer_id`]): nothing derives it
+//! from a handle, so an old pseudonym (in the audit trail, in a webhook the
+//! shop kept) leads to no phone number, and a person who comes back after
+//! their erasure (their mappings gone) is a new customer with a new pseudonym.
 
 use super::data_keys::KeyOwner;
 use super::{Db, StoreResult};
 use crate::ids;
 use crate::privacy::Binding;
 
-/// The customer `handle` belongs to in `business_id`; a handle never seen
-/// before becomes `fresh`'s (the pseudonym the caller derived for it), so a
-/// customer who wrote before handles were mapped keeps their pseudonym.
-pub async fn resolve(db: &Db, business_id: &str, handle: &str, fresh: &str) -> StoreResult<String> {
+/// A new customer's id: `cus_` and 128 random bits (a version 4 UUID), so it
+/// says nothing of the person nor of when they came.
+pub fn new_customer_id() -> String {
+    format!("cus_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// The customer `handle` belongs to in `business_id`: the one its blind index
+/// maps to; a customer who wrote before handles were mapped (their customer
+/// row keeps the handle's index) is mapped to the id they had; a handle never
+/// seen before becomes a new customer's, under a new random id.
+pub async fn resolve(db: &Db, business_id: &str, handle: &str) -> StoreResult<String> {
     let index = db.blind_index(business_id, handle).await?;
     if let Some(customer) = customer_of(db, business_id, &index).await? {
         return Ok(customer);
     }
-    insert(db, business_id, &index, handle, fresh).await?;
+    let fresh = match legacy_customer(db, business_id, &index).await? {
+        Some(customer) => customer,
+        None => new_customer_id(),
+    };
+    insert(db, business_id, &index, handle, &fresh).await?;
     // Another node may have mapped it first: its mapping stands.
-    Ok(customer_of(db, business_id, &index).await?.unwrap_or_else(|| fresh.to_string()))
+    Ok(customer_of(db, business_id, &index).await?.unwrap_or(fresh))
 }
 
 /// Maps every one of `handles` (one person's, as one webhook carried them:
 /// a phone number and a business-scoped user id, or an old number and its
 /// new one) to one customer: the customer of the first handle already known,
-/// else `fresh`. A handle that pointed at another customer is moved (that
+/// else a new customer. A handle that pointed at another customer is moved (that
 /// customer's earlier conversations stay theirs). Returns the customer.
-pub async fn link(db: &Db, business_id: &str, handles: &[&str], fresh: &str) -> StoreResult<String> {
+pub async fn link(db: &Db, business_id: &str, handles: &[&str]) -> StoreResult<String> {
     let mut indexes = Vec::with_capacity(handles.len());
     for handle in handles {
         indexes.push(db.blind_index(business_id, handle).await?);
@@ -40,7 +57,7 @@ pub async fn link(db: &Db, business_id: &str, handles: &[&str], fresh: &str) -> 
             break;
         }
     }
-    let owner = owner.unwrap_or_else(|| fresh.to_string());
+    let owner = owner.unwrap_or_else(new_customer_id);
     for (handle, index) in handles.iter().zip(&indexes) {
         match customer_of(db, business_id, index).await? {
             Some(customer) if customer == owner => {}
@@ -66,10 +83,15 @@ pub async fn find(db: &Db, business_id: &str, handle: &str) -> StoreResult<Optio
     if let Some(customer) = customer_of(db, business_id, &index).await? {
         return Ok(Some(customer));
     }
-    // A customer who wrote before handles were mapped.
-    Ok(sqlx::query_scalar("SELECT id FROM customers WHERE business_id = $1 AND handle_index = $2")
+    legacy_customer(db, business_id, &index).await
+}
+
+/// A customer who wrote before handles were mapped, by the index of the
+/// handle their customer row keeps (an erased customer's row keeps none).
+async fn legacy_customer(db: &Db, business_id: &str, index: &str) -> StoreResult<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT id FROM customers WHERE business_id = $1 AND handle_index = $2 ORDER BY id LIMIT 1")
         .bind(business_id)
-        .bind(&index)
+        .bind(index)
         .fetch_optional(db.pool())
         .await?)
 }
