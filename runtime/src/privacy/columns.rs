@@ -20,7 +20,9 @@ pub enum Class {
     /// A business's secret, or text kept for the business that may quote a
     /// customer (a plugin failure's detail), sealed under its secrets key.
     SecretSealed,
-    /// A keyed hash: a blind index of a handle (HMAC under the business's index key).
+    /// A keyed hash under the business's index key: a handle's blind index,
+    /// or a transport's message id's (a WhatsApp id encodes the customer's
+    /// number; `Db::message_key`).
     BlindIndex,
     /// A one-way hash of a random secret or a password (API keys, tokens, locks).
     Hash,
@@ -237,7 +239,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("id", Plain),
             ("business_id", Plain),
             ("channel", Plain),
-            ("external_id", Plain),
+            ("external_id", BlindIndex),
             ("payload", CustomerTransient),
             ("state", Plain),
             ("attempts", Plain),
@@ -373,7 +375,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("attempts", Plain),
             ("next_attempt_at", Plain),
             ("last_error", Plain),
-            ("external_id", Plain),
+            ("external_id", BlindIndex),
             ("delivery_status", Plain),
             ("created_at", Plain),
             ("sent_at", Plain),
@@ -582,7 +584,8 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("business_id", Plain),
             ("metric", Plain),
             ("source", Plain),
-            ("source_id", Plain),
+            // A channel charge's wamid as its keyed hash; any other row the host's own id.
+            ("source_id", BlindIndex),
             ("quantity", Plain),
             ("currency", Plain),
             ("market", Plain),
