@@ -7,13 +7,14 @@
 use axum::http::StatusCode;
 use bottega_tests::whatsapp::*;
 use bottega_tests::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::privacy_at_rest::raw_contents;
 
 bottega_tests::on_both_databases!(
     an_erased_customer_who_writes_again_is_a_new_customer_under_a_new_pseudonym,
     whatsapp_message_ids_are_kept_only_as_keyed_hashes_and_statuses_still_find_their_sends,
+    two_customers_linked_later_are_exported_and_erased_as_one,
 );
 
 const PHONE: &str = "+34 622 135 790";
@@ -135,4 +136,102 @@ async fn whatsapp_message_ids_are_kept_only_as_keyed_hashes_and_statuses_still_f
         .await
         .expect("the outbox reads");
     assert!(kept.iter().all(|k| k.as_deref().is_some_and(|k| k.len() == 64)), "a keyed hash: {kept:?}");
+}
+
+const LINK_PHONE_ID: &str = "106540352242932";
+const LINK_NUMBER: &str = "34699887766";
+const LINK_BSUID: &str = "ES.55501234567890123456";
+const AS_USER_ID: &str = "written with my number hidden";
+const AS_NUMBER: &str = "written from my phone";
+
+/// A delivery of one text with the given sender fields and `contacts`.
+fn text_from(sender: Value, contacts: Value, words: &str) -> Vec<u8> {
+    let mut message = json!({"id": format!("wamid.link.{}", uuid::Uuid::new_v4().simple()),
+                             "timestamp": "1750269342", "type": "text", "text": {"body": words}});
+    for (k, v) in sender.as_object().expect("sender fields") {
+        message[k] = v.clone();
+    }
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "0", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550000000", "phone_number_id": LINK_PHONE_ID},
+        "contacts": contacts, "messages": [message]}}]}]})
+    .to_string()
+    .into_bytes()
+}
+
+async fn two_customers_linked_later_are_exported_and_erased_as_one(app: TestApp) {
+    let shop = app.create_shop("Two become one", json!({})).await;
+    app.upload(&shop, plugins::TEST_SPY).await;
+    let graph = FakeGraph::start().await;
+    app.connect_whatsapp(&shop, &graph, LINK_PHONE_ID).await;
+
+    // The same person writes once by user id only, once by number only: two
+    // customers, as far as the shop can tell. Then a webhook carries both.
+    for body in [
+        text_from(json!({"from_user_id": LINK_BSUID}), json!([{"user_id": LINK_BSUID}]), AS_USER_ID),
+        text_from(json!({"from": LINK_NUMBER}), json!([{"wa_id": LINK_NUMBER}]), AS_NUMBER),
+        text_from(
+            json!({"from": LINK_NUMBER, "from_user_id": LINK_BSUID}),
+            json!([{"wa_id": LINK_NUMBER, "user_id": LINK_BSUID}]),
+            "both at once",
+        ),
+    ] {
+        let (status, received) = app.deliver_webhook(&shop, &body, APP_SECRET).await;
+        assert_eq!(status, StatusCode::OK, "{received}");
+        app.queues_settled().await;
+    }
+    let (_, conversations) = app.get("/v1/conversations", &shop.key).await;
+    let conversations = conversations.as_array().expect("conversations").clone();
+    assert_eq!(conversations.len(), 2, "two customers before the link: {conversations:?}");
+    let pseudonyms: Vec<String> =
+        conversations.iter().map(|c| c["customer_id"].as_str().expect("a pseudonym").to_string()).collect();
+    assert_ne!(pseudonyms[0], pseudonyms[1]);
+
+    // Found by either handle, the export is the one person's: both
+    // conversations, both handles, and the other pseudonym as an alias.
+    let mut customer = String::new();
+    for handle in [LINK_NUMBER, LINK_BSUID] {
+        let (status, export) = app.get(&format!("/v1/customers/{handle}/export"), &shop.key).await;
+        assert_eq!(status, StatusCode::OK, "{export}");
+        let text = export.to_string();
+        assert!(text.contains(AS_USER_ID) && text.contains(AS_NUMBER), "the export misses a part of them: {export}");
+        assert!(text.contains(LINK_NUMBER) && text.contains(LINK_BSUID), "{}", export["handles"]);
+        assert_eq!(export["conversations"].as_array().map(Vec::len), Some(2), "{export}");
+        customer = export["customer_id"].as_str().expect("the customer").to_string();
+        let alias = pseudonyms.iter().find(|p| **p != customer).expect("the other pseudonym");
+        assert_eq!(export["aliases"], json!([alias]), "{export}");
+    }
+    // The alias's own pseudonym finds the same person.
+    let alias = pseudonyms.iter().find(|p| **p != customer).expect("the other pseudonym").clone();
+    let (status, export) = app.get(&format!("/v1/customers/{alias}/export"), &shop.key).await;
+    assert_eq!((status, export["customer_id"].as_str()), (StatusCode::OK, Some(customer.as_str())), "{export}");
+
+    // Erased by their number: both pseudonyms' data and keys are gone.
+    let (status, erasure) = app.post(&format!("/v1/customers/{LINK_NUMBER}/erase"), &shop.key, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{erasure}");
+    assert_eq!(erasure["aliases"], json!([alias]), "{erasure}");
+    for conversation in &conversations {
+        let id = conversation["id"].as_str().expect("id");
+        let (_, history) = app.get(&format!("/v1/conversations/{id}/messages"), &shop.key).await;
+        let messages = history["messages"].as_array().expect("messages");
+        assert!(!messages.is_empty() && messages.iter().all(|m| m["body"]["type"] == "erased"), "{history}");
+    }
+    for pseudonym in &pseudonyms {
+        let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_keys WHERE owner = $1")
+            .bind(pseudonym)
+            .fetch_one(app.db())
+            .await
+            .expect("count");
+        assert_eq!(keys, 0, "the data key of {pseudonym} survived the erasure");
+        for reference in [pseudonym.as_str(), LINK_BSUID, LINK_NUMBER] {
+            let (status, _) = app.get(&format!("/v1/customers/{reference}/export"), &shop.key).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{reference} still finds them");
+        }
+    }
+    let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customer_aliases WHERE business_id = $1")
+        .bind(&shop.id)
+        .fetch_one(app.db())
+        .await
+        .expect("count");
+    assert_eq!(links, 0, "the link between the erased pseudonyms is forgotten");
 }

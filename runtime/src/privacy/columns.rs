@@ -178,6 +178,10 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
         ],
     ),
     (
+        "customer_aliases",
+        &[("business_id", Plain), ("alias_id", Pseudonym), ("customer_id", Pseudonym), ("created_at", Plain)],
+    ),
+    (
         "customer_handles",
         &[
             ("business_id", Plain),
