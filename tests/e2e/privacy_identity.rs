@@ -235,3 +235,25 @@ async fn two_customers_linked_later_are_exported_and_erased_as_one(app: TestApp)
         .expect("count");
     assert_eq!(links, 0, "the link between the erased pseudonyms is forgotten");
 }
+
+/// A SQLite database an operator names by `DATABASE_URL` is as private as the
+/// embedded one: the database and its WAL are readable by the runtime's user
+/// alone (SQLite itself would create them as the umask says, `rw-r--r--`).
+#[cfg(unix)]
+#[tokio::test]
+async fn a_sqlite_database_named_by_its_url_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("named.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let db = bottega::store::Db::connect(Some(&url), dir.path()).await.expect("the database opens");
+    sqlx::query("SELECT 1").execute(db.pool()).await.expect("a statement runs");
+    let mode_of = |file: &str| std::fs::metadata(file).map(|m| m.permissions().mode());
+    let database = path.display().to_string();
+    let mode = mode_of(&database).expect("the database file exists");
+    assert_eq!(mode & 0o077, 0, "{database} is {mode:o}");
+    let wal = format!("{database}-wal");
+    if let Ok(mode) = mode_of(&wal) {
+        assert_eq!(mode & 0o077, 0, "{wal} is {mode:o}");
+    }
+}
