@@ -15,6 +15,7 @@ bottega_tests::on_both_databases!(
     an_erased_customer_who_writes_again_is_a_new_customer_under_a_new_pseudonym,
     whatsapp_message_ids_are_kept_only_as_keyed_hashes_and_statuses_still_find_their_sends,
     two_customers_linked_later_are_exported_and_erased_as_one,
+    a_message_racing_an_erasure_is_refused_not_sealed_under_a_new_key,
 );
 
 const PHONE: &str = "+34 622 135 790";
@@ -256,4 +257,39 @@ async fn a_sqlite_database_named_by_its_url_is_owner_only() {
     if let Ok(mode) = mode_of(&wal) {
         assert_eq!(mode & 0o077, 0, "{wal} is {mode:o}");
     }
+}
+
+const RACE_PHONE: &str = "+34 633 246 802";
+
+async fn a_message_racing_an_erasure_is_refused_not_sealed_under_a_new_key(app: TestApp) {
+    use bottega::store::conversations::{self, Author, Direction, Outgoing};
+    let shop = app.create_shop("Racy", json!({})).await;
+    app.upload(&shop, plugins::TEST_SPY).await;
+    let said = app.say(&shop, RACE_PHONE, "before").await;
+    let conversation_id = said["conversation_id"].as_str().expect("a conversation").to_string();
+    let customer = said["customer_id"].as_str().expect("a pseudonym").to_string();
+    let (_, history) = app.get(&format!("/v1/conversations/{conversation_id}/messages"), &shop.key).await;
+    let stored = history["messages"].as_array().map(Vec::len).expect("messages");
+    let db = &app.app.db;
+    // A turn read the conversation, then the customer is erased before it stores.
+    let read = conversations::get(db, &shop.id, &conversation_id).await.expect("it reads").expect("the conversation");
+    assert_eq!(read.customer_id, customer);
+    let (status, erasure) = app.post(&format!("/v1/customers/{customer}/erase"), &shop.key, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{erasure}");
+
+    let raced = conversations::append_sending(
+        db,
+        &shop.id,
+        &read,
+        Direction::Inbound,
+        Author::Customer,
+        &[json!({"type": "text", "text": "sent while being erased"})],
+        Outgoing::default(),
+    )
+    .await;
+    assert!(matches!(raced, Err(bottega::store::StoreError::Conflict(_))), "{raced:?}");
+    let (_, history) = app.get(&format!("/v1/conversations/{conversation_id}/messages"), &shop.key).await;
+    let messages = history["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), stored, "nothing was stored after the erasure: {history}");
+    assert!(messages.iter().all(|m| m["body"]["type"] == "erased"), "{history}");
 }

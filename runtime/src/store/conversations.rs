@@ -273,16 +273,26 @@ pub async fn append_sending(
     }
     let mut tx = db.pool().begin().await?;
     // An inbound message also opens (or renews) WhatsApp's 24-hour window.
-    let last: i64 = sqlx::query_scalar(
+    // Only while the conversation is still the customer's whose key sealed
+    // the bodies: an erasure in between gave it a new pseudonym (and
+    // destroyed that key), so nothing is stored under a key made anew.
+    let last: Option<i64> = sqlx::query_scalar(
         "UPDATE conversations SET message_count = message_count + $2, last_message_at = $3, \
-         last_inbound_at = CASE WHEN $4 = 'inbound' THEN $3 ELSE last_inbound_at END WHERE id = $1 RETURNING message_count",
+         last_inbound_at = CASE WHEN $4 = 'inbound' THEN $3 ELSE last_inbound_at END \
+         WHERE id = $1 AND customer_id = $5 RETURNING message_count",
     )
     .bind(conversation_id)
     .bind(count)
     .bind(now)
     .bind(direction.as_str())
-    .fetch_one(&mut *tx)
+    .bind(&conversation.customer_id)
+    .fetch_optional(&mut *tx)
     .await?;
+    let Some(last) = last else {
+        return Err(StoreError::Conflict(
+            "the conversation's customer changed (erased) while its messages were stored; nothing was stored".into(),
+        ));
+    };
     let mut stored = Vec::with_capacity(bodies.len());
     for ((seq, body), (id, sealed_body, sealed_sends)) in (last - count + 1..).zip(bodies).zip(sealed) {
         sqlx::query(
