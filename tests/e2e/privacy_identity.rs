@@ -288,6 +288,12 @@ async fn a_message_racing_an_erasure_is_refused_not_sealed_under_a_new_key(app: 
     )
     .await;
     assert!(matches!(raced, Err(bottega::store::StoreError::Conflict(_))), "{raced:?}");
+    let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_keys WHERE owner = $1")
+        .bind(&customer)
+        .fetch_one(app.db())
+        .await
+        .expect("count");
+    assert_eq!(keys, 0, "no key of the erased customer was made anew");
     let (_, history) = app.get(&format!("/v1/conversations/{conversation_id}/messages"), &shop.key).await;
     let messages = history["messages"].as_array().expect("messages");
     assert_eq!(messages.len(), stored, "nothing was stored after the erasure: {history}");

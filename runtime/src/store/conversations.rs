@@ -289,6 +289,17 @@ pub async fn append_sending(
     .fetch_optional(&mut *tx)
     .await?;
     let Some(last) = last else {
+        drop(tx);
+        // The seal above may have made the erased customer a key anew: it
+        // seals nothing stored, and goes (unless the customer still exists).
+        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM customers WHERE business_id = $1 AND id = $2")
+            .bind(business_id)
+            .bind(&conversation.customer_id)
+            .fetch_optional(db.pool())
+            .await?;
+        if exists.is_none() {
+            super::data_keys::destroy_customer_key(db, business_id, &conversation.customer_id).await?;
+        }
         return Err(StoreError::Conflict(
             "the conversation's customer changed (erased) while its messages were stored; nothing was stored".into(),
         ));
