@@ -93,16 +93,20 @@ pub async fn find(db: &Db, business_id: &str, reference: &str) -> StoreResult<Op
     customer_handles::find(db, business_id, reference).await
 }
 
-/// The customer and every customer merged into it: whose data is theirs.
+/// The customer `customer_id` names (itself, or the one it was merged into)
+/// first, then every customer merged into it: whose data is theirs.
 async fn identities(db: &Db, business_id: &str, customer_id: &str) -> StoreResult<Vec<String>> {
-    let mut ids = vec![customer_id.to_string()];
-    ids.extend(customer_handles::aliases_of(db, business_id, customer_id).await?);
+    let customer_id = customer_handles::canonical(db, business_id, customer_id).await?;
+    let aliases = customer_handles::aliases_of(db, business_id, &customer_id).await?;
+    let mut ids = vec![customer_id];
+    ids.extend(aliases);
     Ok(ids)
 }
 
 /// Everything `business_id` holds about `customer_id`.
 pub async fn export(db: &Db, business_id: &str, customer_id: &str) -> StoreResult<CustomerExport> {
     let who = identities(db, business_id, customer_id).await?;
+    let customer_id = who[0].as_str();
     let mut handles = Vec::new();
     let mut conversations_of = Vec::new();
     let mut orders_of = Vec::new();
@@ -214,6 +218,7 @@ const INBOUND_CHANNELS: [&str; 2] = ["whatsapp", "web"];
 /// their data keys is destroyed, all in one transaction.
 pub async fn erase(db: &Db, business_id: &str, customer_id: &str) -> StoreResult<Erasure> {
     let who = identities(db, business_id, customer_id).await?;
+    let customer_id = who[0].as_str();
     // What needs a key comes first: SQLite's one connection is the transaction's.
     let mut sender_keys = Vec::new();
     for id in &who {
