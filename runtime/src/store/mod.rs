@@ -119,11 +119,13 @@ fn percent_decoded(text: &str) -> Option<String> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| text.get(i + 1..i + 3))
-            .flatten()
-            .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        let escaped = if bytes[i] == b'%' {
+            text.get(i + 1..i + 3)
+                .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        } else {
+            None
+        };
         match escaped {
             Some(byte) => {
                 out.push(byte);
@@ -186,12 +188,12 @@ impl Db {
             );
         }
         // The SQLite file, the embedded one or the one a `sqlite:` URL names.
-        let sqlite_file = match database_url {
+        let sqlite = match database_url {
             None => Some(SqliteFile { path: embedded.clone(), created: true }),
             Some(url) if backend == Backend::Sqlite => sqlite_file(url),
             Some(_) => None,
         };
-        if let Some(file) = &sqlite_file {
+        if let Some(file) = &sqlite {
             // Created owner-only before SQLite opens it: its WAL and
             // shared-memory files take the database file's mode.
             if file.created {
@@ -221,7 +223,7 @@ impl Db {
             }
             Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
         };
-        if let Some(file) = &sqlite_file {
+        if let Some(file) = &sqlite {
             // Files an earlier version left readable by others.
             for suffix in ["", "-wal", "-shm"] {
                 let mut name = file.path.as_os_str().to_owned();
