@@ -247,7 +247,7 @@ async fn a_sqlite_database_named_by_its_url_is_owner_only() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("named.db");
     let url = format!("sqlite://{}?mode=rwc", path.display());
-    let db = bottega::store::Db::connect(Some(&url), dir.path()).await.expect("the database opens");
+    let db = bottega::store::Db::connect(Some(url.as_str()), dir.path()).await.expect("the database opens");
     sqlx::query("SELECT 1").execute(db.pool()).await.expect("a statement runs");
     let mode_of = |file: &str| std::fs::metadata(file).map(|m| m.permissions().mode());
     let database = path.display().to_string();
