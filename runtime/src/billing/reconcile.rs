@@ -159,7 +159,7 @@ pub async fn reconcile(
         // The ledger keeps a wamid's keyed hash (a wamid encodes the
         // customer's number): the send it names is listed by its own id.
         for id in &mut bucket.message_ids {
-            if let Some(send) = outbox::send_of_message_key(billing.db(), business_id, id).await? {
+            if let Some(send) = outbox::send_of_message_key(billing.db(), business_id, id.as_str()).await? {
                 *id = send;
             }
         }
