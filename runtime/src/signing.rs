@@ -1,5 +1,5 @@
 //! Keyed hashing, owned here: HMAC-SHA256 (the signatures on webhooks to
-//! businesses, WhatsApp's `X-Hub-Signature-256`, customer pseudonyms, console
+//! businesses, WhatsApp's `X-Hub-Signature-256`, console
 //! CSRF tokens), HMAC-SHA1 (only for TOTP codes, which RFC 6238 defines with
 //! it) and constant-time comparison of secrets. No other module builds a MAC
 //! or compares a secret byte by byte.

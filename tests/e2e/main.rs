@@ -33,6 +33,7 @@ mod payments;
 mod plugin_versions;
 mod privacy;
 mod privacy_at_rest;
+mod privacy_identity;
 mod public_limits;
 mod round_trips;
 mod sandbox;

@@ -54,7 +54,7 @@ async fn schema(app: &TestApp) -> Vec<(String, String)> {
 
 /// What lies in the database, as text: on PostgreSQL every row of every
 /// table; on SQLite the bytes of the database file and its WAL.
-async fn raw_contents(app: &TestApp) -> String {
+pub(crate) async fn raw_contents(app: &TestApp) -> String {
     if on_postgres(app) {
         let mut tables: Vec<String> = schema(app).await.into_iter().map(|(table, _)| table).collect();
         tables.dedup();

@@ -188,13 +188,18 @@ async fn record(app: &App, business_id: &str, actor: &str, action: &str, custome
     Ok(audit::append(&app.db, entry).await?)
 }
 
-/// The export as CSV: one row per handle, message, order and payment.
+/// The export as CSV: one row per handle, alias, message, order and payment.
 fn csv(export: &CustomerExport) -> Result<Vec<u8>, String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| format!("csv export: {e}");
     writer.write_record(["section", "id", "at", "who", "what"]).map_err(fail)?;
     for handle in &export.handles {
         writer.write_record(["handle", "", "", "", handle.as_str()]).map_err(fail)?;
+    }
+    for alias in &export.aliases {
+        writer
+            .write_record(["alias", alias.as_str(), "", "", "the same person, before they were linked"])
+            .map_err(fail)?;
     }
     for exported in &export.conversations {
         for message in &exported.messages {

@@ -249,9 +249,12 @@ async fn store(app: &App, delivery: &Delivery, routes: &HashMap<String, Option<S
             received.ignored += 1;
             continue;
         };
+        // The send is known by its wamid's keyed hash only (a wamid encodes
+        // the customer's number): its status, and its charge, name that.
+        let message_key = app.db.message_key(&business_id, &status.id).await?;
         let pricing = status.pricing.as_ref();
         let priced = StatusPricing {
-            message_id: &status.id,
+            message_id: &message_key,
             status: &status.status,
             pricing_type: pricing.and_then(|p| p.kind.as_deref()),
             billable: pricing.and_then(|p| p.billable),
@@ -271,7 +274,7 @@ async fn store(app: &App, delivery: &Delivery, routes: &HashMap<String, Option<S
             }),
             charge: charge.as_ref(),
         };
-        if outbox::apply_status(&app.db, &business_id, &status.id, &report).await? {
+        if outbox::apply_status(&app.db, &business_id, &message_key, &report).await? {
             received.statuses += 1;
         } else {
             received.ignored += 1;

@@ -17,7 +17,8 @@
 //!   success).
 //! - channel charges: `api/whatsapp.rs` (the status webhook's transaction):
 //!   a `delivered` or `read` status of a send the host tracks, with its
-//!   `pricing`, keyed by the message's wamid, at the status's own time.
+//!   `pricing`, keyed by the message's wamid (its keyed hash: a wamid encodes
+//!   the customer's number), at the status's own time.
 //! - plugin compute: `chat/mod.rs` (the turn's replies' transaction), the
 //!   CPU time of the turn's plugin session, keyed by the inbound message.
 //!
@@ -40,7 +41,8 @@ pub struct Meter {
 /// What a WhatsApp status said of its message's price.
 #[derive(Debug, Clone, Copy)]
 pub struct StatusPricing<'a> {
-    /// The wamid of the send.
+    /// The send's wamid as the host keeps it: its keyed hash
+    /// (`Db::message_key`), never the wamid, which encodes the customer's number.
     pub message_id: &'a str,
     /// `sent`, `delivered`, `read`, `failed`.
     pub status: &'a str,

@@ -5,7 +5,7 @@
 //! `pricing_analytics` of the business's WhatsApp Business Account, read
 //! through the egress policy), bucket by bucket: market, pricing category,
 //! billable or free. A bucket whose volume or cost differs is listed with
-//! the ids of the sends the host recorded in it, to look at one by one
+//! the host's ids of the sends it recorded in it, to look at one by one
 //! (Meta reports buckets, not messages).
 //!
 //! Read only: nothing here changes the ledger; a correction is the
@@ -24,7 +24,7 @@ use super::invoices::BillingError;
 use super::plans::WHATSAPP;
 use crate::domain::billing::Metric;
 use crate::egress::{EgressClient, EgressPolicy, EgressRefused};
-use crate::store::{StoreError, channels, usage};
+use crate::store::{StoreError, channels, outbox, usage};
 
 /// How long the channel has to answer.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(15);
@@ -67,8 +67,10 @@ pub struct Bucket {
     /// At cost (no markup), thousandths of a minor unit.
     pub recorded_cost_milli_minor: i64,
     pub reported_cost_milli_minor: i64,
-    /// The sends the host recorded in the bucket (their WhatsApp message
-    /// ids), listed when the bucket differs.
+    /// The sends the host recorded in the bucket, listed when the bucket
+    /// differs: each by the host's own id of the send (`GET /v1/outbox`'s
+    /// `id`), or, for a send no longer kept, by the keyed hash of its WhatsApp
+    /// message id (never the id itself, which encodes the customer's number).
     pub message_ids: Vec<String>,
 }
 
@@ -148,10 +150,21 @@ pub async fn reconcile(
         }
     }
 
-    let buckets: Vec<Bucket> = buckets.into_values().collect();
+    let mut buckets: Vec<Bucket> = buckets.into_values().collect();
+    for bucket in &mut buckets {
+        if !bucket.differs() {
+            bucket.message_ids.clear();
+            continue;
+        }
+        // The ledger keeps a wamid's keyed hash (a wamid encodes the
+        // customer's number): the send it names is listed by its own id.
+        for id in &mut bucket.message_ids {
+            if let Some(send) = outbox::send_of_message_key(billing.db(), business_id, id.as_str()).await? {
+                *id = send;
+            }
+        }
+    }
     let differences = buckets.iter().filter(|b| b.differs()).cloned().collect();
-    let buckets =
-        buckets.into_iter().map(|b| if b.differs() { b } else { Bucket { message_ids: Vec::new(), ..b } }).collect();
     Ok(Reconciliation { business_id: business_id.to_string(), period: period.label, waba_id, buckets, differences })
 }
 

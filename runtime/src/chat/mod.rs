@@ -28,7 +28,6 @@ pub mod handoff;
 mod inbound;
 mod native;
 mod order_events;
-pub mod pseudonym;
 pub mod render;
 mod replies;
 mod turn;
@@ -181,10 +180,11 @@ impl ChatService {
     /// its new one): every one of them names the customer the first known
     /// one does, so the pseudonym the plugin sees stays the same.
     pub async fn link_handles(&self, business: &Business, handles: &[String]) -> Result<String, ChatError> {
-        let first = handles.first().ok_or_else(|| ChatError::Invalid("no handle to link".into()))?;
-        let fresh = pseudonym::derive(&business.pseudonym_key, first);
+        if handles.is_empty() {
+            return Err(ChatError::Invalid("no handle to link".into()));
+        }
         let handles: Vec<&str> = handles.iter().map(String::as_str).collect();
-        Ok(customer_handles::link(&self.db, &business.id, &handles, &fresh).await?)
+        Ok(customer_handles::link(&self.db, &business.id, &handles).await?)
     }
 
     /// Handles one inbound message for `business` (one the JSON channel API
@@ -213,10 +213,9 @@ impl ChatService {
     ) -> Result<ChatOutcome, ChatError> {
         inbound::validate(&request)?;
         // One person, one customer: the handle's mapping (see
-        // `store::customer_handles`), or a new customer under the pseudonym
-        // derived from it.
-        let fresh = pseudonym::derive(&business.pseudonym_key, &request.handle);
-        let customer_id = customer_handles::resolve(&self.db, &business.id, &request.handle, &fresh).await?;
+        // `store::customer_handles`), or a new customer under a new random
+        // pseudonym.
+        let customer_id = customer_handles::resolve(&self.db, &business.id, &request.handle).await?;
         let locale = request.locale.clone().unwrap_or_else(|| business.locale.clone());
         let conversation =
             conversations::open(&self.db, &business.id, &customer_id, &request.channel, &request.handle, &locale)

@@ -12,6 +12,14 @@ pub fn blind_index(index_key: &DataKey, handle: &str) -> String {
     crate::signing::hmac_sha256_hex(index_key.bytes(), &[b"bottega blind index 1\0", normal.as_bytes()])
 }
 
+/// A transport's message id as a keyed hash under the same index key, taken
+/// over the id exactly as the transport wrote it (no normalisation: ids are
+/// case-sensitive base64). WhatsApp's ids (wamids) encode the customer's
+/// number, so they are kept, matched and deduplicated by this hash only.
+pub fn message_key(index_key: &DataKey, message_id: &str) -> String {
+    crate::signing::hmac_sha256_hex(index_key.bytes(), &[b"bottega message id 1\0", message_id.as_bytes()])
+}
+
 /// The same handle written two ways is one customer: surrounding space and
 /// case are ignored, and so are a phone number's spaces, dashes, brackets and
 /// international prefix (`+` or `00`): WhatsApp names a customer by bare
@@ -45,5 +53,16 @@ mod tests {
         assert_eq!(blind_index(&shop_a, " Ana@Example.org "), blind_index(&shop_a, "ana@example.org"));
         assert_ne!(index, blind_index(&shop_b, "+34600111222"), "another shop's index matches nothing");
         assert!(!index.contains("600111222") && index.len() == 64);
+    }
+
+    #[test]
+    fn a_message_id_is_hashed_as_written() {
+        let shop = DataKey::generate("dk_a".into()).expect("random key");
+        let wamid = "wamid.HBgLMzQ2MDAxMTEyMjIVAgASGBQzQTdBRTM1QjlBODU3MjA4MkE2QQA=";
+        let key = message_key(&shop, wamid);
+        assert_eq!(key, message_key(&shop, wamid));
+        assert_ne!(key, message_key(&shop, &wamid.to_lowercase()), "base64 is case-sensitive");
+        assert_ne!(key, blind_index(&shop, wamid), "a message id's hash is not a handle's");
+        assert!(!key.contains("MzQ2MDAx") && key.len() == 64);
     }
 }

@@ -20,13 +20,18 @@ pub enum Class {
     /// A business's secret, or text kept for the business that may quote a
     /// customer (a plugin failure's detail), sealed under its secrets key.
     SecretSealed,
-    /// A keyed hash: a blind index of a handle (HMAC under the business's index key).
+    /// A keyed hash under the business's index key: a handle's blind index,
+    /// or a transport's message id's (a WhatsApp id encodes the customer's
+    /// number; `Db::message_key`).
     BlindIndex,
     /// A one-way hash of a random secret or a password (API keys, tokens, locks).
     Hash,
-    /// Key material, itself sealed by the key-encryption key (or the key that
-    /// derives pseudonyms, which never leaves the host).
+    /// Key material, itself sealed by the key-encryption key.
     Key,
+    /// A column nothing writes a value to any more, kept empty because
+    /// dropping a column is not portable (the key pseudonyms were once derived
+    /// under: migration 0036 emptied it, new businesses store it empty).
+    Retired,
     /// Links a row to a customer without naming the person: their pseudonym,
     /// a conversation's id.
     Pseudonym,
@@ -118,7 +123,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("currency", Plain),
             ("locale", Plain),
             ("api_key_hash", Hash),
-            ("pseudonym_key", Key),
+            ("pseudonym_key", Retired),
             ("capabilities", Plain),
             ("limits", Plain),
             ("active_plugin_version_id", Plain),
@@ -171,6 +176,10 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("created_at", Plain),
             ("handle_index", BlindIndex),
         ],
+    ),
+    (
+        "customer_aliases",
+        &[("business_id", Plain), ("alias_id", Pseudonym), ("customer_id", Pseudonym), ("created_at", Plain)],
     ),
     (
         "customer_handles",
@@ -234,7 +243,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("id", Plain),
             ("business_id", Plain),
             ("channel", Plain),
-            ("external_id", Plain),
+            ("external_id", BlindIndex),
             ("payload", CustomerTransient),
             ("state", Plain),
             ("attempts", Plain),
@@ -370,7 +379,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("attempts", Plain),
             ("next_attempt_at", Plain),
             ("last_error", Plain),
-            ("external_id", Plain),
+            ("external_id", BlindIndex),
             ("delivery_status", Plain),
             ("created_at", Plain),
             ("sent_at", Plain),
@@ -579,7 +588,8 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("business_id", Plain),
             ("metric", Plain),
             ("source", Plain),
-            ("source_id", Plain),
+            // A channel charge's wamid as its keyed hash; any other row the host's own id.
+            ("source_id", BlindIndex),
             ("quantity", Plain),
             ("currency", Plain),
             ("market", Plain),

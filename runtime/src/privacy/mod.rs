@@ -26,7 +26,7 @@ pub mod kek;
 
 use std::sync::Arc;
 
-pub use blind::{blind_index, normalize_handle};
+pub use blind::{blind_index, message_key, normalize_handle};
 pub use cache::KeyCache;
 pub use envelope::{Binding, DataKey};
 pub use kek::{Kek, KekError, KeySource};

@@ -1,5 +1,5 @@
 //! Businesses: the tenants of a Bottega node. Each has an API key (stored only
-//! as a hash), a pseudonym key for its customers, the capabilities and limits
+//! as a hash), the capabilities and limits
 //! its plugins run with, and the state of its plugin's circuit breaker.
 
 use serde::Serialize;
@@ -11,7 +11,9 @@ use crate::automations::Automations;
 use crate::grants::{Capability, PluginLimits};
 use crate::ids;
 
-/// A business as stored. `pseudonym_key` never leaves the host.
+/// A business as stored. (Its `pseudonym_key` column is retired: pseudonyms
+/// are random, see [`super::customer_handles::new_customer_id`]; new
+/// businesses store it empty.)
 #[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct Business {
     pub id: String,
@@ -40,8 +42,6 @@ pub struct Business {
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_time")]
     pub created_at: i64,
-    #[serde(skip)]
-    pub pseudonym_key: String,
 }
 
 /// What a new business is created with.
@@ -86,7 +86,7 @@ pub(crate) fn serialize_time<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::
 }
 
 const COLUMNS: &str = "id, name, currency, extra_currencies, locale, capabilities, limits, active_plugin_version_id, \
-     plugin_disabled_reason, plugin_consecutive_failures, kv_bytes, created_at, pseudonym_key, automations";
+     plugin_disabled_reason, plugin_consecutive_failures, kv_bytes, created_at, automations";
 
 /// A business's automations as stored: JSON, or NULL when it has none.
 impl TryFrom<Stored<Option<String>>> for Option<Automations> {
@@ -117,17 +117,15 @@ fn limits_json(limits: &PluginLimits) -> StoreResult<String> {
 pub async fn create(db: &Db, new: NewBusiness) -> StoreResult<(Business, String)> {
     let id = ids::new_id("biz");
     let api_key = ids::new_secret("bk");
-    let pseudonym_key = ids::new_secret("pk");
     sqlx::query(
         "INSERT INTO businesses (id, name, currency, locale, api_key_hash, pseudonym_key, capabilities, limits, created_at, \
-         extra_currencies) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         extra_currencies) VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8, $9)",
     )
     .bind(&id)
     .bind(&new.name)
     .bind(&new.currency)
     .bind(&new.locale)
     .bind(ids::hash_secret(&api_key))
-    .bind(&pseudonym_key)
     .bind(join_capabilities(&new.capabilities))
     .bind(limits_json(&new.limits)?)
     .bind(ids::now_ms())

@@ -1,6 +1,6 @@
 //! Customers, conversations and their message history.
 //!
-//! A customer is known to a business by a pseudonym (see `chat::pseudonym`);
+//! A customer is known to a business by a pseudonym (see `store::customer_handles`);
 //! the handle (phone number, chat handle) is kept here for the transports and
 //! never handed to a plugin. The handle and every message body are sealed
 //! under the customer's data key (`store::data_keys`), the handle found by its
@@ -273,16 +273,37 @@ pub async fn append_sending(
     }
     let mut tx = db.pool().begin().await?;
     // An inbound message also opens (or renews) WhatsApp's 24-hour window.
-    let last: i64 = sqlx::query_scalar(
+    // Only while the conversation is still the customer's whose key sealed
+    // the bodies: an erasure in between gave it a new pseudonym (and
+    // destroyed that key), so nothing is stored under a key made anew.
+    let last: Option<i64> = sqlx::query_scalar(
         "UPDATE conversations SET message_count = message_count + $2, last_message_at = $3, \
-         last_inbound_at = CASE WHEN $4 = 'inbound' THEN $3 ELSE last_inbound_at END WHERE id = $1 RETURNING message_count",
+         last_inbound_at = CASE WHEN $4 = 'inbound' THEN $3 ELSE last_inbound_at END \
+         WHERE id = $1 AND customer_id = $5 RETURNING message_count",
     )
     .bind(conversation_id)
     .bind(count)
     .bind(now)
     .bind(direction.as_str())
-    .fetch_one(&mut *tx)
+    .bind(&conversation.customer_id)
+    .fetch_optional(&mut *tx)
     .await?;
+    let Some(last) = last else {
+        drop(tx);
+        // The seal above may have made the erased customer a key anew: it
+        // seals nothing stored, and goes (unless the customer still exists).
+        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM customers WHERE business_id = $1 AND id = $2")
+            .bind(business_id)
+            .bind(&conversation.customer_id)
+            .fetch_optional(db.pool())
+            .await?;
+        if exists.is_none() {
+            super::data_keys::destroy_customer_key(db, business_id, &conversation.customer_id).await?;
+        }
+        return Err(StoreError::Conflict(
+            "the conversation's customer changed (erased) while its messages were stored; nothing was stored".into(),
+        ));
+    };
     let mut stored = Vec::with_capacity(bodies.len());
     for ((seq, body), (id, sealed_body, sealed_sends)) in (last - count + 1..).zip(bodies).zip(sealed) {
         sqlx::query(

@@ -5,7 +5,10 @@
 //! new random pseudonym that leads to no one).
 //!
 //! Found by pseudonym or by any handle ([`find`]); a handle only ever through
-//! its blind index.
+//! its blind index. A customer merged into another (an alias, see
+//! [`customer_handles::link`]) is that other: the export and the erasure of a
+//! customer cover every alias's conversations, orders and handles, and the
+//! erasure destroys every alias's data key too.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -26,6 +29,9 @@ pub struct CustomerExport {
     pub business_id: String,
     /// The customer's pseudonym.
     pub customer_id: String,
+    /// Pseudonyms the shop knew the same person by before they were linked
+    /// (their conversations and orders are in this export).
+    pub aliases: Vec<String>,
     pub exported_at: String,
     /// Every phone number, business-scoped user id or web chat account the
     /// shop knows them by.
@@ -56,6 +62,8 @@ pub struct ExportedOrder {
 pub struct Erasure {
     /// The customer's pseudonym as the business knew it.
     pub customer_id: String,
+    /// The pseudonyms merged into it, erased with it.
+    pub aliases: Vec<String>,
     /// Their data key was destroyed: nothing sealed under it opens again,
     /// wherever a copy lies.
     pub key_destroyed: bool,
@@ -78,18 +86,41 @@ pub async fn find(db: &Db, business_id: &str, reference: &str) -> StoreResult<Op
             .bind(reference)
             .fetch_optional(db.pool())
             .await?;
-        if known.is_some() {
-            return Ok(known);
+        if let Some(known) = known {
+            return Ok(Some(customer_handles::canonical(db, business_id, &known).await?));
         }
     }
     customer_handles::find(db, business_id, reference).await
 }
 
+/// The customer `customer_id` names (itself, or the one it was merged into)
+/// first, then every customer merged into it: whose data is theirs.
+async fn identities(db: &Db, business_id: &str, customer_id: &str) -> StoreResult<Vec<String>> {
+    let customer_id = customer_handles::canonical(db, business_id, customer_id).await?;
+    let aliases = customer_handles::aliases_of(db, business_id, &customer_id).await?;
+    let mut ids = vec![customer_id];
+    ids.extend(aliases);
+    Ok(ids)
+}
+
 /// Everything `business_id` holds about `customer_id`.
 pub async fn export(db: &Db, business_id: &str, customer_id: &str) -> StoreResult<CustomerExport> {
-    let handles = handles(db, business_id, customer_id).await?;
+    let who = identities(db, business_id, customer_id).await?;
+    let customer_id = who[0].as_str();
+    let mut handles = Vec::new();
+    let mut conversations_of = Vec::new();
+    let mut orders_of = Vec::new();
+    for id in &who {
+        for handle in self::handles(db, business_id, id).await? {
+            if !handles.contains(&handle) {
+                handles.push(handle);
+            }
+        }
+        conversations_of.extend(conversations::of_customer(db, business_id, id).await?);
+        orders_of.extend(orders::of_customer(db, business_id, id, 10_000).await?);
+    }
     let mut exported = Vec::new();
-    for conversation in conversations::of_customer(db, business_id, customer_id).await? {
+    for conversation in conversations_of {
         let mut messages = Vec::new();
         loop {
             let after = messages.last().map_or(0, |m: &Message| m.seq);
@@ -102,7 +133,7 @@ pub async fn export(db: &Db, business_id: &str, customer_id: &str) -> StoreResul
         exported.push(ExportedConversation { conversation, messages });
     }
     let mut orders_out = Vec::new();
-    for order in orders::of_customer(db, business_id, customer_id, 10_000).await? {
+    for order in orders_of {
         let payments = payments::of_order(db, business_id, &order.id).await?;
         orders_out.push(ExportedOrder { order, payments });
     }
@@ -110,6 +141,7 @@ pub async fn export(db: &Db, business_id: &str, customer_id: &str) -> StoreResul
         format: EXPORT_FORMAT,
         business_id: business_id.to_string(),
         customer_id: customer_id.to_string(),
+        aliases: who[1..].to_vec(),
         exported_at: ids::rfc3339(ids::now_ms()),
         handles,
         conversations: exported,
@@ -178,137 +210,173 @@ pub async fn link(db: &Db, token_hash: &str, now: i64) -> StoreResult<Option<(St
 /// `channel:handle`): WhatsApp's and the web chat's.
 const INBOUND_CHANNELS: [&str; 2] = ["whatsapp", "web"];
 
-/// Erases `customer_id` of `business_id`: their handles, message texts,
-/// queued sends, plugin log lines, cart, plugin key-value entries naming
-/// them, waiting inbound events, web chat sessions (revoked); their orders
-/// are kept for the law under a new random pseudonym; the business is sent a
-/// signed `customer.erased` webhook and their data key is destroyed, all in
-/// one transaction.
+/// Erases `customer_id` of `business_id`, and every customer merged into it:
+/// their handles, message texts, queued sends, plugin log lines, cart, plugin
+/// key-value entries naming them, waiting inbound events, web chat sessions
+/// (revoked); their orders are kept for the law under new random pseudonyms;
+/// the business is sent a signed `customer.erased` webhook and every one of
+/// their data keys is destroyed, all in one transaction.
 pub async fn erase(db: &Db, business_id: &str, customer_id: &str) -> StoreResult<Erasure> {
+    let who = identities(db, business_id, customer_id).await?;
+    let customer_id = who[0].as_str();
     // What needs a key comes first: SQLite's one connection is the transaction's.
-    let handles = handles(db, business_id, customer_id).await?;
     let mut sender_keys = Vec::new();
-    for handle in &handles {
-        for channel in INBOUND_CHANNELS {
-            sender_keys.push(db.blind_index(business_id, &format!("{channel}:{handle}")).await?);
+    for id in &who {
+        for handle in handles(db, business_id, id).await? {
+            for channel in INBOUND_CHANNELS {
+                sender_keys.push(db.blind_index(business_id, &format!("{channel}:{handle}")).await?);
+            }
         }
     }
-    let anonymous = format!("cus_{}", uuid::Uuid::new_v4().simple());
     let now = ids::now_ms();
-    let of_customer = "(SELECT id FROM conversations WHERE business_id = $1 AND customer_id = $2)";
+    let mut erasure = Erasure {
+        customer_id: customer_id.to_string(),
+        aliases: who[1..].to_vec(),
+        key_destroyed: false,
+        handles_forgotten: 0,
+        messages_erased: 0,
+        sends_deleted: 0,
+        kv_entries_deleted: 0,
+        web_sessions_revoked: 0,
+        inbound_events_deleted: 0,
+        orders_kept: 0,
+    };
     let mut tx = db.pool().begin().await?;
-    let sends_deleted = sqlx::query(&format!(
+    for id in &who {
+        erase_rows(&mut tx, business_id, id, now, &mut erasure).await?;
+    }
+    for sender_key in &sender_keys {
+        erasure.inbound_events_deleted +=
+            sqlx::query("DELETE FROM inbound_events WHERE business_id = $1 AND sender_key = $2")
+                .bind(business_id)
+                .bind(sender_key)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+    }
+    // The merge itself would link the erased person's pseudonyms: forgotten too.
+    sqlx::query("DELETE FROM customer_aliases WHERE business_id = $1 AND customer_id = $2")
+        .bind(business_id)
+        .bind(customer_id)
+        .execute(&mut *tx)
+        .await?;
+    let payload = webhooks::event_payload(
+        "customer.erased",
+        serde_json::json!({"customer": {"id": customer_id, "aliases": &erasure.aliases}, "erased_at": ids::rfc3339(now)}),
+    );
+    webhooks::enqueue_on(&mut *tx, business_id, "customer.erased", &payload).await?;
+    // Crypto-shredding, in the same transaction: nothing sealed under the
+    // keys opens again. Evicted before and after, so no node-local copy of
+    // this node outlives the commit.
+    for id in &who {
+        data_keys::evict_customer_key(db, business_id, id);
+        let destroyed = data_keys::delete_customer_key(&mut tx, business_id, id).await?;
+        if id == customer_id {
+            erasure.key_destroyed = destroyed;
+        }
+    }
+    tx.commit().await?;
+    for id in &who {
+        data_keys::evict_customer_key(db, business_id, id);
+    }
+    if db.backend() == super::Backend::Sqlite {
+        // The WAL still holds the pages as they were (the destroyed keys'
+        // rows among them) until it is checkpointed and truncated.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(db.pool()).await?;
+    }
+    Ok(erasure)
+}
+
+/// One identity's rows of an erasure (the customer's or an alias's), in the
+/// erasure's transaction; counted into `erasure`.
+async fn erase_rows(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    business_id: &str,
+    customer_id: &str,
+    now: i64,
+    erasure: &mut Erasure,
+) -> StoreResult<()> {
+    let anonymous = format!("cus_{}", uuid::Uuid::new_v4().simple());
+    let of_customer = "(SELECT id FROM conversations WHERE business_id = $1 AND customer_id = $2)";
+    erasure.sends_deleted += sqlx::query(&format!(
         "DELETE FROM outbox WHERE business_id = $1 AND state = 'pending' AND conversation_id IN {of_customer}"
     ))
     .bind(business_id)
     .bind(customer_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     sqlx::query(&format!("UPDATE outbox SET body = '' WHERE business_id = $1 AND conversation_id IN {of_customer}"))
         .bind(business_id)
         .bind(customer_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    let messages_erased = sqlx::query(&format!(
+    erasure.messages_erased += sqlx::query(&format!(
         "UPDATE messages SET body = '' WHERE business_id = $1 AND conversation_id IN {of_customer}"
     ))
     .bind(business_id)
     .bind(customer_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     for table in ["plugin_logs", "cart_lines"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE business_id = $1 AND conversation_id IN {of_customer}"))
             .bind(business_id)
             .bind(customer_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    let web_sessions_revoked = sqlx::query(&format!(
+    erasure.web_sessions_revoked += sqlx::query(&format!(
         "UPDATE web_sessions SET signed_out_at = $3 WHERE business_id = $1 AND signed_out_at IS NULL \
          AND conversation_id IN {of_customer}"
     ))
     .bind(business_id)
     .bind(customer_id)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
-    let mut inbound_events_deleted = 0;
-    for sender_key in &sender_keys {
-        inbound_events_deleted += sqlx::query("DELETE FROM inbound_events WHERE business_id = $1 AND sender_key = $2")
-            .bind(business_id)
-            .bind(sender_key)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    }
     // The plugin's entries naming the customer, and the bytes they counted.
     let freed: Vec<i64> =
         sqlx::query_scalar("DELETE FROM kv_entries WHERE business_id = $1 AND key LIKE $2 ESCAPE '\\' RETURNING size")
             .bind(business_id)
             .bind(super::contains_pattern(customer_id))
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await?;
     if !freed.is_empty() {
         sqlx::query("UPDATE businesses SET kv_bytes = kv_bytes - $2 WHERE id = $1")
             .bind(business_id)
             .bind(freed.iter().sum::<i64>())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
+    erasure.kv_entries_deleted += u64::try_from(freed.len()).unwrap_or(u64::MAX);
     sqlx::query("DELETE FROM data_export_links WHERE business_id = $1 AND customer_id = $2")
         .bind(business_id)
         .bind(customer_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    let handles_forgotten = sqlx::query("DELETE FROM customer_handles WHERE business_id = $1 AND customer_id = $2")
-        .bind(business_id)
-        .bind(customer_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    erasure.handles_forgotten +=
+        sqlx::query("DELETE FROM customer_handles WHERE business_id = $1 AND customer_id = $2")
+            .bind(business_id)
+            .bind(customer_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
     let orders_kept: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE business_id = $1 AND customer_id = $2")
             .bind(business_id)
             .bind(customer_id)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
+    erasure.orders_kept += u64::try_from(orders_kept).unwrap_or(0);
     // What is kept names a pseudonym no handle leads to any more.
     for sql in [
         "UPDATE orders SET customer_id = $3 WHERE business_id = $1 AND customer_id = $2",
         "UPDATE conversations SET customer_id = $3 WHERE business_id = $1 AND customer_id = $2",
         "UPDATE customers SET id = $3, handle = '', handle_index = NULL WHERE business_id = $1 AND id = $2",
     ] {
-        sqlx::query(sql).bind(business_id).bind(customer_id).bind(&anonymous).execute(&mut *tx).await?;
+        sqlx::query(sql).bind(business_id).bind(customer_id).bind(&anonymous).execute(&mut **tx).await?;
     }
-    let payload = webhooks::event_payload(
-        "customer.erased",
-        serde_json::json!({"customer": {"id": customer_id}, "erased_at": ids::rfc3339(now)}),
-    );
-    webhooks::enqueue_on(&mut *tx, business_id, "customer.erased", &payload).await?;
-    // Crypto-shredding, in the same transaction: nothing sealed under the
-    // key opens again. Evicted before and after, so no node-local copy of
-    // this node outlives the commit.
-    data_keys::evict_customer_key(db, business_id, customer_id);
-    let key_destroyed = data_keys::delete_customer_key(&mut tx, business_id, customer_id).await?;
-    tx.commit().await?;
-    data_keys::evict_customer_key(db, business_id, customer_id);
-    if db.backend() == super::Backend::Sqlite {
-        // The WAL still holds the pages as they were (the destroyed key's
-        // row among them) until it is checkpointed and truncated.
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(db.pool()).await?;
-    }
-    Ok(Erasure {
-        customer_id: customer_id.to_string(),
-        key_destroyed,
-        handles_forgotten,
-        messages_erased,
-        sends_deleted,
-        kv_entries_deleted: u64::try_from(freed.len()).unwrap_or(u64::MAX),
-        web_sessions_revoked,
-        inbound_events_deleted,
-        orders_kept: u64::try_from(orders_kept).unwrap_or(0),
-    })
+    Ok(())
 }

@@ -167,6 +167,15 @@ impl Db {
         let key = self.data_key(business_id, KeyOwner::Index).await?;
         Ok(crate::privacy::blind_index(&key, handle))
     }
+
+    /// A transport's message id as `business_id` keeps it: a keyed hash under
+    /// its index key (see [`crate::privacy::message_key`]), since WhatsApp's
+    /// ids encode the customer's number. Sends, their statuses, inbound
+    /// events and channel charges are matched by it.
+    pub async fn message_key(&self, business_id: &str, message_id: &str) -> StoreResult<String> {
+        let key = self.data_key(business_id, KeyOwner::Index).await?;
+        Ok(crate::privacy::message_key(&key, message_id))
+    }
 }
 
 /// Destroys the data key of `customer_id` in `business_id` (crypto-shredding):

@@ -56,7 +56,8 @@ pub struct NewEvent<'a> {
     pub channel: &'a str,
     /// The customer's handle on the channel (kept only as a hash here).
     pub sender: &'a str,
-    /// The transport's message id.
+    /// The transport's message id (kept only as its keyed hash,
+    /// [`Db::message_key`]: a WhatsApp id encodes the customer's number).
     pub external_id: &'a str,
     pub payload: &'a str,
 }
@@ -78,6 +79,7 @@ pub async fn record_claimed(db: &Db, new: NewEvent<'_>, lease_until: i64) -> Sto
     // Keyed, so the queue cannot be searched for a phone number (see `privacy`).
     let sender_key = db.blind_index(new.business_id, &format!("{}:{}", new.channel, new.sender)).await?;
     let sealed = db.seal(new.business_id, KeyOwner::Secrets, payload_at(&id), new.payload).await?;
+    let external_key = db.message_key(new.business_id, new.external_id).await?;
     let inserted = sqlx::query(
         "INSERT INTO inbound_events (id, business_id, channel, external_id, payload, state, attempts, next_attempt_at, \
          created_at, sender_key) VALUES ($1, $2, $3, $4, $5, $8, 0, $6, $7, $9) \
@@ -86,7 +88,7 @@ pub async fn record_claimed(db: &Db, new: NewEvent<'_>, lease_until: i64) -> Sto
     .bind(&id)
     .bind(new.business_id)
     .bind(new.channel)
-    .bind(new.external_id)
+    .bind(&external_key)
     .bind(&sealed)
     .bind(lease_until)
     .bind(now)

@@ -35,7 +35,7 @@ pub mod usage;
 pub mod web_sessions;
 pub mod webhooks;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyTypeInfo, AnyValueRef};
@@ -92,6 +92,54 @@ pub struct Db {
     uses: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
+/// The file of a SQLite database, and whether SQLite creates it when missing.
+#[derive(Debug, PartialEq, Eq)]
+struct SqliteFile {
+    path: PathBuf,
+    /// `mode=rwc` (the embedded default): the host creates it first, owner-only.
+    created: bool,
+}
+
+/// The file a `sqlite:` URL names, read as sqlx reads it (the scheme,
+/// `sqlite://` or `sqlite:`, then the path, percent-decoded, up to `?`);
+/// `None` for an in-memory database or a path that does not decode.
+fn sqlite_file(url: &str) -> Option<SqliteFile> {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
+    let modes: Vec<&str> = params.split('&').filter_map(|p| p.strip_prefix("mode=")).collect();
+    if database.is_empty() || database == ":memory:" || modes.contains(&"memory") {
+        return None;
+    }
+    Some(SqliteFile { path: PathBuf::from(percent_decoded(database)?), created: modes.contains(&"rwc") })
+}
+
+/// `%XX` escapes decoded; `None` when what they spell is not UTF-8.
+fn percent_decoded(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = if bytes[i] == b'%' {
+            text.get(i + 1..i + 3)
+                .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        } else {
+            None
+        };
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 impl Db {
     /// Connects to `database_url`, or to `bottega.db` in `data_dir` when there is
     /// none, and applies the migrations; the key-encryption key is the
@@ -139,10 +187,19 @@ impl Db {
                 "generated a key-encryption key for the embedded database; keep a copy of it apart from the database (without it nothing sealed can be read), or name your own with --key-file"
             );
         }
-        if database_url.is_none() {
+        // The SQLite file, the embedded one or the one a `sqlite:` URL names.
+        let sqlite = match database_url {
+            None => Some(SqliteFile { path: embedded.clone(), created: true }),
+            Some(url) if backend == Backend::Sqlite => sqlite_file(url),
+            Some(_) => None,
+        };
+        if let Some(file) = &sqlite {
             // Created owner-only before SQLite opens it: its WAL and
             // shared-memory files take the database file's mode.
-            crate::privacy::files::create_private_file(&embedded)?;
+            if file.created {
+                crate::privacy::files::create_private_file(&file.path)?;
+            }
+            crate::privacy::files::make_private(&file.path)?;
         }
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         let pool = match backend {
@@ -166,10 +223,12 @@ impl Db {
             }
             Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
         };
-        if database_url.is_none() {
+        if let Some(file) = &sqlite {
             // Files an earlier version left readable by others.
             for suffix in ["", "-wal", "-shm"] {
-                crate::privacy::files::make_private(&data_dir.join(format!("bottega.db{suffix}")))?;
+                let mut name = file.path.as_os_str().to_owned();
+                name.push(suffix);
+                crate::privacy::files::make_private(Path::new(&name))?;
             }
         }
         sqlx::migrate!("./migrations").run(&pool).await?;
@@ -309,4 +368,23 @@ pub(crate) fn contains_pattern(text: &str) -> String {
     }
     pattern.push('%');
     pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sqlite_url_names_its_file_as_sqlx_reads_it() {
+        let file = |path: &str, created: bool| Some(SqliteFile { path: PathBuf::from(path), created });
+        assert_eq!(sqlite_file("sqlite:///var/lib/shop.db?mode=rwc"), file("/var/lib/shop.db", true));
+        assert_eq!(sqlite_file("sqlite://data/shop.db"), file("data/shop.db", false));
+        assert_eq!(sqlite_file("sqlite:shop.db?cache=shared&mode=rwc"), file("shop.db", true));
+        assert_eq!(sqlite_file("sqlite:///tmp/a%3Fb.db?mode=ro"), file("/tmp/a?b.db", false));
+        assert_eq!(sqlite_file("sqlite:///tmp/100%+x.db"), file("/tmp/100%+x.db", false));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://:memory:"), None);
+        assert_eq!(sqlite_file("sqlite://?mode=memory"), None);
+        assert_eq!(sqlite_file("sqlite:///tmp/x.db?mode=memory"), None);
+    }
 }

@@ -243,14 +243,21 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
     Ok(claimed)
 }
 
-pub async fn mark_sent(db: &Db, id: &str, external_id: Option<&str>) -> StoreResult<()> {
+/// Records a send the transport accepted, under its message id's keyed hash
+/// ([`Db::message_key`]; a WhatsApp id encodes the customer's number, so the
+/// id itself is never stored).
+pub async fn mark_sent(db: &Db, business_id: &str, id: &str, external_id: Option<&str>) -> StoreResult<()> {
+    let external_key = match external_id {
+        Some(external_id) => Some(db.message_key(business_id, external_id).await?),
+        None => None,
+    };
     sqlx::query(
         "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = $2, external_id = $3, last_error = NULL \
          WHERE id = $1",
     )
     .bind(id)
     .bind(ids::now_ms())
-    .bind(external_id)
+    .bind(external_key)
     .execute(db.pool())
     .await?;
     Ok(())
@@ -291,25 +298,26 @@ pub struct StatusReport<'a> {
 /// transaction, keeps the status's pricing on the send and writes its
 /// channel charge (a duplicated webhook finds the charge's key and writes
 /// nothing). False when the status changed nothing (unknown id, or an older
-/// status arriving late).
+/// status arriving late). The send is named by its message id's keyed hash,
+/// `external_key` ([`Db::message_key`]), as [`mark_sent`] stored it.
 pub async fn apply_status(
     db: &Db,
     business_id: &str,
-    external_id: &str,
+    external_key: &str,
     report: &StatusReport<'_>,
 ) -> StoreResult<bool> {
     // Without a price to record, the status alone: one statement, no transaction.
     let Some(pricing) = report.pricing else {
-        return Ok(advance_status(db.pool(), business_id, external_id, report).await? > 0);
+        return Ok(advance_status(db.pool(), business_id, external_key, report).await? > 0);
     };
     let mut tx = db.pool().begin().await?;
-    let advanced = advance_status(&mut *tx, business_id, external_id, report).await?;
+    let advanced = advance_status(&mut *tx, business_id, external_key, report).await?;
     let tracked = sqlx::query(
         "UPDATE outbox SET pricing_type = COALESCE($3, pricing_type), pricing_category = COALESCE($4, pricing_category), \
          market = COALESCE($5, market) WHERE business_id = $1 AND external_id = $2",
     )
     .bind(business_id)
-    .bind(external_id)
+    .bind(external_key)
     .bind(pricing.pricing_type)
     .bind(pricing.category)
     .bind(pricing.market)
@@ -326,7 +334,7 @@ pub async fn apply_status(
 async fn advance_status<'e, E>(
     executor: E,
     business_id: &str,
-    external_id: &str,
+    external_key: &str,
     report: &StatusReport<'_>,
 ) -> StoreResult<u64>
 where
@@ -342,12 +350,22 @@ where
         rank("COALESCE(delivery_status, '')")
     ))
     .bind(business_id)
-    .bind(external_id)
+    .bind(external_key)
     .bind(report.status.as_str())
     .bind(report.error)
     .execute(executor)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// The host's own id of the send whose message id hashes to `external_key`
+/// (a channel charge names its send so), if it is still kept.
+pub async fn send_of_message_key(db: &Db, business_id: &str, external_key: &str) -> StoreResult<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT id FROM outbox WHERE business_id = $1 AND external_id = $2 ORDER BY id LIMIT 1")
+        .bind(business_id)
+        .bind(external_key)
+        .fetch_optional(db.pool())
+        .await?)
 }
 
 /// A business's queued sends in `state` (all when `None`), newest first.

@@ -231,7 +231,9 @@ impl Sender {
         }
         self.take_token(channel).await;
         match self.attempt(channel, &row).await {
-            Attempt::Sent(external_id) => outbox::mark_sent(&self.db, &row.id, external_id.as_deref()).await,
+            Attempt::Sent(external_id) => {
+                outbox::mark_sent(&self.db, &row.business_id, &row.id, external_id.as_deref()).await
+            }
             Attempt::Retry(error) if row.attempts + 1 < MAX_ATTEMPTS => {
                 let next = queue::due_after(now, queue::backoff(self.retry_base, super::MAX_RETRY_DELAY, row.attempts));
                 outbox::mark_failed(&self.db, &row.id, &error, Some(next)).await

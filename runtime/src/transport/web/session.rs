@@ -16,11 +16,10 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use crate::chat::pseudonym;
 use crate::ids;
 use crate::store::businesses::Business;
 use crate::store::web_sessions::{self, WebSession};
-use crate::store::{Db, StoreError, conversations};
+use crate::store::{Db, StoreError, conversations, customer_handles};
 
 /// The idle times, in minutes, after which a chat may lock itself.
 pub const AUTO_LOCK_MINUTES: [i64; 3] = [1, 15, 60];
@@ -121,7 +120,7 @@ pub async fn open(db: &Db, business: &Business, locale: &str) -> Result<(WebSess
     let id = ids::new_id("wcs");
     let token = ids::new_secret("wct");
     let handle = format!("{}:{id}", super::CHANNEL);
-    let customer_id = pseudonym::derive(&business.pseudonym_key, &handle);
+    let customer_id = customer_handles::resolve(db, &business.id, &handle).await?;
     let conversation = conversations::open(db, &business.id, &customer_id, super::CHANNEL, &handle, locale).await?;
     let now = ids::now_ms();
     web_sessions::create(db, &id, &business.id, &conversation.id, &ids::hash_secret(&token), now).await?;
