@@ -196,6 +196,7 @@ const OWNER: &[&str] = &["owner"];
 /// The console's routes; signing out comes last, as it ends the session.
 const CONSOLE: &[(&str, &str, Who)] = &[
     ("GET", "/console/assets/console.css", Who::Public),
+    ("GET", "/console/assets/inbox.js", Who::Public),
     ("GET", "/console/sign-in", Who::Public),
     ("POST", "/console/sign-in", Who::Public),
     ("GET", "/console/accept", Who::Public),
@@ -206,6 +207,9 @@ const CONSOLE: &[(&str, &str, Who)] = &[
     ("POST", "/console/inbox/{id}/take", Who::Roles(ANSWERING)),
     ("POST", "/console/inbox/{id}/reply", Who::Roles(ANSWERING)),
     ("POST", "/console/inbox/{id}/release", Who::Roles(ANSWERING)),
+    ("POST", "/console/inbox/{id}/pause", Who::Roles(ANSWERING)),
+    ("POST", "/console/inbox/{id}/notes", Who::Roles(ANSWERING)),
+    ("GET", "/console/inbox/{id}/since/{seq}", Who::Roles(EVERY_ROLE)),
     ("GET", "/console/orders", Who::Roles(EVERY_ROLE)),
     ("GET", "/console/orders/export.csv", Who::Roles(EVERY_ROLE)),
     ("GET", "/console/orders/{id}", Who::Roles(EVERY_ROLE)),

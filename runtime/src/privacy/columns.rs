@@ -162,6 +162,17 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
         ],
     ),
     (
+        "conversation_notes",
+        &[
+            ("id", Plain),
+            ("business_id", Plain),
+            ("conversation_id", Pseudonym),
+            ("author_id", Plain),
+            ("body", CustomerSealed),
+            ("created_at", Plain),
+        ],
+    ),
+    (
         "customers",
         &[
             ("business_id", Plain),

@@ -179,7 +179,7 @@ pub async fn link(db: &Db, token_hash: &str, now: i64) -> StoreResult<Option<(St
 const INBOUND_CHANNELS: [&str; 2] = ["whatsapp", "web"];
 
 /// Erases `customer_id` of `business_id`: their handles, message texts,
-/// queued sends, plugin log lines, cart, plugin key-value entries naming
+/// the staff's private notes on their conversations, queued sends, plugin log lines, cart, plugin key-value entries naming
 /// them, waiting inbound events, web chat sessions (revoked); their orders
 /// are kept for the law under a new random pseudonym; the business is sent a
 /// signed `customer.erased` webhook and their data key is destroyed, all in
@@ -218,7 +218,7 @@ pub async fn erase(db: &Db, business_id: &str, customer_id: &str) -> StoreResult
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    for table in ["plugin_logs", "cart_lines"] {
+    for table in ["plugin_logs", "cart_lines", "conversation_notes"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE business_id = $1 AND conversation_id IN {of_customer}"))
             .bind(business_id)
             .bind(customer_id)

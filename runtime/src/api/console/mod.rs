@@ -1,6 +1,7 @@
 //! `/console/…`: the business console, server-rendered HTML a shop's people
 //! run the shop from, embedded in the binary (its style served from
-//! [`STYLE`], no script, nothing from elsewhere). This module owns what every
+//! [`STYLE`], one small script of its own, the thread's polling, served from
+//! the host; nothing inline, nothing from elsewhere). This module owns what every
 //! page shares: the signed-in session ([`Signed`], from an HttpOnly,
 //! SameSite=Strict cookie, Secure when the node's public URL is https), the
 //! CSRF check of every state-changing form ([`Signed::check_csrf`]), the
@@ -62,6 +63,7 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
     let import_limit = DefaultBodyLimit::max(super::import::MAX_BYTES + 64 * 1024);
     vec![
         (Method::GET, "/console/assets/console.css", get(style)),
+        (Method::GET, "/console/assets/inbox.js", get(inbox::script)),
         (Method::GET, "/console/sign-in", get(auth::sign_in_page)),
         (Method::POST, "/console/sign-in", post(auth::sign_in)),
         (Method::GET, "/console/accept", get(auth::accept_page)),
@@ -72,6 +74,9 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
         (Method::POST, "/console/inbox/{id}/take", post(inbox::take)),
         (Method::POST, "/console/inbox/{id}/reply", post(inbox::reply)),
         (Method::POST, "/console/inbox/{id}/release", post(inbox::release)),
+        (Method::POST, "/console/inbox/{id}/pause", post(inbox::pause)),
+        (Method::POST, "/console/inbox/{id}/notes", post(inbox::add_note)),
+        (Method::GET, "/console/inbox/{id}/since/{seq}", get(inbox::since)),
         (Method::GET, "/console/orders", get(orders::list)),
         (Method::GET, "/console/orders/export.csv", get(orders::export)),
         (Method::GET, "/console/orders/{id}", get(orders::detail)),
