@@ -225,6 +225,7 @@ const CONSOLE: &[(&str, &str, Who)] = &[
     ("POST", "/console/catalog/import", Who::Roles(MANAGING)),
     ("GET", "/console/catalog/{id}", Who::Roles(MANAGING)),
     ("POST", "/console/catalog/{id}", Who::Roles(MANAGING)),
+    ("POST", "/console/catalog/{id}/photo", Who::Roles(MANAGING)),
     ("GET", "/console/bot", Who::Roles(READING)),
     ("POST", "/console/bot/upload", Who::Roles(MANAGING)),
     ("POST", "/console/bot/{id}/activate", Who::Roles(MANAGING)),

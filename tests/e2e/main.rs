@@ -16,6 +16,7 @@ mod catalog;
 mod console;
 mod console_access;
 mod console_browser;
+mod console_catalog;
 mod console_inbox;
 mod contract_versions;
 mod demo_shop;

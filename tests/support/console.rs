@@ -109,6 +109,19 @@ impl TestApp {
         fields: &[(&str, &str)],
         file: (&str, &str, &[u8]),
     ) -> Answer {
+        self.console_upload_as(console, path, fields, file, "application/wasm").await
+    }
+
+    /// Like [`TestApp::console_upload`], the file declared as `file_type`
+    /// (as a browser declares a photo's).
+    pub async fn console_upload_as(
+        &self,
+        console: &Console,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+        file_type: &str,
+    ) -> Answer {
         const BOUNDARY: &str = "----bottega-test-boundary-7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
         for (name, value) in [("csrf", console.csrf.as_str())].iter().chain(fields) {
@@ -121,7 +134,7 @@ impl TestApp {
         body.extend_from_slice(
             format!(
                 "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
-                 Content-Type: application/wasm\r\n\r\n"
+                 Content-Type: {file_type}\r\n\r\n"
             )
             .as_bytes(),
         );

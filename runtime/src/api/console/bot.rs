@@ -144,6 +144,21 @@ pub async fn upload(
 /// The fields of a `multipart/form-data` body (RFC 7578) as (name, bytes),
 /// or `None` when it is not one.
 pub fn multipart_fields(content_type: &str, body: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+    Some(multipart_parts(content_type, body)?.into_iter().map(|part| (part.name, part.bytes)).collect())
+}
+
+/// One part of a `multipart/form-data` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub name: String,
+    /// The part's own `Content-Type` (a file's, as the browser declared it),
+    /// empty when it has none.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The parts of a `multipart/form-data` body (RFC 7578), or `None` when it is not one.
+pub fn multipart_parts(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
     let (essence, parameters) = content_type.split_once(';')?;
     if !essence.trim().eq_ignore_ascii_case("multipart/form-data") {
         return None;
@@ -171,9 +186,14 @@ pub fn multipart_fields(content_type: &str, body: &[u8]) -> Option<Vec<(String, 
             .find_map(|part| part.trim().strip_prefix("name="))?
             .trim_matches('"')
             .to_string();
+        let part_type = headers
+            .split("\r\n")
+            .find_map(|line| line.split_once(':').filter(|(key, _)| key.trim().eq_ignore_ascii_case("content-type")))
+            .map(|(_, value)| value.trim().to_string())
+            .unwrap_or_default();
         let content = &rest[headers_end + 4..];
         let end = find(content, &between)?;
-        fields.push((name, content[..end].to_vec()));
+        fields.push(Part { name, content_type: part_type, bytes: content[..end].to_vec() });
         rest = &content[end + between.len()..];
     }
 }
@@ -198,6 +218,8 @@ mod tests {
         assert_eq!(fields[0], ("csrf".to_string(), b"abc".to_vec()));
         assert_eq!(fields[1], ("wasm".to_string(), b"\0asm\r\n--\x01".to_vec()));
         assert_eq!(fields.len(), 2);
+        let parts = multipart_parts("multipart/form-data; boundary=XyZ", body).expect("a form");
+        assert_eq!((parts[0].content_type.as_str(), parts[1].content_type.as_str()), ("", "application/wasm"));
         assert!(multipart_fields("application/x-www-form-urlencoded", body).is_none());
         assert!(multipart_fields("multipart/form-data; boundary=Other", body).is_none());
         assert!(multipart_fields("multipart/form-data; boundary=XyZ", b"--XyZ\r\nno headers end").is_none());

@@ -2,7 +2,9 @@
 //! (the price typed in the currency's units); CSV import with its per-row
 //! report and export in the same format (`api/import.rs`'s, so an export
 //! imports back as it was). Checks and writes are `api/catalog.rs`'s shared
-//! `create` and `replace`, as for the API.
+//! `create` and `replace`, as for the API; a photo uploaded on the edit form
+//! goes through `api/images.rs`'s `store` (its size and type checks), and
+//! becomes the product's photo.
 
 use axum::body::Bytes;
 use axum::extract::{Form, Path, Query, State};
@@ -12,8 +14,9 @@ use serde::Deserialize;
 
 use super::super::catalog::{create, replace};
 use super::super::error::ApiError;
+use super::super::images;
 use super::super::import::{import, to_csv};
-use super::bot::multipart_fields;
+use super::bot::{multipart_fields, multipart_parts};
 use super::orders::{major_units, parse_major_units};
 use super::{ConsoleError, Page, Signed, csrf_refused, escape, layout};
 use crate::App;
@@ -183,8 +186,65 @@ pub async fn edit_product(
     let product =
         products::get(&app.db, &signed.business.id, &id).await?.ok_or_else(|| ApiError::not_found("the product"))?;
     let action = format!("/console/catalog/{id}");
-    let body = format!("<h1>{}</h1>{}", escape(&product.name), product_form(&signed, &action, Some(&product), ""));
+    let photo = match &product.photo_url {
+        Some(url) => format!("<p><img id=photo src=\"{}\" alt=\"\" width=160></p>", escape(url)),
+        None => String::new(),
+    };
+    let upload = format!(
+        "<h2>Photo</h2>{photo}<form class=stack method=post action=\"/console/catalog/{}/photo\" \
+         enctype=\"multipart/form-data\">{}<label>Image (PNG, JPEG, WebP or GIF, at most {} KiB) \
+         <input type=file name=photo accept=\"image/png,image/jpeg,image/webp,image/gif\" required></label>\
+         <button>Upload photo</button></form>",
+        escape(&product.id),
+        signed.csrf_field(),
+        images::MAX_IMAGE_BYTES / 1024,
+    );
+    let body =
+        format!("<h1>{}</h1>{}{upload}", escape(&product.name), product_form(&signed, &action, Some(&product), ""));
     Ok(layout(&signed, Page::Catalog, &body))
+}
+
+/// A photo posted from the product's edit form: stored as `POST /v1/images`
+/// stores one (the same checks), then made the product's photo.
+pub async fn upload_photo(
+    State(app): State<App>,
+    signed: Signed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    signed.require(Action::EditCatalog)?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let Some(parts) = multipart_parts(content_type, &body) else {
+        return Err(ConsoleError(ApiError::invalid("send the photo form as it is (multipart/form-data)")));
+    };
+    let csrf = parts
+        .iter()
+        .find(|part| part.name == "csrf")
+        .and_then(|part| std::str::from_utf8(&part.bytes).ok())
+        .unwrap_or_default();
+    if !staff::csrf_matches(&signed.session, csrf) {
+        return Err(csrf_refused());
+    }
+    let business = &signed.business;
+    let product = products::get(&app.db, &business.id, &id).await?.ok_or_else(|| ApiError::not_found("the product"))?;
+    let Some(photo) = parts.iter().find(|part| part.name == "photo" && !part.bytes.is_empty()) else {
+        return Err(ConsoleError(ApiError::invalid("choose an image to upload")));
+    };
+    let image = images::store(&app, &business.id, &photo.content_type, &photo.bytes).await?;
+    let input = ProductInput {
+        id: product.id,
+        name: product.name,
+        description: product.description,
+        photo_url: Some(image.url),
+        price_minor: product.price_minor,
+        currency: product.currency,
+        stock: product.stock,
+        section: product.section,
+        available: product.available,
+    };
+    let product = replace(&app, business, &input).await?;
+    Ok(Redirect::to(&format!("/console/catalog/{}", product.id)).into_response())
 }
 
 /// The form's fields as the API's product input.

@@ -61,6 +61,7 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
     // The upload's body holds the component and the form around it.
     let upload_limit = DefaultBodyLimit::max(max_upload_bytes.saturating_add(64 * 1024));
     let import_limit = DefaultBodyLimit::max(super::import::MAX_BYTES + 64 * 1024);
+    let photo_limit = DefaultBodyLimit::max(super::images::MAX_IMAGE_BYTES + 64 * 1024);
     vec![
         (Method::GET, "/console/assets/console.css", get(style)),
         (Method::GET, "/console/assets/inbox.js", get(inbox::script)),
@@ -92,6 +93,7 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
         (Method::POST, "/console/catalog/import", post(catalog::import_csv).layer(import_limit)),
         (Method::GET, "/console/catalog/{id}", get(catalog::edit_product)),
         (Method::POST, "/console/catalog/{id}", post(catalog::save_product)),
+        (Method::POST, "/console/catalog/{id}/photo", post(catalog::upload_photo).layer(photo_limit)),
         (Method::GET, "/console/bot", get(bot::page)),
         (Method::POST, "/console/bot/upload", post(bot::upload).layer(upload_limit)),
         (Method::POST, "/console/bot/{id}/activate", post(bot::activate)),
