@@ -19,7 +19,8 @@ async fn an_admin_adds_a_photo_to_a_product_from_its_page(app: TestApp) {
 
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR not really a full image".to_vec();
     let path = "/console/catalog/olives/photo";
-    let uploaded = app.console_upload_as(&admins, path, &[], ("photo", "olives.png", &png), "image/png").await;
+    let uploaded =
+        app.console_upload_as(&admins, path, &[], ("photo", "olives.png", png.as_slice()), "image/png").await;
     assert_eq!(
         (uploaded.status, uploaded.location.as_deref()),
         (StatusCode::SEE_OTHER, Some("/console/catalog/olives")),
@@ -43,15 +44,16 @@ async fn an_admin_adds_a_photo_to_a_product_from_its_page(app: TestApp) {
 
     // The images API's own checks: not an image, a type the bytes are not, too large.
     let script = b"<svg onload=alert(1)>".to_vec();
-    let refused = app.console_upload_as(&admins, path, &[], ("photo", "x.svg", &script), "image/svg+xml").await;
+    let refused =
+        app.console_upload_as(&admins, path, &[], ("photo", "x.svg", script.as_slice()), "image/svg+xml").await;
     assert_eq!(refused.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", refused.body);
     assert!(refused.body.contains("unsupported_image"), "{}", refused.body);
-    let lying = app.console_upload_as(&admins, path, &[], ("photo", "x.jpg", &png), "image/jpeg").await;
+    let lying = app.console_upload_as(&admins, path, &[], ("photo", "x.jpg", png.as_slice()), "image/jpeg").await;
     assert_eq!(lying.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", lying.body);
     let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
     // Within the form's body limit, over the image's: the shared check refuses it.
     big.resize((2 << 20) + 1, 0);
-    let too_big = app.console_upload_as(&admins, path, &[], ("photo", "big.png", &big), "image/png").await;
+    let too_big = app.console_upload_as(&admins, path, &[], ("photo", "big.png", big.as_slice()), "image/png").await;
     assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", too_big.body);
     assert!(too_big.body.contains("image_too_large"), "{}", too_big.body);
     let (_, unchanged) = app.get("/v1/products/olives", &shop.key).await;
@@ -60,6 +62,6 @@ async fn an_admin_adds_a_photo_to_a_product_from_its_page(app: TestApp) {
     // Without the form's token, or as an agent: refused.
     let agent = app.staff(&shop, "Aldo", "agent").await;
     let agents = app.signed_in(&agent).await;
-    let not_allowed = app.console_upload_as(&agents, path, &[], ("photo", "o.png", &png), "image/png").await;
+    let not_allowed = app.console_upload_as(&agents, path, &[], ("photo", "o.png", png.as_slice()), "image/png").await;
     assert_eq!(not_allowed.status, StatusCode::FORBIDDEN, "{}", not_allowed.body);
 }
