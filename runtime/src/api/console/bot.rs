@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::super::error::ApiError;
-use super::{ConsoleError, Page, Signed, csrf_refused, escape, layout, time};
+use super::{ConsoleError, Page, Signed, csrf_refused, escape, layout};
 use crate::App;
 use crate::domain::staff::Action;
 use crate::plugin::Activation;
@@ -27,6 +27,8 @@ pub struct CsrfForm {
 
 pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>, ConsoleError> {
     signed.require(Action::ViewBot)?;
+    let clock = signed.clock();
+    let time = |ms: i64| clock.time(ms);
     let business_id = &signed.business.id;
     let versions = plugins::list(&app.db, business_id).await?;
     // Read after the versions, as the API does: a compile finishing between

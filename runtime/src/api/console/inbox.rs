@@ -17,7 +17,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::super::chat;
-use super::{ConsoleError, Page, Signed, duration, escape, layout, time};
+use super::clock::Clock;
+use super::{ConsoleError, Page, Signed, duration, escape, layout};
 use crate::App;
 use crate::api::error::ApiError;
 use crate::chat::handoff::{self, HandlingChange};
@@ -69,6 +70,7 @@ pub struct NoteForm {
 
 pub async fn list(State(app): State<App>, signed: Signed) -> Result<Html<String>, ConsoleError> {
     signed.require(Action::ViewInbox)?;
+    let clock = signed.clock();
     let business_id = &signed.business.id;
     let now = crate::ids::now_ms();
     let mut rows = String::new();
@@ -95,7 +97,7 @@ pub async fn list(State(app): State<App>, signed: Signed) -> Result<Html<String>
                 escape(short(&conversation.customer_id)),
                 escape(&conversation.channel),
                 escape(&state),
-                escape(&time(conversation.last_message_at)),
+                escape(&clock.time(conversation.last_message_at)),
             ));
         }
     }
@@ -126,7 +128,8 @@ pub async fn thread(
     let after = (conversation.message_count - SHOWN).max(0);
     let messages = conversations::messages(&app.db, &business.id, &id, after, SHOWN as u32).await?;
     chat::audit_read(&app, &business.id, &signed.session.member.id, "conversation.read", &id).await?;
-    let thread: String = messages.iter().map(message_html).collect();
+    let clock = signed.clock();
+    let thread: String = messages.iter().map(|message| message_html(message, &clock)).collect();
     let last_seq = messages.last().map_or(after, |m| m.seq);
     let now = crate::ids::now_ms();
 
@@ -205,14 +208,14 @@ pub async fn thread(
 }
 
 /// One message as the customer saw it (its text, or what kind of message it was).
-fn message_html(message: &Message) -> String {
-    let (side, text, meta) = message_parts(message);
+fn message_html(message: &Message, clock: &Clock) -> String {
+    let (side, text, meta) = message_parts(message, clock);
     format!("<div class=\"msg {side}\"><div>{}</div><div class=meta>{}</div></div>", escape(&text), escape(&meta))
 }
 
 /// A message's side (`inbound` or `outbound`), its text, and the line under
 /// it (who wrote it, when): what the page shows and [`since`] returns.
-fn message_parts(message: &Message) -> (&'static str, String, String) {
+fn message_parts(message: &Message, clock: &Clock) -> (&'static str, String, String) {
     let side = if message.direction == Direction::Inbound { "inbound" } else { "outbound" };
     let text = message
         .body
@@ -225,7 +228,7 @@ fn message_parts(message: &Message) -> (&'static str, String, String) {
             format!("[{kind}]")
         });
     let signed_by = message.body.get("agent").and_then(|a| a.as_str()).map(|a| format!(" · {a}")).unwrap_or_default();
-    let meta = format!("{}{signed_by} · {}", message.author.as_str(), time(message.created_at));
+    let meta = format!("{}{signed_by} · {}", message.author.as_str(), clock.time(message.created_at));
     (side, text, meta)
 }
 
@@ -313,7 +316,7 @@ async fn notes_html(
             "<li><div>{}</div><div class=meta>{} · {}</div></li>",
             escape(&note.text),
             escape(&author),
-            escape(&time(note.created_at))
+            escape(&signed.clock().time(note.created_at))
         ));
     }
     let list = if items.is_empty() {
@@ -443,6 +446,7 @@ pub async fn since(
 ) -> Result<Response, ConsoleError> {
     signed.require(Action::ViewInbox)?;
     let business_id = &signed.business.id;
+    let clock = signed.clock();
     let conversation = chat::conversation(&app, business_id, &id).await?;
     let messages = conversations::messages(&app.db, business_id, &id, seq.max(0), POLLED).await?;
     if !messages.is_empty() {
@@ -451,7 +455,7 @@ pub async fn since(
     let messages: Vec<serde_json::Value> = messages
         .iter()
         .map(|message| {
-            let (side, text, meta) = message_parts(message);
+            let (side, text, meta) = message_parts(message, &clock);
             serde_json::json!({"seq": message.seq, "side": side, "text": text, "meta": meta})
         })
         .collect();

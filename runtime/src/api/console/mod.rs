@@ -17,6 +17,7 @@ mod account;
 mod auth;
 mod bot;
 mod catalog;
+mod clock;
 mod home;
 mod inbox;
 mod orders;
@@ -245,6 +246,11 @@ impl Signed {
         Lang::of(&self.business.locale)
     }
 
+    /// The shop's clock: its time zone and its locale's way of writing a time.
+    pub fn clock(&self) -> clock::Clock {
+        clock::Clock::of(&self.business)
+    }
+
     /// The hidden field every state-changing form carries.
     pub fn csrf_field(&self) -> String {
         format!("<input type=hidden name=csrf value=\"{}\">", escape(&self.session.csrf))
@@ -337,16 +343,6 @@ fn bare_in(lang: Lang, title: &str, body: &str) -> String {
         lang.tag(),
         escape(title)
     )
-}
-
-/// A time as people read it (UTC).
-fn time(ms: i64) -> String {
-    let text = crate::ids::rfc3339(ms);
-    // 2026-12-01T15:04:05.123Z → 2026-12-01 15:04 UTC
-    match (text.get(..10), text.get(11..16)) {
-        (Some(day), Some(clock)) => format!("{day} {clock} UTC"),
-        _ => text,
-    }
 }
 
 /// A duration as people read it: `3 min`, `2 h 5 min`.

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::super::error::ApiError;
 use super::super::orders::{order_of, refund_once};
-use super::{ConsoleError, Page, Signed, escape, layout, time};
+use super::{ConsoleError, Page, Signed, escape, layout};
 use crate::App;
 use crate::commerce::orders::{self as lifecycle, OrderAction};
 use crate::domain::staff::Action;
@@ -83,6 +83,8 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Html<String>, ConsoleError> {
     signed.require(Action::ViewOrders)?;
+    let clock = signed.clock();
+    let time = |ms: i64| clock.time(ms);
     let business = &signed.business;
     let state = query.state.filter(|s| !s.is_empty());
     let orders: Vec<Order> = stored::list(&app.db, &business.id, LISTED)
@@ -157,6 +159,8 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Result<Html<String>, ConsoleError> {
     signed.require(Action::ViewOrders)?;
+    let clock = signed.clock();
+    let time = |ms: i64| clock.time(ms);
     let business = &signed.business;
     let order = order_of(&app, &business.id, &id).await?;
     let locale = &business.locale;

@@ -6,7 +6,7 @@ use axum::extract::{Form, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{ConsoleError, Page, Signed, escape, layout, time};
+use super::{ConsoleError, Page, Signed, escape, layout};
 use crate::App;
 use crate::domain::staff::{Action, Role};
 use crate::staff;
@@ -56,6 +56,8 @@ pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>
 }
 
 async fn team_body(app: &App, signed: &Signed, notice: &str) -> Result<String, ConsoleError> {
+    let clock = signed.clock();
+    let time = |ms: i64| clock.time(ms);
     let business_id = &signed.business.id;
     let csrf = signed.csrf_field();
     let members = rows::list(&app.db, business_id).await?;
