@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use super::super::chat;
 use super::clock::Clock;
+use super::words::{Lang, Word};
 use super::{ConsoleError, Page, Signed, duration, escape, layout};
 use crate::App;
 use crate::api::error::ApiError;
@@ -71,6 +72,8 @@ pub struct NoteForm {
 pub async fn list(State(app): State<App>, signed: Signed) -> Result<Html<String>, ConsoleError> {
     signed.require(Action::ViewInbox)?;
     let clock = signed.clock();
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
     let business_id = &signed.business.id;
     let now = crate::ids::now_ms();
     let mut rows = String::new();
@@ -86,9 +89,11 @@ pub async fn list(State(app): State<App>, signed: Signed) -> Result<Html<String>
                 None => String::new(),
             };
             let state = match handling {
-                Handling::PendingAgent => format!("waiting {}", duration(now - conversation.last_message_at)),
-                Handling::Agent => format!("with {who}"),
-                Handling::Bot => "bot".to_string(),
+                Handling::PendingAgent => {
+                    Word::WaitingFor.fill(lang, &[&escape(&duration(now - conversation.last_message_at))])
+                }
+                Handling::Agent => Word::WithAgent.fill(lang, &[&escape(&who)]),
+                Handling::Bot => w(Word::TheBot),
             };
             rows.push_str(&format!(
                 "<tr class=\"{}\"><td><a href=\"/console/inbox/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -96,17 +101,22 @@ pub async fn list(State(app): State<App>, signed: Signed) -> Result<Html<String>
                 escape(&conversation.id),
                 escape(short(&conversation.customer_id)),
                 escape(&conversation.channel),
-                escape(&state),
+                state,
                 escape(&clock.time(conversation.last_message_at)),
             ));
         }
     }
     let body = if rows.is_empty() {
-        "<h1>Inbox</h1><p class=note>No conversations yet.</p>".to_string()
+        format!("<h1>{}</h1><p class=note>{}</p>", w(Word::Inbox), w(Word::NoConversations))
     } else {
         format!(
-            "<h1>Inbox</h1><table id=conversations><thead><tr><th>Customer</th><th>Channel</th><th>Who answers</th>\
-             <th>Last message</th></tr></thead><tbody>{rows}</tbody></table>"
+            "<h1>{}</h1><table id=conversations><thead><tr><th>{}</th><th>{}</th><th>{}</th>\
+             <th>{}</th></tr></thead><tbody>{rows}</tbody></table>",
+            w(Word::Inbox),
+            w(Word::Customer),
+            w(Word::Channel),
+            w(Word::WhoAnswers),
+            w(Word::LastMessage),
         )
     };
     Ok(layout(&signed, Page::Inbox, &body))
@@ -129,6 +139,8 @@ pub async fn thread(
     let messages = conversations::messages(&app.db, &business.id, &id, after, SHOWN as u32).await?;
     chat::audit_read(&app, &business.id, &signed.session.member.id, "conversation.read", &id).await?;
     let clock = signed.clock();
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
     let thread: String = messages.iter().map(|message| message_html(message, &clock)).collect();
     let last_seq = messages.last().map_or(after, |m| m.seq);
     let now = crate::ids::now_ms();
@@ -138,19 +150,20 @@ pub async fn thread(
         None => None,
     };
     let status = match (conversation.handling, &holder) {
-        (Handling::PendingAgent, _) => "<p id=handling>Waiting for a person.</p>".to_string(),
-        (Handling::Agent, Some(name)) => format!("<p id=handling>{} answers.</p>", escape(name)),
-        (Handling::Agent, None) => "<p id=handling>A person answers.</p>".to_string(),
-        (Handling::Bot, _) => "<p id=handling>The bot answers.</p>".to_string(),
+        (Handling::PendingAgent, _) => format!("{}.", w(Word::WaitingForAPerson)),
+        (Handling::Agent, Some(name)) => Word::PersonAnswers.fill(lang, &[&escape(name)]),
+        (Handling::Agent, None) => w(Word::APersonAnswers),
+        (Handling::Bot, _) => w(Word::BotAnswers),
     };
-    let window = window_note(&conversation, &messages, now);
+    let status = format!("<p id=handling>{status}</p>");
+    let window = window_note(&conversation, &messages, now, lang);
     let answers = signed.session.may(Action::Answer);
     let controls = if answers { actions(&signed, &conversation) } else { String::new() };
     let notes_html = notes_html(&app, &signed, &conversation, answers).await?;
 
     let cart = carts::lines(&app.db, &business.id, &id).await?;
     let cart_html = if cart.is_empty() {
-        "<p class=note>The cart is empty.</p>".to_string()
+        format!("<p class=note>{}</p>", w(Word::CartEmpty))
     } else {
         let lines: String = cart
             .iter()
@@ -172,7 +185,7 @@ pub async fn thread(
     let orders_html = if signed.session.may(Action::ViewOrders) {
         let orders = orders::of_customer(&app.db, &business.id, &conversation.customer_id, 10).await?;
         if orders.is_empty() {
-            "<p class=note>No orders yet.</p>".to_string()
+            format!("<p class=note>{}</p>", w(Word::NoOrdersYet))
         } else {
             let rows: String = orders
                 .iter()
@@ -194,15 +207,17 @@ pub async fn thread(
     };
 
     let body = format!(
-        "<h1>Conversation with {}</h1><p class=note>{} · {} messages</p>{status}{window}\
+        "<h1>{}</h1><p class=note>{} · {}</p>{status}{window}\
          <div class=thread><section><div id=thread data-poll=\"/console/inbox/{}/since/\" data-seq={last_seq}>{thread}</div>\
          {controls}</section>\
-         <aside><h2>Cart</h2>{cart_html}<h2>Orders</h2>{orders_html}{notes_html}</aside></div>\
+         <aside><h2>{}</h2>{cart_html}<h2>{}</h2>{orders_html}{notes_html}</aside></div>\
          <script src=\"/console/assets/inbox.js\"></script>",
-        escape(short(&conversation.customer_id)),
+        Word::ConversationWith.fill(lang, &[&escape(short(&conversation.customer_id))]),
         escape(&conversation.channel),
-        conversation.message_count,
+        Word::MessagesCount.fill(lang, &[&conversation.message_count.to_string()]),
         escape(&conversation.id),
+        w(Word::Cart),
+        w(Word::Orders),
     );
     Ok(layout(&signed, Page::Inbox, &body))
 }
@@ -234,19 +249,17 @@ fn message_parts(message: &Message, clock: &Clock) -> (&'static str, String, Str
 
 /// On WhatsApp, whether a person's reply can be sent: free-form messages
 /// only within 24 hours of the customer's last message.
-fn window_note(conversation: &Conversation, messages: &[Message], now: i64) -> String {
+fn window_note(conversation: &Conversation, messages: &[Message], now: i64, lang: Lang) -> String {
     if conversation.channel != "whatsapp" {
         return String::new();
     }
     let last_inbound = messages.iter().rev().find(|m| m.direction == Direction::Inbound).map(|m| m.created_at);
     match last_inbound {
         Some(at) if now - at <= SERVICE_WINDOW_MS => format!(
-            "<p id=window class=ok>WhatsApp's 24-hour window is open for {} more.</p>",
-            duration(at + SERVICE_WINDOW_MS - now)
+            "<p id=window class=ok>{}</p>",
+            Word::WindowOpen.fill(lang, &[&escape(&duration(at + SERVICE_WINDOW_MS - now))])
         ),
-        _ => "<p id=window class=error>WhatsApp's 24-hour window is closed: the customer last wrote more than 24 \
-              hours ago, and WhatsApp delivers no free-form message until they write again.</p>"
-            .to_string(),
+        _ => format!("<p id=window class=error>{}</p>", escape(Word::WindowClosed.in_(lang))),
     }
 }
 
@@ -254,24 +267,32 @@ fn actions(signed: &Signed, conversation: &Conversation) -> String {
     let id = escape(&conversation.id);
     let csrf = signed.csrf_field();
     let mine = conversation.agent.as_deref() == Some(signed.session.member.id.as_str());
-    let take = format!("<form method=post action=\"/console/inbox/{id}/take\">{csrf}<button>Take over</button></form>");
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
+    let take = format!(
+        "<form method=post action=\"/console/inbox/{id}/take\">{csrf}<button>{}</button></form>",
+        w(Word::TakeOver)
+    );
     match conversation.handling {
         Handling::Agent if mine => format!(
             "<form class=stack method=post action=\"/console/inbox/{id}/reply\">{csrf}\
-             <label>Reply <textarea name=text rows=3 required maxlength=4096></textarea></label><button>Send</button></form>\
+             <label>{} <textarea name=text rows=3 required maxlength=4096></textarea></label><button>{}</button></form>\
              {}\
-             <form method=post action=\"/console/inbox/{id}/release\">{csrf}<button>Hand back to the bot</button></form>",
+             <form method=post action=\"/console/inbox/{id}/release\">{csrf}<button>{}</button></form>",
+            w(Word::Reply),
+            w(Word::Send),
             quick_replies(signed, &id),
+            w(Word::HandBack),
         ),
-        Handling::Agent => "<p class=note>Another person holds this conversation.</p>".to_string(),
+        Handling::Agent => format!("<p class=note>{}</p>", w(Word::HeldByAnother)),
         // Paused (or asked for a person): the bot stays quiet until handed back.
         Handling::PendingAgent => format!(
-            "{take}<form method=post action=\"/console/inbox/{id}/release\">{csrf}\
-             <button>Resume the bot</button></form>"
+            "{take}<form method=post action=\"/console/inbox/{id}/release\">{csrf}<button>{}</button></form>",
+            w(Word::ResumeBot)
         ),
         Handling::Bot => format!(
-            "{take}<form method=post action=\"/console/inbox/{id}/pause\">{csrf}\
-             <button>Pause the bot for this customer</button></form>"
+            "{take}<form method=post action=\"/console/inbox/{id}/pause\">{csrf}<button>{}</button></form>",
+            w(Word::PauseBot)
         ),
     }
 }
@@ -297,7 +318,10 @@ fn quick_replies(signed: &Signed, id: &str) -> String {
             )
         })
         .collect();
-    format!("<div id=quick-replies class=quick><span class=note>Quick replies</span>{forms}</div>")
+    format!(
+        "<div id=quick-replies class=quick><span class=note>{}</span>{forms}</div>",
+        escape(Word::QuickReplies.in_(signed.lang()))
+    )
 }
 
 /// The conversation's private notes, and the form adding one when the
@@ -309,6 +333,8 @@ async fn notes_html(
     answers: bool,
 ) -> Result<String, ConsoleError> {
     let business_id = &signed.business.id;
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
     let mut items = String::new();
     for note in notes::of_conversation(&app.db, business_id, &conversation.id, NOTES_SHOWN).await? {
         let author = staff::display_name(&app.db, business_id, &note.author_id).await?;
@@ -320,24 +346,24 @@ async fn notes_html(
         ));
     }
     let list = if items.is_empty() {
-        "<p class=note>No notes yet.</p>".to_string()
+        format!("<p class=note>{}</p>", w(Word::NoNotes))
     } else {
         format!("<ul id=notes>{items}</ul>")
     };
     let form = if answers {
         format!(
             "<form class=stack method=post action=\"/console/inbox/{}/notes\">{}\
-             <label>Note <textarea name=text rows=2 required maxlength={}></textarea></label><button>Add note</button></form>",
+             <label>{} <textarea name=text rows=2 required maxlength={}></textarea></label><button>{}</button></form>",
             escape(&conversation.id),
             signed.csrf_field(),
-            notes::MAX_NOTE_BYTES
+            w(Word::Note),
+            notes::MAX_NOTE_BYTES,
+            w(Word::AddNote),
         )
     } else {
         String::new()
     };
-    Ok(format!(
-        "<h2>Private notes</h2><p class=note>Seen by your team only: never sent to the customer.</p>{list}{form}"
-    ))
+    Ok(format!("<h2>{}</h2><p class=note>{}</p>{list}{form}", w(Word::PrivateNotes), w(Word::NotesArePrivate)))
 }
 
 fn back_to(id: &str) -> Response {
