@@ -12,6 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::super::error::ApiError;
+use super::words::Word;
 use super::{ConsoleError, Page, Signed, csrf_refused, escape, layout};
 use crate::App;
 use crate::domain::staff::Action;
@@ -29,6 +30,8 @@ pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>
     signed.require(Action::ViewBot)?;
     let clock = signed.clock();
     let time = |ms: i64| clock.time(ms);
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
     let business_id = &signed.business.id;
     let versions = plugins::list(&app.db, business_id).await?;
     // Read after the versions, as the API does: a compile finishing between
@@ -45,8 +48,8 @@ pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>
             let state = if is_active { "active" } else { version.state.as_str() };
             let control = if manage && !is_active && version.state == plugins::VersionState::Ready {
                 let label = match active_number {
-                    Some(current) if version.version < current => "Roll back to this",
-                    _ => "Activate",
+                    Some(current) if version.version < current => w(Word::RollBack),
+                    _ => w(Word::Activate),
                 };
                 format!(
                     "<form method=post action=\"/console/bot/{}/activate\">{csrf}<button>{label}</button></form>",
@@ -66,13 +69,13 @@ pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>
         .collect();
     let mut notes = String::new();
     if let Some(reason) = &business.plugin_disabled_reason {
-        notes.push_str(&format!("<p class=error id=breaker>The breaker stopped the bot: {}</p>", escape(reason)));
+        notes
+            .push_str(&format!("<p class=error id=breaker>{}</p>", Word::BreakerStopped.fill(lang, &[escape(reason)])));
     }
     if let Some(cooling) = app.plugins.cooling_off(&app.db, business_id).await? {
         notes.push_str(&format!(
-            "<p class=error id=cooling>No version can be activated until {} (the breaker tripped {} times).</p>",
-            escape(&time(cooling.until)),
-            cooling.trips
+            "<p class=error id=cooling>{}</p>",
+            Word::CoolingUntil.fill(lang, &[escape(&time(cooling.until)), cooling.trips.to_string()])
         ));
     }
     let failures: String = plugin_events::failures(&app.db, business_id, 10)
@@ -89,18 +92,28 @@ pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>
         .collect();
     let upload = if manage {
         format!(
-            "<h2>Upload a version</h2><form class=stack method=post action=\"/console/bot/upload\" \
-             enctype=\"multipart/form-data\">{csrf}<label>Component (.wasm) <input type=file name=wasm accept=\".wasm\" \
-             required></label><label><input type=checkbox name=activate value=on checked> Activate once compiled</label>\
-             <button>Upload</button></form>"
+            "<h2>{}</h2><form class=stack method=post action=\"/console/bot/upload\" \
+             enctype=\"multipart/form-data\">{csrf}<label>{} <input type=file name=wasm accept=\".wasm\" \
+             required></label><label><input type=checkbox name=activate value=on checked> {}</label>\
+             <button>{}</button></form>",
+            w(Word::UploadVersion),
+            w(Word::Component),
+            w(Word::ActivateOnceCompiled),
+            w(Word::Upload),
         )
     } else {
         String::new()
     };
     let body = format!(
-        "<h1>Bot</h1>{notes}<table id=versions><thead><tr><th>Version</th><th>State</th><th>Uploaded</th>\
-         <th>Failure</th><th></th></tr></thead><tbody>{rows}</tbody></table>{upload}\
-         <h2>Recent failures</h2><table id=failures>{failures}</table>"
+        "<h1>{}</h1>{notes}<table id=versions><thead><tr><th>{}</th><th>{}</th><th>{}</th>\
+         <th>{}</th><th></th></tr></thead><tbody>{rows}</tbody></table>{upload}\
+         <h2>{}</h2><table id=failures>{failures}</table>",
+        w(Word::Bot),
+        w(Word::Version),
+        w(Word::State),
+        w(Word::Uploaded),
+        w(Word::Failure),
+        w(Word::RecentFailures),
     );
     Ok(layout(&signed, Page::Bot, &body))
 }

@@ -47,7 +47,7 @@ pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>
         None => Word::NoBot.in_(lang).to_string(),
     };
     let breaker = match &business.plugin_disabled_reason {
-        Some(reason) => format!("<p class=error>The bot is switched off: {}</p>", escape(reason)),
+        Some(reason) => format!("<p class=error>{}</p>", Word::BotSwitchedOff.fill(lang, &[escape(reason)])),
         None => String::new(),
     };
     let word = |id: Word| escape(id.in_(lang));
