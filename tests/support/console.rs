@@ -190,6 +190,20 @@ impl TestApp {
         self.console_post(None, "/console/sign-in", &[("email", email), ("password", password)]).await
     }
 
+    /// Signs the operator in to `/console/operator` with the admin token, and
+    /// opens its page for the session's CSRF token.
+    pub async fn operator_signed_in(&self) -> Console {
+        let answer = self.console_post(None, "/console/operator/sign-in", &[("token", crate::ADMIN_TOKEN)]).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        let set_cookie = answer.set_cookie.expect("an operator session cookie");
+        let cookie = set_cookie.split(';').next().expect("name=value").to_string();
+        let mut console = Console { cookie, csrf: String::new() };
+        let page = self.console_get(Some(&console), "/console/operator").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        console.csrf = csrf_of(&page.body).expect("the operator's forms carry a CSRF token");
+        console
+    }
+
     /// Signs `staff` in and opens the home page for the session's CSRF token.
     pub async fn signed_in(&self, staff: &Staff) -> Console {
         let answer = self.sign_in_as(&staff.email, &staff.password).await;

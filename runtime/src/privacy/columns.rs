@@ -132,6 +132,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("automations", Plain),
             ("plugin_trips", Plain),
             ("plugin_last_trip_at", Plain),
+            ("suspended_at", Plain),
         ],
     ),
     (
@@ -329,6 +330,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("created_at", Plain),
         ],
     ),
+    ("operator_sessions", &[("id", Plain), ("token_hash", Hash), ("expires_at", Plain), ("created_at", Plain)]),
     (
         "order_events",
         &[

@@ -6,7 +6,8 @@
 //! SameSite=Strict cookie, Secure when the node's public URL is https), the
 //! CSRF check of every state-changing form ([`Signed::check_csrf`]), the
 //! navigation built from [`Page`] (a page joins the console in one place), the
-//! layout, and errors as pages ([`ConsoleError`]).
+//! layout, and errors as pages ([`ConsoleError`]). The operator's console
+//! (`/console/operator`, signed in with the admin token) is `operator.rs`.
 //!
 //! Pages call the same functions the JSON API's handlers call (the handoff's
 //! take, reply and release of `api/chat.rs`, `staff`'s team and sessions);
@@ -20,6 +21,7 @@ mod catalog;
 mod clock;
 mod home;
 mod inbox;
+mod operator;
 mod orders;
 mod team;
 mod words;
@@ -107,6 +109,13 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
         (Method::POST, "/console/account/totp/disable", post(account::disable_totp)),
         (Method::POST, "/console/sign-out", post(auth::sign_out)),
         (Method::POST, "/console/sign-out-everywhere", post(auth::sign_out_everywhere)),
+        (Method::GET, "/console/operator/sign-in", get(operator::sign_in_page)),
+        (Method::POST, "/console/operator/sign-in", post(operator::sign_in)),
+        (Method::GET, "/console/operator", get(operator::page)),
+        (Method::POST, "/console/operator/businesses", post(operator::create_business)),
+        (Method::POST, "/console/operator/businesses/{id}/suspend", post(operator::suspend)),
+        (Method::POST, "/console/operator/businesses/{id}/resume", post(operator::resume)),
+        (Method::POST, "/console/operator/sign-out", post(operator::sign_out)),
     ]
 }
 
@@ -269,6 +278,10 @@ impl FromRequestParts<App> for Signed {
             Err(e) => return Err(ConsoleError::from(e).into_response()),
         };
         match businesses::get(&app.db, &session.member.business_id).await {
+            // A suspended business's console is closed, as its API is.
+            Ok(Some(business)) if business.suspended_at.is_some() => {
+                Err(ConsoleError(ApiError::business_suspended()).into_response())
+            }
             Ok(Some(business)) => Ok(Signed { session, business }),
             Ok(None) => Err(to_sign_in()),
             Err(e) => Err(ConsoleError::from(e).into_response()),
@@ -278,6 +291,11 @@ impl FromRequestParts<App> for Signed {
 
 /// The session token the request's cookie carries.
 fn session_token(parts: &Parts) -> Option<String> {
+    cookie_value(parts, COOKIE)
+}
+
+/// The value of the request's cookie `cookie`, when it has one.
+fn cookie_value(parts: &Parts, cookie: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -285,7 +303,7 @@ fn session_token(parts: &Parts) -> Option<String> {
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(name, _)| *name == cookie)
         .map(|(_, value)| value.to_string())
         .filter(|value| !value.is_empty())
 }
