@@ -51,7 +51,6 @@ impl ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
-    /// Text containing U+0000, refused wherever it arrives (see `extract`).
     /// A business the operator suspended: its API and console are closed.
     pub fn business_suspended() -> ApiError {
         ApiError::new(
@@ -61,6 +60,7 @@ impl ApiError {
         )
     }
 
+    /// Text containing U+0000, refused wherever it arrives (see `extract`).
     pub fn invalid_text() -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_text", "text may not contain NUL characters")
     }
