@@ -60,6 +60,10 @@ async fn an_admin_adds_a_photo_to_a_product_from_its_page(app: TestApp) {
     assert_eq!(unchanged["photo_url"].as_str(), Some(url.as_str()), "{unchanged}");
 
     // Without the form's token, or as an agent: refused.
+    let forged = bottega_tests::console::Console { cookie: admins.cookie.clone(), csrf: "forged".into() };
+    let refused = app.console_upload_as(&forged, path, &[], ("photo", "o.png", png.as_slice()), "image/png").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.body.contains("csrf_refused"), "{}", refused.body);
     let agent = app.staff(&shop, "Aldo", "agent").await;
     let agents = app.signed_in(&agent).await;
     let not_allowed = app.console_upload_as(&agents, path, &[], ("photo", "o.png", png.as_slice()), "image/png").await;
