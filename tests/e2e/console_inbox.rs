@@ -101,9 +101,14 @@ async fn private_notes_stay_with_the_team_sealed_and_go_with_the_customer(app: T
     assert_eq!(stored.len(), 1);
     assert!(stored[0].starts_with("bv1:") && !stored[0].contains("nuts"), "{}", stored[0]);
 
-    // Erased with the customer.
+    // The customer's own export has it (what the shop holds about them).
     let (_, now) = app.get(&format!("/v1/conversations/{conversation}"), &shop.key).await;
     let customer = now["customer_id"].as_str().expect("a pseudonym").to_string();
+    let (status, export) = app.get(&format!("/v1/customers/{customer}/export"), &shop.key).await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    assert_eq!(export["conversations"][0]["notes"][0]["text"], note, "{export}");
+
+    // Erased with the customer.
     let (status, erasure) = app.post(&format!("/v1/customers/{customer}/erase"), &shop.key, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{erasure}");
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversation_notes WHERE conversation_id = $1")

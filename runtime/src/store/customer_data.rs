@@ -41,6 +41,8 @@ pub struct ExportedConversation {
     #[serde(flatten)]
     pub conversation: Conversation,
     pub messages: Vec<Message>,
+    /// The private notes the shop's people kept on the conversation.
+    pub notes: Vec<super::notes::Note>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,7 +101,8 @@ pub async fn export(db: &Db, business_id: &str, customer_id: &str) -> StoreResul
             }
             messages.extend(page);
         }
-        exported.push(ExportedConversation { conversation, messages });
+        let notes = super::notes::of_conversation(db, business_id, &conversation.id, u32::MAX).await?;
+        exported.push(ExportedConversation { conversation, messages, notes });
     }
     let mut orders_out = Vec::new();
     for order in orders::of_customer(db, business_id, customer_id, 10_000).await? {

@@ -2,9 +2,11 @@
 //! other beside a thread (seen in the console only, never sent to the
 //! customer, never given to the plugin). A note may quote the customer, so
 //! its text is sealed under the customer's data key like a message body
-//! (`Db::seal` with `KeyOwner::Customer`), and `store::customer_data::erase`
-//! deletes a customer's notes with the rest of their data.
+//! (`Db::seal` with `KeyOwner::Customer`); a customer's export includes the
+//! notes on their conversations, and `store::customer_data::erase` deletes
+//! them with the rest of their data.
 
+use serde::Serialize;
 use sqlx::FromRow;
 
 use super::conversations::Conversation;
@@ -16,14 +18,16 @@ use crate::privacy::Binding;
 /// The longest note, in bytes.
 pub const MAX_NOTE_BYTES: usize = 4096;
 
-/// A note as the console shows it, its text opened.
-#[derive(Debug, Clone)]
+/// A note as the console shows it (and a customer's export has it), its text opened.
+#[derive(Debug, Clone, Serialize)]
 pub struct Note {
     pub id: String,
-    /// The staff member who wrote it (their id).
+    /// The staff member who wrote it (their id; not in a customer's export).
+    #[serde(skip)]
     pub author_id: String,
     /// The note's text; empty once the customer's key is gone.
     pub text: String,
+    #[serde(serialize_with = "super::businesses::serialize_time")]
     pub created_at: i64,
 }
 
