@@ -53,6 +53,8 @@ const API: &[(&str, &str, Api)] = &[
     ("post", "/v1/admin/businesses/{id}/api-key", Admin),
     ("put", "/v1/admin/businesses/{id}/billing-card", Admin),
     ("post", "/v1/admin/businesses/{id}/plan", Admin),
+    ("post", "/v1/admin/businesses/{id}/suspend", Admin),
+    ("post", "/v1/admin/businesses/{id}/resume", Admin),
     ("get", "/v1/api-keys", Team),
     ("post", "/v1/api-keys", Team),
     ("delete", "/v1/api-keys/{id}", Team),
@@ -185,6 +187,9 @@ enum Who {
     Public,
     /// Signed-in people with one of these roles.
     Roles(&'static [&'static str]),
+    /// The operator, signed in to `/console/operator` with the admin token
+    /// (no staff member, whatever their role).
+    Operator,
 }
 
 const EVERY_ROLE: &[&str] = &["owner", "admin", "agent", "viewer"];
@@ -196,6 +201,7 @@ const OWNER: &[&str] = &["owner"];
 /// The console's routes; signing out comes last, as it ends the session.
 const CONSOLE: &[(&str, &str, Who)] = &[
     ("GET", "/console/assets/console.css", Who::Public),
+    ("GET", "/console/assets/inbox.js", Who::Public),
     ("GET", "/console/sign-in", Who::Public),
     ("POST", "/console/sign-in", Who::Public),
     ("GET", "/console/accept", Who::Public),
@@ -206,6 +212,9 @@ const CONSOLE: &[(&str, &str, Who)] = &[
     ("POST", "/console/inbox/{id}/take", Who::Roles(ANSWERING)),
     ("POST", "/console/inbox/{id}/reply", Who::Roles(ANSWERING)),
     ("POST", "/console/inbox/{id}/release", Who::Roles(ANSWERING)),
+    ("POST", "/console/inbox/{id}/pause", Who::Roles(ANSWERING)),
+    ("POST", "/console/inbox/{id}/notes", Who::Roles(ANSWERING)),
+    ("GET", "/console/inbox/{id}/since/{seq}", Who::Roles(EVERY_ROLE)),
     ("GET", "/console/orders", Who::Roles(EVERY_ROLE)),
     ("GET", "/console/orders/export.csv", Who::Roles(EVERY_ROLE)),
     ("GET", "/console/orders/{id}", Who::Roles(EVERY_ROLE)),
@@ -221,6 +230,7 @@ const CONSOLE: &[(&str, &str, Who)] = &[
     ("POST", "/console/catalog/import", Who::Roles(MANAGING)),
     ("GET", "/console/catalog/{id}", Who::Roles(MANAGING)),
     ("POST", "/console/catalog/{id}", Who::Roles(MANAGING)),
+    ("POST", "/console/catalog/{id}/photo", Who::Roles(MANAGING)),
     ("GET", "/console/bot", Who::Roles(READING)),
     ("POST", "/console/bot/upload", Who::Roles(MANAGING)),
     ("POST", "/console/bot/{id}/activate", Who::Roles(MANAGING)),
@@ -233,6 +243,13 @@ const CONSOLE: &[(&str, &str, Who)] = &[
     ("POST", "/console/account/totp/disable", Who::Roles(EVERY_ROLE)),
     ("POST", "/console/sign-out", Who::Roles(EVERY_ROLE)),
     ("POST", "/console/sign-out-everywhere", Who::Roles(EVERY_ROLE)),
+    ("GET", "/console/operator/sign-in", Who::Public),
+    ("POST", "/console/operator/sign-in", Who::Public),
+    ("GET", "/console/operator", Who::Operator),
+    ("POST", "/console/operator/businesses", Who::Operator),
+    ("POST", "/console/operator/businesses/{id}/suspend", Who::Operator),
+    ("POST", "/console/operator/businesses/{id}/resume", Who::Operator),
+    ("POST", "/console/operator/sign-out", Who::Operator),
 ];
 
 async fn every_console_route_answers_each_role_as_the_table_says(app: TestApp) {
@@ -251,7 +268,13 @@ async fn every_console_route_answers_each_role_as_the_table_says(app: TestApp) {
             app.console_post(None, &concrete(path), &[]).await
         };
         let to_sign_in = answer.location.as_deref() == Some("/console/sign-in");
-        if matches!(who, Who::Public) == to_sign_in || answer.status.is_server_error() {
+        let to_operator_sign_in = answer.location.as_deref() == Some("/console/operator/sign-in");
+        let answered_wrong = match who {
+            Who::Public => to_sign_in || to_operator_sign_in,
+            Who::Roles(_) => !to_sign_in,
+            Who::Operator => !to_operator_sign_in,
+        };
+        if answered_wrong || answer.status.is_server_error() {
             wrong.push(format!("{name} {path} signed out: {} {:?}", answer.status, answer.location));
         }
     }
@@ -260,17 +283,48 @@ async fn every_console_route_answers_each_role_as_the_table_says(app: TestApp) {
         let member = app.staff(&shop, &format!("matrix-{role}"), role).await;
         let console: Console = app.signed_in(&member).await;
         for &(name, path, who) in CONSOLE {
-            let Who::Roles(allowed) = who else { continue };
-            let answer = if name == "GET" {
+            let answer = if matches!(who, Who::Public) {
+                continue;
+            } else if name == "GET" {
                 app.console_get(Some(&console), &concrete(path)).await
             } else {
                 let fields = [("role", "viewer"), ("text", "hello"), ("email", "matrix@shop.example")];
                 app.console_submit(&console, &concrete(path), &fields).await
             };
-            let refused = answer.status == StatusCode::FORBIDDEN && answer.body.contains("not_allowed");
-            if refused == allowed.contains(role) || answer.status.is_server_error() {
-                wrong.push(format!("{name} {path} as {role}: {}", answer.status));
+            let answered_wrong = match who {
+                Who::Public => false,
+                Who::Roles(allowed) => {
+                    let refused = answer.status == StatusCode::FORBIDDEN && answer.body.contains("not_allowed");
+                    refused == allowed.contains(role)
+                }
+                // No role reaches the operator's pages: they send to its sign-in.
+                Who::Operator => answer.location.as_deref() != Some("/console/operator/sign-in"),
+            };
+            if answered_wrong || answer.status.is_server_error() {
+                wrong.push(format!("{name} {path} as {role}: {} {:?}", answer.status, answer.location));
             }
+        }
+    }
+    // Signed in as the operator: every operator page answers (a missing
+    // business is 404, a form without its fields 422), none sends to a sign-in;
+    // no staff page does.
+    let operator = app.operator_signed_in().await;
+    for &(name, path, who) in CONSOLE {
+        if matches!(who, Who::Public) {
+            continue;
+        }
+        let answer = if name == "GET" {
+            app.console_get(Some(&operator), &concrete(path)).await
+        } else {
+            app.console_submit(&operator, &concrete(path), &[]).await
+        };
+        let to_a_sign_in = matches!(answer.location.as_deref(), Some("/console/sign-in" | "/console/operator/sign-in"));
+        let answered_wrong = match who {
+            Who::Operator => path != "/console/operator/sign-out" && to_a_sign_in,
+            _ => answer.location.as_deref() != Some("/console/sign-in"),
+        };
+        if answered_wrong || answer.status.is_server_error() {
+            wrong.push(format!("{name} {path} as the operator: {} {:?}", answer.status, answer.location));
         }
     }
     assert!(wrong.is_empty(), "console routes answering against the matrix:\n{}", wrong.join("\n"));

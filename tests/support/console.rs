@@ -109,6 +109,19 @@ impl TestApp {
         fields: &[(&str, &str)],
         file: (&str, &str, &[u8]),
     ) -> Answer {
+        self.console_upload_as(console, path, fields, file, "application/wasm").await
+    }
+
+    /// Like [`TestApp::console_upload`], the file declared as `file_type`
+    /// (as a browser declares a photo's).
+    pub async fn console_upload_as(
+        &self,
+        console: &Console,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+        file_type: &str,
+    ) -> Answer {
         const BOUNDARY: &str = "----bottega-test-boundary-7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
         for (name, value) in [("csrf", console.csrf.as_str())].iter().chain(fields) {
@@ -121,7 +134,7 @@ impl TestApp {
         body.extend_from_slice(
             format!(
                 "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
-                 Content-Type: application/wasm\r\n\r\n"
+                 Content-Type: {file_type}\r\n\r\n"
             )
             .as_bytes(),
         );
@@ -175,6 +188,20 @@ impl TestApp {
     /// Posts the sign-in form.
     pub async fn sign_in_as(&self, email: &str, password: &str) -> Answer {
         self.console_post(None, "/console/sign-in", &[("email", email), ("password", password)]).await
+    }
+
+    /// Signs the operator in to `/console/operator` with the admin token, and
+    /// opens its page for the session's CSRF token.
+    pub async fn operator_signed_in(&self) -> Console {
+        let answer = self.console_post(None, "/console/operator/sign-in", &[("token", crate::ADMIN_TOKEN)]).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        let set_cookie = answer.set_cookie.expect("an operator session cookie");
+        let cookie = set_cookie.split(';').next().expect("name=value").to_string();
+        let mut console = Console { cookie, csrf: String::new() };
+        let page = self.console_get(Some(&console), "/console/operator").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        console.csrf = csrf_of(&page.body).expect("the operator's forms carry a CSRF token");
+        console
     }
 
     /// Signs `staff` in and opens the home page for the session's CSRF token.

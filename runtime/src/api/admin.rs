@@ -1,4 +1,6 @@
-//! `/v1/admin/*`: the operator creates and manages businesses.
+//! `/v1/admin/*`: the operator creates and manages businesses, and suspends
+//! and resumes them. [`create`] and [`set_suspended`] are shared with the
+//! operator console (`console/operator.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,6 +23,8 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(create_business, list_businesses))
         .routes(routes!(get_business, update_business))
         .routes(routes!(rotate_api_key))
+        .routes(routes!(suspend_business))
+        .routes(routes!(resume_business))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -131,6 +135,12 @@ async fn create_business(
     _: Operator,
     Json(body): Json<CreateBusiness>,
 ) -> Result<(StatusCode, Json<CreatedBusiness>), ApiError> {
+    Ok((StatusCode::CREATED, Json(create(&app, body).await?)))
+}
+
+/// Creates the business `body` describes, checked (the API's create and the
+/// operator console's).
+pub(super) async fn create(app: &App, body: CreateBusiness) -> Result<CreatedBusiness, ApiError> {
     check_name(&body.name)?;
     validate_currency(&body.currency).map_err(ApiError::invalid)?;
     let owner_email = body.owner_email.as_deref().map(staff::normalize_email).transpose()?;
@@ -139,7 +149,7 @@ async fn create_business(
     let locale = body.locale.unwrap_or_else(|| "en".to_string());
     check_locale(&locale)?;
     let limits = body.limits.unwrap_or(app.config.plugins.default_limits);
-    check_limits(&app, &limits)?;
+    check_limits(app, &limits)?;
     let capabilities = body.capabilities.unwrap_or_else(|| app.config.plugins.default_capabilities.clone());
     let (business, api_key) = businesses::create(
         &app.db,
@@ -160,7 +170,7 @@ async fn create_business(
         }
         None => None,
     };
-    Ok((StatusCode::CREATED, Json(CreatedBusiness { business, api_key, owner_invitation })))
+    Ok(CreatedBusiness { business, api_key, owner_invitation })
 }
 
 /// Every business on this node.
@@ -224,4 +234,39 @@ async fn rotate_api_key(
 ) -> Result<Json<NewApiKey>, ApiError> {
     let api_key = businesses::rotate_api_key(&app.db, &id).await?.ok_or_else(|| ApiError::not_found("the business"))?;
     Ok(Json(NewApiKey { api_key }))
+}
+
+/// Suspend a business: its API answers 403 `business_suspended`, its console
+/// is closed, and its bot and automations say nothing (its customers'
+/// messages are still kept). Suspending one already suspended changes nothing.
+#[utoipa::path(post, path = "/v1/admin/businesses/{id}/suspend", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = Business), (status = 404, body = ErrorBody)))]
+async fn suspend_business(
+    State(app): State<App>,
+    _: Operator,
+    Path(id): Path<String>,
+) -> Result<Json<Business>, ApiError> {
+    Ok(Json(set_suspended(&app, &id, true).await?))
+}
+
+/// Resume a suspended business: its API, console and bot work again.
+#[utoipa::path(post, path = "/v1/admin/businesses/{id}/resume", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = Business), (status = 404, body = ErrorBody)))]
+async fn resume_business(
+    State(app): State<App>,
+    _: Operator,
+    Path(id): Path<String>,
+) -> Result<Json<Business>, ApiError> {
+    Ok(Json(set_suspended(&app, &id, false).await?))
+}
+
+/// Suspends (`suspended`) or resumes business `id`, recorded in its audit
+/// trail with the operator as the actor (the API's and the operator console's).
+pub(super) async fn set_suspended(app: &App, id: &str, suspended: bool) -> Result<Business, ApiError> {
+    let business =
+        businesses::set_suspended(&app.db, id, suspended).await?.ok_or_else(|| ApiError::not_found("the business"))?;
+    let action = if suspended { "business.suspended" } else { "business.resumed" };
+    let entry = crate::store::audit::Entry { business_id: id, actor: "operator", action, subject: id, outcome: "ok" };
+    crate::store::audit::append(&app.db, entry).await?;
+    Ok(business)
 }

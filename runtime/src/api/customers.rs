@@ -188,7 +188,7 @@ async fn record(app: &App, business_id: &str, actor: &str, action: &str, custome
     Ok(audit::append(&app.db, entry).await?)
 }
 
-/// The export as CSV: one row per handle, alias, message, order and payment.
+/// The export as CSV: one row per handle, alias, message, staff note, order and payment.
 fn csv(export: &CustomerExport) -> Result<Vec<u8>, String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| format!("csv export: {e}");
@@ -214,6 +214,10 @@ fn csv(export: &CustomerExport) -> Result<Vec<u8>, String> {
             writer
                 .write_record(["message", message.id.as_str(), at.as_str(), who.as_str(), what.as_str()])
                 .map_err(fail)?;
+        }
+        for note in &exported.notes {
+            let at = crate::ids::rfc3339(note.created_at);
+            writer.write_record(["note", note.id.as_str(), at.as_str(), "staff", note.text.as_str()]).map_err(fail)?;
         }
     }
     for exported in &export.orders {

@@ -51,6 +51,15 @@ impl ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
+    /// A business the operator suspended: its API and console are closed.
+    pub fn business_suspended() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "business_suspended",
+            "this business is suspended by the operator of this node",
+        )
+    }
+
     /// Text containing U+0000, refused wherever it arrives (see `extract`).
     pub fn invalid_text() -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_text", "text may not contain NUL characters")

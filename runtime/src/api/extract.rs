@@ -239,7 +239,8 @@ impl FromRequestParts<App> for Operator {
 /// the API is scoped by this: there is no business id in business paths.
 /// The key's scope must reach the route ([`route_need`]); the business's own
 /// key reaches every route, a machine key what its scope allows (403
-/// `scope_insufficient` otherwise).
+/// `scope_insufficient` otherwise). A business the operator suspended is
+/// refused with 403 `business_suspended`, whatever its key.
 #[derive(Debug)]
 pub struct Caller(pub Business);
 
@@ -251,6 +252,9 @@ impl FromRequestParts<App> for Caller {
         let Some((business, scope)) = api_keys::authenticate(&app.db, key).await? else {
             return Err(ApiError::unauthorized("the API key is not valid"));
         };
+        if business.suspended_at.is_some() {
+            return Err(ApiError::business_suspended());
+        }
         let path = parts.extensions.get::<MatchedPath>().map_or_else(|| parts.uri.path(), MatchedPath::as_str);
         if !scope.allows(route_need(&parts.method, path)) {
             return Err(ApiError::new(

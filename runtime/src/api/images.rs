@@ -1,7 +1,8 @@
 //! Product photos: a business uploads an image (`POST /v1/images`), and the
 //! runtime serves it publicly at `/images/{id}` for product cards and pages.
 //! Only PNG, JPEG, WebP and GIF are accepted, checked by their bytes, not just
-//! by the declared type.
+//! by the declared type. [`store`] is the one path from uploaded bytes to a
+//! stored photo: the API's upload and the console's product form both call it.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -64,17 +65,38 @@ async fn upload_image(
 ) -> Result<(StatusCode, Json<UploadedImage>), ApiError> {
     let bytes = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "image_too_large",
-                format!("an image is at most {MAX_IMAGE_BYTES} bytes"),
-            )
+            too_large()
         } else {
             ApiError::invalid(rejection.body_text())
         }
     })?;
     let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let Some(actual) = sniff(&bytes) else {
+    Ok((StatusCode::CREATED, Json(store(&app, &business.id, declared, &bytes).await?)))
+}
+
+/// The refusal of an image over [`MAX_IMAGE_BYTES`].
+pub(super) fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "image_too_large",
+        format!("an image is at most {MAX_IMAGE_BYTES} bytes"),
+    )
+}
+
+/// Checks an uploaded image and stores it as `business_id`'s: at most
+/// [`MAX_IMAGE_BYTES`], a PNG, JPEG, WebP or GIF by its bytes, and `declared`
+/// (the content type it was sent with) the type its bytes are. The one path
+/// of `POST /v1/images` and of the console's photo upload.
+pub(super) async fn store(
+    app: &App,
+    business_id: &str,
+    declared: &str,
+    bytes: &[u8],
+) -> Result<UploadedImage, ApiError> {
+    if bytes.len() > MAX_IMAGE_BYTES {
+        return Err(too_large());
+    }
+    let Some(actual) = sniff(bytes) else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_image",
@@ -88,9 +110,9 @@ async fn upload_image(
             format!("the content type says `{declared}` but the bytes are {actual}"),
         ));
     }
-    let id = images::insert(&app.db, &business.id, actual, &bytes).await?;
+    let id = images::insert(&app.db, business_id, actual, bytes).await?;
     let url = format!("{}/images/{id}", app.config.commerce.public_url);
-    Ok((StatusCode::CREATED, Json(UploadedImage { id, url, content_type: actual.to_string() })))
+    Ok(UploadedImage { id, url, content_type: actual.to_string() })
 }
 
 async fn serve_image(State(app): State<App>, Path(id): Path<String>) -> Response {

@@ -109,6 +109,10 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
+/// The name of the cookie a console session rides in (for benchmarks that
+/// sign in without a browser).
+pub use console::COOKIE as CONSOLE_COOKIE;
+
 /// Every route of the business console (method and path as routed), which
 /// `/openapi.json` does not describe (they are pages, not the API).
 pub fn console_routes() -> Vec<(axum::http::Method, &'static str)> {

@@ -8,8 +8,8 @@
 //!   no-referrer` (its address carries the payment link's token),
 //!   `Cache-Control: no-store` and `X-Frame-Options: DENY`;
 //! - everything under `/console/` (the business console): [`CONSOLE_POLICY`]
-//!   (no script, style only from the host, forms only to the host, never
-//!   framed), `Referrer-Policy: no-referrer` (an invitation's address carries
+//!   (script and style only from the host, none inline; fetches, forms and
+//!   images only to and from the host; never framed), `Referrer-Policy: no-referrer` (an invitation's address carries
 //!   its token), `Cache-Control: no-store` and `X-Frame-Options: DENY`;
 //! - any other HTML page without a policy of its own: [`DEFAULT_HTML_POLICY`].
 //!
@@ -28,9 +28,11 @@ use axum::response::Response;
 pub const PAY_POLICY: &str =
     "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The business console's policy: like the payment page's, images from the host too.
-pub const CONSOLE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-    frame-ancestors 'none'; base-uri 'none'";
+/// The business console's policy: like the payment page's, images from the
+/// host too, and script from the host only (the thread's polling, which
+/// fetches from the host): nothing inline.
+pub const CONSOLE_POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+    img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Any other HTML page's (the web chat's "no such shop", say): nothing loads, nothing frames it.
 pub const DEFAULT_HTML_POLICY: &str = "default-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";

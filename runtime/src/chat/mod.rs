@@ -263,6 +263,18 @@ impl ChatService {
             });
         }
 
+        // A business its operator suspended keeps its customers' messages but
+        // says nothing: no automations, no bot.
+        if business.suspended_at.is_some() {
+            return Ok(ChatOutcome {
+                conversation_id: conversation.id,
+                customer_id,
+                inbound,
+                replies: Vec::new(),
+                plugin_run: None,
+            });
+        }
+
         // What the business set up without code comes first (a greeting, "we're
         // away"), then who answers: the bot, or the people it was handed to.
         let mut replies = self.automated_replies(business, &conversation).await?;
@@ -308,6 +320,10 @@ impl ChatService {
         conversation: &Conversation,
         event: ShopEvent,
     ) -> Result<Vec<Message>, ChatError> {
+        if business.suspended_at.is_some() {
+            // A suspended business's bot is stopped.
+            return Ok(Vec::new());
+        }
         let (replies, _) = self.run_turn(business, conversation, turn::Turn::Event(event), Vec::new()).await?;
         self.store_replies(business, conversation, replies, None).await
     }

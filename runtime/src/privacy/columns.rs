@@ -137,6 +137,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("automations", Plain),
             ("plugin_trips", Plain),
             ("plugin_last_trip_at", Plain),
+            ("suspended_at", Plain),
         ],
     ),
     (
@@ -164,6 +165,17 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("last_inbound_at", Plain),
             ("agent", Plain),
             ("away_sent_at", Plain),
+        ],
+    ),
+    (
+        "conversation_notes",
+        &[
+            ("id", Plain),
+            ("business_id", Plain),
+            ("conversation_id", Pseudonym),
+            ("author_id", Plain),
+            ("body", CustomerSealed),
+            ("created_at", Plain),
         ],
     ),
     (
@@ -327,6 +339,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("created_at", Plain),
         ],
     ),
+    ("operator_sessions", &[("id", Plain), ("token_hash", Hash), ("expires_at", Plain), ("created_at", Plain)]),
     (
         "order_events",
         &[

@@ -42,6 +42,11 @@ pub struct Business {
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_time")]
     pub created_at: i64,
+    /// When the operator suspended the business (its API refused, its bot
+    /// silent); `null` when it is not suspended.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(serialize_with = "serialize_optional_time")]
+    pub suspended_at: Option<i64>,
 }
 
 /// What a new business is created with.
@@ -85,8 +90,15 @@ pub(crate) fn serialize_time<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::
     s.serialize_str(&ids::rfc3339(*ms))
 }
 
+fn serialize_optional_time<S: serde::Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => s.serialize_str(&ids::rfc3339(*ms)),
+        None => s.serialize_none(),
+    }
+}
+
 const COLUMNS: &str = "id, name, currency, extra_currencies, locale, capabilities, limits, active_plugin_version_id, \
-     plugin_disabled_reason, plugin_consecutive_failures, kv_bytes, created_at, automations";
+     plugin_disabled_reason, plugin_consecutive_failures, kv_bytes, created_at, automations, suspended_at";
 
 /// A business's automations as stored: JSON, or NULL when it has none.
 impl TryFrom<Stored<Option<String>>> for Option<Automations> {
@@ -155,6 +167,22 @@ pub async fn list(db: &Db) -> StoreResult<Vec<Business>> {
     Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM businesses ORDER BY created_at, id"))
         .fetch_all(db.pool())
         .await?)
+}
+
+/// Suspends business `id` (`suspended`) or resumes it; returns it as it
+/// stands, `None` when there is no such business. Suspending one already
+/// suspended keeps when it was first suspended.
+pub async fn set_suspended(db: &Db, id: &str, suspended: bool) -> StoreResult<Option<Business>> {
+    if suspended {
+        sqlx::query("UPDATE businesses SET suspended_at = $2 WHERE id = $1 AND suspended_at IS NULL")
+            .bind(id)
+            .bind(ids::now_ms())
+            .execute(db.pool())
+            .await?;
+    } else {
+        sqlx::query("UPDATE businesses SET suspended_at = NULL WHERE id = $1").bind(id).execute(db.pool()).await?;
+    }
+    get(db, id).await
 }
 
 pub async fn count(db: &Db) -> StoreResult<i64> {

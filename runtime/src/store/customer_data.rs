@@ -47,6 +47,8 @@ pub struct ExportedConversation {
     #[serde(flatten)]
     pub conversation: Conversation,
     pub messages: Vec<Message>,
+    /// The private notes the shop's people kept on the conversation.
+    pub notes: Vec<super::notes::Note>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -130,7 +132,8 @@ pub async fn export(db: &Db, business_id: &str, customer_id: &str) -> StoreResul
             }
             messages.extend(page);
         }
-        exported.push(ExportedConversation { conversation, messages });
+        let notes = super::notes::of_conversation(db, business_id, &conversation.id, u32::MAX).await?;
+        exported.push(ExportedConversation { conversation, messages, notes });
     }
     let mut orders_out = Vec::new();
     for order in orders_of {
@@ -211,7 +214,8 @@ pub async fn link(db: &Db, token_hash: &str, now: i64) -> StoreResult<Option<(St
 const INBOUND_CHANNELS: [&str; 2] = ["whatsapp", "web"];
 
 /// Erases `customer_id` of `business_id`, and every customer merged into it:
-/// their handles, message texts, queued sends, plugin log lines, cart, plugin
+/// their handles, message texts, the staff's private notes on their
+/// conversations, queued sends, plugin log lines, cart, plugin
 /// key-value entries naming them, waiting inbound events, web chat sessions
 /// (revoked); their orders are kept for the law under new random pseudonyms;
 /// the business is sent a signed `customer.erased` webhook and every one of
@@ -319,7 +323,7 @@ async fn erase_rows(
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    for table in ["plugin_logs", "cart_lines"] {
+    for table in ["plugin_logs", "cart_lines", "conversation_notes"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE business_id = $1 AND conversation_id IN {of_customer}"))
             .bind(business_id)
             .bind(customer_id)

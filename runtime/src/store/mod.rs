@@ -20,6 +20,8 @@ pub mod images;
 pub mod inbound_events;
 pub mod invoices;
 pub mod kv;
+pub mod notes;
+pub mod operator_sessions;
 pub mod orders;
 pub mod outbox;
 pub mod payments;

@@ -128,3 +128,24 @@ pub(super) async fn record_failure(
     .await?;
     Ok(())
 }
+
+/// How many rows of each durable queue wait (`pending`) on the whole
+/// cluster: what the operator console shows of the node's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Depths {
+    pub inbound_events: i64,
+    pub outbox: i64,
+    pub webhook_deliveries: i64,
+}
+
+/// The pending rows of the inbound events, outbound sends and webhook
+/// deliveries, in one statement.
+pub async fn depths(db: &Db) -> StoreResult<Depths> {
+    Ok(sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM inbound_events WHERE state = 'pending') AS inbound_events, \
+         (SELECT COUNT(*) FROM outbox WHERE state = 'pending') AS outbox, \
+         (SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending') AS webhook_deliveries",
+    )
+    .fetch_one(db.pool())
+    .await?)
+}

@@ -8,6 +8,7 @@ use axum::extract::{Form, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::words::Word;
 use super::{ConsoleError, Page, Signed, escape, layout};
 use crate::App;
 use crate::domain::staff::Action;
@@ -28,33 +29,44 @@ pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>
     signed.require(Action::ViewHome)?;
     let member = &signed.session.member;
     let csrf = signed.csrf_field();
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
     let second_factor = if staff::has_totp(&app.db, member).await? {
         format!(
-            "<p id=totp-state class=ok>A second factor is on: signing in asks for a code from your authenticator app.</p>\
+            "<p id=totp-state class=ok>{}</p>\
              <form class=stack method=post action=\"/console/account/totp/disable\">{csrf}\
-             <label>Current code <input name=code inputmode=numeric autocomplete=one-time-code required></label>\
-             <button>Turn it off</button></form>"
+             <label>{} <input name=code inputmode=numeric autocomplete=one-time-code required></label>\
+             <button>{}</button></form>",
+            w(Word::TotpIsOn),
+            w(Word::CurrentCode),
+            w(Word::TurnOff),
         )
     } else {
         let secret = totp::new_secret();
         let uri = totp::otpauth_uri(&format!("Bottega {}", signed.business.name), &member.email, &secret);
         format!(
-            "<p id=totp-state>No second factor yet. Add this key to an authenticator app, then give the code it shows.</p>\
-             <p>Key: <code id=totp-secret>{}</code></p><p class=link>{}</p>\
+            "<p id=totp-state>{}</p>\
+             <p>{}: <code id=totp-secret>{}</code></p><p class=link>{}</p>\
              <form class=stack method=post action=\"/console/account/totp\">{csrf}\
              <input type=hidden name=secret value=\"{}\">\
-             <label>Code <input name=code inputmode=numeric autocomplete=one-time-code required></label>\
-             <button>Turn on</button></form>",
+             <label>{} <input name=code inputmode=numeric autocomplete=one-time-code required></label>\
+             <button>{}</button></form>",
+            w(Word::TotpIsOff),
+            w(Word::Key),
             escape(&secret),
             escape(&uri),
             escape(&secret),
+            w(Word::Code),
+            w(Word::TurnOn),
         )
     };
     let body = format!(
-        "<h1>Your account</h1><p>{} · {} · {}</p><h2>Second factor</h2>{second_factor}",
+        "<h1>{}</h1><p>{} · {} · {}</p><h2>{}</h2>{second_factor}",
+        w(Word::YourAccount),
         escape(&member.name),
         escape(&member.email),
-        escape(member.role.as_str())
+        escape(member.role.as_str()),
+        w(Word::SecondFactor),
     );
     Ok(layout(&signed, Page::Account, &body))
 }

@@ -79,11 +79,11 @@ pub async fn sign_in_page(Query(query): Query<SignInQuery>) -> Html<String> {
 /// A form another site made the browser post (login CSRF: signing a person
 /// into someone else's account). Browsers say so in `Sec-Fetch-Site`; the
 /// forms with a session carry a CSRF token instead.
-fn from_another_site(headers: &HeaderMap) -> bool {
+pub(super) fn from_another_site(headers: &HeaderMap) -> bool {
     headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|site| site == "cross-site")
 }
 
-fn refused_cross_site() -> Response {
+pub(super) fn refused_cross_site() -> Response {
     let page = bare("Refused", "<main><h1>Refused</h1><p>This form was sent from another site.</p></main>");
     (StatusCode::FORBIDDEN, Html(page)).into_response()
 }

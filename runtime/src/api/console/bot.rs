@@ -12,7 +12,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::super::error::ApiError;
-use super::{ConsoleError, Page, Signed, csrf_refused, escape, layout, time};
+use super::words::Word;
+use super::{ConsoleError, Page, Signed, csrf_refused, escape, layout};
 use crate::App;
 use crate::domain::staff::Action;
 use crate::plugin::Activation;
@@ -27,6 +28,10 @@ pub struct CsrfForm {
 
 pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>, ConsoleError> {
     signed.require(Action::ViewBot)?;
+    let clock = signed.clock();
+    let time = |ms: i64| clock.time(ms);
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
     let business_id = &signed.business.id;
     let versions = plugins::list(&app.db, business_id).await?;
     // Read after the versions, as the API does: a compile finishing between
@@ -43,8 +48,8 @@ pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>
             let state = if is_active { "active" } else { version.state.as_str() };
             let control = if manage && !is_active && version.state == plugins::VersionState::Ready {
                 let label = match active_number {
-                    Some(current) if version.version < current => "Roll back to this",
-                    _ => "Activate",
+                    Some(current) if version.version < current => w(Word::RollBack),
+                    _ => w(Word::Activate),
                 };
                 format!(
                     "<form method=post action=\"/console/bot/{}/activate\">{csrf}<button>{label}</button></form>",
@@ -64,13 +69,13 @@ pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>
         .collect();
     let mut notes = String::new();
     if let Some(reason) = &business.plugin_disabled_reason {
-        notes.push_str(&format!("<p class=error id=breaker>The breaker stopped the bot: {}</p>", escape(reason)));
+        notes
+            .push_str(&format!("<p class=error id=breaker>{}</p>", Word::BreakerStopped.fill(lang, &[escape(reason)])));
     }
     if let Some(cooling) = app.plugins.cooling_off(&app.db, business_id).await? {
         notes.push_str(&format!(
-            "<p class=error id=cooling>No version can be activated until {} (the breaker tripped {} times).</p>",
-            escape(&time(cooling.until)),
-            cooling.trips
+            "<p class=error id=cooling>{}</p>",
+            Word::CoolingUntil.fill(lang, &[escape(&time(cooling.until)), cooling.trips.to_string()])
         ));
     }
     let failures: String = plugin_events::failures(&app.db, business_id, 10)
@@ -87,18 +92,28 @@ pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>
         .collect();
     let upload = if manage {
         format!(
-            "<h2>Upload a version</h2><form class=stack method=post action=\"/console/bot/upload\" \
-             enctype=\"multipart/form-data\">{csrf}<label>Component (.wasm) <input type=file name=wasm accept=\".wasm\" \
-             required></label><label><input type=checkbox name=activate value=on checked> Activate once compiled</label>\
-             <button>Upload</button></form>"
+            "<h2>{}</h2><form class=stack method=post action=\"/console/bot/upload\" \
+             enctype=\"multipart/form-data\">{csrf}<label>{} <input type=file name=wasm accept=\".wasm\" \
+             required></label><label><input type=checkbox name=activate value=on checked> {}</label>\
+             <button>{}</button></form>",
+            w(Word::UploadVersion),
+            w(Word::Component),
+            w(Word::ActivateOnceCompiled),
+            w(Word::Upload),
         )
     } else {
         String::new()
     };
     let body = format!(
-        "<h1>Bot</h1>{notes}<table id=versions><thead><tr><th>Version</th><th>State</th><th>Uploaded</th>\
-         <th>Failure</th><th></th></tr></thead><tbody>{rows}</tbody></table>{upload}\
-         <h2>Recent failures</h2><table id=failures>{failures}</table>"
+        "<h1>{}</h1>{notes}<table id=versions><thead><tr><th>{}</th><th>{}</th><th>{}</th>\
+         <th>{}</th><th></th></tr></thead><tbody>{rows}</tbody></table>{upload}\
+         <h2>{}</h2><table id=failures>{failures}</table>",
+        w(Word::Bot),
+        w(Word::Version),
+        w(Word::State),
+        w(Word::Uploaded),
+        w(Word::Failure),
+        w(Word::RecentFailures),
     );
     Ok(layout(&signed, Page::Bot, &body))
 }
@@ -144,6 +159,21 @@ pub async fn upload(
 /// The fields of a `multipart/form-data` body (RFC 7578) as (name, bytes),
 /// or `None` when it is not one.
 pub fn multipart_fields(content_type: &str, body: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+    Some(multipart_parts(content_type, body)?.into_iter().map(|part| (part.name, part.bytes)).collect())
+}
+
+/// One part of a `multipart/form-data` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub name: String,
+    /// The part's own `Content-Type` (a file's, as the browser declared it),
+    /// empty when it has none.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The parts of a `multipart/form-data` body (RFC 7578), or `None` when it is not one.
+pub fn multipart_parts(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
     let (essence, parameters) = content_type.split_once(';')?;
     if !essence.trim().eq_ignore_ascii_case("multipart/form-data") {
         return None;
@@ -171,9 +201,14 @@ pub fn multipart_fields(content_type: &str, body: &[u8]) -> Option<Vec<(String, 
             .find_map(|part| part.trim().strip_prefix("name="))?
             .trim_matches('"')
             .to_string();
+        let part_type = headers
+            .split("\r\n")
+            .find_map(|line| line.split_once(':').filter(|(key, _)| key.trim().eq_ignore_ascii_case("content-type")))
+            .map(|(_, value)| value.trim().to_string())
+            .unwrap_or_default();
         let content = &rest[headers_end + 4..];
         let end = find(content, &between)?;
-        fields.push((name, content[..end].to_vec()));
+        fields.push(Part { name, content_type: part_type, bytes: content[..end].to_vec() });
         rest = &content[end + between.len()..];
     }
 }
@@ -198,6 +233,8 @@ mod tests {
         assert_eq!(fields[0], ("csrf".to_string(), b"abc".to_vec()));
         assert_eq!(fields[1], ("wasm".to_string(), b"\0asm\r\n--\x01".to_vec()));
         assert_eq!(fields.len(), 2);
+        let parts = multipart_parts("multipart/form-data; boundary=XyZ", body).expect("a form");
+        assert_eq!((parts[0].content_type.as_str(), parts[1].content_type.as_str()), ("", "application/wasm"));
         assert!(multipart_fields("application/x-www-form-urlencoded", body).is_none());
         assert!(multipart_fields("multipart/form-data; boundary=Other", body).is_none());
         assert!(multipart_fields("multipart/form-data; boundary=XyZ", b"--XyZ\r\nno headers end").is_none());

@@ -2,7 +2,9 @@
 //! (the price typed in the currency's units); CSV import with its per-row
 //! report and export in the same format (`api/import.rs`'s, so an export
 //! imports back as it was). Checks and writes are `api/catalog.rs`'s shared
-//! `create` and `replace`, as for the API.
+//! `create` and `replace`, as for the API; a photo uploaded on the edit form
+//! goes through `api/images.rs`'s `store` (its size and type checks), and
+//! becomes the product's photo.
 
 use axum::body::Bytes;
 use axum::extract::{Form, Path, Query, State};
@@ -12,9 +14,11 @@ use serde::Deserialize;
 
 use super::super::catalog::{create, replace};
 use super::super::error::ApiError;
+use super::super::images;
 use super::super::import::{import, to_csv};
-use super::bot::multipart_fields;
+use super::bot::{multipart_fields, multipart_parts};
 use super::orders::{major_units, parse_major_units};
+use super::words::Word;
 use super::{ConsoleError, Page, Signed, csrf_refused, escape, layout};
 use crate::App;
 use crate::domain::staff::Action;
@@ -65,6 +69,8 @@ pub async fn list(
     Query(query): Query<SearchQuery>,
 ) -> Result<Html<String>, ConsoleError> {
     signed.require(Action::ViewCatalog)?;
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
     let business = &signed.business;
     let q = query.q.trim();
     if q.contains('\0') {
@@ -85,28 +91,41 @@ pub async fn list(
                 escape(&p.section),
                 escape(&money::format_localized(p.price_minor, &p.currency, &business.locale)),
                 p.stock,
-                if p.available { "yes" } else { "no" },
+                if p.available { w(Word::Yes) } else { w(Word::No) },
             )
         })
         .collect();
     let csrf = signed.csrf_field();
     let edit = if signed.session.may(Action::EditCatalog) {
         format!(
-            "<p><a href=\"/console/catalog/new\">Add a product</a></p>\
-             <h2>Import a CSV</h2><form class=stack method=post action=\"/console/catalog/import\" \
-             enctype=\"multipart/form-data\">{csrf}<label>File (.csv) <input type=file name=csv accept=\".csv,text/csv\" \
-             required></label><button>Import</button></form>"
+            "<p><a href=\"/console/catalog/new\">{}</a></p>\
+             <h2>{}</h2><form class=stack method=post action=\"/console/catalog/import\" \
+             enctype=\"multipart/form-data\">{csrf}<label>{} <input type=file name=csv accept=\".csv,text/csv\" \
+             required></label><button>{}</button></form>",
+            w(Word::AddProduct),
+            w(Word::ImportCsvTitle),
+            w(Word::CsvFile),
+            w(Word::Import),
         )
     } else {
         String::new()
     };
     let body = format!(
-        "<h1>Catalog</h1><form method=get action=\"/console/catalog\"><label>Search \
-         <input type=search name=q value=\"{}\"></label> <button>Search</button> \
-         <a href=\"/console/catalog/export.csv\">Export CSV</a></form>\
-         <table id=products><thead><tr><th>Product</th><th>Section</th><th>Price</th><th>Stock</th><th>Available</th>\
+        "<h1>{}</h1><form method=get action=\"/console/catalog\"><label>{} \
+         <input type=search name=q value=\"{}\"></label> <button>{}</button> \
+         <a href=\"/console/catalog/export.csv\">{}</a></form>\
+         <table id=products><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>\
          </tr></thead><tbody>{rows}</tbody></table>{edit}",
-        escape(q)
+        w(Word::Catalog),
+        w(Word::Search),
+        escape(q),
+        w(Word::Search),
+        w(Word::ExportCsv),
+        w(Word::Product),
+        w(Word::Section),
+        w(Word::Price),
+        w(Word::Stock),
+        w(Word::Available),
     );
     Ok(layout(&signed, Page::Catalog, &body))
 }
@@ -137,40 +156,61 @@ pub async fn export(State(app): State<App>, signed: Signed) -> Result<Response, 
 
 fn product_form(signed: &Signed, action: &str, product: Option<&Product>, message: &str) -> String {
     let business = &signed.business;
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
     let id_field = match product {
-        Some(p) => {
-            format!("<input type=hidden name=id value=\"{}\"><p>Id: <code>{}</code></p>", escape(&p.id), escape(&p.id))
-        }
-        None => "<label>Id <input name=id required maxlength=64 pattern=\"[A-Za-z0-9._-]+\"></label>".to_string(),
+        Some(p) => format!(
+            "<input type=hidden name=id value=\"{}\"><p>{}: <code>{}</code></p>",
+            escape(&p.id),
+            w(Word::IdLabel),
+            escape(&p.id)
+        ),
+        None => format!(
+            "<label>{} <input name=id required maxlength=64 pattern=\"[A-Za-z0-9._-]+\"></label>",
+            w(Word::IdLabel)
+        ),
     };
     let currency = product.map_or_else(|| business.currency.clone(), |p| p.currency.clone());
     let available = if product.is_none_or(|p| p.available) { " checked" } else { "" };
     format!(
         "{message}<form class=stack method=post action=\"{}\">{}{id_field}\
-         <label>Name <input name=name required value=\"{}\"></label>\
-         <label>Description <textarea name=description rows=3>{}</textarea></label>\
-         <label>Photo URL <input name=photo_url type=url value=\"{}\"></label>\
-         <label>Price <input name=price inputmode=decimal required value=\"{}\"></label>\
-         <label>Currency <input name=currency required maxlength=3 value=\"{}\"></label>\
-         <label>Stock <input name=stock inputmode=numeric value=\"{}\"></label>\
-         <label>Section <input name=section required value=\"{}\"></label>\
-         <label><input type=checkbox name=available value=on{available}> Available</label>\
-         <button>Save</button></form>",
+         <label>{} <input name=name required value=\"{}\"></label>\
+         <label>{} <textarea name=description rows=3>{}</textarea></label>\
+         <label>{} <input name=photo_url type=url value=\"{}\"></label>\
+         <label>{} <input name=price inputmode=decimal required value=\"{}\"></label>\
+         <label>{} <input name=currency required maxlength=3 value=\"{}\"></label>\
+         <label>{} <input name=stock inputmode=numeric value=\"{}\"></label>\
+         <label>{} <input name=section required value=\"{}\"></label>\
+         <label><input type=checkbox name=available value=on{available}> {}</label>\
+         <button>{}</button></form>",
         escape(action),
         signed.csrf_field(),
+        w(Word::Name),
         escape(product.map_or("", |p| p.name.as_str())),
+        w(Word::Description),
         escape(product.map_or("", |p| p.description.as_str())),
+        w(Word::PhotoUrl),
         escape(product.and_then(|p| p.photo_url.as_deref()).unwrap_or_default()),
+        w(Word::Price),
         escape(&product.map(|p| major_units(p.price_minor, &p.currency)).unwrap_or_default()),
+        w(Word::Currency),
         escape(&currency),
+        w(Word::Stock),
         escape(&product.map(|p| p.stock.to_string()).unwrap_or_default()),
+        w(Word::Section),
         escape(product.map_or("", |p| p.section.as_str())),
+        w(Word::Available),
+        w(Word::Save),
     )
 }
 
 pub async fn new_product(signed: Signed) -> Result<Html<String>, ConsoleError> {
     signed.require(Action::EditCatalog)?;
-    let body = format!("<h1>Add a product</h1>{}", product_form(&signed, "/console/catalog", None, ""));
+    let body = format!(
+        "<h1>{}</h1>{}",
+        escape(Word::AddProduct.in_(signed.lang())),
+        product_form(&signed, "/console/catalog", None, "")
+    );
     Ok(layout(&signed, Page::Catalog, &body))
 }
 
@@ -183,8 +223,68 @@ pub async fn edit_product(
     let product =
         products::get(&app.db, &signed.business.id, &id).await?.ok_or_else(|| ApiError::not_found("the product"))?;
     let action = format!("/console/catalog/{id}");
-    let body = format!("<h1>{}</h1>{}", escape(&product.name), product_form(&signed, &action, Some(&product), ""));
+    let photo = match &product.photo_url {
+        Some(url) => format!("<p><img id=photo src=\"{}\" alt=\"\" width=160></p>", escape(url)),
+        None => String::new(),
+    };
+    let lang = signed.lang();
+    let upload = format!(
+        "<h2>{}</h2>{photo}<form class=stack method=post action=\"/console/catalog/{}/photo\" \
+         enctype=\"multipart/form-data\">{}<label>{} \
+         <input type=file name=photo accept=\"image/png,image/jpeg,image/webp,image/gif\" required></label>\
+         <button>{}</button></form>",
+        escape(Word::Photo.in_(lang)),
+        escape(&product.id),
+        signed.csrf_field(),
+        Word::ImageUpTo.fill(lang, &[&(images::MAX_IMAGE_BYTES / 1024).to_string()]),
+        escape(Word::UploadPhoto.in_(lang)),
+    );
+    let body =
+        format!("<h1>{}</h1>{}{upload}", escape(&product.name), product_form(&signed, &action, Some(&product), ""));
     Ok(layout(&signed, Page::Catalog, &body))
+}
+
+/// A photo posted from the product's edit form: stored as `POST /v1/images`
+/// stores one (the same checks), then made the product's photo.
+pub async fn upload_photo(
+    State(app): State<App>,
+    signed: Signed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    signed.require(Action::EditCatalog)?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let Some(parts) = multipart_parts(content_type, &body) else {
+        return Err(ConsoleError(ApiError::invalid("send the photo form as it is (multipart/form-data)")));
+    };
+    let csrf = parts
+        .iter()
+        .find(|part| part.name == "csrf")
+        .and_then(|part| std::str::from_utf8(&part.bytes).ok())
+        .unwrap_or_default();
+    if !staff::csrf_matches(&signed.session, csrf) {
+        return Err(csrf_refused());
+    }
+    let business = &signed.business;
+    let product = products::get(&app.db, &business.id, &id).await?.ok_or_else(|| ApiError::not_found("the product"))?;
+    let Some(photo) = parts.iter().find(|part| part.name == "photo" && !part.bytes.is_empty()) else {
+        return Err(ConsoleError(ApiError::invalid("choose an image to upload")));
+    };
+    let image = images::store(&app, &business.id, &photo.content_type, &photo.bytes).await?;
+    let input = ProductInput {
+        id: product.id,
+        name: product.name,
+        description: product.description,
+        photo_url: Some(image.url),
+        price_minor: product.price_minor,
+        currency: product.currency,
+        stock: product.stock,
+        section: product.section,
+        available: product.available,
+    };
+    let product = replace(&app, business, &input).await?;
+    Ok(Redirect::to(&format!("/console/catalog/{}", product.id)).into_response())
 }
 
 /// The form's fields as the API's product input.
@@ -273,11 +373,20 @@ pub async fn import_csv(
             )
         })
         .collect();
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
     let body = format!(
-        "<h1>Import</h1><p id=summary>{} created, {} updated, {} rejected.</p>\
-         <table id=report><thead><tr><th>Row</th><th>Id</th><th>Result</th><th>Why</th></tr></thead>\
-         <tbody>{rows}</tbody></table><p><a href=\"/console/catalog\">Back to the catalog</a></p>",
-        report.created, report.updated, report.rejected
+        "<h1>{}</h1><p id=summary>{}</p>\
+         <table id=report><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>\
+         <tbody>{rows}</tbody></table><p><a href=\"/console/catalog\">{}</a></p>",
+        w(Word::Import),
+        Word::ImportSummary
+            .fill(lang, &[&report.created.to_string(), &report.updated.to_string(), &report.rejected.to_string()]),
+        w(Word::Row),
+        w(Word::IdLabel),
+        w(Word::Result),
+        w(Word::Why),
+        w(Word::BackToCatalog),
     );
     Ok(layout(&signed, Page::Catalog, &body))
 }

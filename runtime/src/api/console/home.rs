@@ -1,4 +1,5 @@
-//! The console's home page: today's orders and sales, the conversations
+//! The console's home page: today's orders and sales (the shop's day, in its
+//! time zone), the conversations
 //! waiting for a person and the longest wait, and the bot's health (the
 //! active version, the breaker, failures in the last hour).
 
@@ -12,15 +13,14 @@ use crate::domain::staff::Action;
 use crate::money;
 use crate::store::{conversations, orders, plugin_events, plugins};
 
-const DAY_MS: i64 = 24 * 60 * 60_000;
 const HOUR_MS: i64 = 60 * 60_000;
 
 pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>, ConsoleError> {
     signed.require(Action::ViewHome)?;
     let business = &signed.business;
     let now = crate::ids::now_ms();
-    // Today is the UTC day (the shop's own time zone is still to come).
-    let midnight = now - now.rem_euclid(DAY_MS);
+    // Today is the shop's day, in its own time zone.
+    let midnight = signed.clock().start_of_day(now);
     let sales = orders::sales_since(&app.db, &business.id, midnight).await?;
     let waiting = conversations::waiting(&app.db, &business.id).await?;
     let failures = plugin_events::failures(&app.db, &business.id, 500).await?;
@@ -47,7 +47,7 @@ pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>
         None => Word::NoBot.in_(lang).to_string(),
     };
     let breaker = match &business.plugin_disabled_reason {
-        Some(reason) => format!("<p class=error>The bot is switched off: {}</p>", escape(reason)),
+        Some(reason) => format!("<p class=error>{}</p>", Word::BotSwitchedOff.fill(lang, &[escape(reason)])),
         None => String::new(),
     };
     let word = |id: Word| escape(id.in_(lang));

@@ -2,26 +2,47 @@
 //! people hold, then the bot's; a thread as the customer sees it, with the
 //! customer's cart and orders beside it and, on WhatsApp, whether the 24-hour
 //! window is open; take, reply and release as the signed-in person (the
-//! handoff functions the API's handlers call, `api/chat.rs`).
+//! handoff functions the API's handlers call, `api/chat.rs`), with the shop's
+//! quick replies one click away; private notes beside the thread (sealed like
+//! messages, `store/notes.rs`, never sent nor given to the plugin); pausing the
+//! bot for one customer (the conversation waits for a person, so the bot does
+//! not answer, until it is handed back). The thread's page asks
+//! [`since`] for newer messages every 2 seconds ([`SCRIPT`], served from the
+//! host): it reads the database, so a message stored by any node shows.
 
+use axum::Json;
 use axum::extract::{Form, Path, State};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::super::chat;
-use super::{ConsoleError, Page, Signed, duration, escape, layout, time};
+use super::clock::Clock;
+use super::words::{Lang, Word};
+use super::{ConsoleError, Page, Signed, duration, escape, layout};
 use crate::App;
+use crate::api::error::ApiError;
+use crate::chat::handoff::{self, HandlingChange};
 use crate::domain::staff::Action;
 use crate::money;
 use crate::staff;
 use crate::store::conversations::{self, Conversation, Direction, Handling, Message};
-use crate::store::{carts, orders};
+use crate::store::{carts, notes, orders};
 use crate::transport::outbox::SERVICE_WINDOW_MS;
 
 /// Conversations listed per kind of handling.
 const LISTED: u32 = 100;
 /// Messages of a thread shown (the latest).
 const SHOWN: i64 = 100;
+/// Notes of a conversation shown (the latest).
+const NOTES_SHOWN: u32 = 50;
+/// Messages one poll of [`since`] returns at most.
+const POLLED: u32 = 100;
+
+/// The thread page's script: polls [`since`] and appends what is new (built
+/// with `textContent`, never as HTML). Served from the host; the console's
+/// policy allows script from the host only, none inline.
+pub const SCRIPT: &str = include_str!("inbox.js");
 
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
@@ -35,10 +56,24 @@ pub struct ReplyForm {
     csrf: String,
     #[serde(default)]
     text: String,
+    /// The name of one of the shop's quick replies, sent instead of `text`.
+    #[serde(default)]
+    quick_reply: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
 }
 
 pub async fn list(State(app): State<App>, signed: Signed) -> Result<Html<String>, ConsoleError> {
     signed.require(Action::ViewInbox)?;
+    let clock = signed.clock();
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
     let business_id = &signed.business.id;
     let now = crate::ids::now_ms();
     let mut rows = String::new();
@@ -54,9 +89,11 @@ pub async fn list(State(app): State<App>, signed: Signed) -> Result<Html<String>
                 None => String::new(),
             };
             let state = match handling {
-                Handling::PendingAgent => format!("waiting {}", duration(now - conversation.last_message_at)),
-                Handling::Agent => format!("with {who}"),
-                Handling::Bot => "bot".to_string(),
+                Handling::PendingAgent => {
+                    Word::WaitingFor.fill(lang, &[&escape(&duration(now - conversation.last_message_at))])
+                }
+                Handling::Agent => Word::WithAgent.fill(lang, &[&escape(&who)]),
+                Handling::Bot => w(Word::TheBot),
             };
             rows.push_str(&format!(
                 "<tr class=\"{}\"><td><a href=\"/console/inbox/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -64,17 +101,22 @@ pub async fn list(State(app): State<App>, signed: Signed) -> Result<Html<String>
                 escape(&conversation.id),
                 escape(short(&conversation.customer_id)),
                 escape(&conversation.channel),
-                escape(&state),
-                escape(&time(conversation.last_message_at)),
+                state,
+                escape(&clock.time(conversation.last_message_at)),
             ));
         }
     }
     let body = if rows.is_empty() {
-        "<h1>Inbox</h1><p class=note>No conversations yet.</p>".to_string()
+        format!("<h1>{}</h1><p class=note>{}</p>", w(Word::Inbox), w(Word::NoConversations))
     } else {
         format!(
-            "<h1>Inbox</h1><table id=conversations><thead><tr><th>Customer</th><th>Channel</th><th>Who answers</th>\
-             <th>Last message</th></tr></thead><tbody>{rows}</tbody></table>"
+            "<h1>{}</h1><table id=conversations><thead><tr><th>{}</th><th>{}</th><th>{}</th>\
+             <th>{}</th></tr></thead><tbody>{rows}</tbody></table>",
+            w(Word::Inbox),
+            w(Word::Customer),
+            w(Word::Channel),
+            w(Word::WhoAnswers),
+            w(Word::LastMessage),
         )
     };
     Ok(layout(&signed, Page::Inbox, &body))
@@ -96,7 +138,11 @@ pub async fn thread(
     let after = (conversation.message_count - SHOWN).max(0);
     let messages = conversations::messages(&app.db, &business.id, &id, after, SHOWN as u32).await?;
     chat::audit_read(&app, &business.id, &signed.session.member.id, "conversation.read", &id).await?;
-    let thread: String = messages.iter().map(message_html).collect();
+    let clock = signed.clock();
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
+    let thread: String = messages.iter().map(|message| message_html(message, &clock)).collect();
+    let last_seq = messages.last().map_or(after, |m| m.seq);
     let now = crate::ids::now_ms();
 
     let holder = match &conversation.agent {
@@ -104,17 +150,20 @@ pub async fn thread(
         None => None,
     };
     let status = match (conversation.handling, &holder) {
-        (Handling::PendingAgent, _) => "<p id=handling>Waiting for a person.</p>".to_string(),
-        (Handling::Agent, Some(name)) => format!("<p id=handling>{} answers.</p>", escape(name)),
-        (Handling::Agent, None) => "<p id=handling>A person answers.</p>".to_string(),
-        (Handling::Bot, _) => "<p id=handling>The bot answers.</p>".to_string(),
+        (Handling::PendingAgent, _) => format!("{}.", w(Word::WaitingForAPerson)),
+        (Handling::Agent, Some(name)) => Word::PersonAnswers.fill(lang, &[&escape(name)]),
+        (Handling::Agent, None) => w(Word::APersonAnswers),
+        (Handling::Bot, _) => w(Word::BotAnswers),
     };
-    let window = window_note(&conversation, &messages, now);
-    let controls = if signed.session.may(Action::Answer) { actions(&signed, &conversation) } else { String::new() };
+    let status = format!("<p id=handling>{status}</p>");
+    let window = window_note(&conversation, &messages, now, lang);
+    let answers = signed.session.may(Action::Answer);
+    let controls = if answers { actions(&signed, &conversation) } else { String::new() };
+    let notes_html = notes_html(&app, &signed, &conversation, answers).await?;
 
     let cart = carts::lines(&app.db, &business.id, &id).await?;
     let cart_html = if cart.is_empty() {
-        "<p class=note>The cart is empty.</p>".to_string()
+        format!("<p class=note>{}</p>", w(Word::CartEmpty))
     } else {
         let lines: String = cart
             .iter()
@@ -136,7 +185,7 @@ pub async fn thread(
     let orders_html = if signed.session.may(Action::ViewOrders) {
         let orders = orders::of_customer(&app.db, &business.id, &conversation.customer_id, 10).await?;
         if orders.is_empty() {
-            "<p class=note>No orders yet.</p>".to_string()
+            format!("<p class=note>{}</p>", w(Word::NoOrdersYet))
         } else {
             let rows: String = orders
                 .iter()
@@ -158,18 +207,30 @@ pub async fn thread(
     };
 
     let body = format!(
-        "<h1>Conversation with {}</h1><p class=note>{} · {} messages</p>{status}{window}\
-         <div class=thread><section><div id=thread>{thread}</div>{controls}</section>\
-         <aside><h2>Cart</h2>{cart_html}<h2>Orders</h2>{orders_html}</aside></div>",
-        escape(short(&conversation.customer_id)),
+        "<h1>{}</h1><p class=note>{} · {}</p>{status}{window}\
+         <div class=thread><section><div id=thread data-poll=\"/console/inbox/{}/since/\" data-seq={last_seq}>{thread}</div>\
+         {controls}</section>\
+         <aside><h2>{}</h2>{cart_html}<h2>{}</h2>{orders_html}{notes_html}</aside></div>\
+         <script src=\"/console/assets/inbox.js\"></script>",
+        Word::ConversationWith.fill(lang, &[&escape(short(&conversation.customer_id))]),
         escape(&conversation.channel),
-        conversation.message_count,
+        Word::MessagesCount.fill(lang, &[&conversation.message_count.to_string()]),
+        escape(&conversation.id),
+        w(Word::Cart),
+        w(Word::Orders),
     );
     Ok(layout(&signed, Page::Inbox, &body))
 }
 
 /// One message as the customer saw it (its text, or what kind of message it was).
-fn message_html(message: &Message) -> String {
+fn message_html(message: &Message, clock: &Clock) -> String {
+    let (side, text, meta) = message_parts(message, clock);
+    format!("<div class=\"msg {side}\"><div>{}</div><div class=meta>{}</div></div>", escape(&text), escape(&meta))
+}
+
+/// A message's side (`inbound` or `outbound`), its text, and the line under
+/// it (who wrote it, when): what the page shows and [`since`] returns.
+fn message_parts(message: &Message, clock: &Clock) -> (&'static str, String, String) {
     let side = if message.direction == Direction::Inbound { "inbound" } else { "outbound" };
     let text = message
         .body
@@ -182,30 +243,23 @@ fn message_html(message: &Message) -> String {
             format!("[{kind}]")
         });
     let signed_by = message.body.get("agent").and_then(|a| a.as_str()).map(|a| format!(" · {a}")).unwrap_or_default();
-    format!(
-        "<div class=\"msg {side}\"><div>{}</div><div class=meta>{}{} · {}</div></div>",
-        escape(&text),
-        escape(message.author.as_str()),
-        escape(&signed_by),
-        escape(&time(message.created_at))
-    )
+    let meta = format!("{}{signed_by} · {}", message.author.as_str(), clock.time(message.created_at));
+    (side, text, meta)
 }
 
 /// On WhatsApp, whether a person's reply can be sent: free-form messages
 /// only within 24 hours of the customer's last message.
-fn window_note(conversation: &Conversation, messages: &[Message], now: i64) -> String {
+fn window_note(conversation: &Conversation, messages: &[Message], now: i64, lang: Lang) -> String {
     if conversation.channel != "whatsapp" {
         return String::new();
     }
     let last_inbound = messages.iter().rev().find(|m| m.direction == Direction::Inbound).map(|m| m.created_at);
     match last_inbound {
         Some(at) if now - at <= SERVICE_WINDOW_MS => format!(
-            "<p id=window class=ok>WhatsApp's 24-hour window is open for {} more.</p>",
-            duration(at + SERVICE_WINDOW_MS - now)
+            "<p id=window class=ok>{}</p>",
+            Word::WindowOpen.fill(lang, &[&escape(&duration(at + SERVICE_WINDOW_MS - now))])
         ),
-        _ => "<p id=window class=error>WhatsApp's 24-hour window is closed: the customer last wrote more than 24 \
-              hours ago, and WhatsApp delivers no free-form message until they write again.</p>"
-            .to_string(),
+        _ => format!("<p id=window class=error>{}</p>", escape(Word::WindowClosed.in_(lang))),
     }
 }
 
@@ -213,15 +267,103 @@ fn actions(signed: &Signed, conversation: &Conversation) -> String {
     let id = escape(&conversation.id);
     let csrf = signed.csrf_field();
     let mine = conversation.agent.as_deref() == Some(signed.session.member.id.as_str());
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
+    let take = format!(
+        "<form method=post action=\"/console/inbox/{id}/take\">{csrf}<button>{}</button></form>",
+        w(Word::TakeOver)
+    );
     match conversation.handling {
         Handling::Agent if mine => format!(
             "<form class=stack method=post action=\"/console/inbox/{id}/reply\">{csrf}\
-             <label>Reply <textarea name=text rows=3 required maxlength=4096></textarea></label><button>Send</button></form>\
-             <form method=post action=\"/console/inbox/{id}/release\">{csrf}<button>Hand back to the bot</button></form>"
+             <label>{} <textarea name=text rows=3 required maxlength=4096></textarea></label><button>{}</button></form>\
+             {}\
+             <form method=post action=\"/console/inbox/{id}/release\">{csrf}<button>{}</button></form>",
+            w(Word::Reply),
+            w(Word::Send),
+            quick_replies(signed, &id),
+            w(Word::HandBack),
         ),
-        Handling::Agent => "<p class=note>Another person holds this conversation.</p>".to_string(),
-        _ => format!("<form method=post action=\"/console/inbox/{id}/take\">{csrf}<button>Take over</button></form>"),
+        Handling::Agent => format!("<p class=note>{}</p>", w(Word::HeldByAnother)),
+        // Paused (or asked for a person): the bot stays quiet until handed back.
+        Handling::PendingAgent => format!(
+            "{take}<form method=post action=\"/console/inbox/{id}/release\">{csrf}<button>{}</button></form>",
+            w(Word::ResumeBot)
+        ),
+        Handling::Bot => format!(
+            "{take}<form method=post action=\"/console/inbox/{id}/pause\">{csrf}<button>{}</button></form>",
+            w(Word::PauseBot)
+        ),
     }
+}
+
+/// The shop's quick replies, each a one-click form sending it (by name, as
+/// the API's `quick_reply`). `id` is the conversation's id, escaped.
+fn quick_replies(signed: &Signed, id: &str) -> String {
+    let Some(automations) = &signed.business.automations else { return String::new() };
+    if automations.quick_replies.is_empty() {
+        return String::new();
+    }
+    let csrf = signed.csrf_field();
+    let forms: String = automations
+        .quick_replies
+        .iter()
+        .map(|(name, text)| {
+            format!(
+                "<form method=post action=\"/console/inbox/{id}/reply\">{csrf}\
+                 <input type=hidden name=quick_reply value=\"{}\"><button title=\"{}\">{}</button></form>",
+                escape(name),
+                escape(text),
+                escape(name)
+            )
+        })
+        .collect();
+    format!(
+        "<div id=quick-replies class=quick><span class=note>{}</span>{forms}</div>",
+        escape(Word::QuickReplies.in_(signed.lang()))
+    )
+}
+
+/// The conversation's private notes, and the form adding one when the
+/// person may answer.
+async fn notes_html(
+    app: &App,
+    signed: &Signed,
+    conversation: &Conversation,
+    answers: bool,
+) -> Result<String, ConsoleError> {
+    let business_id = &signed.business.id;
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
+    let mut items = String::new();
+    for note in notes::of_conversation(&app.db, business_id, &conversation.id, NOTES_SHOWN).await? {
+        let author = staff::display_name(&app.db, business_id, &note.author_id).await?;
+        items.push_str(&format!(
+            "<li><div>{}</div><div class=meta>{} · {}</div></li>",
+            escape(&note.text),
+            escape(&author),
+            escape(&signed.clock().time(note.created_at))
+        ));
+    }
+    let list = if items.is_empty() {
+        format!("<p class=note>{}</p>", w(Word::NoNotes))
+    } else {
+        format!("<ul id=notes>{items}</ul>")
+    };
+    let form = if answers {
+        format!(
+            "<form class=stack method=post action=\"/console/inbox/{}/notes\">{}\
+             <label>{} <textarea name=text rows=2 required maxlength={}></textarea></label><button>{}</button></form>",
+            escape(&conversation.id),
+            signed.csrf_field(),
+            w(Word::Note),
+            notes::MAX_NOTE_BYTES,
+            w(Word::AddNote),
+        )
+    } else {
+        String::new()
+    };
+    Ok(format!("<h2>{}</h2><p class=note>{}</p>{list}{form}", w(Word::PrivateNotes), w(Word::NotesArePrivate)))
 }
 
 fn back_to(id: &str) -> Response {
@@ -251,17 +393,19 @@ pub async fn reply(
     signed.require(Action::Answer)?;
     let held = chat::conversation(&app, &signed.business.id, &id).await?;
     if held.agent.as_deref() != Some(signed.session.member.id.as_str()) {
-        return Err(ConsoleError(crate::api::error::ApiError::new(
+        return Err(ConsoleError(ApiError::new(
             axum::http::StatusCode::CONFLICT,
             "not_held",
             "take the conversation before replying",
         )));
     }
-    if form.text.contains('\0') {
-        return Err(ConsoleError(crate::api::error::ApiError::invalid_text()));
+    if form.text.contains('\0') || form.quick_reply.contains('\0') {
+        return Err(ConsoleError(ApiError::invalid_text()));
     }
+    let (text, quick_reply) =
+        if form.quick_reply.is_empty() { (Some(form.text), None) } else { (None, Some(form.quick_reply)) };
     let agent = Some(signed.session.member.name.clone());
-    chat::reply(&app, &signed.business, &held, Some(form.text), None, agent).await?;
+    chat::reply(&app, &signed.business, &held, text, quick_reply, agent).await?;
     Ok(back_to(&id))
 }
 
@@ -276,4 +420,76 @@ pub async fn release(
     chat::conversation(&app, &signed.business.id, &id).await?;
     chat::release(&app, &signed.business, &id, Some(&signed.session.member)).await?;
     Ok(back_to(&id))
+}
+
+/// Pauses the bot for this customer: the conversation waits for a person
+/// (`pending_agent`), so the bot does not answer it until someone takes it
+/// and hands it back, or resumes it (the release form).
+pub async fn pause(
+    State(app): State<App>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    signed.check_csrf(&form.csrf)?;
+    signed.require(Action::Answer)?;
+    chat::conversation(&app, &signed.business.id, &id).await?;
+    handoff::change_handling(&app.db, &signed.business.id, &id, HandlingChange::RequestAgent)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(back_to(&id))
+}
+
+/// Adds a private note to the conversation, sealed under its customer's key.
+pub async fn add_note(
+    State(app): State<App>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Result<Response, ConsoleError> {
+    signed.check_csrf(&form.csrf)?;
+    signed.require(Action::Answer)?;
+    let conversation = chat::conversation(&app, &signed.business.id, &id).await?;
+    if form.text.contains('\0') {
+        return Err(ConsoleError(ApiError::invalid_text()));
+    }
+    let text = form.text.trim();
+    if text.is_empty() || text.len() > notes::MAX_NOTE_BYTES {
+        return Err(ConsoleError(ApiError::invalid(format!("a note must be 1 to {} bytes", notes::MAX_NOTE_BYTES))));
+    }
+    notes::add(&app.db, &signed.business.id, &conversation, &signed.session.member.id, text).await?;
+    Ok(back_to(&id))
+}
+
+/// The thread's messages after `seq`, as JSON for the page's script: each
+/// message's `seq`, `side`, `text` and `meta` (the script sets them as text),
+/// and who answers now. A poll that finds messages is recorded as a read in
+/// the audit trail, as opening the thread is.
+pub async fn since(
+    State(app): State<App>,
+    signed: Signed,
+    Path((id, seq)): Path<(String, i64)>,
+) -> Result<Response, ConsoleError> {
+    signed.require(Action::ViewInbox)?;
+    let business_id = &signed.business.id;
+    let clock = signed.clock();
+    let conversation = chat::conversation(&app, business_id, &id).await?;
+    let messages = conversations::messages(&app.db, business_id, &id, seq.max(0), POLLED).await?;
+    if !messages.is_empty() {
+        chat::audit_read(&app, business_id, &signed.session.member.id, "conversation.read", &id).await?;
+    }
+    let messages: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|message| {
+            let (side, text, meta) = message_parts(message, &clock);
+            serde_json::json!({"seq": message.seq, "side": side, "text": text, "meta": meta})
+        })
+        .collect();
+    let answer = serde_json::json!({"handling": conversation.handling.as_str(), "messages": messages});
+    Ok(Json(answer).into_response())
+}
+
+/// The thread page's script ([`SCRIPT`]).
+pub async fn script() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SCRIPT).into_response()
 }

@@ -1,11 +1,13 @@
 //! `/console/…`: the business console, server-rendered HTML a shop's people
 //! run the shop from, embedded in the binary (its style served from
-//! [`STYLE`], no script, nothing from elsewhere). This module owns what every
+//! [`STYLE`], one small script of its own, the thread's polling, served from
+//! the host; nothing inline, nothing from elsewhere). This module owns what every
 //! page shares: the signed-in session ([`Signed`], from an HttpOnly,
 //! SameSite=Strict cookie, Secure when the node's public URL is https), the
 //! CSRF check of every state-changing form ([`Signed::check_csrf`]), the
 //! navigation built from [`Page`] (a page joins the console in one place), the
-//! layout, and errors as pages ([`ConsoleError`]).
+//! layout, and errors as pages ([`ConsoleError`]). The operator's console
+//! (`/console/operator`, signed in with the admin token) is `operator.rs`.
 //!
 //! Pages call the same functions the JSON API's handlers call (the handoff's
 //! take, reply and release of `api/chat.rs`, `staff`'s team and sessions);
@@ -16,8 +18,10 @@ mod account;
 mod auth;
 mod bot;
 mod catalog;
+mod clock;
 mod home;
 mod inbox;
+mod operator;
 mod orders;
 mod team;
 mod words;
@@ -60,8 +64,10 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
     // The upload's body holds the component and the form around it.
     let upload_limit = DefaultBodyLimit::max(max_upload_bytes.saturating_add(64 * 1024));
     let import_limit = DefaultBodyLimit::max(super::import::MAX_BYTES + 64 * 1024);
+    let photo_limit = DefaultBodyLimit::max(super::images::MAX_IMAGE_BYTES + 64 * 1024);
     vec![
         (Method::GET, "/console/assets/console.css", get(style)),
+        (Method::GET, "/console/assets/inbox.js", get(inbox::script)),
         (Method::GET, "/console/sign-in", get(auth::sign_in_page)),
         (Method::POST, "/console/sign-in", post(auth::sign_in)),
         (Method::GET, "/console/accept", get(auth::accept_page)),
@@ -72,6 +78,9 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
         (Method::POST, "/console/inbox/{id}/take", post(inbox::take)),
         (Method::POST, "/console/inbox/{id}/reply", post(inbox::reply)),
         (Method::POST, "/console/inbox/{id}/release", post(inbox::release)),
+        (Method::POST, "/console/inbox/{id}/pause", post(inbox::pause)),
+        (Method::POST, "/console/inbox/{id}/notes", post(inbox::add_note)),
+        (Method::GET, "/console/inbox/{id}/since/{seq}", get(inbox::since)),
         (Method::GET, "/console/orders", get(orders::list)),
         (Method::GET, "/console/orders/export.csv", get(orders::export)),
         (Method::GET, "/console/orders/{id}", get(orders::detail)),
@@ -87,6 +96,7 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
         (Method::POST, "/console/catalog/import", post(catalog::import_csv).layer(import_limit)),
         (Method::GET, "/console/catalog/{id}", get(catalog::edit_product)),
         (Method::POST, "/console/catalog/{id}", post(catalog::save_product)),
+        (Method::POST, "/console/catalog/{id}/photo", post(catalog::upload_photo).layer(photo_limit)),
         (Method::GET, "/console/bot", get(bot::page)),
         (Method::POST, "/console/bot/upload", post(bot::upload).layer(upload_limit)),
         (Method::POST, "/console/bot/{id}/activate", post(bot::activate)),
@@ -99,6 +109,13 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
         (Method::POST, "/console/account/totp/disable", post(account::disable_totp)),
         (Method::POST, "/console/sign-out", post(auth::sign_out)),
         (Method::POST, "/console/sign-out-everywhere", post(auth::sign_out_everywhere)),
+        (Method::GET, "/console/operator/sign-in", get(operator::sign_in_page)),
+        (Method::POST, "/console/operator/sign-in", post(operator::sign_in)),
+        (Method::GET, "/console/operator", get(operator::page)),
+        (Method::POST, "/console/operator/businesses", post(operator::create_business)),
+        (Method::POST, "/console/operator/businesses/{id}/suspend", post(operator::suspend)),
+        (Method::POST, "/console/operator/businesses/{id}/resume", post(operator::resume)),
+        (Method::POST, "/console/operator/sign-out", post(operator::sign_out)),
     ]
 }
 
@@ -238,6 +255,11 @@ impl Signed {
         Lang::of(&self.business.locale)
     }
 
+    /// The shop's clock: its time zone and its locale's way of writing a time.
+    pub fn clock(&self) -> clock::Clock {
+        clock::Clock::of(&self.business)
+    }
+
     /// The hidden field every state-changing form carries.
     pub fn csrf_field(&self) -> String {
         format!("<input type=hidden name=csrf value=\"{}\">", escape(&self.session.csrf))
@@ -256,6 +278,10 @@ impl FromRequestParts<App> for Signed {
             Err(e) => return Err(ConsoleError::from(e).into_response()),
         };
         match businesses::get(&app.db, &session.member.business_id).await {
+            // A suspended business's console is closed, as its API is.
+            Ok(Some(business)) if business.suspended_at.is_some() => {
+                Err(ConsoleError(ApiError::business_suspended()).into_response())
+            }
             Ok(Some(business)) => Ok(Signed { session, business }),
             Ok(None) => Err(to_sign_in()),
             Err(e) => Err(ConsoleError::from(e).into_response()),
@@ -265,6 +291,11 @@ impl FromRequestParts<App> for Signed {
 
 /// The session token the request's cookie carries.
 fn session_token(parts: &Parts) -> Option<String> {
+    cookie_value(parts, COOKIE)
+}
+
+/// The value of the request's cookie `cookie`, when it has one.
+fn cookie_value(parts: &Parts, cookie: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -272,7 +303,7 @@ fn session_token(parts: &Parts) -> Option<String> {
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(name, _)| *name == cookie)
         .map(|(_, value)| value.to_string())
         .filter(|value| !value.is_empty())
 }
@@ -330,16 +361,6 @@ fn bare_in(lang: Lang, title: &str, body: &str) -> String {
         lang.tag(),
         escape(title)
     )
-}
-
-/// A time as people read it (UTC).
-fn time(ms: i64) -> String {
-    let text = crate::ids::rfc3339(ms);
-    // 2026-12-01T15:04:05.123Z → 2026-12-01 15:04 UTC
-    match (text.get(..10), text.get(11..16)) {
-        (Some(day), Some(clock)) => format!("{day} {clock} UTC"),
-        _ => text,
-    }
 }
 
 /// A duration as people read it: `3 min`, `2 h 5 min`.

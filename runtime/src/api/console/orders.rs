@@ -12,7 +12,8 @@ use serde::Deserialize;
 
 use super::super::error::ApiError;
 use super::super::orders::{order_of, refund_once};
-use super::{ConsoleError, Page, Signed, escape, layout, time};
+use super::words::Word;
+use super::{ConsoleError, Page, Signed, escape, layout};
 use crate::App;
 use crate::commerce::orders::{self as lifecycle, OrderAction};
 use crate::domain::staff::Action;
@@ -83,6 +84,10 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Html<String>, ConsoleError> {
     signed.require(Action::ViewOrders)?;
+    let clock = signed.clock();
+    let time = |ms: i64| clock.time(ms);
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
     let business = &signed.business;
     let state = query.state.filter(|s| !s.is_empty());
     let orders: Vec<Order> = stored::list(&app.db, &business.id, LISTED)
@@ -94,7 +99,7 @@ pub async fn list(
         .chain(STATES.iter().copied())
         .map(|word| {
             let chosen = if state.as_deref().unwrap_or("") == word { " selected" } else { "" };
-            let label = if word.is_empty() { "every state" } else { word };
+            let label = if word.is_empty() { Word::EveryState.in_(lang) } else { word };
             format!("<option value=\"{}\"{chosen}>{}</option>", escape(word), escape(label))
         })
         .collect();
@@ -114,10 +119,18 @@ pub async fn list(
         })
         .collect();
     let body = format!(
-        "<h1>Orders</h1><form method=get action=\"/console/orders\"><label>State <select name=state>{options}</select>\
-         </label> <button>Filter</button> <a href=\"/console/orders/export.csv\">Export CSV</a></form>\
-         <table id=orders><thead><tr><th>Order</th><th>Created</th><th>State</th><th>Total</th></tr></thead>\
-         <tbody>{rows}</tbody></table>"
+        "<h1>{}</h1><form method=get action=\"/console/orders\"><label>{} <select name=state>{options}</select>\
+         </label> <button>{}</button> <a href=\"/console/orders/export.csv\">{}</a></form>\
+         <table id=orders><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>\
+         <tbody>{rows}</tbody></table>",
+        w(Word::Orders),
+        w(Word::State),
+        w(Word::Filter),
+        w(Word::ExportCsv),
+        w(Word::Order),
+        w(Word::Created),
+        w(Word::State),
+        w(Word::Total),
     );
     Ok(layout(&signed, Page::Orders, &body))
 }
@@ -157,6 +170,10 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Result<Html<String>, ConsoleError> {
     signed.require(Action::ViewOrders)?;
+    let clock = signed.clock();
+    let time = |ms: i64| clock.time(ms);
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
     let business = &signed.business;
     let order = order_of(&app, &business.id, &id).await?;
     let locale = &business.locale;
@@ -193,36 +210,43 @@ pub async fn detail(
     let order_id = escape(&order.id);
     if signed.session.may(Action::ShipOrders) {
         actions.push_str(&format!(
-            "<form method=post action=\"/console/orders/{order_id}/ship\">{csrf}<button>Mark shipped</button></form>"
+            "<form method=post action=\"/console/orders/{order_id}/ship\">{csrf}<button>{}</button></form>",
+            w(Word::MarkShipped)
         ));
     }
     if signed.session.may(Action::ManageOrders) {
         actions.push_str(&format!(
-            "<form method=post action=\"/console/orders/{order_id}/deliver\">{csrf}<button>Mark delivered</button></form>\
-             <form method=post action=\"/console/orders/{order_id}/cancel\">{csrf}<button>Cancel</button></form>"
+            "<form method=post action=\"/console/orders/{order_id}/deliver\">{csrf}<button>{}</button></form>\
+             <form method=post action=\"/console/orders/{order_id}/cancel\">{csrf}<button>{}</button></form>",
+            w(Word::MarkDelivered),
+            w(Word::Cancel)
         ));
         let left = captured - refunded;
         if left > 0 {
             actions.push_str(&format!(
-                "<form method=get action=\"/console/orders/{order_id}/refund\"><label>Refund \
-                 <input name=amount inputmode=decimal required value=\"{}\"></label> {} <button>Refund…</button></form>",
+                "<form method=get action=\"/console/orders/{order_id}/refund\"><label>{} \
+                 <input name=amount inputmode=decimal required value=\"{}\"></label> {} <button>{}</button></form>",
+                w(Word::RefundLabel),
                 escape(&major_units(left, &order.currency)),
-                escape(&order.currency)
+                escape(&order.currency),
+                w(Word::RefundButton)
             ));
         }
     }
     let body = format!(
-        "<h1>Order #{}</h1><p id=state>{} · {} · {}</p>\
-         <table id=lines>{lines}<tr><th>Total</th><td></td><td class=num>{}</td></tr></table>\
-         <p>Captured {} · refunded {}</p><div class=actions>{actions}</div>\
-         <h2>Timeline</h2><ol id=timeline>{timeline}</ol>",
-        order.number,
+        "<h1>{}</h1><p id=state>{} · {} · {}</p>\
+         <table id=lines>{lines}<tr><th>{}</th><td></td><td class=num>{}</td></tr></table>\
+         <p>{}</p><div class=actions>{actions}</div>\
+         <h2>{}</h2><ol id=timeline>{timeline}</ol>",
+        Word::OrderNumber.fill(lang, &[&order.number.to_string()]),
         escape(order.status.as_str()),
         escape(order.payment_status.as_str()),
         escape(order.fulfillment_status.as_str()),
+        w(Word::Total),
         amount(order.total_minor, &order.currency, locale),
-        amount(captured, &order.currency, locale),
-        amount(refunded, &order.currency, locale),
+        Word::CapturedRefunded
+            .fill(lang, &[&amount(captured, &order.currency, locale), &amount(refunded, &order.currency, locale)]),
+        w(Word::Timeline),
     );
     Ok(layout(&signed, Page::Orders, &body))
 }
@@ -313,19 +337,23 @@ pub async fn confirm_refund(
         ))));
     };
     let key = crate::ids::new_secret("rf");
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
+    let give_back = format!("<strong>{}</strong>", amount(amount_minor, &order.currency, &signed.business.locale));
     let body = format!(
-        "<h1>Refund order #{}?</h1><p id=confirm>Give back <strong>{}</strong> of {} to the customer's card. \
-         This cannot be undone.</p>\
+        "<h1>{}</h1><p id=confirm>{} {}</p>\
          <form method=post action=\"/console/orders/{}/refund\">{}<input type=hidden name=amount_minor value=\"{amount_minor}\">\
-         <input type=hidden name=key value=\"{}\"><button>Confirm the refund</button></form>\
-         <p><a href=\"/console/orders/{}\">Back to the order</a></p>",
-        order.number,
-        amount(amount_minor, &order.currency, &signed.business.locale),
-        amount(order.total_minor, &order.currency, &signed.business.locale),
+         <input type=hidden name=key value=\"{}\"><button>{}</button></form>\
+         <p><a href=\"/console/orders/{}\">{}</a></p>",
+        Word::RefundOrderQuestion.fill(lang, &[&order.number.to_string()]),
+        Word::GiveBack.fill(lang, &[&give_back, &amount(order.total_minor, &order.currency, &signed.business.locale)]),
+        w(Word::CannotBeUndone),
         escape(&order.id),
         signed.csrf_field(),
         escape(&key),
+        w(Word::ConfirmRefund),
         escape(&order.id),
+        w(Word::BackToOrder),
     );
     Ok(layout(&signed, Page::Orders, &body))
 }

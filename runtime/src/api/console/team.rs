@@ -6,7 +6,8 @@ use axum::extract::{Form, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{ConsoleError, Page, Signed, escape, layout, time};
+use super::words::Word;
+use super::{ConsoleError, Page, Signed, escape, layout};
 use crate::App;
 use crate::domain::staff::{Action, Role};
 use crate::staff;
@@ -56,6 +57,10 @@ pub async fn page(State(app): State<App>, signed: Signed) -> Result<Html<String>
 }
 
 async fn team_body(app: &App, signed: &Signed, notice: &str) -> Result<String, ConsoleError> {
+    let clock = signed.clock();
+    let time = |ms: i64| clock.time(ms);
+    let lang = signed.lang();
+    let w = |word: Word| escape(word.in_(lang));
     let business_id = &signed.business.id;
     let csrf = signed.csrf_field();
     let members = rows::list(&app.db, business_id).await?;
@@ -64,13 +69,15 @@ async fn team_body(app: &App, signed: &Signed, notice: &str) -> Result<String, C
         .map(|member| {
             let id = escape(&member.id);
             let controls = if member.id == signed.session.member.id {
-                "<td class=note>you</td><td></td>".to_string()
+                format!("<td class=note>{}</td><td></td>", w(Word::You))
             } else {
                 format!(
                     "<td><form method=post action=\"/console/team/{id}/role\">{csrf}<select name=role>{}</select>\
-                     <button>Change role</button></form></td>\
-                     <td><form method=post action=\"/console/team/{id}/remove\">{csrf}<button>Remove</button></form></td>",
-                    role_options(member.role)
+                     <button>{}</button></form></td>\
+                     <td><form method=post action=\"/console/team/{id}/remove\">{csrf}<button>{}</button></form></td>",
+                    role_options(member.role),
+                    w(Word::ChangeRole),
+                    w(Word::Remove),
                 )
             };
             format!(
@@ -87,21 +94,30 @@ async fn team_body(app: &App, signed: &Signed, notice: &str) -> Result<String, C
         .iter()
         .map(|invitation| {
             format!(
-                "<tr><td>{}</td><td>{}</td><td>until {}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&invitation.email),
                 escape(invitation.role.as_str()),
-                escape(&time(invitation.expires_at))
+                Word::Until.fill(lang, &[escape(&time(invitation.expires_at))])
             )
         })
         .collect();
     Ok(format!(
-        "<h1>Team</h1>{notice}<table id=team><thead><tr><th>Name</th><th>Email</th><th>Role</th><th></th><th></th>\
+        "<h1>{}</h1>{notice}<table id=team><thead><tr><th>{}</th><th>{}</th><th>{}</th><th></th><th></th>\
          </tr></thead><tbody>{people}</tbody></table>\
-         <h2>Invite someone</h2><form class=stack method=post action=\"/console/team/invite\">{csrf}\
-         <label>Email <input type=email name=email required></label>\
-         <label>Role <select name=role>{}</select></label><button>Invite</button></form>\
-         <h2>Open invitations</h2><table id=invitations>{invitations}</table>",
-        role_options(Role::Agent)
+         <h2>{}</h2><form class=stack method=post action=\"/console/team/invite\">{csrf}\
+         <label>{} <input type=email name=email required></label>\
+         <label>{} <select name=role>{}</select></label><button>{}</button></form>\
+         <h2>{}</h2><table id=invitations>{invitations}</table>",
+        w(Word::Team),
+        w(Word::Name),
+        w(Word::Email),
+        w(Word::Role),
+        w(Word::InviteSomeone),
+        w(Word::Email),
+        w(Word::Role),
+        role_options(Role::Agent),
+        w(Word::Invite),
+        w(Word::OpenInvitations),
     ))
 }
 
@@ -116,9 +132,8 @@ pub async fn invite(
     let (invitation, token) = staff::invite_as(&app.db, &signed.session.member, &form.email, role).await?;
     let link = staff::invitation_link(&app.config.commerce.public_url, &token);
     let notice = format!(
-        "<p class=ok>Send this link to {} (it works once, for 7 days; it is not shown again):</p>\
-         <p class=link id=invitation-link>{}</p>",
-        escape(&invitation.email),
+        "<p class=ok>{}</p><p class=link id=invitation-link>{}</p>",
+        Word::SendThisLink.fill(signed.lang(), &[escape(&invitation.email)]),
         escape(&link)
     );
     Ok(layout(&signed, Page::Team, &team_body(&app, &signed, &notice).await?))
