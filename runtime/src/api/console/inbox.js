@@ -40,9 +40,9 @@
       })
       .catch(function () {})
       .then(function () {
-        setTimeout(poll, 2000);
+        setTimeout(poll, 750);
       });
   }
 
-  setTimeout(poll, 2000);
+  setTimeout(poll, 750);
 })();

@@ -7,7 +7,7 @@
 //! messages, `store/notes.rs`, never sent nor given to the plugin); pausing the
 //! bot for one customer (the conversation waits for a person, so the bot does
 //! not answer, until it is handed back). The thread's page asks
-//! [`since`] for newer messages every 2 seconds ([`SCRIPT`], served from the
+//! [`since`] for newer messages every 750 ms, so a message shows within a second ([`SCRIPT`], served from the
 //! host): it reads the database, so a message stored by any node shows.
 
 use axum::Json;
