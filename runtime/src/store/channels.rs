@@ -160,20 +160,7 @@ pub async fn whatsapp(db: &Db, business_id: &str) -> StoreResult<Option<WhatsApp
     if let Some(channel) = db.channel_cache().by_business(business_id) {
         return Ok(Some(channel));
     }
-    let generation = db.channel_cache().generation();
-    let found: Option<WhatsAppChannel> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM whatsapp_channels WHERE business_id = $1"))
-            .bind(business_id)
-            .fetch_optional(db.pool())
-            .await?;
-    let found = match found {
-        Some(channel) => Some(open_secrets(db, channel).await?),
-        None => None,
-    };
-    if let Some(channel) = &found {
-        db.channel_cache().keep(channel, generation);
-    }
-    Ok(found)
+    read_through(db, "business_id", business_id).await
 }
 
 pub async fn delete_whatsapp(db: &Db, business_id: &str) -> StoreResult<bool> {
@@ -193,20 +180,23 @@ pub async fn whatsapp_by_phone_number(db: &Db, phone_number_id: &str) -> StoreRe
     if let Some(channel) = db.channel_cache().by_number(phone_number_id) {
         return Ok(Some(channel));
     }
+    read_through(db, "phone_number_id", phone_number_id).await
+}
+
+/// A channel as stored (its secrets opened), found by `column` (`business_id`
+/// or `phone_number_id`, both unique), kept in the cache unless it changed
+/// while it was read.
+async fn read_through(db: &Db, column: &'static str, value: &str) -> StoreResult<Option<WhatsAppChannel>> {
     let generation = db.channel_cache().generation();
     let found: Option<WhatsAppChannel> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM whatsapp_channels WHERE phone_number_id = $1"))
-            .bind(phone_number_id)
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM whatsapp_channels WHERE {column} = $1"))
+            .bind(value)
             .fetch_optional(db.pool())
             .await?;
-    let found = match found {
-        Some(channel) => Some(open_secrets(db, channel).await?),
-        None => None,
-    };
-    if let Some(channel) = &found {
-        db.channel_cache().keep(channel, generation);
-    }
-    Ok(found)
+    let Some(channel) = found else { return Ok(None) };
+    let channel = open_secrets(db, channel).await?;
+    db.channel_cache().keep(&channel, generation);
+    Ok(Some(channel))
 }
 
 /// Records a change of the channel's secrets (never the secrets) in the trail.
