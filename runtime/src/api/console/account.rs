@@ -76,8 +76,7 @@ pub async fn enable_totp(
     signed: Signed,
     Form(form): Form<TotpForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::ViewHome)?;
+    signed.may_post(&form.csrf, Action::ViewHome)?;
     staff::enable_totp(&app.db, &signed.session.member, &form.secret, &form.code).await?;
     Ok(Redirect::to("/console/account").into_response())
 }
@@ -87,8 +86,7 @@ pub async fn disable_totp(
     signed: Signed,
     Form(form): Form<TotpForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::ViewHome)?;
+    signed.may_post(&form.csrf, Action::ViewHome)?;
     staff::disable_totp(&app.db, &signed.session.member, &form.code).await?;
     Ok(Redirect::to("/console/account").into_response())
 }

@@ -124,8 +124,7 @@ pub async fn activate(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::ManageBot)?;
+    signed.may_post(&form.csrf, Action::ManageBot)?;
     let version = plugins::get(&app.db, &signed.business.id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("the plugin version"))?;

@@ -318,8 +318,7 @@ pub async fn create_product(
     signed: Signed,
     Form(form): Form<ProductForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::EditCatalog)?;
+    signed.may_post(&form.csrf, Action::EditCatalog)?;
     let product = create(&app, &signed.business, &input_of(form)?).await?;
     Ok(Redirect::to(&format!("/console/catalog/{}", product.id)).into_response())
 }
@@ -330,8 +329,7 @@ pub async fn save_product(
     Path(id): Path<String>,
     Form(form): Form<ProductForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::EditCatalog)?;
+    signed.may_post(&form.csrf, Action::EditCatalog)?;
     let mut input = input_of(form)?;
     // The path names the product; the form cannot rename it.
     input.id = id;

@@ -376,8 +376,7 @@ pub async fn take(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::Answer)?;
+    signed.may_post(&form.csrf, Action::Answer)?;
     chat::conversation(&app, &signed.business.id, &id).await?;
     chat::take(&app, &signed.business, &id, &signed.session.member).await?;
     Ok(back_to(&id))
@@ -389,8 +388,7 @@ pub async fn reply(
     Path(id): Path<String>,
     Form(form): Form<ReplyForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::Answer)?;
+    signed.may_post(&form.csrf, Action::Answer)?;
     let held = chat::conversation(&app, &signed.business.id, &id).await?;
     if held.agent.as_deref() != Some(signed.session.member.id.as_str()) {
         return Err(ConsoleError(ApiError::new(
@@ -415,8 +413,7 @@ pub async fn release(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::Answer)?;
+    signed.may_post(&form.csrf, Action::Answer)?;
     chat::conversation(&app, &signed.business.id, &id).await?;
     chat::release(&app, &signed.business, &id, Some(&signed.session.member)).await?;
     Ok(back_to(&id))
@@ -431,8 +428,7 @@ pub async fn pause(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::Answer)?;
+    signed.may_post(&form.csrf, Action::Answer)?;
     chat::conversation(&app, &signed.business.id, &id).await?;
     handoff::change_handling(&app.db, &signed.business.id, &id, HandlingChange::RequestAgent)
         .await
@@ -447,8 +443,7 @@ pub async fn add_note(
     Path(id): Path<String>,
     Form(form): Form<NoteForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::Answer)?;
+    signed.may_post(&form.csrf, Action::Answer)?;
     let conversation = chat::conversation(&app, &signed.business.id, &id).await?;
     if form.text.contains('\0') {
         return Err(ConsoleError(ApiError::invalid_text()));

@@ -250,6 +250,13 @@ impl Signed {
         if staff::csrf_matches(&self.session, given) { Ok(()) } else { Err(csrf_refused()) }
     }
 
+    /// What every state-changing form checks first: its CSRF token (`given`),
+    /// then that the member may do `action`.
+    pub fn may_post(&self, given: &str, action: Action) -> Result<(), ConsoleError> {
+        self.check_csrf(given)?;
+        self.require(action)
+    }
+
     /// The language of the person's shop.
     pub fn lang(&self) -> Lang {
         Lang::of(&self.business.locale)

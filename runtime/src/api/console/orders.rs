@@ -281,7 +281,17 @@ pub(super) fn parse_major_units(text: &str, currency: &str) -> Option<i64> {
     whole.checked_mul(unit)?.checked_add(fraction)
 }
 
-async fn change(app: &App, signed: &Signed, id: &str, action: OrderAction) -> Result<Response, ConsoleError> {
+/// A lifecycle button: the form's CSRF token and the member's `needs` checked,
+/// then the one transition every caller goes through.
+async fn change(
+    app: &App,
+    signed: &Signed,
+    form: &CsrfForm,
+    needs: Action,
+    id: &str,
+    action: OrderAction,
+) -> Result<Response, ConsoleError> {
+    signed.may_post(&form.csrf, needs)?;
     lifecycle::change(&app.commerce, &signed.business.id, id, action).await.map_err(ApiError::from)?;
     Ok(Redirect::to(&format!("/console/orders/{id}")).into_response())
 }
@@ -292,9 +302,7 @@ pub async fn ship(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::ShipOrders)?;
-    change(&app, &signed, &id, OrderAction::Ship).await
+    change(&app, &signed, &form, Action::ShipOrders, &id, OrderAction::Ship).await
 }
 
 pub async fn deliver(
@@ -303,9 +311,7 @@ pub async fn deliver(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::ManageOrders)?;
-    change(&app, &signed, &id, OrderAction::Deliver).await
+    change(&app, &signed, &form, Action::ManageOrders, &id, OrderAction::Deliver).await
 }
 
 pub async fn cancel(
@@ -314,9 +320,7 @@ pub async fn cancel(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::ManageOrders)?;
-    change(&app, &signed, &id, OrderAction::Cancel).await
+    change(&app, &signed, &form, Action::ManageOrders, &id, OrderAction::Cancel).await
 }
 
 /// The confirmation step of a refund: what will be given back, and the form
@@ -364,8 +368,7 @@ pub async fn refund(
     Path(id): Path<String>,
     Form(form): Form<RefundForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::ManageOrders)?;
+    signed.may_post(&form.csrf, Action::ManageOrders)?;
     let key = form.key.trim();
     if key.is_empty() || key.len() > 255 || key.contains('\0') {
         return Err(ConsoleError(ApiError::invalid("the refund form lost its key; open the order and try again")));

@@ -126,8 +126,7 @@ pub async fn invite(
     signed: Signed,
     Form(form): Form<InviteForm>,
 ) -> Result<Html<String>, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::ManageTeam)?;
+    signed.may_post(&form.csrf, Action::ManageTeam)?;
     let role = parse_role(&form.role)?;
     let (invitation, token) = staff::invite_as(&app.db, &signed.session.member, &form.email, role).await?;
     let link = staff::invitation_link(&app.config.commerce.public_url, &token);
@@ -145,8 +144,7 @@ pub async fn change_role(
     Path(id): Path<String>,
     Form(form): Form<RoleForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::ManageTeam)?;
+    signed.may_post(&form.csrf, Action::ManageTeam)?;
     let role = parse_role(&form.role)?;
     staff::change_role(&app.db, &signed.session.member, &id, role).await?;
     Ok(Redirect::to("/console/team").into_response())
@@ -158,8 +156,7 @@ pub async fn remove(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require(Action::ManageTeam)?;
+    signed.may_post(&form.csrf, Action::ManageTeam)?;
     staff::remove(&app.db, &signed.session.member, &id).await?;
     Ok(Redirect::to("/console/team").into_response())
 }
