@@ -23,10 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bottega::billing::invoices;
-use bottega::chat::{BoxFuture, NativeBot};
 use bottega::domain::billing::{Metric, PlanTerms};
-use bottega::plugin::CallScope;
-use bottega::plugin::bindings::{ConversationContext, InboundMessage, Reply};
 use bottega::store::usage::{self, UsageFact};
 use bottega::store::{Db, businesses, plans};
 use bottega::{App, Config};
@@ -36,6 +33,14 @@ const PHASE: Duration = Duration::from_secs(4);
 const CLIENTS: usize = 8;
 /// Ledger rows per INSERT when the month's usage is laid down.
 const INSERT_BATCH: usize = 250;
+
+#[path = "common/load.rs"]
+mod load;
+
+/// Who client `c`'s `n`th message comes from (20 customers per client).
+fn customer(c: usize, n: u64) -> String {
+    format!("c{c}-{}", n % 20)
+}
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -217,12 +222,12 @@ async fn messages(database_url: Option<String>) -> anyhow::Result<()> {
     let off = App::start(config(off_dir.path(), database_url, false)).await?;
     let on_shop = shop(&on).await?;
     let off_shop = shop(&off).await?;
-    load(&on_shop, Duration::from_millis(500)).await?;
-    load(&off_shop, Duration::from_millis(500)).await?;
+    load::answered_per_second(&on_shop, CLIENTS, Duration::from_millis(500), customer).await?;
+    load::answered_per_second(&off_shop, CLIENTS, Duration::from_millis(500), customer).await?;
     let (mut with, mut without) = (Vec::new(), Vec::new());
     for _ in 0..2 {
-        with.push(load(&on_shop, PHASE).await?);
-        without.push(load(&off_shop, PHASE).await?);
+        with.push(load::answered_per_second(&on_shop, CLIENTS, PHASE, customer).await?);
+        without.push(load::answered_per_second(&off_shop, CLIENTS, PHASE, customer).await?);
     }
     let mean = |rates: &[f64]| rates.iter().sum::<f64>() / rates.len().max(1) as f64;
     let (with, without) = (mean(with.as_slice()), mean(without.as_slice()));
@@ -241,49 +246,10 @@ async fn shop(app: &App) -> anyhow::Result<(String, String)> {
     let (business, key) =
         businesses::create(&app.db, businesses::NewBusiness::with_every_capability("Billing bench shop", "EUR"))
             .await?;
-    app.chat.set_native_bot(&business.id, Arc::new(Hello));
+    app.chat.set_native_bot(&business.id, Arc::new(load::Hello));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/v1/messages", listener.local_addr()?);
     let router = app.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
     Ok((url, key))
-}
-
-/// Answered messages per second from `CLIENTS` clients for `phase`.
-async fn load(shop: &(String, String), phase: Duration) -> anyhow::Result<f64> {
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..CLIENTS {
-        let (client, url, key) = (client.clone(), shop.0.clone(), shop.1.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut sent = 0u64;
-            while started.elapsed() < phase {
-                let body = json!({"customer": format!("c{c}-{}", sent % 20), "text": "hi"});
-                let response = client.post(&url).bearer_auth(&key).json(&body).send().await?;
-                anyhow::ensure!(response.status().is_success(), "status {}", response.status());
-                sent += 1;
-            }
-            Ok::<u64, anyhow::Error>(sent)
-        }));
-    }
-    let mut total = 0;
-    for task in tasks {
-        total += task.await??;
-    }
-    Ok(total as f64 / started.elapsed().as_secs_f64())
-}
-
-/// A bot that greets: the cheapest answer, so the metering is what differs.
-struct Hello;
-
-impl NativeBot for Hello {
-    fn handle_message<'a>(
-        &'a self,
-        _scope: &'a CallScope,
-        _context: &'a ConversationContext,
-        _message: &'a InboundMessage,
-    ) -> BoxFuture<'a, Vec<Reply>> {
-        Box::pin(async { vec![Reply::Text("Hello! What would you like today?".into())] })
-    }
 }

@@ -18,9 +18,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bottega::chat::{BoxFuture, NativeBot};
-use bottega::plugin::CallScope;
-use bottega::plugin::bindings::{ConversationContext, InboundMessage, Reply};
 use bottega::privacy::envelope::{self, DataKey};
 use bottega::privacy::{Binding, KeySource};
 use bottega::store::conversations::{self, Author, Direction, Outgoing};
@@ -37,6 +34,14 @@ const APPEND_BATCH: usize = 100;
 /// and the one a rotation moves to (32 bytes of 1).
 const KEK: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 const NEXT_KEK: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+#[path = "common/load.rs"]
+mod load;
+
+/// Who client `c`'s `n`th message comes from (20 customers per client).
+fn customer(c: usize, n: u64) -> String {
+    format!("+3460000{c}{:03}", n % 20)
+}
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -118,14 +123,14 @@ async fn messages(app: &App) -> anyhow::Result<()> {
     let (business, key) =
         businesses::create(&app.db, businesses::NewBusiness::with_every_capability("Privacy bench shop", "EUR"))
             .await?;
-    app.chat.set_native_bot(&business.id, Arc::new(Hello));
+    app.chat.set_native_bot(&business.id, Arc::new(load::Hello));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/v1/messages", listener.local_addr()?);
     let router = app.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
     let shop = (url, key);
-    load(&shop, Duration::from_millis(500)).await?;
-    let rate = load(&shop, PHASE).await?;
+    load::answered_per_second(&shop, CLIENTS, Duration::from_millis(500), customer).await?;
+    let rate = load::answered_per_second(&shop, CLIENTS, PHASE, customer).await?;
     let (seal_us, open_us) = SEALING.get().copied().unwrap_or_default();
     let crypto_us = SEALS_PER_MESSAGE * seal_us + OPENS_PER_MESSAGE * open_us;
     // The node's time per message at that rate, as if it all ran on one
@@ -139,31 +144,6 @@ async fn messages(app: &App) -> anyhow::Result<()> {
         (message_us - crypto_us) / message_us
     );
     Ok(())
-}
-
-/// Answered messages per second from `CLIENTS` clients for `phase`.
-async fn load(shop: &(String, String), phase: Duration) -> anyhow::Result<f64> {
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..CLIENTS {
-        let (client, url, key) = (client.clone(), shop.0.clone(), shop.1.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut sent = 0u64;
-            while started.elapsed() < phase {
-                let body = json!({"customer": format!("+3460000{c}{:03}", sent % 20), "text": "hi"});
-                let response = client.post(&url).bearer_auth(&key).json(&body).send().await?;
-                anyhow::ensure!(response.status().is_success(), "status {}", response.status());
-                sent += 1;
-            }
-            Ok::<u64, anyhow::Error>(sent)
-        }));
-    }
-    let mut total = 0;
-    for task in tasks {
-        total += task.await??;
-    }
-    Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
 /// A customer of `business_id` with `messages` messages in one conversation
@@ -268,18 +248,4 @@ async fn rewrap(dir: &std::path::Path, database_url: Option<String>, count: usiz
         db.pool().close().await;
     }
     Ok(())
-}
-
-/// A bot that greets: the cheapest answer, so the host's own work is what is measured.
-struct Hello;
-
-impl NativeBot for Hello {
-    fn handle_message<'a>(
-        &'a self,
-        _scope: &'a CallScope,
-        _context: &'a ConversationContext,
-        _message: &'a InboundMessage,
-    ) -> BoxFuture<'a, Vec<Reply>> {
-        Box::pin(async { vec![Reply::Text("Hello! What would you like today?".into())] })
-    }
 }
