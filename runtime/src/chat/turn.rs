@@ -128,7 +128,7 @@ impl ChatService {
 
         // The customer's answer matters more than the business's log: a failure
         // to keep either is logged, not turned into an error.
-        if let Err(error) = self.keep_logs(business, &version_id, &conversation.id, logs, &warnings).await {
+        if let Err(error) = self.keep_logs(business, &version_id, conversation, logs, &warnings).await {
             tracing::error!(business = %business.id, "could not keep plugin logs: {error}");
         }
         match outcome {
@@ -151,7 +151,7 @@ impl ChatService {
         &self,
         business: &Business,
         version_id: &str,
-        conversation_id: &str,
+        conversation: &Conversation,
         logs: SessionLogs,
         warnings: &[String],
     ) -> Result<(), StoreError> {
@@ -181,7 +181,7 @@ impl ChatService {
         if lines.is_empty() {
             return Ok(());
         }
-        plugin_events::append_logs(&self.db, &business.id, version_id, Some(conversation_id), &lines).await
+        plugin_events::append_logs(&self.db, &business.id, version_id, Some(conversation), &lines).await
     }
 
     /// Records a plugin's fault for the business and counts it against the

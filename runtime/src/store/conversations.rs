@@ -421,17 +421,6 @@ pub(crate) fn customer_handle_at(row: &str) -> Binding<'_> {
     Binding::new("customers", "handle", row)
 }
 
-/// The pseudonym of a conversation's customer.
-pub(super) async fn customer_of(db: &Db, business_id: &str, conversation_id: &str) -> StoreResult<String> {
-    let customer: Option<String> =
-        sqlx::query_scalar("SELECT customer_id FROM conversations WHERE business_id = $1 AND id = $2")
-            .bind(business_id)
-            .bind(conversation_id)
-            .fetch_optional(db.pool())
-            .await?;
-    customer.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
-}
-
 /// Who handles a conversation: its handling and, for [`Handling::Agent`], the
 /// person holding it (if they said who).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

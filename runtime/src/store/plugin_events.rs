@@ -97,7 +97,7 @@ pub async fn append_logs(
     db: &Db,
     business_id: &str,
     version_id: &str,
-    conversation_id: Option<&str>,
+    conversation: Option<&super::conversations::Conversation>,
     lines: &[NewLogLine],
 ) -> StoreResult<()> {
     if lines.is_empty() {
@@ -106,11 +106,8 @@ pub async fn append_logs(
     let now = ids::now_ms();
     // A line may quote the customer: sealed under their key when it is of a
     // conversation (erased with them), else under the business's.
-    let customer = match conversation_id {
-        Some(conversation) => super::conversations::customer_of(db, business_id, conversation).await.ok(),
-        None => None,
-    };
-    let owner = customer.as_deref().map_or(KeyOwner::Secrets, KeyOwner::Customer);
+    let owner = conversation.map_or(KeyOwner::Secrets, |c| KeyOwner::Customer(&c.customer_id));
+    let conversation_id = conversation.map(|c| c.id.as_str());
     for line in lines {
         let id = ids::new_id("log");
         let message = db.seal(business_id, owner, log_at("message", &id), &printable(&line.message)).await?;
