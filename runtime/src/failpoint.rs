@@ -30,7 +30,7 @@ pub const ALL: &[&str] = &[
     REFUND_AFTER_INTENT,
     REFUND_AFTER_PROVIDER,
     REFUND_AFTER_RECORD,
-    INBOX_AFTER_TURN,
+    TURN_BEFORE_REPLIES,
     COLLECT_AFTER_INTENT,
     COLLECT_AFTER_PROVIDER,
 ];
@@ -56,9 +56,10 @@ pub const REFUND_AFTER_PROVIDER: &str = "refund.after_provider";
 /// Refund: recorded; the follow-ups (webhook, answer) not done.
 pub const REFUND_AFTER_RECORD: &str = "refund.after_record";
 
-/// Inbound: the turn's replies (and the message's usage) are stored; the
-/// event is not marked done, so it is answered again after a crash.
-pub const INBOX_AFTER_TURN: &str = "inbox.after_turn";
+/// Inbound: the customer's message (and its usage) is stored and the bot has
+/// answered; the replies, stored with the event's settling, are not. After a
+/// crash the event is answered again, its message found stored.
+pub const TURN_BEFORE_REPLIES: &str = "turn.before_replies";
 /// Invoice collection: the charge attempt (its idempotency key) is recorded;
 /// the provider not called.
 pub const COLLECT_AFTER_INTENT: &str = "collect.after_intent";

@@ -218,6 +218,7 @@ async fn route(
 /// error answer (Meta delivers again).
 async fn store(app: &App, delivery: &Delivery, routes: &HashMap<String, Option<String>>) -> Result<Response, ApiError> {
     let mut received = Received::default();
+    let mut accepted = Vec::new();
     let business_of = |number: &String| routes.get(number).cloned().flatten();
     for message in &delivery.messages {
         let Some(business_id) = business_of(&message.phone_number_id) else {
@@ -233,12 +234,23 @@ async fn store(app: &App, delivery: &Delivery, routes: &HashMap<String, Option<S
             external_id: &message.id,
             payload: &payload,
         };
-        if inbound_events::record(&app.db, new).await? {
-            received.messages += 1;
-        } else {
-            received.duplicates += 1;
+        match app.inbox.accept(new).await {
+            Ok(Some(event)) => {
+                received.messages += 1;
+                accepted.push(event);
+            }
+            Ok(None) => received.duplicates += 1,
+            Err(e) => {
+                // What was stored before is answered all the same; Meta
+                // delivers the whole again, and the repeats are known.
+                app.inbox.answer_now(&app.supervisor, accepted).await?;
+                return Err(e.into());
+            }
         }
     }
+    // Stored: answered now by this node while it has a free call slot, or
+    // by the worker.
+    app.inbox.answer_now(&app.supervisor, accepted).await?;
     for status in &delivery.statuses {
         let Some(business_id) = business_of(&status.phone_number_id) else {
             received.unrouted += 1;
@@ -287,9 +299,6 @@ async fn store(app: &App, delivery: &Delivery, routes: &HashMap<String, Option<S
             numbers = ?numbers,
             "a WhatsApp delivery had items for numbers no business has; they were not stored"
         );
-    }
-    if received.messages > 0 {
-        app.inbox.wake();
     }
     Ok((StatusCode::OK, axum::Json(received)).into_response())
 }

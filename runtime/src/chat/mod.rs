@@ -38,7 +38,7 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub use feed::MessageFeed;
+pub use feed::{Change as FeedChange, MessageFeed, Note as FeedNote};
 pub use inbound::{
     Inbound, InboundRequest, MAX_INBOUND_CART_LINES, MAX_INBOUND_TEXT_BYTES, from_stored as inbound_from_stored,
     is_language_tag, validate as validate_inbound,
@@ -49,12 +49,29 @@ pub use replies::ReplyQueue;
 
 use crate::billing::Meter;
 use crate::config::CommerceConfig;
+use crate::failpoint;
 use crate::plugin::PluginHost;
 use crate::plugin::bindings::ShopEvent;
 use crate::store::businesses::Business;
-use crate::store::conversations::{self, Author, Conversation, Direction, Handling, Message};
+use crate::store::conversations::{Author, Conversation, Handling, Message};
+use crate::store::data_keys::KeyOwner;
+use crate::store::inbound_events::ClaimedEvent;
+use crate::store::turns::{self, Opened};
 use crate::store::{Db, StoreError};
 use crate::store::{customer_data, customer_handles};
+
+/// What came of an inbound event's turn.
+#[derive(Debug)]
+pub enum EventTurn {
+    /// Answered: the message and its replies are stored, the event settled.
+    Answered(Box<ChatOutcome>),
+    /// An earlier event of the same sender is still pending: nothing was
+    /// stored; answer this one after it.
+    WaitsForEarlier,
+    /// The caller no longer holds the event (another node took it over):
+    /// nothing of this attempt was stored.
+    NotHeld,
+}
 
 /// What came of an inbound message.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -123,8 +140,6 @@ pub struct ChatService {
     native_bots: RwLock<HashMap<String, Arc<dyn NativeBot>>>,
     /// How replies are queued, by the channel of their conversation.
     outbound: RwLock<HashMap<&'static str, Arc<dyn ReplyQueue>>>,
-    /// Wakes the outbox sender when replies are queued for a push transport.
-    outbox_wake: Arc<tokio::sync::Notify>,
     /// Tells open web chats about new messages.
     feed: MessageFeed,
     /// What the conversation's facts are metered as (messages, plugin compute).
@@ -138,20 +153,13 @@ impl std::fmt::Debug for ChatService {
 }
 
 impl ChatService {
-    pub fn new(
-        db: Db,
-        plugins: Arc<PluginHost>,
-        commerce: CommerceConfig,
-        outbox_wake: Arc<tokio::sync::Notify>,
-        meter: Meter,
-    ) -> ChatService {
+    pub fn new(db: Db, plugins: Arc<PluginHost>, commerce: CommerceConfig, meter: Meter) -> ChatService {
         ChatService {
             db,
             plugins,
             commerce,
             native_bots: RwLock::new(HashMap::new()),
             outbound: RwLock::new(HashMap::new()),
-            outbox_wake,
             feed: MessageFeed::default(),
             meter,
         }
@@ -179,112 +187,125 @@ impl ChatService {
     /// number and a business-scoped user id together, or an old number and
     /// its new one): every one of them names the customer the first known
     /// one does, so the pseudonym the plugin sees stays the same.
-    pub async fn link_handles(&self, business: &Business, handles: &[String]) -> Result<String, ChatError> {
+    pub async fn link_handles(&self, business_id: &str, handles: &[String]) -> Result<String, ChatError> {
         if handles.is_empty() {
             return Err(ChatError::Invalid("no handle to link".into()));
         }
         let handles: Vec<&str> = handles.iter().map(String::as_str).collect();
-        Ok(customer_handles::link(&self.db, &business.id, &handles).await?)
+        Ok(customer_handles::link(&self.db, business_id, &handles).await?)
     }
 
     /// Handles one inbound message for `business` (one the JSON channel API
     /// received: metered by its stored message's id).
     pub async fn handle_inbound(&self, business: &Business, request: InboundRequest) -> Result<ChatOutcome, ChatError> {
-        self.handle(business, request, None).await
+        match self.handle(&business.id, request, None).await? {
+            EventTurn::Answered(outcome) => Ok(*outcome),
+            // Only an event can wait or be lost.
+            EventTurn::WaitsForEarlier | EventTurn::NotHeld => {
+                Err(StoreError::Conflict("the message could not be stored; try again".into()).into())
+            }
+        }
     }
 
-    /// Handles the inbound message a transport stored as the event `event_id`
-    /// (the inbox's turn). Metered by the event's id, so a replay of the same
-    /// event after a crash meters nothing more.
+    /// Handles the inbound message a transport stored as `event` (the
+    /// inbox's turn), which the caller holds: stored once however often the
+    /// event is answered, metered by the event's id, and settled with its
+    /// replies in their transaction.
     pub async fn handle_inbound_event(
         &self,
-        business: &Business,
+        business_id: &str,
         request: InboundRequest,
-        event_id: &str,
-    ) -> Result<ChatOutcome, ChatError> {
-        self.handle(business, request, Some(event_id)).await
+        event: &ClaimedEvent,
+    ) -> Result<EventTurn, ChatError> {
+        self.handle(business_id, request, Some(event)).await
     }
 
     async fn handle(
         &self,
-        business: &Business,
+        business_id: &str,
         request: InboundRequest,
-        event_id: Option<&str>,
-    ) -> Result<ChatOutcome, ChatError> {
+        event: Option<&ClaimedEvent>,
+    ) -> Result<EventTurn, ChatError> {
         inbound::validate(&request)?;
-        // One person, one customer: the handle's mapping (see
-        // `store::customer_handles`), or a new customer under a new random
-        // pseudonym.
-        let customer_id = customer_handles::resolve(&self.db, &business.id, &request.handle).await?;
-        let locale = request.locale.clone().unwrap_or_else(|| business.locale.clone());
-        let conversation =
-            conversations::open(&self.db, &business.id, &customer_id, &request.channel, &request.handle, &locale)
-                .await?;
-
+        let handle_index = self.db.blind_index(business_id, &request.handle).await?;
         let body = inbound::stored_body(&request.message);
         // Metering hook: one message handled, in the message's own transaction,
         // keyed by the event it came in (or, without one, the stored message).
-        let by_event = event_id.and_then(|id| self.meter.inbound_event(&business.id, id));
-        let metered = match &by_event {
-            Some(fact) => conversations::Outgoing { usage: Some(fact), ..conversations::Outgoing::default() },
-            None if event_id.is_some() => conversations::Outgoing::default(),
-            None => {
-                conversations::Outgoing { meter: self.meter.message_handled(), ..conversations::Outgoing::default() }
+        let by_event = event.and_then(|event| self.meter.inbound_event(business_id, &event.id));
+        let start = turns::TurnStart {
+            business_id,
+            event,
+            channel: &request.channel,
+            handle: &request.handle,
+            handle_index: &handle_index,
+            locale: request.locale.as_deref(),
+            body: &body,
+            usage: by_event.as_ref(),
+            meter: if event.is_none() { self.meter.message_handled() } else { None },
+        };
+        let mut opened = turns::open(&self.db, start).await?;
+        if matches!(opened, Opened::Cold) {
+            // One person, one customer: the handle's mapping (see
+            // `store::customer_handles`), or a new customer under a new random
+            // pseudonym; their key fetched, so the turn's transaction has it.
+            let customer_id = customer_handles::resolve(&self.db, business_id, &request.handle).await?;
+            self.db.data_key(business_id, KeyOwner::Customer(&customer_id)).await?;
+            opened = turns::open(&self.db, start).await?;
+        }
+        let turns::OpenTurn { business, customer_id, conversation, inbound, replayed: _ } = match opened {
+            Opened::Stored(turn) => *turn,
+            Opened::WaitsForEarlier => return Ok(EventTurn::WaitsForEarlier),
+            Opened::NotHeld => return Ok(EventTurn::NotHeld),
+            Opened::NoBusiness => return Err(ChatError::Invalid(format!("business {business_id} no longer exists"))),
+            Opened::Cold => {
+                return Err(
+                    StoreError::Conflict("the customer's key could not be kept at hand; try again".into()).into()
+                );
             }
         };
-        let mut stored = conversations::append_sending(
-            &self.db,
-            &business.id,
-            &conversation,
-            Direction::Inbound,
-            Author::Customer,
-            &[body],
-            metered,
-        )
-        .await?;
-        let inbound = stored.pop().ok_or_else(|| StoreError::Corrupt("stored message vanished".into()))?;
-        self.feed.announce(&self.db, &conversation.id, &conversation.channel).await;
+        // Announced with the replies (`store_replies`), once: a page shows its
+        // own message until then.
+        let settle = replies::Settle { event, recipient: &request.handle, last_inbound_at: inbound.created_at };
+        let answered = |replies: Option<Vec<Message>>, plugin_run: Option<PluginRun>| match replies {
+            Some(replies) => EventTurn::Answered(Box::new(ChatOutcome {
+                conversation_id: conversation.id.clone(),
+                customer_id: customer_id.clone(),
+                inbound: inbound.clone(),
+                replies,
+                plugin_run,
+            })),
+            None => EventTurn::NotHeld,
+        };
 
         // A customer asking for their own data is answered by the host, never
         // the bot: a download link of their export, sent to them alone.
         if asks_for_own_data(&request.message) {
-            let link = self.own_data_link(business, &customer_id).await?;
+            let link = self.own_data_link(&business, &customer_id).await?;
             let text = format!(
                 "Here is everything this shop holds about you, for the next {DATA_LINK_MINUTES} minutes: {link}"
             );
-            let replies =
-                self.store_replies(business, &conversation, vec![(Author::Host, turn::text(&text))], None).await?;
-            return Ok(ChatOutcome {
-                conversation_id: conversation.id,
-                customer_id,
-                inbound,
-                replies,
-                plugin_run: None,
-            });
+            let reply = vec![(Author::Host, turn::text(&text))];
+            let stored = self.store_replies(&business, &conversation, reply, None, Some(settle)).await?;
+            return Ok(answered(stored, None));
         }
 
         // A business its operator suspended keeps its customers' messages but
         // says nothing: no automations, no bot.
         if business.suspended_at.is_some() {
-            return Ok(ChatOutcome {
-                conversation_id: conversation.id,
-                customer_id,
-                inbound,
-                replies: Vec::new(),
-                plugin_run: None,
-            });
+            let stored = self.store_replies(&business, &conversation, Vec::new(), None, Some(settle)).await?;
+            return Ok(answered(stored, None));
         }
 
         // What the business set up without code comes first (a greeting, "we're
         // away"), then who answers: the bot, or the people it was handed to.
-        let mut replies = self.automated_replies(business, &conversation).await?;
-        let handling = self.handling_for(business, &conversation, &request.message, &mut replies).await?;
+        let mut replies = self.automated_replies(&business, &conversation).await?;
+        let handling = self.handling_for(&business, &conversation, &request.message, &mut replies).await?;
 
         let mut plugin_run = None;
-        match turn::Asked::from_inbound(&self.db, business, &conversation.id, request.message).await? {
+        match turn::Asked::from_inbound(&self.db, &business, &conversation.id, request.message).await? {
             turn::Asked::Bot { turn, notes } => {
                 if handling == Handling::Bot {
-                    let (bot_replies, run) = self.run_turn(business, &conversation, turn, notes).await?;
+                    let (bot_replies, run) = self.run_turn(&business, &conversation, turn, notes).await?;
                     replies.extend(bot_replies);
                     plugin_run = run;
                 }
@@ -296,11 +317,14 @@ impl ChatService {
                 }
             }
         }
+        // A crash here answers the event again: its message is found stored,
+        // its usage keyed by the event, so it is stored and metered once.
+        self.commerce.failpoints.hit(failpoint::TURN_BEFORE_REPLIES).await;
         // Metering hook: the plugin's CPU time, in the transaction of the turn's replies.
         let compute =
             self.meter.plugin_turn(&business.id, &inbound.id, plugin_run.as_ref().map(|run| run.usage.cpu_time));
-        let replies = self.store_replies(business, &conversation, replies, compute).await?;
-        Ok(ChatOutcome { conversation_id: conversation.id, customer_id, inbound, replies, plugin_run })
+        let stored = self.store_replies(&business, &conversation, replies, compute, Some(settle)).await?;
+        Ok(answered(stored, plugin_run))
     }
 
     /// A download link of `customer_id`'s export, valid [`DATA_LINK_MINUTES`]
@@ -325,6 +349,6 @@ impl ChatService {
             return Ok(Vec::new());
         }
         let (replies, _) = self.run_turn(business, conversation, turn::Turn::Event(event), Vec::new()).await?;
-        self.store_replies(business, conversation, replies, None).await
+        self.store_replies_alone(business, conversation, replies).await
     }
 }

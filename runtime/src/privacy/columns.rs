@@ -337,6 +337,7 @@ pub const COLUMNS: &[(&str, &[(&str, Class)])] = &[
             ("author", Plain),
             ("body", CustomerSealed),
             ("created_at", Plain),
+            ("event_id", Plain),
         ],
     ),
     ("operator_sessions", &[("id", Plain), ("token_hash", Hash), ("expires_at", Plain), ("created_at", Plain)]),

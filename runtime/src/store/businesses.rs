@@ -149,9 +149,15 @@ pub async fn create(db: &Db, new: NewBusiness) -> StoreResult<(Business, String)
 }
 
 pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Business>> {
+    let mut conn = db.pool().acquire().await?;
+    get_on(&mut conn, id).await
+}
+
+/// Like [`get`], on `conn` (inside the caller's transaction).
+pub(super) async fn get_on(conn: &mut sqlx::AnyConnection, id: &str) -> StoreResult<Option<Business>> {
     Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM businesses WHERE id = $1"))
         .bind(id)
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?)
 }
 

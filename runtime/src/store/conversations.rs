@@ -17,7 +17,7 @@ use super::usage::{self, UsageFact};
 use super::{Db, StoreError, StoreResult, Stored, outbox, stored_state};
 use crate::domain::billing::Metric;
 use crate::ids;
-use crate::privacy::Binding;
+use crate::privacy::{Binding, DataKey};
 
 #[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct Conversation {
@@ -113,12 +113,38 @@ pub async fn open(
     handle: &str,
     locale: &str,
 ) -> StoreResult<Conversation> {
-    let now = ids::now_ms();
+    let key = db.data_key(business_id, KeyOwner::Customer(customer_id)).await?;
+    let index = db.blind_index(business_id, handle).await?;
+    let mut conn = db.pool().acquire().await?;
+    let customer = CustomerHandle { business_id, customer_id, channel, handle, index: &index };
+    open_on(&mut conn, &key, customer, locale, ids::now_ms()).await
+}
+
+/// A customer as a conversation is opened for them: who, on which channel,
+/// and the handle they wrote from (with its blind index).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CustomerHandle<'a> {
+    pub business_id: &'a str,
+    pub customer_id: &'a str,
+    pub channel: &'a str,
+    pub handle: &'a str,
+    pub index: &'a str,
+}
+
+/// Like [`open`], on `conn` (inside the caller's transaction), the handle
+/// sealed under the customer's `key`.
+pub(super) async fn open_on(
+    conn: &mut sqlx::AnyConnection,
+    key: &DataKey,
+    customer: CustomerHandle<'_>,
+    locale: &str,
+    now: i64,
+) -> StoreResult<Conversation> {
+    let CustomerHandle { business_id, customer_id, channel, handle, index } = customer;
     // The handle only sealed under the customer's key, and its blind index
     // to find it by (see `privacy`).
     let row = customer_row(business_id, customer_id);
-    let sealed = db.seal(business_id, KeyOwner::Customer(customer_id), customer_handle_at(&row), handle).await?;
-    let index = db.blind_index(business_id, handle).await?;
+    let sealed = super::data_keys::seal_with(key, customer_handle_at(&row), handle)?;
     sqlx::query(
         "INSERT INTO customers (business_id, id, channel, handle, handle_index, created_at) VALUES ($1, $2, $3, $4, $6, $5) \
          ON CONFLICT (business_id, id) DO UPDATE SET handle = excluded.handle, handle_index = excluded.handle_index \
@@ -129,8 +155,8 @@ pub async fn open(
     .bind(channel)
     .bind(&sealed)
     .bind(now)
-    .bind(&index)
-    .execute(db.pool())
+    .bind(index)
+    .execute(&mut *conn)
     .await?;
     sqlx::query(
         "INSERT INTO conversations (id, business_id, customer_id, channel, locale, handling, message_count, created_at, last_message_at) \
@@ -143,7 +169,7 @@ pub async fn open(
     .bind(locale)
     .bind(now)
     .bind(Handling::Bot.as_str())
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(sqlx::query_as(&format!(
         "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND customer_id = $2 AND channel = $3"
@@ -151,8 +177,22 @@ pub async fn open(
     .bind(business_id)
     .bind(customer_id)
     .bind(channel)
-    .fetch_one(db.pool())
+    .fetch_one(&mut *conn)
     .await?)
+}
+
+/// The customer's message that inbound event `event_id` stored, if one was:
+/// its id, number and time (for a replay of the event).
+pub(super) async fn message_of_event_on(
+    conn: &mut sqlx::AnyConnection,
+    business_id: &str,
+    event_id: &str,
+) -> StoreResult<Option<(String, i64, i64)>> {
+    Ok(sqlx::query_as("SELECT id, seq, created_at FROM messages WHERE business_id = $1 AND event_id = $2")
+        .bind(business_id)
+        .bind(event_id)
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 pub async fn get(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<Conversation>> {
@@ -235,6 +275,12 @@ pub struct Outgoing<'a> {
     pub meter: Option<Metric>,
     /// One more ledger row to write with the messages (a plugin turn's compute).
     pub usage: Option<&'a UsageFact>,
+    /// The inbound event the (customer's) message came in: a replay of the
+    /// event finds it stored instead of storing it again.
+    pub event_id: Option<&'a str>,
+    /// The sends are leased to the caller until then, who sends them at once
+    /// (`None`: due now, for the queue's worker).
+    pub sends_held_until: Option<i64>,
 }
 
 /// Like [`append`], doing what `outgoing` says in the same transaction:
@@ -254,24 +300,110 @@ pub async fn append_sending(
     if bodies.is_empty() {
         return Ok(Vec::new());
     }
-    let now = ids::now_ms();
-    let count = i64::try_from(bodies.len()).unwrap_or(i64::MAX);
     // Sealed before the transaction: a key may need a query of its own, and
     // SQLite's one connection is the transaction's.
-    let conversation_id = conversation.id.as_str();
-    let owner = KeyOwner::Customer(&conversation.customer_id);
-    let mut sealed = Vec::with_capacity(bodies.len());
-    for (n, body) in bodies.iter().enumerate() {
-        let id = ids::new_id("msg");
-        let sealed_body = db.seal(business_id, owner, Binding::new("messages", "body", &id), &body.to_string()).await?;
-        let message_sends = match outgoing.sends {
-            Some((_, sends)) => sends.get(n).map_or(&[][..], Vec::as_slice),
-            None => &[][..],
-        };
-        let sealed_sends = outbox::seal_sends(db, business_id, owner, message_sends).await?;
-        sealed.push((id, sealed_body, sealed_sends));
-    }
+    let key = db.data_key(business_id, KeyOwner::Customer(&conversation.customer_id)).await?;
+    let prepared = prepare(&key, bodies, outgoing.sends.map(|(_, sends)| sends))?;
     let mut tx = db.pool().begin().await?;
+    let batch = Batch { business_id, conversation, direction, author, now: ids::now_ms() };
+    match append_on(&mut tx, batch, prepared, outgoing).await? {
+        Some(stored) => {
+            tx.commit().await?;
+            Ok(stored)
+        }
+        None => {
+            drop(tx);
+            Err(customer_changed(db, business_id, &conversation.customer_id).await)
+        }
+    }
+}
+
+/// The error for messages not stored because their conversation's customer
+/// was erased meanwhile; the key made anew for them (if one was) goes too,
+/// unless the customer still exists.
+pub(super) async fn customer_changed(db: &Db, business_id: &str, customer_id: &str) -> StoreError {
+    let exists: Result<Option<String>, _> =
+        sqlx::query_scalar("SELECT id FROM customers WHERE business_id = $1 AND id = $2")
+            .bind(business_id)
+            .bind(customer_id)
+            .fetch_optional(db.pool())
+            .await;
+    match exists {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            if let Err(e) = super::data_keys::destroy_customer_key(db, business_id, customer_id).await {
+                return e;
+            }
+        }
+        Err(e) => return e.into(),
+    }
+    StoreError::Conflict(
+        "the conversation's customer changed (erased) while its messages were stored; nothing was stored".into(),
+    )
+}
+
+/// A message sealed for storing (its id chosen) with its sends, before the
+/// transaction that stores it.
+#[derive(Debug)]
+pub(super) struct Prepared {
+    id: String,
+    body: serde_json::Value,
+    sealed: String,
+    sends: Vec<outbox::SealedSend>,
+}
+
+impl Prepared {
+    /// Its sends' ids and requests, in order.
+    pub(super) fn sends(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.sends.iter().map(|send| (send.id.as_str(), send.plain.as_str()))
+    }
+}
+
+/// `bodies` (and each one's `sends`) sealed under the customer's `key`.
+pub(super) fn prepare(
+    key: &DataKey,
+    bodies: &[serde_json::Value],
+    sends: Option<&[Vec<outbox::NewSend>]>,
+) -> StoreResult<Vec<Prepared>> {
+    bodies
+        .iter()
+        .enumerate()
+        .map(|(n, body)| {
+            let id = ids::new_id("msg");
+            let sealed = super::data_keys::seal_with(key, Binding::new("messages", "body", &id), &body.to_string())?;
+            let message_sends = sends.and_then(|sends| sends.get(n)).map_or(&[][..], Vec::as_slice);
+            let sends = outbox::seal_sends(key, message_sends)?;
+            Ok(Prepared { id, body: body.clone(), sealed, sends })
+        })
+        .collect()
+}
+
+/// Whose messages a batch is, and when they are stored.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Batch<'a> {
+    pub business_id: &'a str,
+    pub conversation: &'a Conversation,
+    pub direction: Direction,
+    pub author: Author,
+    pub now: i64,
+}
+
+/// Stores `prepared` messages of `batch` on `conn` (inside the caller's
+/// transaction), doing what `outgoing` says. `None`, with nothing written,
+/// when the conversation is no longer the customer's whose key sealed them
+/// (an erasure gave it a new pseudonym).
+pub(super) async fn append_on(
+    conn: &mut sqlx::AnyConnection,
+    batch: Batch<'_>,
+    prepared: Vec<Prepared>,
+    outgoing: Outgoing<'_>,
+) -> StoreResult<Option<Vec<Message>>> {
+    if prepared.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let Batch { business_id, conversation, direction, author, now } = batch;
+    let count = i64::try_from(prepared.len()).unwrap_or(i64::MAX);
+    let conversation_id = conversation.id.as_str();
     // An inbound message also opens (or renews) WhatsApp's 24-hour window.
     // Only while the conversation is still the customer's whose key sealed
     // the bodies: an erasure in between gave it a new pseudonym (and
@@ -286,62 +418,48 @@ pub async fn append_sending(
     .bind(now)
     .bind(direction.as_str())
     .bind(&conversation.customer_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
-    let Some(last) = last else {
-        drop(tx);
-        // The seal above may have made the erased customer a key anew: it
-        // seals nothing stored, and goes (unless the customer still exists).
-        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM customers WHERE business_id = $1 AND id = $2")
-            .bind(business_id)
-            .bind(&conversation.customer_id)
-            .fetch_optional(db.pool())
-            .await?;
-        if exists.is_none() {
-            super::data_keys::destroy_customer_key(db, business_id, &conversation.customer_id).await?;
-        }
-        return Err(StoreError::Conflict(
-            "the conversation's customer changed (erased) while its messages were stored; nothing was stored".into(),
-        ));
-    };
-    let mut stored = Vec::with_capacity(bodies.len());
-    for ((seq, body), (id, sealed_body, sealed_sends)) in (last - count + 1..).zip(bodies).zip(sealed) {
+    let Some(last) = last else { return Ok(None) };
+    let mut stored = Vec::with_capacity(prepared.len());
+    for (seq, message) in (last - count + 1..).zip(prepared) {
         sqlx::query(
-            "INSERT INTO messages (id, conversation_id, business_id, seq, direction, author, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO messages (id, conversation_id, business_id, seq, direction, author, body, created_at, event_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(&id)
+        .bind(&message.id)
         .bind(conversation_id)
         .bind(business_id)
         .bind(seq)
         .bind(direction.as_str())
         .bind(author.as_str())
-        .bind(&sealed_body)
+        .bind(&message.sealed)
         .bind(now)
-        .execute(&mut *tx)
+        .bind(outgoing.event_id)
+        .execute(&mut *conn)
         .await?;
         if let Some((channel, _)) = outgoing.sends {
             let target = outbox::Target { business_id, conversation_id, channel };
-            outbox::insert(&mut tx, target, &id, seq, &sealed_sends, now).await?;
+            let due = outgoing.sends_held_until.unwrap_or(now);
+            outbox::insert(&mut *conn, target, &message.id, seq, &message.sends, now, due).await?;
         }
         if let Some(metric) = outgoing.meter {
-            let fact = UsageFact { occurred_at: now, ..UsageFact::new(business_id, metric, "message", &id, 1) };
-            usage::record(&mut tx, &fact).await?;
+            let fact = UsageFact { occurred_at: now, ..UsageFact::new(business_id, metric, "message", &message.id, 1) };
+            usage::record(&mut *conn, &fact).await?;
         }
-        stored.push(Message { id, seq, direction, author, body: body.clone(), created_at: now });
+        stored.push(Message { id: message.id, seq, direction, author, body: message.body, created_at: now });
     }
     if let Some(fact) = outgoing.usage {
-        usage::record(&mut tx, fact).await?;
+        usage::record(&mut *conn, fact).await?;
     }
     if outgoing.empties_cart {
         sqlx::query("DELETE FROM cart_lines WHERE business_id = $1 AND conversation_id = $2")
             .bind(business_id)
             .bind(conversation_id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
-    tx.commit().await?;
-    Ok(stored)
+    Ok(Some(stored))
 }
 
 /// Messages after `after_seq`, oldest first.

@@ -193,6 +193,16 @@ async fn merge(db: &Db, business_id: &str, alias: &str, customer_id: &str) -> St
 /// The customer a handle's index leads to: its mapping's, or the customer
 /// that one was merged into.
 async fn customer_of(db: &Db, business_id: &str, index: &str) -> StoreResult<Option<String>> {
+    let mut conn = db.pool().acquire().await?;
+    customer_of_on(&mut conn, business_id, index).await
+}
+
+/// Like `customer_of`, on `conn` (inside the caller's transaction).
+pub(super) async fn customer_of_on(
+    conn: &mut sqlx::AnyConnection,
+    business_id: &str,
+    index: &str,
+) -> StoreResult<Option<String>> {
     let found: Option<(String, Option<String>)> = sqlx::query_as(
         "SELECT h.customer_id, a.customer_id AS merged_into FROM customer_handles h \
          LEFT JOIN customer_aliases a ON a.business_id = h.business_id AND a.alias_id = h.customer_id \
@@ -200,7 +210,7 @@ async fn customer_of(db: &Db, business_id: &str, index: &str) -> StoreResult<Opt
     )
     .bind(business_id)
     .bind(index)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
     Ok(found.map(|(own, merged_into)| merged_into.unwrap_or(own)))
 }

@@ -132,7 +132,14 @@ impl Db {
         plaintext: &str,
     ) -> StoreResult<String> {
         let key = self.data_key(business_id, owner).await?;
-        Ok(envelope::seal(&key, at, plaintext.as_bytes())?)
+        seal_with(&key, at, plaintext)
+    }
+
+    /// `owner`'s key if this node holds it already (no query): for code
+    /// inside a transaction, where fetching a key would need a connection of
+    /// its own (SQLite's one connection is the transaction's).
+    pub fn cached_data_key(&self, business_id: &str, owner: KeyOwner<'_>) -> Option<Arc<DataKey>> {
+        self.keyring().cache().by_slot(&slot(business_id, owner.purpose(), owner.owner()))
     }
 
     /// The plaintext of a stored value of `business_id` at `at`: `None` when
@@ -176,6 +183,11 @@ impl Db {
         let key = self.data_key(business_id, KeyOwner::Index).await?;
         Ok(crate::privacy::message_key(&key, message_id))
     }
+}
+
+/// `plaintext` sealed under `key` for its place `at`, as stored.
+pub(crate) fn seal_with(key: &DataKey, at: Binding<'_>, plaintext: &str) -> StoreResult<String> {
+    Ok(envelope::seal(key, at, plaintext.as_bytes())?)
 }
 
 /// Destroys the data key of `customer_id` in `business_id` (crypto-shredding):

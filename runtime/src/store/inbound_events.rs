@@ -62,13 +62,6 @@ pub struct NewEvent<'a> {
     pub payload: &'a str,
 }
 
-/// Records an event unless its external id was seen before, due at once for
-/// the worker; true when new.
-pub async fn record(db: &Db, new: NewEvent<'_>) -> StoreResult<bool> {
-    let due = ids::now_ms();
-    Ok(record_claimed(db, new, due).await?.is_some())
-}
-
 /// Records an event already claimed by the caller, who processes it at once:
 /// leased until `lease_until`, after which any worker may take it (the caller
 /// died; a lease ending now leaves it to the worker). `None` when its external
@@ -108,23 +101,62 @@ pub async fn record_claimed(db: &Db, new: NewEvent<'_>, lease_until: i64) -> Sto
     }))
 }
 
-/// Whether an earlier event of the same sender is still pending (being
-/// processed by another node, or waiting for a retry): then `event` must wait,
-/// so one conversation's messages are answered in order on any node.
-pub async fn waits_for_earlier(db: &Db, event: &ClaimedEvent) -> StoreResult<bool> {
-    let Some(sender_key) = &event.sender_key else { return Ok(false) };
+/// Where a claimant's event stands as its turn begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Hold {
+    /// Still the claimant's.
+    Held,
+    /// An earlier event of the same sender is still pending (being processed
+    /// by another node, or waiting for a retry): this one must wait, so one
+    /// conversation's messages are answered in order on any node.
+    WaitsForEarlier,
+    /// No longer the claimant's: its lease ran out and another took it, or it
+    /// was settled.
+    Lost,
+}
+
+/// On `conn` (inside the turn's transaction, as its first write, which
+/// locks the row until the transaction ends): whether the claimant still
+/// holds `event` (its lease end unchanged) and no earlier event of its sender
+/// is pending.
+pub(super) async fn hold_on(conn: &mut sqlx::AnyConnection, event: &ClaimedEvent) -> StoreResult<Hold> {
     let earlier: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM inbound_events WHERE business_id = $1 AND sender_key = $2 AND state = $3 AND id <> $4 \
-         AND (created_at < $5 OR (created_at = $5 AND id < $4)) LIMIT 1",
+        "UPDATE inbound_events SET next_attempt_at = $3 WHERE id = $1 AND state = $4 AND next_attempt_at = $2 \
+         RETURNING (SELECT COUNT(*) FROM inbound_events e WHERE e.business_id = $5 AND e.sender_key = $6 \
+         AND e.state = $4 AND e.id <> $1 AND (e.created_at < $7 OR (e.created_at = $7 AND e.id < $1)))",
     )
-    .bind(&event.business_id)
-    .bind(sender_key)
-    .bind(EventState::Pending.as_str())
     .bind(&event.id)
+    .bind(event.held_until)
+    .bind(event.held_until)
+    .bind(EventState::Pending.as_str())
+    .bind(&event.business_id)
+    .bind(&event.sender_key)
     .bind(event.created_at)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(earlier.is_some())
+    Ok(match earlier {
+        None => Hold::Lost,
+        Some(0) => Hold::Held,
+        Some(_) => Hold::WaitsForEarlier,
+    })
+}
+
+/// On `conn` (inside the transaction that stores the event's replies):
+/// settles an event the claimant holds until `held_until`, purging its
+/// payload (the message is in its conversation now, and the raw event is kept
+/// no longer than it is needed). False when the claimant no longer holds it.
+pub(super) async fn settle_on(conn: &mut sqlx::AnyConnection, id: &str, held_until: i64) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE inbound_events SET state = $3, attempts = attempts + 1, last_error = NULL, payload = '' \
+         WHERE id = $1 AND state = $4 AND next_attempt_at = $2",
+    )
+    .bind(id)
+    .bind(held_until)
+    .bind(EventState::Done.as_str())
+    .bind(EventState::Pending.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Puts back an event this claimant holds, due again at `due`, without
@@ -159,38 +191,6 @@ pub async fn claim_due(db: &Db, now: i64, lease_until: i64, limit: u32) -> Store
         event.payload = db.open(&event.business_id, payload_at(&event.id), &event.payload).await?.unwrap_or_default();
     }
     Ok(claimed.into_iter().map(|event| ClaimedEvent { held_until: lease_until, ..event }).collect())
-}
-
-/// Extends the lease of an event this claimant still holds (nobody took it
-/// over after its lease ran out); false when it no longer holds it.
-pub async fn renew_lease(db: &Db, event: &mut ClaimedEvent, until: i64) -> StoreResult<bool> {
-    let renewed = sqlx::query(
-        "UPDATE inbound_events SET next_attempt_at = $3 WHERE id = $1 AND state = 'pending' AND next_attempt_at = $2",
-    )
-    .bind(&event.id)
-    .bind(event.held_until)
-    .bind(until)
-    .execute(db.pool())
-    .await?;
-    if renewed.rows_affected() == 1 {
-        event.held_until = until;
-        return Ok(true);
-    }
-    Ok(false)
-}
-
-/// Settles a processed event, purging its payload: the message is in its
-/// conversation now, and the raw event (phone number, profile name, text) is
-/// kept no longer than it is needed.
-pub async fn mark_done(db: &Db, id: &str) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE inbound_events SET state = $2, attempts = attempts + 1, last_error = NULL, payload = '' WHERE id = $1",
-    )
-    .bind(id)
-    .bind(EventState::Done.as_str())
-    .execute(db.pool())
-    .await?;
-    Ok(())
 }
 
 /// Records a failed attempt: retried at `next_attempt_at`, or given up when `None`.

@@ -33,6 +33,7 @@ pub mod queue;
 pub mod retention;
 pub mod sandbox_charges;
 pub mod staff;
+pub mod turns;
 pub mod usage;
 pub mod web_sessions;
 pub mod webhooks;
@@ -92,6 +93,16 @@ pub struct Db {
     keys: std::sync::Arc<Keyring>,
     /// How many times the pool was used (see [`Db::round_trips`]).
     uses: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Where each use began, while a test records them (see [`Db::record_trips`]).
+    trips: std::sync::Arc<TripLog>,
+}
+
+/// Where the pool's uses began, kept only while recording is on: a test of
+/// the message path names the trips it found, not only their number.
+#[derive(Debug, Default)]
+struct TripLog {
+    on: std::sync::atomic::AtomicBool,
+    at: std::sync::Mutex<Vec<&'static std::panic::Location<'static>>>,
 }
 
 /// The file of a SQLite database, and whether SQLite creates it when missing.
@@ -239,7 +250,14 @@ impl Db {
             keyring = keyring.with_previous(previous);
         }
         let keys = std::sync::Arc::new(keyring);
-        let db = Db { pool, backend, channels: Default::default(), keys, uses: Default::default() };
+        let db = Db {
+            pool,
+            backend,
+            channels: Default::default(),
+            keys,
+            uses: Default::default(),
+            trips: Default::default(),
+        };
         // What portable SQL cannot say: finalised invoices refuse changes.
         invoices::install_immutability(&db).await?;
         Ok(db)
@@ -248,9 +266,27 @@ impl Db {
     /// The pool. Each use is one trip that commits on its own: a statement
     /// outside a transaction, or a transaction begun (its statements ride
     /// on it), so [`round_trips`](Db::round_trips) counts them.
+    #[track_caller]
     pub fn pool(&self) -> &AnyPool {
         self.uses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if self.trips.on.load(std::sync::atomic::Ordering::Relaxed) {
+            self.trips.at.lock().unwrap_or_else(|p| p.into_inner()).push(std::panic::Location::caller());
+        }
         &self.pool
+    }
+
+    /// Starts (or stops) noting where each use of the pool begins; returns
+    /// what was noted since the last call, as `file:line` counts, most first.
+    pub fn record_trips(&self, on: bool) -> Vec<(String, usize)> {
+        self.trips.on.store(on, std::sync::atomic::Ordering::Relaxed);
+        let taken = std::mem::take(&mut *self.trips.at.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+        for at in taken {
+            *counts.entry(format!("{}:{}", at.file(), at.line())).or_default() += 1;
+        }
+        let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        counts
     }
 
     /// How many times this node used the database so far: statements on

@@ -13,12 +13,12 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::businesses::serialize_time;
-use super::data_keys::KeyOwner;
+
 use super::usage::{self, UsageFact};
 use super::{Db, StoreError, StoreResult, Stored, queue, stored_state};
 use crate::domain::billing::SendCharge;
 use crate::ids;
-use crate::privacy::Binding;
+use crate::privacy::{Binding, DataKey};
 
 /// A queued send as the business sees it.
 #[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
@@ -111,6 +111,10 @@ pub struct ClaimedSend {
     pub recipient: String,
     /// When the customer last wrote (ms), if ever.
     pub last_inbound_at: Option<i64>,
+    /// The end of the claimant's lease, for a send leased as it was stored
+    /// (`store::turns`); a claim's lease end is the claimant's to keep.
+    #[sqlx(skip)]
+    pub held_until: i64,
 }
 
 /// One send to queue for a message.
@@ -139,26 +143,24 @@ pub struct Target<'a> {
 /// customer's key, bound to that id.
 #[derive(Debug)]
 pub(super) struct SealedSend {
-    id: String,
+    pub(super) id: String,
     body: String,
+    /// The request as sent (for a caller that sends it at once).
+    pub(super) plain: String,
     adaptation: Option<String>,
 }
 
-/// Seals `sends` for the queue, before the transaction that queues them (a
-/// key may need a query of its own).
-pub(super) async fn seal_sends(
-    db: &Db,
-    business_id: &str,
-    owner: KeyOwner<'_>,
-    sends: &[NewSend],
-) -> StoreResult<Vec<SealedSend>> {
-    let mut sealed = Vec::with_capacity(sends.len());
-    for send in sends {
-        let id = ids::new_id("out");
-        let body = db.seal(business_id, owner, body_at(&id), &send.body.to_string()).await?;
-        sealed.push(SealedSend { id, body, adaptation: send.adaptation.clone() });
-    }
-    Ok(sealed)
+/// Seals `sends` for the queue under the customer's `key`, before the
+/// transaction that queues them.
+pub(super) fn seal_sends(key: &DataKey, sends: &[NewSend]) -> StoreResult<Vec<SealedSend>> {
+    sends
+        .iter()
+        .map(|send| {
+            let id = ids::new_id("out");
+            let body = super::data_keys::seal_with(key, body_at(&id), &send.body.to_string())?;
+            Ok(SealedSend { id, body, plain: send.body.to_string(), adaptation: send.adaptation.clone() })
+        })
+        .collect()
 }
 
 /// Where a send's body is sealed.
@@ -176,11 +178,12 @@ pub(super) async fn insert(
     message_seq: i64,
     sends: &[SealedSend],
     now: i64,
+    due: i64,
 ) -> StoreResult<()> {
     for (part, send) in sends.iter().enumerate() {
         sqlx::query(
             "INSERT INTO outbox (id, business_id, conversation_id, message_id, channel, seq, body, state, attempts, \
-             next_attempt_at, created_at, adaptation) VALUES ($1, $2, $3, $4, $5, $6, $7, $10, 0, $8, $8, $9)",
+             next_attempt_at, created_at, adaptation) VALUES ($1, $2, $3, $4, $5, $6, $7, $10, 0, $11, $8, $9)",
         )
         .bind(&send.id)
         .bind(target.business_id)
@@ -192,6 +195,7 @@ pub(super) async fn insert(
         .bind(now)
         .bind(&send.adaptation)
         .bind(SendState::Pending.as_str())
+        .bind(due)
         .execute(&mut *conn)
         .await?;
     }

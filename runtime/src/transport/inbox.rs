@@ -1,9 +1,12 @@
 //! The inbound worker: turns persisted transport events into conversation
-//! turns, oldest first, and wakes the outbox sender for the replies.
+//! turns, oldest first (each turn hands its replies to their transport).
 //!
-//! WhatsApp's events wait for the worker. A web chat message is recorded
-//! already claimed by the connection that received it ([`Inbox::accept`]),
-//! which settles it at once; the worker takes it only if that node died.
+//! An event is recorded already claimed by the node that received it
+//! ([`Inbox::accept`]): a web chat's connection settles its message at once,
+//! and a WhatsApp delivery's messages are answered at once in the background
+//! ([`Inbox::answer_now`]) while the node has a free call slot. The worker
+//! takes what is left: events a busy node passed on, and those of a node
+//! that died.
 //!
 //! *In parallel, each conversation in order.* A claimed batch is split by
 //! sender (one conversation each); different senders' events are processed
@@ -13,11 +16,11 @@
 //!
 //! An event is leased while it is processed. A database failure retries it
 //! with backoff; a message the host refuses (e.g. an empty text) is marked
-//! failed with the reason and not retried. At least once: if a node dies
-//! after the bot answered but before the event was marked done, the event is
-//! processed again when its lease ends. Its "message handled" is keyed by the
-//! event's id and written with the stored message, so a replay meters nothing
-//! more.
+//! failed with the reason and not retried. The event is settled in the
+//! transaction that stores its replies (`store::turns`): if a node dies
+//! before, the event is processed again when its lease ends, its message
+//! found stored and its "message handled" keyed by the event, so a replay
+//! stores and meters nothing twice.
 //!
 //! The worker runs under the [`Supervisor`](crate::supervisor::Supervisor).
 //! When shutdown begins it finishes the turn under way and takes no other;
@@ -29,16 +32,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use super::outbox::Sender;
 use super::web;
 use super::whatsapp::{self, inbound};
-use crate::chat::{ChatError, ChatService, InboundRequest};
-use crate::failpoint::{self, Failpoints};
+use crate::chat::{ChatError, ChatService, EventTurn, InboundRequest};
 use crate::store::inbound_events::{self, ClaimedEvent};
-use crate::store::{Db, StoreResult, businesses, queue};
+use crate::store::{Db, StoreResult, queue};
+use crate::supervisor::Supervisor;
 
 const LEASE: Duration = Duration::from_secs(120);
 const MAX_ATTEMPTS: i64 = 10;
@@ -48,18 +50,17 @@ const BATCH: u32 = 32;
 pub struct Inbox {
     db: Db,
     chat: Arc<ChatService>,
-    sender: Sender,
     wake: Arc<Notify>,
     retry_base: Duration,
     /// How many conversations' events are processed at once.
     parallel: usize,
+    /// One per conversation answered now, by the worker or at once.
+    slots: Arc<Semaphore>,
     /// The events this node claimed and has not settled.
     held: queue::Held,
     /// Cancelled when the node begins to stop: events accepted from then on
     /// are left to other nodes at once.
     stop: CancellationToken,
-    /// Where a crash test stops a turn between its answer and its settling.
-    failpoints: Failpoints,
 }
 
 /// How long an event waits before looking again for the end of an earlier
@@ -79,22 +80,20 @@ impl Inbox {
     pub fn new(
         db: Db,
         chat: Arc<ChatService>,
-        sender: Sender,
         retry_base: Duration,
         parallel: usize,
         stop: CancellationToken,
-        failpoints: Failpoints,
     ) -> Inbox {
+        let parallel = parallel.max(1);
         Inbox {
             db,
             chat,
-            sender,
             wake: Arc::new(Notify::new()),
             retry_base,
-            parallel: parallel.max(1),
+            parallel,
+            slots: Arc::new(Semaphore::new(parallel)),
             held: queue::Held::default(),
             stop,
-            failpoints,
         }
     }
 
@@ -157,9 +156,6 @@ impl Inbox {
                 conversations = Vec::new().into_iter();
             }
         }
-        if count > 0 {
-            self.sender.wake();
-        }
         match failed {
             Some(e) => Err(e),
             None => Ok(count),
@@ -169,6 +165,7 @@ impl Inbox {
     /// Processes one sender's events one after another, oldest first,
     /// stopping between them once `stop` is cancelled.
     async fn process_in_order(&self, events: Vec<ClaimedEvent>, stop: &CancellationToken) -> StoreResult<()> {
+        let Ok(_slot) = self.slots.acquire().await else { return Ok(()) };
         for event in events {
             if stop.is_cancelled() {
                 break;
@@ -207,31 +204,58 @@ impl Inbox {
         Ok(claimed)
     }
 
-    /// Settles an event accepted earlier (see [`Inbox::accept`]) if this node
-    /// still holds it: its lease is renewed first, so an event the worker took
-    /// over (the lease ran out while it waited) is not answered twice.
-    pub async fn process_accepted(&self, mut event: ClaimedEvent) -> StoreResult<()> {
-        let lease_until = lease_end(crate::ids::now_ms());
-        if !inbound_events::renew_lease(&self.db, &mut event, lease_until).await? {
-            self.held.let_go(&event.id);
-            tracing::info!(event = %event.id, "inbound event taken over by the worker; not handled twice");
-            return Ok(());
+    /// Answers events this node just accepted ([`Inbox::accept`]) in the
+    /// background, each sender's in order, while the node has free call
+    /// slots; the events it has no slot for (or all of them, once the node
+    /// is stopping) are given back due at once, for the worker.
+    pub async fn answer_now(&self, supervisor: &Supervisor, events: Vec<ClaimedEvent>) -> StoreResult<()> {
+        let mut left = Vec::new();
+        for events in by_sender(events) {
+            let slot = match self.stop.is_cancelled() {
+                true => None,
+                false => self.slots.clone().try_acquire_owned().ok(),
+            };
+            let Some(slot) = slot else {
+                left.extend(events);
+                continue;
+            };
+            let inbox = self.clone();
+            supervisor.spawn("whatsapp turns", move |stop| async move {
+                let _slot = slot;
+                for event in events {
+                    // Once the node stops, the rest are given back with its leases.
+                    if stop.is_cancelled() {
+                        break;
+                    }
+                    if let Err(e) = inbox.process_and_record(&event).await {
+                        tracing::error!(event = %event.id, "inbound event left for the worker: {e}");
+                    }
+                }
+            });
         }
-        self.held.hold(&event.id, event.held_until);
+        if !left.is_empty() {
+            let given_back = queue::Held::default();
+            for event in &left {
+                self.held.let_go(&event.id);
+                given_back.hold(&event.id, event.held_until);
+            }
+            inbound_events::release(&self.db, &given_back, crate::ids::now_ms()).await?;
+            self.wake();
+        }
+        Ok(())
+    }
+
+    /// Settles an event accepted earlier (see [`Inbox::accept`]) if this node
+    /// still holds it: an event the worker took over (its lease ran out while
+    /// it waited) is not answered twice.
+    pub async fn process_accepted(&self, event: ClaimedEvent) -> StoreResult<()> {
         self.process_and_record(&event).await
     }
 
-    /// Processes one claimed event and records how it went: done, retried
-    /// later (a database failure), or refused for good.
+    /// Processes one claimed event and records how it went: answered (settled
+    /// with its replies), put back behind an earlier event of its sender,
+    /// retried later (a database failure), or refused for good.
     pub async fn process_and_record(&self, event: &ClaimedEvent) -> StoreResult<()> {
-        if inbound_events::waits_for_earlier(&self.db, event).await? {
-            // Another node (or a retry) has an earlier message of this
-            // conversation: answer this one after it, never before.
-            let due = queue::due_after(crate::ids::now_ms(), WAIT_FOR_EARLIER);
-            inbound_events::defer(&self.db, event, due).await?;
-            self.held.let_go(&event.id);
-            return Ok(());
-        }
         let settled = self.record_outcome(event).await;
         // Kept when recording failed: the lease is still this node's.
         if settled.is_ok() {
@@ -242,11 +266,16 @@ impl Inbox {
 
     async fn record_outcome(&self, event: &ClaimedEvent) -> StoreResult<()> {
         match self.process(event).await {
-            Ok(()) => {
-                // A crash here answers the event again: its usage is keyed by
-                // the event, so it is metered once all the same.
-                self.failpoints.hit(failpoint::INBOX_AFTER_TURN).await;
-                inbound_events::mark_done(&self.db, &event.id).await
+            Ok(EventTurn::Answered(_)) => Ok(()),
+            Ok(EventTurn::WaitsForEarlier) => {
+                // Another node (or a retry) has an earlier message of this
+                // conversation: answer this one after it, never before.
+                let due = queue::due_after(crate::ids::now_ms(), WAIT_FOR_EARLIER);
+                inbound_events::defer(&self.db, event, due).await
+            }
+            Ok(EventTurn::NotHeld) => {
+                tracing::info!(event = %event.id, "inbound event taken over by another claimant; not handled twice");
+                Ok(())
             }
             Err(ChatError::Store(e)) if event.attempts + 1 < MAX_ATTEMPTS => {
                 let delay = queue::backoff(self.retry_base, super::MAX_RETRY_DELAY, event.attempts);
@@ -260,10 +289,7 @@ impl Inbox {
         }
     }
 
-    async fn process(&self, event: &ClaimedEvent) -> Result<(), ChatError> {
-        let Some(business) = businesses::get(&self.db, &event.business_id).await? else {
-            return Err(ChatError::Invalid(format!("business {} no longer exists", event.business_id)));
-        };
+    async fn process(&self, event: &ClaimedEvent) -> Result<EventTurn, ChatError> {
         let request = match event.channel.as_str() {
             whatsapp::CHANNEL => {
                 let payload: Value = serde_json::from_str(&event.payload)
@@ -273,7 +299,7 @@ impl Inbox {
                 // One person however WhatsApp names them: a phone number and a
                 // business-scoped user id together, or an old and a new number.
                 if known_as.len() > 1 {
-                    self.chat.link_handles(&business, &known_as).await?;
+                    self.chat.link_handles(&event.business_id, &known_as).await?;
                 }
                 InboundRequest {
                     channel: whatsapp::CHANNEL.into(),
@@ -294,8 +320,7 @@ impl Inbox {
             }
             other => return Err(ChatError::Invalid(format!("unknown channel `{other}`"))),
         };
-        self.chat.handle_inbound_event(&business, request, &event.id).await?;
-        Ok(())
+        self.chat.handle_inbound_event(&event.business_id, request, event).await
     }
 }
 

@@ -2,8 +2,11 @@
 //!
 //! [`WhatsAppReplies`] is the chat service's [`ReplyQueue`] for WhatsApp: it
 //! translates replies into Cloud API requests, which chat queues with the
-//! replies (`store::outbox`). [`Sender::send_due`] claims what heads each
-//! conversation's queue and sends it:
+//! replies (`store::outbox`). A turn's sends are usually leased to this node
+//! as they are stored and sent at once ([`Sender::send_claimed`]: no claim,
+//! no wake-up); [`Sender::send_due`] claims what heads each conversation's
+//! queue (sends queued behind earlier ones, retries, a dead node's) and
+//! sends it:
 //!
 //! - 2xx: sent; the transport's message id is kept for status updates.
 //! - 429, 5xx or no answer: retried with exponential backoff (from
@@ -21,12 +24,14 @@
 //! ([`Sender::release_leases`]) for another node to send at once.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::whatsapp::{self, outbound};
 use crate::chat::{BoxFuture, RenderedReply, ReplyQueue, fallback};
@@ -43,14 +48,30 @@ const LEASE: Duration = Duration::from_secs(60);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 const BATCH: u32 = 64;
 
-/// Queues replies to WhatsApp conversations as Cloud API requests; registered
-/// with the chat service when the application is wired (`App::start`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct WhatsAppReplies;
+/// Queues replies to WhatsApp conversations as Cloud API requests, and sends
+/// a turn's at once through the node's [`Sender`]; registered with the chat
+/// service when the application is wired (`App::start`).
+#[derive(Debug, Clone)]
+pub struct WhatsAppReplies {
+    pub sender: Sender,
+}
 
 impl ReplyQueue for WhatsAppReplies {
     fn channel(&self) -> &'static str {
         whatsapp::CHANNEL
+    }
+
+    fn send_at_once(&self) -> Option<Duration> {
+        Some(LEASE)
+    }
+
+    fn dispatch(&self, at_once: Vec<ClaimedSend>, queued: bool) {
+        if queued {
+            self.sender.queued();
+        }
+        if !at_once.is_empty() {
+            self.sender.send_claimed(at_once);
+        }
     }
 
     fn sends<'a>(
@@ -93,6 +114,13 @@ pub struct Sender {
     retry_base: Duration,
     /// The rows this node claimed and has not settled.
     held: queue::Held,
+    /// Sends handed over at once ([`Sender::send_claimed`]), waited for when
+    /// the worker stops.
+    at_once: TaskTracker,
+    /// How many times sends were queued for the worker: sends handed over at
+    /// once wake it when they are done if some were queued meanwhile (they
+    /// may wait behind them).
+    queued: Arc<AtomicU64>,
 }
 
 /// A token bucket: `rate` sends per second, bursts up to `rate`.
@@ -118,7 +146,51 @@ impl Sender {
             buckets: Arc::default(),
             retry_base,
             held: queue::Held::default(),
+            at_once: TaskTracker::new(),
+            queued: Arc::default(),
         }
+    }
+
+    /// Sends were queued: wakes the worker.
+    pub fn queued(&self) {
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        self.wake();
+    }
+
+    /// Sends `rows` of one conversation now, in order, in the background:
+    /// rows a turn leased to this node as it stored them, so no claim is
+    /// needed. Held like claimed rows, so a stopping node gives back those it
+    /// did not send.
+    pub fn send_claimed(&self, rows: Vec<ClaimedSend>) {
+        let Some(first) = rows.first() else { return };
+        for row in &rows {
+            self.held.hold(&row.id, row.held_until);
+        }
+        let business_id = first.business_id.clone();
+        let (sender, queued_before) = (self.clone(), self.queued.load(Ordering::Relaxed));
+        self.at_once.spawn(async move {
+            let channel = match channels::whatsapp(&sender.db, &business_id).await {
+                Ok(channel) => channel,
+                Err(e) => {
+                    // Left held: sent by the worker once the lease ends, or
+                    // given back at once if the node stops first.
+                    tracing::error!(business = %business_id, "sends left for the outbox worker: {e}");
+                    return;
+                }
+            };
+            let now = crate::ids::now_ms();
+            for row in rows {
+                let id = row.id.clone();
+                if let Err(e) = sender.send_one(row, channel.as_ref(), now).await {
+                    tracing::error!(send = %id, "send left for the outbox worker: {e}");
+                    return;
+                }
+                sender.held.let_go(&id);
+            }
+            if sender.queued.load(Ordering::Relaxed) != queued_before {
+                sender.wake();
+            }
+        });
     }
 
     /// Wakes the worker: something was queued.
@@ -146,6 +218,9 @@ impl Sender {
                 _ = tokio::time::timeout(poll, self.wake.notified()) => {}
             }
         }
+        // The sends handed over at once finish too, before leases are given back.
+        self.at_once.close();
+        self.at_once.wait().await;
     }
 
     /// How many sends this node holds (claimed, not yet settled).
