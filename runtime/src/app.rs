@@ -72,7 +72,8 @@ impl App {
         .await?;
         let supervisor = Supervisor::new();
         let plugins = Arc::new(PluginHost::new(config.plugins.clone(), &config.data_dir)?);
-        let outbox = Sender::new(db.clone(), config.transport.retry_base, config.egress.clone());
+        let outbox = Sender::new(db.clone(), config.transport.retry_base, config.egress.clone())
+            .with_failpoints(config.commerce.failpoints.clone());
         let billing = Billing::new(db.clone(), config.billing.clone()).map_err(|e| anyhow::anyhow!("billing: {e}"))?;
         let meter = billing.meter();
         let chat = Arc::new(ChatService::new(db.clone(), plugins.clone(), config.commerce.clone(), meter));

@@ -1,6 +1,6 @@
 //! Failpoints: named places on the money path (before and after each provider
-//! call and each write; and where an inbound turn is answered but its event
-//! not settled) where a test can stop the runtime dead, to prove that
+//! call and each write; and on the message path, where an inbound turn is
+//! answered but its replies not stored, and where they are stored but not sent) where a test can stop the runtime dead, to prove that
 //! recovery resolves whatever a crash there leaves behind.
 //!
 //! Disarmed (always, in production unless `BOTTEGA_FAILPOINTS` is set) a
@@ -31,6 +31,7 @@ pub const ALL: &[&str] = &[
     REFUND_AFTER_PROVIDER,
     REFUND_AFTER_RECORD,
     TURN_BEFORE_REPLIES,
+    SEND_AT_ONCE,
     COLLECT_AFTER_INTENT,
     COLLECT_AFTER_PROVIDER,
 ];
@@ -60,6 +61,9 @@ pub const REFUND_AFTER_RECORD: &str = "refund.after_record";
 /// answered; the replies, stored with the event's settling, are not. After a
 /// crash the event is answered again, its message found stored.
 pub const TURN_BEFORE_REPLIES: &str = "turn.before_replies";
+/// Outbound: a turn's replies are stored with their sends leased to this
+/// node, to be sent at once; none is sent yet.
+pub const SEND_AT_ONCE: &str = "send.at_once";
 /// Invoice collection: the charge attempt (its idempotency key) is recorded;
 /// the provider not called.
 pub const COLLECT_AFTER_INTENT: &str = "collect.after_intent";

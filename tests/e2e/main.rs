@@ -43,6 +43,7 @@ mod round_trips;
 mod sandbox;
 mod shutdown;
 mod test_plugins;
+mod turn_crashes;
 mod uploads;
 mod webchat;
 mod whatsapp;

@@ -17,6 +17,7 @@ bottega_tests::on_both_databases!(
     every_published_inbound_payload_is_understood,
     a_whatsapp_customer_shops_pays_and_hears_back,
     a_retried_webhook_is_answered_once,
+    a_reaction_names_the_message_it_answers_by_the_hosts_id,
     failed_sends_are_retried_then_dead_lettered,
     replies_reach_the_customer_in_order,
     nothing_free_form_is_sent_after_the_24_hour_window,
@@ -264,6 +265,14 @@ async fn check_payload(app: &TestApp, graph: &FakeGraph, shop: &Shop, name: &str
         "reaction" | "system" => assert_eq!(answered, 0, "{name}: {history}"),
         _ => assert!(answered >= 1, "{name}: {history}"),
     }
+    if expected == "reaction" {
+        // WhatsApp's id of the message reacted to encodes the customer's
+        // number: history names this host's message instead (none here).
+        let details = &first["body"]["details"];
+        assert!(details.get("wamid").is_none() && details.get("message_id").is_none(), "{name}: {first}");
+        assert_eq!(details["reacted_to"], Value::Null, "{name}: {first}");
+        assert!(!history.to_string().contains("wamid."), "{name}: {history}");
+    }
     if name.starts_with("text-product-inquiry") {
         assert_eq!(first["body"]["product_id"], "di9ozbzfi4");
     }
@@ -368,6 +377,30 @@ async fn a_retried_webhook_is_answered_once(app: TestApp) {
     assert_eq!(late["duplicates"], 1);
     app.queues_settled().await;
     assert_eq!(texts(&graph.sent()), ["lines=1"], "one reply, and the cart has one tea");
+}
+
+async fn a_reaction_names_the_message_it_answers_by_the_hosts_id(app: TestApp) {
+    let (shop, graph) = whatsapp_shop(&app, plugins::TEST_QUOTA).await;
+    app.whatsapp_says(&shop, PHONE_ID, CUSTOMER, text_message(CUSTOMER, "add tea 1")).await;
+    app.queues_settled().await;
+    let sent = graph.sent();
+    let wamid = format!("wamid.fake.{}", sent.len());
+    let reaction = json!({"from": CUSTOMER, "id": format!("wamid.test.{}", uuid::Uuid::new_v4().simple()),
+        "timestamp": "1700000001", "type": "reaction", "reaction": {"message_id": wamid, "emoji": "👍"}});
+    app.whatsapp_says(&shop, PHONE_ID, CUSTOMER, reaction).await;
+    app.queues_settled().await;
+
+    let (_, conversations) = app.get("/v1/conversations", &shop.key).await;
+    let conversation = conversations[0]["id"].as_str().expect("conversation");
+    let (_, history) = app.get(&format!("/v1/conversations/{conversation}/messages"), &shop.key).await;
+    let messages = history["messages"].as_array().expect("messages");
+    let reply = messages.iter().rfind(|m| m["direction"] == "outbound").expect("the shop's reply");
+    let reacted = messages.last().expect("the reaction");
+    assert_eq!(reacted["body"]["type"], "reaction", "{history}");
+    assert_eq!(reacted["body"]["details"]["reacted_to"], reply["id"], "{history}");
+    assert_eq!(reacted["body"]["details"]["emoji"], "👍");
+    assert!(!history.to_string().contains(&wamid), "WhatsApp's id stays out of history: {history}");
+    assert_eq!(graph.sent().len(), sent.len(), "a reaction needs no answer");
 }
 
 async fn failed_sends_are_retried_then_dead_lettered(app: TestApp) {

@@ -116,7 +116,7 @@ pub async fn open(
     let key = db.data_key(business_id, KeyOwner::Customer(customer_id)).await?;
     let index = db.blind_index(business_id, handle).await?;
     let mut conn = db.pool().acquire().await?;
-    let customer = CustomerHandle { business_id, customer_id, channel, handle, index: &index };
+    let customer = CustomerHandle { business_id, customer_id, channel, handle, index: &index, current: false };
     open_on(&mut conn, &key, customer, locale, ids::now_ms()).await
 }
 
@@ -129,6 +129,8 @@ pub(super) struct CustomerHandle<'a> {
     pub channel: &'a str,
     pub handle: &'a str,
     pub index: &'a str,
+    /// The customer's row already names this handle (nothing to rewrite).
+    pub current: bool,
 }
 
 /// Like [`open`], on `conn` (inside the caller's transaction), the handle
@@ -140,7 +142,23 @@ pub(super) async fn open_on(
     locale: &str,
     now: i64,
 ) -> StoreResult<Conversation> {
-    let CustomerHandle { business_id, customer_id, channel, handle, index } = customer;
+    let CustomerHandle { business_id, customer_id, channel, handle, index, current } = customer;
+    let select = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND customer_id = $2 AND channel = $3"
+    );
+    if current {
+        // A customer writing again from the handle on record: their
+        // conversation is there (made with their first message) or made now.
+        let found: Option<Conversation> = sqlx::query_as(&select)
+            .bind(business_id)
+            .bind(customer_id)
+            .bind(channel)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(conversation) = found {
+            return Ok(conversation);
+        }
+    }
     // The handle only sealed under the customer's key, and its blind index
     // to find it by (see `privacy`).
     let row = customer_row(business_id, customer_id);
@@ -171,14 +189,7 @@ pub(super) async fn open_on(
     .bind(Handling::Bot.as_str())
     .execute(&mut *conn)
     .await?;
-    Ok(sqlx::query_as(&format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE business_id = $1 AND customer_id = $2 AND channel = $3"
-    ))
-    .bind(business_id)
-    .bind(customer_id)
-    .bind(channel)
-    .fetch_one(&mut *conn)
-    .await?)
+    Ok(sqlx::query_as(&select).bind(business_id).bind(customer_id).bind(channel).fetch_one(&mut *conn).await?)
 }
 
 /// The customer's message that inbound event `event_id` stored, if one was:
@@ -307,14 +318,15 @@ pub async fn append_sending(
     let mut tx = db.pool().begin().await?;
     let batch = Batch { business_id, conversation, direction, author, now: ids::now_ms() };
     match append_on(&mut tx, batch, prepared, outgoing).await? {
-        Some(stored) => {
+        Appended::Stored(stored) => {
             tx.commit().await?;
             Ok(stored)
         }
-        None => {
+        Appended::CustomerChanged => {
             drop(tx);
             Err(customer_changed(db, business_id, &conversation.customer_id).await)
         }
+        Appended::EventStored => Err(StoreError::Conflict("the event's message is stored already".into())),
     }
 }
 
@@ -388,18 +400,28 @@ pub(super) struct Batch<'a> {
     pub now: i64,
 }
 
+/// What came of appending messages on a connection.
+#[derive(Debug)]
+pub(super) enum Appended {
+    Stored(Vec<Message>),
+    /// The conversation is no longer the customer's whose key sealed them (an
+    /// erasure gave it a new pseudonym); the caller must roll back.
+    CustomerChanged,
+    /// The inbound event's message is stored already (an earlier attempt of
+    /// the event); the caller must roll back.
+    EventStored,
+}
+
 /// Stores `prepared` messages of `batch` on `conn` (inside the caller's
-/// transaction), doing what `outgoing` says. `None`, with nothing written,
-/// when the conversation is no longer the customer's whose key sealed them
-/// (an erasure gave it a new pseudonym).
+/// transaction), doing what `outgoing` says.
 pub(super) async fn append_on(
     conn: &mut sqlx::AnyConnection,
     batch: Batch<'_>,
     prepared: Vec<Prepared>,
     outgoing: Outgoing<'_>,
-) -> StoreResult<Option<Vec<Message>>> {
+) -> StoreResult<Appended> {
     if prepared.is_empty() {
-        return Ok(Some(Vec::new()));
+        return Ok(Appended::Stored(Vec::new()));
     }
     let Batch { business_id, conversation, direction, author, now } = batch;
     let count = i64::try_from(prepared.len()).unwrap_or(i64::MAX);
@@ -420,12 +442,12 @@ pub(super) async fn append_on(
     .bind(&conversation.customer_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(last) = last else { return Ok(None) };
+    let Some(last) = last else { return Ok(Appended::CustomerChanged) };
     let mut stored = Vec::with_capacity(prepared.len());
     for (seq, message) in (last - count + 1..).zip(prepared) {
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO messages (id, conversation_id, business_id, seq, direction, author, body, created_at, event_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (business_id, event_id) DO NOTHING",
         )
         .bind(&message.id)
         .bind(conversation_id)
@@ -438,6 +460,9 @@ pub(super) async fn append_on(
         .bind(outgoing.event_id)
         .execute(&mut *conn)
         .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(Appended::EventStored);
+        }
         if let Some((channel, _)) = outgoing.sends {
             let target = outbox::Target { business_id, conversation_id, channel };
             let due = outgoing.sends_held_until.unwrap_or(now);
@@ -459,7 +484,7 @@ pub(super) async fn append_on(
             .execute(&mut *conn)
             .await?;
     }
-    Ok(Some(stored))
+    Ok(Appended::Stored(stored))
 }
 
 /// Messages after `after_seq`, oldest first.

@@ -215,6 +215,28 @@ pub(super) async fn customer_of_on(
     Ok(found.map(|(own, merged_into)| merged_into.unwrap_or(own)))
 }
 
+/// Like `customer_of`, for a turn's transaction on `conn`: also whether the
+/// customer's row already names this handle (their handle of record).
+pub(super) async fn customer_for_turn_on(
+    conn: &mut sqlx::AnyConnection,
+    business_id: &str,
+    index: &str,
+) -> StoreResult<Option<(String, bool)>> {
+    let found: Option<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT COALESCE(a.customer_id, h.customer_id) AS customer_id, \
+         (SELECT 1 FROM customers c WHERE c.business_id = h.business_id \
+          AND c.id = COALESCE(a.customer_id, h.customer_id) AND c.handle_index = h.handle_index) AS current \
+         FROM customer_handles h \
+         LEFT JOIN customer_aliases a ON a.business_id = h.business_id AND a.alias_id = h.customer_id \
+         WHERE h.business_id = $1 AND h.handle_index = $2",
+    )
+    .bind(business_id)
+    .bind(index)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.map(|(customer, current)| (customer, current.is_some())))
+}
+
 async fn insert(db: &Db, business_id: &str, index: &str, handle: &str, customer_id: &str) -> StoreResult<()> {
     let row = row_of(business_id, index);
     let sealed = db.seal(business_id, KeyOwner::Customer(customer_id), handle_at(&row), handle).await?;

@@ -364,6 +364,18 @@ where
 
 /// The host's own id of the send whose message id hashes to `external_key`
 /// (a channel charge names its send so), if it is still kept.
+/// The message whose send WhatsApp knows by `external_key` (a keyed hash,
+/// [`Db::message_key`]), if this host sent it.
+pub async fn message_of_external_key(db: &Db, business_id: &str, external_key: &str) -> StoreResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT message_id FROM outbox WHERE business_id = $1 AND external_id = $2 ORDER BY id LIMIT 1",
+    )
+    .bind(business_id)
+    .bind(external_key)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
 pub async fn send_of_message_key(db: &Db, business_id: &str, external_key: &str) -> StoreResult<Option<String>> {
     Ok(sqlx::query_scalar("SELECT id FROM outbox WHERE business_id = $1 AND external_id = $2 ORDER BY id LIMIT 1")
         .bind(business_id)

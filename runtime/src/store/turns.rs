@@ -16,7 +16,7 @@
 //! sealed with a key already in the cache: fetching one there would need a
 //! second connection, and SQLite's one connection is the transaction's.
 
-use super::conversations::{self, Author, Batch, Conversation, CustomerHandle, Direction, Message, Outgoing};
+use super::conversations::{self, Appended, Author, Batch, Conversation, CustomerHandle, Direction, Message, Outgoing};
 use super::data_keys::KeyOwner;
 use super::inbound_events::{self, ClaimedEvent, Hold};
 use super::outbox::{ClaimedSend, NewSend};
@@ -90,7 +90,9 @@ pub async fn open(db: &Db, start: TurnStart<'_>) -> StoreResult<Opened> {
     let Some(business) = businesses::get_on(&mut tx, business_id).await? else {
         return Ok(Opened::NoBusiness);
     };
-    let Some(customer_id) = customer_handles::customer_of_on(&mut tx, business_id, start.handle_index).await? else {
+    let Some((customer_id, current)) =
+        customer_handles::customer_for_turn_on(&mut tx, business_id, start.handle_index).await?
+    else {
         return Ok(Opened::Cold);
     };
     let Some(key) = db.cached_data_key(business_id, KeyOwner::Customer(&customer_id)) else {
@@ -103,27 +105,9 @@ pub async fn open(db: &Db, start: TurnStart<'_>) -> StoreResult<Opened> {
         channel: start.channel,
         handle: start.handle,
         index: start.handle_index,
+        current,
     };
     let conversation = conversations::open_on(&mut tx, &key, customer, locale, now).await?;
-    let replay = match start.event {
-        Some(event) => conversations::message_of_event_on(&mut tx, business_id, &event.id).await?,
-        None => None,
-    };
-    if let Some((id, seq, created_at)) = replay {
-        tx.commit().await?;
-        // As it was before the message was stored (a first message is still
-        // greeted when it is answered again).
-        let conversation = Conversation { message_count: seq - 1, ..conversation };
-        let inbound = Message {
-            id,
-            seq,
-            direction: Direction::Inbound,
-            author: Author::Customer,
-            body: start.body.clone(),
-            created_at,
-        };
-        return Ok(Opened::Stored(Box::new(OpenTurn { business, customer_id, conversation, inbound, replayed: true })));
-    }
     let prepared = conversations::prepare(&key, std::slice::from_ref(start.body), None)?;
     let outgoing = Outgoing {
         usage: start.usage,
@@ -138,13 +122,42 @@ pub async fn open(db: &Db, start: TurnStart<'_>) -> StoreResult<Opened> {
         author: Author::Customer,
         now,
     };
-    let Some(mut stored) = conversations::append_on(&mut tx, batch, prepared, outgoing).await? else {
-        return Err(StoreError::Conflict(
-            "the conversation's customer changed (erased) while the message was stored; nothing was stored".into(),
-        ));
+    let inbound = match conversations::append_on(&mut tx, batch, prepared, outgoing).await? {
+        Appended::Stored(mut stored) => {
+            tx.commit().await?;
+            stored.pop().ok_or_else(|| StoreError::Corrupt("stored message vanished".into()))?
+        }
+        Appended::CustomerChanged => {
+            return Err(StoreError::Conflict(
+                "the conversation's customer changed (erased) while the message was stored; nothing was stored".into(),
+            ));
+        }
+        Appended::EventStored => {
+            // An earlier attempt of the event stored its message: this one
+            // answers it (nothing of this transaction is kept).
+            drop(tx);
+            let event_id = start.event.map(|event| event.id.as_str()).unwrap_or_default();
+            let mut conn = db.pool().acquire().await?;
+            let Some((id, seq, created_at)) =
+                conversations::message_of_event_on(&mut conn, business_id, event_id).await?
+            else {
+                return Err(StoreError::Corrupt("the event's stored message vanished".into()));
+            };
+            let message = Message {
+                id,
+                seq,
+                direction: Direction::Inbound,
+                author: Author::Customer,
+                body: start.body.clone(),
+                created_at,
+            };
+            // As it was before the message was stored (a first message is
+            // still greeted when it is answered again).
+            let conversation = Conversation { message_count: seq - 1, ..conversation };
+            let turn = OpenTurn { business, customer_id, conversation, inbound: message, replayed: true };
+            return Ok(Opened::Stored(Box::new(turn)));
+        }
     };
-    tx.commit().await?;
-    let inbound = stored.pop().ok_or_else(|| StoreError::Corrupt("stored message vanished".into()))?;
     Ok(Opened::Stored(Box::new(OpenTurn { business, customer_id, conversation, inbound, replayed: false })))
 }
 
@@ -265,11 +278,12 @@ pub async fn close(db: &Db, end: TurnEnd<'_>, replies: Vec<Reply>) -> StoreResul
         };
         let batch = Batch { business_id, conversation, direction: Direction::Outbound, author, now };
         match conversations::append_on(&mut tx, batch, prepared, outgoing).await? {
-            Some(stored) => messages.extend(stored),
-            None => {
+            Appended::Stored(stored) => messages.extend(stored),
+            Appended::CustomerChanged => {
                 drop(tx);
                 return Err(conversations::customer_changed(db, business_id, &conversation.customer_id).await);
             }
+            Appended::EventStored => return Err(StoreError::Corrupt("a reply named an inbound event".into())),
         }
     }
     if let (true, Some(fact)) = (messages.is_empty(), turn_usage) {

@@ -37,9 +37,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::web;
 use super::whatsapp::{self, inbound};
-use crate::chat::{ChatError, ChatService, EventTurn, InboundRequest};
+use crate::chat::{ChatError, ChatService, EventTurn, Inbound, InboundRequest};
 use crate::store::inbound_events::{self, ClaimedEvent};
-use crate::store::{Db, StoreResult, queue};
+use crate::store::{Db, StoreResult, outbox, queue};
 use crate::supervisor::Supervisor;
 
 const LEASE: Duration = Duration::from_secs(120);
@@ -301,12 +301,8 @@ impl Inbox {
                 if known_as.len() > 1 {
                     self.chat.link_handles(&event.business_id, &known_as).await?;
                 }
-                InboundRequest {
-                    channel: whatsapp::CHANNEL.into(),
-                    handle,
-                    locale: None,
-                    message: inbound::to_inbound(&payload),
-                }
+                let message = self.without_transport_ids(&event.business_id, inbound::to_inbound(&payload)).await?;
+                InboundRequest { channel: whatsapp::CHANNEL.into(), handle, locale: None, message }
             }
             web::CHANNEL => {
                 let stored: web::StoredEvent = serde_json::from_str(&event.payload)
@@ -321,6 +317,28 @@ impl Inbox {
             other => return Err(ChatError::Invalid(format!("unknown channel `{other}`"))),
         };
         self.chat.handle_inbound_event(&event.business_id, request, event).await
+    }
+
+    /// `message` as history may keep it: a reaction names the message it
+    /// answers by this host's message id (`reacted_to`, or null for one this
+    /// host did not send), never by WhatsApp's id, which encodes the
+    /// customer's number.
+    async fn without_transport_ids(&self, business_id: &str, message: Inbound) -> Result<Inbound, ChatError> {
+        let Inbound::Unreadable { kind, mut details } = message else { return Ok(message) };
+        if kind == "reaction"
+            && let Some(details) = details.as_object_mut()
+            && let Some(wamid) = details.remove("wamid")
+        {
+            let reacted_to = match wamid.as_str() {
+                Some(wamid) => {
+                    let key = self.db.message_key(business_id, wamid).await?;
+                    outbox::message_of_external_key(&self.db, business_id, &key).await?
+                }
+                None => None,
+            };
+            details.insert("reacted_to".into(), reacted_to.map_or(Value::Null, Value::String));
+        }
+        Ok(Inbound::Unreadable { kind, details })
     }
 }
 

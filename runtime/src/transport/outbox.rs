@@ -36,6 +36,7 @@ use tokio_util::task::TaskTracker;
 use super::whatsapp::{self, outbound};
 use crate::chat::{BoxFuture, RenderedReply, ReplyQueue, fallback};
 use crate::egress::{EgressClient, EgressPolicy};
+use crate::failpoint::{self, Failpoints};
 use crate::store::businesses::Business;
 use crate::store::outbox::{self, ClaimedSend, NewSend};
 use crate::store::{Db, StoreResult, channels, queue};
@@ -117,6 +118,8 @@ pub struct Sender {
     /// Sends handed over at once ([`Sender::send_claimed`]), waited for when
     /// the worker stops.
     at_once: TaskTracker,
+    /// Where a crash test stops a turn's sends before they are sent.
+    failpoints: Failpoints,
     /// How many times sends were queued for the worker: sends handed over at
     /// once wake it when they are done if some were queued meanwhile (they
     /// may wait behind them).
@@ -147,8 +150,14 @@ impl Sender {
             retry_base,
             held: queue::Held::default(),
             at_once: TaskTracker::new(),
+            failpoints: Failpoints::default(),
             queued: Arc::default(),
         }
+    }
+
+    /// This sender, stopping where `failpoints` are armed (crash tests).
+    pub fn with_failpoints(self, failpoints: Failpoints) -> Sender {
+        Sender { failpoints, ..self }
     }
 
     /// Sends were queued: wakes the worker.
@@ -169,6 +178,7 @@ impl Sender {
         let business_id = first.business_id.clone();
         let (sender, queued_before) = (self.clone(), self.queued.load(Ordering::Relaxed));
         self.at_once.spawn(async move {
+            sender.failpoints.hit(failpoint::SEND_AT_ONCE).await;
             let channel = match channels::whatsapp(&sender.db, &business_id).await {
                 Ok(channel) => channel,
                 Err(e) => {

@@ -255,9 +255,12 @@ pub fn to_inbound(payload: &Value) -> Inbound {
         "contacts" => {
             unreadable(kind, json!({"count": message.get("contacts").and_then(Value::as_array).map_or(0, Vec::len)}))
         }
+        // The message reacted to is named by WhatsApp's id, which encodes the
+        // customer's number: the inbox puts this host's message id in its
+        // place (`reacted_to`) before anything is stored.
         "reaction" => unreadable(
             kind,
-            json!({"message_id": message.pointer("/reaction/message_id"), "emoji": message.pointer("/reaction/emoji")}),
+            json!({"wamid": message.pointer("/reaction/message_id"), "emoji": message.pointer("/reaction/emoji")}),
         ),
         "system" => {
             unreadable(kind, json!({"type": message.pointer("/system/type"), "body": message.pointer("/system/body")}))
