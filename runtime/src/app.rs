@@ -77,13 +77,15 @@ impl App {
         let billing = Billing::new(db.clone(), config.billing.clone()).map_err(|e| anyhow::anyhow!("billing: {e}"))?;
         let meter = billing.meter();
         let chat = Arc::new(ChatService::new(db.clone(), plugins.clone(), config.commerce.clone(), meter));
-        chat.register_outbound(Arc::new(crate::transport::outbox::WhatsAppReplies { sender: outbox.clone() }));
+        let at_once = config.transport.run_workers;
+        chat.register_outbound(Arc::new(crate::transport::outbox::WhatsAppReplies { sender: outbox.clone(), at_once }));
         chat.feed().relay_channel(crate::transport::web::CHANNEL);
         let payments: Arc<dyn PaymentProvider> = Arc::new(SandboxProcessor::new(db.clone()));
         let commerce = Arc::new(Commerce::new(db.clone(), payments, config.commerce.clone(), chat.clone(), meter));
         // As many conversations answered at once as the node runs plugin calls.
         let parallel = usize::try_from(config.plugins.max_concurrent_calls).unwrap_or(1);
-        let inbox = Inbox::new(db.clone(), chat.clone(), config.transport.retry_base, parallel, supervisor.stopping());
+        let inbox = Inbox::new(db.clone(), chat.clone(), config.transport.retry_base, parallel, supervisor.stopping())
+            .answering(config.transport.run_workers);
         let webhooks = DeliveryWorker::new(db.clone(), config.egress.clone());
         let limits = RateLimits::new(&config.http.rate_limits);
         let app = App(Arc::new(AppInner {

@@ -19,7 +19,7 @@ bottega_tests::on_both_databases!(
     every_column_is_classified,
     a_message_moved_to_another_row_does_not_open,
     an_erased_customer_leaves_no_trace_and_their_order_keeps_its_total,
-    a_tampered_or_removed_audit_row_fails_verify,
+    the_audit_trail_refuses_changes_and_verify_names_one_made_past_its_guard,
     message_bodies_past_the_retention_are_erased_by_the_sweeper,
     a_rotation_rewraps_every_data_key_and_the_new_key_alone_reads_them,
     a_customer_asks_for_their_data_in_the_chat_and_gets_a_link,
@@ -270,7 +270,7 @@ async fn an_erased_customer_leaves_no_trace_and_their_order_keeps_its_total(app:
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
 }
 
-async fn a_tampered_or_removed_audit_row_fails_verify(app: TestApp) {
+async fn the_audit_trail_refuses_changes_and_verify_names_one_made_past_its_guard(app: TestApp) {
     let shop = app.create_shop("Audited", json!({})).await;
     app.upload(&shop, plugins::TEST_SPY).await;
     let (status, endpoint) =
@@ -294,8 +294,23 @@ async fn a_tampered_or_removed_audit_row_fails_verify(app: TestApp) {
     let (rows, breaks) = bottega::store::audit::verify(&app.app.db).await.expect("verified");
     assert!(rows >= 3 && breaks.is_empty(), "{rows} rows: {breaks:?}");
 
-    // Someone with the database changes a row: verification names it.
+    // The trail is append-only: the runtime's database refuses a change.
     let tamper = |sql: &'static str| sqlx::query(sql).bind(shop.id.clone()).execute(app.db());
+    let refused = tamper("UPDATE audit_events SET outcome = 'failed' WHERE business_id = $1 AND seq = 2").await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("audit records cannot be changed")));
+    assert!(tamper("DELETE FROM audit_events WHERE business_id = $1 AND seq = 1").await.is_err());
+
+    // Someone who owns the database drops the guard and changes a row:
+    // verification names it.
+    let unguard: &[&str] = match app.app.db.backend() {
+        bottega::store::Backend::Sqlite => {
+            &["DROP TRIGGER audit_events_no_update", "DROP TRIGGER audit_events_no_delete"]
+        }
+        bottega::store::Backend::Postgres => &["ALTER TABLE audit_events DISABLE TRIGGER audit_events_immutable"],
+    };
+    for sql in unguard {
+        sqlx::query(sql).execute(app.db()).await.expect("the guard dropped");
+    }
     tamper("UPDATE audit_events SET outcome = 'failed' WHERE business_id = $1 AND seq = 2").await.expect("altered");
     let (_, breaks) = bottega::store::audit::verify(&app.app.db).await.expect("verified");
     assert!(breaks.iter().any(|b| b.contains("row 2 was altered")), "{breaks:?}");

@@ -42,6 +42,7 @@ use crate::billing::markets::market_of;
 use crate::store::channels::{self, WhatsAppChannel};
 use crate::store::outbox::DeliveryStatus;
 use crate::store::{inbound_events, outbox};
+use crate::transport::inbox::Receipt;
 use crate::transport::whatsapp::inbound::{self, Delivery};
 use crate::transport::whatsapp::{self};
 
@@ -234,12 +235,16 @@ async fn store(app: &App, delivery: &Delivery, routes: &HashMap<String, Option<S
             external_id: &message.id,
             payload: &payload,
         };
-        match app.inbox.accept(new).await {
-            Ok(Some(event)) => {
+        match app.inbox.receive(new).await {
+            Ok(Receipt::Claimed(event)) => {
                 received.messages += 1;
                 accepted.push(event);
             }
-            Ok(None) => received.duplicates += 1,
+            Ok(Receipt::Stored) => {
+                received.messages += 1;
+                app.inbox.wake();
+            }
+            Ok(Receipt::Repeat) => received.duplicates += 1,
             Err(e) => {
                 // What was stored before is answered all the same; Meta
                 // delivers the whole again, and the repeats are known.

@@ -2,7 +2,7 @@
 //! invoice is written once, whole, by the finalising transaction (its number
 //! from the operator's counter row, taken in that transaction, so numbers are
 //! gapless: a rolled-back finalisation gives its number back), and never
-//! changed: [`install_immutability`] puts triggers on both databases that
+//! changed: `store::append_only` puts triggers on both databases that
 //! refuse UPDATE and DELETE of `invoices`, `invoice_lines`, `invoice_usage`
 //! and the ledger itself (`usage_events`), whoever sends them. The one thing that moves, the
 //! payment's status, lives in `invoice_status`.
@@ -16,7 +16,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, FromRow, Row};
 use utoipa::ToSchema;
 
-use super::{Backend, Db, StoreResult, webhooks};
+use super::{Db, StoreResult, webhooks};
 use crate::domain::billing::{InvoiceStatus, LineKind};
 use crate::ids;
 
@@ -294,56 +294,6 @@ pub async fn has_past_due(db: &Db, business_id: &str) -> StoreResult<bool> {
     .fetch_optional(db.pool())
     .await?;
     Ok(found.is_some())
-}
-
-/// The tables whose rows, once written, no one may change or remove: the
-/// ledger (append-only) and what finalised invoices say.
-const IMMUTABLE: [&str; 4] = ["usage_events", "invoices", "invoice_lines", "invoice_usage"];
-
-/// Installs the triggers that make finalised invoices immutable, after the
-/// migrations (their syntax is not portable). Idempotent: run at every start.
-pub async fn install_immutability(db: &Db) -> StoreResult<()> {
-    match db.backend() {
-        Backend::Sqlite => {
-            for table in IMMUTABLE {
-                for (event, verb) in [("UPDATE", "changed"), ("DELETE", "deleted")] {
-                    let sql = format!(
-                        "CREATE TRIGGER IF NOT EXISTS {table}_no_{event_lower} BEFORE {event} ON {table} \
-                         BEGIN SELECT RAISE(ABORT, 'billed records cannot be {verb} ({table})'); END",
-                        event_lower = event.to_lowercase()
-                    );
-                    sqlx::query(&sql).execute(db.pool()).await?;
-                }
-            }
-        }
-        Backend::Postgres => {
-            let mut tx = db.pool().begin().await?;
-            // Nodes starting together would race on CREATE OR REPLACE.
-            sqlx::query("SELECT pg_advisory_xact_lock(7402114)").execute(&mut *tx).await?;
-            sqlx::query(
-                "CREATE OR REPLACE FUNCTION bottega_invoice_immutable() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                 BEGIN RAISE EXCEPTION 'billed records cannot be changed (%)', TG_TABLE_NAME; END $$",
-            )
-            .execute(&mut *tx)
-            .await?;
-            for table in IMMUTABLE {
-                sqlx::query(&format!(
-                    "CREATE OR REPLACE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} \
-                     FOR EACH ROW EXECUTE FUNCTION bottega_invoice_immutable()"
-                ))
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(&format!(
-                    "CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} \
-                     FOR EACH STATEMENT EXECUTE FUNCTION bottega_invoice_immutable()"
-                ))
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-        }
-    }
-    Ok(())
 }
 
 /// A new invoice id.

@@ -6,6 +6,7 @@
 //! and flags, TEXT ids. Connections are never held across a plugin call.
 
 pub mod api_keys;
+mod append_only;
 pub mod audit;
 pub mod businesses;
 pub mod carts;
@@ -258,8 +259,9 @@ impl Db {
             uses: Default::default(),
             trips: Default::default(),
         };
-        // What portable SQL cannot say: finalised invoices refuse changes.
-        invoices::install_immutability(&db).await?;
+        // What portable SQL cannot say: the ledger, finalised invoices and the
+        // audit trail refuse changes.
+        append_only::install(&db).await?;
         Ok(db)
     }
 

@@ -61,6 +61,9 @@ pub struct Inbox {
     /// Cancelled when the node begins to stop: events accepted from then on
     /// are left to other nodes at once.
     stop: CancellationToken,
+    /// This node answers push transports' events (it runs its workers);
+    /// otherwise it stores them for other nodes' workers.
+    answers: bool,
 }
 
 /// How long an event waits before looking again for the end of an earlier
@@ -94,7 +97,14 @@ impl Inbox {
             slots: Arc::new(Semaphore::new(parallel)),
             held: queue::Held::default(),
             stop,
+            answers: true,
         }
+    }
+
+    /// This inbox, answering push transports' events (`true`, the default)
+    /// or only storing them for other nodes' workers (a node that runs none).
+    pub fn answering(self, answers: bool) -> Inbox {
+        Inbox { answers, ..self }
     }
 
     /// Wakes the worker: an event was persisted.
@@ -202,6 +212,24 @@ impl Inbox {
             self.held.hold(&event.id, event.held_until);
         }
         Ok(claimed)
+    }
+
+    /// Records an event a push transport delivered (a WhatsApp webhook's
+    /// message) unless its `external_id` was seen before: claimed by this
+    /// node, for [`answer_now`](Inbox::answer_now), when it answers events;
+    /// otherwise due at once for any node's worker (and `None` either way for
+    /// a repeat, or when this node leaves it to others).
+    pub async fn receive(&self, new: inbound_events::NewEvent<'_>) -> StoreResult<Receipt> {
+        if self.answers {
+            return Ok(match self.accept(new).await? {
+                Some(event) => Receipt::Claimed(event),
+                None => Receipt::Repeat,
+            });
+        }
+        Ok(match inbound_events::record_claimed(&self.db, new, crate::ids::now_ms()).await? {
+            Some(_) => Receipt::Stored,
+            None => Receipt::Repeat,
+        })
     }
 
     /// Answers events this node just accepted ([`Inbox::accept`]) in the
@@ -340,6 +368,17 @@ impl Inbox {
         }
         Ok(Inbound::Unreadable { kind, details })
     }
+}
+
+/// What came of an event a push transport delivered ([`Inbox::receive`]).
+#[derive(Debug)]
+pub enum Receipt {
+    /// New, claimed by this node to answer now.
+    Claimed(ClaimedEvent),
+    /// New, stored for any node's worker.
+    Stored,
+    /// Seen before: not stored again.
+    Repeat,
 }
 
 /// `events` (oldest first) split by sender, each sender's kept in order; the

@@ -55,6 +55,9 @@ const BATCH: u32 = 64;
 #[derive(Debug, Clone)]
 pub struct WhatsAppReplies {
     pub sender: Sender,
+    /// This node sends a turn's replies at once (it runs its workers);
+    /// otherwise they wait in the queue for another node's sender.
+    pub at_once: bool,
 }
 
 impl ReplyQueue for WhatsAppReplies {
@@ -63,7 +66,7 @@ impl ReplyQueue for WhatsAppReplies {
     }
 
     fn send_at_once(&self) -> Option<Duration> {
-        Some(LEASE)
+        self.at_once.then_some(LEASE)
     }
 
     fn dispatch(&self, at_once: Vec<ClaimedSend>, queued: bool) {
