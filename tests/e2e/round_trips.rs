@@ -39,11 +39,12 @@ const MAX_ROUND_TRIPS_PER_TEXT: u64 = 6;
 /// The bound for a web chat text: the session reread before a message is
 /// taken (another tab may have locked it); the event stored claimed by the
 /// socket's connection; the turn's opening, the plugin's read and the turn's
-/// closing; the page's history read after its cursor; on PostgreSQL the
-/// turn's one announcement to other nodes (`NOTIFY`). Measured at 6 on SQLite
-/// and 7 on PostgreSQL (9 and 15 before the turn transactions, one
-/// announcement per turn and notes that say what changed).
-const MAX_ROUND_TRIPS_PER_WEB_TEXT: u64 = 7;
+/// closing; the turn's one announcement read back by the page (the session
+/// reread, then history after its cursor); on PostgreSQL the announcement to
+/// other nodes (`NOTIFY`). 7 on SQLite and 8 on PostgreSQL (9 and 15 before
+/// the turn transactions, one announcement per turn and no echo of a node's
+/// own `NOTIFY`).
+const MAX_ROUND_TRIPS_PER_WEB_TEXT: u64 = 8;
 
 /// The bound for a JSON API text: the business found by its API key; the
 /// turn's opening, the plugin's read and the turn's closing (the answer is

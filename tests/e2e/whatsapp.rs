@@ -443,6 +443,9 @@ async fn failed_sends_are_retried_then_dead_lettered(app: TestApp) {
 async fn replies_reach_the_customer_in_order(app: TestApp) {
     let (shop, graph) = whatsapp_shop(&app, plugins::TEST_QUOTA).await;
     graph.jitter(15);
+    // The first sends are refused for a moment: a send waiting for its retry
+    // holds back the ones after it, sent at once or from the queue.
+    graph.fail_next(&[500, 503]);
     // Ten messages in one delivery, and an agent's replies racing the bot's.
     let messages: Vec<Value> = (1..=10).map(|n| text_message(CUSTOMER, &format!("echo {n}"))).collect();
     let body = webhook(PHONE_ID, CUSTOMER, messages).to_string();

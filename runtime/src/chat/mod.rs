@@ -38,7 +38,7 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub use feed::{Change as FeedChange, MessageFeed, Note as FeedNote};
+pub use feed::MessageFeed;
 pub use inbound::{
     Inbound, InboundRequest, MAX_INBOUND_CART_LINES, MAX_INBOUND_TEXT_BYTES, from_stored as inbound_from_stored,
     is_language_tag, validate as validate_inbound,

@@ -362,8 +362,6 @@ where
     Ok(done.rows_affected())
 }
 
-/// The host's own id of the send whose message id hashes to `external_key`
-/// (a channel charge names its send so), if it is still kept.
 /// The message whose send WhatsApp knows by `external_key` (a keyed hash,
 /// [`Db::message_key`]), if this host sent it.
 pub async fn message_of_external_key(db: &Db, business_id: &str, external_key: &str) -> StoreResult<Option<String>> {
@@ -376,6 +374,8 @@ pub async fn message_of_external_key(db: &Db, business_id: &str, external_key: &
     .await?)
 }
 
+/// The host's own id of the send whose message id hashes to `external_key`
+/// (a channel charge names its send so), if it is still kept.
 pub async fn send_of_message_key(db: &Db, business_id: &str, external_key: &str) -> StoreResult<Option<String>> {
     Ok(sqlx::query_scalar("SELECT id FROM outbox WHERE business_id = $1 AND external_id = $2 ORDER BY id LIMIT 1")
         .bind(business_id)
@@ -462,6 +462,20 @@ pub async fn retry(db: &Db, business_id: &str, id: &str) -> StoreResult<bool> {
     .bind(business_id)
     .bind(id)
     .bind(ids::now_ms())
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Extends the lease of send `id` this node holds until `held_until` to
+/// `until`; false when it no longer holds it (another node took it over).
+pub async fn extend_lease(db: &Db, id: &str, held_until: i64, until: i64) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET next_attempt_at = $3 WHERE id = $1 AND state = 'pending' AND next_attempt_at = $2",
+    )
+    .bind(id)
+    .bind(held_until)
+    .bind(until)
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)

@@ -21,7 +21,7 @@ use super::data_keys::KeyOwner;
 use super::inbound_events::{self, ClaimedEvent, Hold};
 use super::outbox::{ClaimedSend, NewSend};
 use super::usage::{self, UsageFact};
-use super::{Db, StoreError, StoreResult, businesses, customer_handles};
+use super::{Backend, Db, StoreError, StoreResult, businesses, customer_handles};
 use crate::domain::billing::Metric;
 use crate::ids;
 use crate::store::businesses::Business;
@@ -238,6 +238,15 @@ pub async fn close(db: &Db, end: TurnEnd<'_>, replies: Vec<Reply>) -> StoreResul
     let mut tx = db.pool().begin().await?;
     let direct = match (at_once, has_sends) {
         (Some(at_once), true) => {
+            // The conversation's row first (PostgreSQL: its lock), so a send
+            // another transaction queues for it is either counted here or
+            // numbered after these.
+            if db.backend() == Backend::Postgres {
+                sqlx::query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
+                    .bind(&conversation.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let earlier: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE conversation_id = $1 AND state = 'pending'")
                     .bind(&conversation.id)

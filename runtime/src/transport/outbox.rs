@@ -123,6 +123,10 @@ pub struct Sender {
     at_once: TaskTracker,
     /// Where a crash test stops a turn's sends before they are sent.
     failpoints: Failpoints,
+    /// Set when the worker stops: sends handed over after it are not started
+    /// (they are given back with the node's leases). Its lock orders a start
+    /// before the worker's wait for the started ones.
+    stopped: Arc<Mutex<bool>>,
     /// How many times sends were queued for the worker: sends handed over at
     /// once wake it when they are done if some were queued meanwhile (they
     /// may wait behind them).
@@ -154,6 +158,7 @@ impl Sender {
             held: queue::Held::default(),
             at_once: TaskTracker::new(),
             failpoints: Failpoints::default(),
+            stopped: Arc::default(),
             queued: Arc::default(),
         }
     }
@@ -172,7 +177,9 @@ impl Sender {
     /// Sends `rows` of one conversation now, in order, in the background:
     /// rows a turn leased to this node as it stored them, so no claim is
     /// needed. Held like claimed rows, so a stopping node gives back those it
-    /// did not send.
+    /// did not send; once the worker has stopped none is started here. A send
+    /// that must be retried stops the rest, which are given back for the
+    /// worker to send behind it; a lease half gone is renewed before a send.
     pub fn send_claimed(&self, rows: Vec<ClaimedSend>) {
         let Some(first) = rows.first() else { return };
         for row in &rows {
@@ -180,40 +187,63 @@ impl Sender {
         }
         let business_id = first.business_id.clone();
         let (sender, queued_before) = (self.clone(), self.queued.load(Ordering::Relaxed));
+        let stopped = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+        if *stopped {
+            // Given back with the node's other leases.
+            return;
+        }
         self.at_once.spawn(async move {
             sender.failpoints.hit(failpoint::SEND_AT_ONCE).await;
-            let channel = match channels::whatsapp(&sender.db, &business_id).await {
-                Ok(channel) => channel,
-                Err(e) => {
-                    // Left held: sent by the worker once the lease ends, or
-                    // given back at once if the node stops first.
-                    tracing::error!(business = %business_id, "sends left for the outbox worker: {e}");
-                    return;
-                }
-            };
-            let now = crate::ids::now_ms();
-            for row in rows {
-                let id = row.id.clone();
-                if let Err(e) = sender.send_one(row, channel.as_ref(), now).await {
-                    tracing::error!(send = %id, "send left for the outbox worker: {e}");
-                    return;
-                }
-                sender.held.let_go(&id);
+            if let Err(e) = sender.send_in_order(&business_id, rows).await {
+                // What is left stays held: sent by the worker once its lease
+                // ends, or given back at once if the node stops first.
+                tracing::error!(business = %business_id, "sends left for the outbox worker: {e}");
             }
             if sender.queued.load(Ordering::Relaxed) != queued_before {
                 sender.wake();
             }
         });
+        drop(stopped);
+    }
+
+    /// Sends `rows` (this node's, leased) one after another; see
+    /// [`send_claimed`](Self::send_claimed).
+    async fn send_in_order(&self, business_id: &str, rows: Vec<ClaimedSend>) -> StoreResult<()> {
+        let channel = channels::whatsapp(&self.db, business_id).await?;
+        let mut rows = rows.into_iter();
+        while let Some(mut row) = rows.next() {
+            let now = crate::ids::now_ms();
+            if row.held_until - now < i64::try_from(LEASE.as_millis() / 2).unwrap_or(i64::MAX) {
+                let renewed = queue::due_after(now, LEASE);
+                if !outbox::extend_lease(&self.db, &row.id, row.held_until, renewed).await? {
+                    // Another node took it (and what follows) over.
+                    self.held.let_go(&row.id);
+                    rows.for_each(|rest| self.held.let_go(&rest.id));
+                    return Ok(());
+                }
+                row.held_until = renewed;
+                self.held.hold(&row.id, renewed);
+            }
+            let id = row.id.clone();
+            let settled = self.send_one(row, channel.as_ref(), now).await?;
+            self.held.let_go(&id);
+            if !settled {
+                // The rest wait behind the retry: the worker sends them in order.
+                let rest = queue::Held::default();
+                for row in rows {
+                    self.held.let_go(&row.id);
+                    rest.hold(&row.id, row.held_until);
+                }
+                outbox::release(&self.db, &rest, now).await?;
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 
     /// Wakes the worker: something was queued.
     pub fn wake(&self) {
         self.wake.notify_one();
-    }
-
-    /// What [`wake`](Self::wake) notifies, for code that queues sends.
-    pub fn waker(&self) -> Arc<Notify> {
-        self.wake.clone()
     }
 
     /// The worker: sends what is due, then waits for a wake-up or `poll`,
@@ -231,7 +261,9 @@ impl Sender {
                 _ = tokio::time::timeout(poll, self.wake.notified()) => {}
             }
         }
-        // The sends handed over at once finish too, before leases are given back.
+        // The sends handed over at once finish too, before leases are given
+        // back; none is started from now on.
+        *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = true;
         self.at_once.close();
         self.at_once.wait().await;
     }
@@ -284,8 +316,12 @@ impl Sender {
                         break;
                     }
                     let id = row.id.clone();
-                    sender.send_one(row, channel.as_ref(), now).await?;
+                    let settled = sender.send_one(row, channel.as_ref(), now).await?;
                     sender.held.let_go(&id);
+                    if !settled {
+                        // It heads its conversation's queue again, for a retry.
+                        break;
+                    }
                 }
                 Ok::<(), crate::store::StoreError>(())
             });
@@ -299,34 +335,39 @@ impl Sender {
         Ok(count)
     }
 
+    /// Attempts one claimed send and records how it went; true when the
+    /// send is settled (sent, dead or expired), false when it waits for a
+    /// retry (what follows it in its conversation must wait too).
     async fn send_one(
         &self,
         row: ClaimedSend,
         channel: Option<&channels::WhatsAppChannel>,
         now: i64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let Some(channel) = channel else {
-            return outbox::mark_failed(&self.db, &row.id, "the business has no WhatsApp channel configured", None)
-                .await;
+            outbox::mark_failed(&self.db, &row.id, "the business has no WhatsApp channel configured", None).await?;
+            return Ok(true);
         };
         if row.last_inbound_at.is_none_or(|at| now - at > SERVICE_WINDOW_MS) {
-            return outbox::mark_expired(
-                &self.db,
-                &row.id,
-                "outside the 24-hour customer service window: free-form messages are refused",
-            )
-            .await;
+            let why = "outside the 24-hour customer service window: free-form messages are refused";
+            outbox::mark_expired(&self.db, &row.id, why).await?;
+            return Ok(true);
         }
         self.take_token(channel).await;
         match self.attempt(channel, &row).await {
             Attempt::Sent(external_id) => {
-                outbox::mark_sent(&self.db, &row.business_id, &row.id, external_id.as_deref()).await
+                outbox::mark_sent(&self.db, &row.business_id, &row.id, external_id.as_deref()).await?;
+                Ok(true)
             }
             Attempt::Retry(error) if row.attempts + 1 < MAX_ATTEMPTS => {
                 let next = queue::due_after(now, queue::backoff(self.retry_base, super::MAX_RETRY_DELAY, row.attempts));
-                outbox::mark_failed(&self.db, &row.id, &error, Some(next)).await
+                outbox::mark_failed(&self.db, &row.id, &error, Some(next)).await?;
+                Ok(false)
             }
-            Attempt::Retry(error) | Attempt::Fatal(error) => outbox::mark_failed(&self.db, &row.id, &error, None).await,
+            Attempt::Retry(error) | Attempt::Fatal(error) => {
+                outbox::mark_failed(&self.db, &row.id, &error, None).await?;
+                Ok(true)
+            }
         }
     }
 

@@ -22,7 +22,7 @@ use super::CHANNEL;
 use super::protocol::{ClientFrame, LockState, ServerFrame, StoredEvent, WebMessage};
 use super::session::{self, LockError};
 use crate::App;
-use crate::chat::{FeedChange, InboundRequest, is_language_tag};
+use crate::chat::{InboundRequest, is_language_tag};
 use crate::store::businesses::Business;
 use crate::store::inbound_events::{self, ClaimedEvent};
 use crate::store::web_sessions::{self, UnlockCheck, WebSession};
@@ -182,13 +182,10 @@ impl Connection {
                     Some(Ok(WsMessage::Close(_)) | Err(_)) | None => return Ok(()),
                 },
                 note = feed.recv() => match note {
-                    // New messages: sent after the cursor (the session is
-                    // reread only when it changed, or on the timer).
-                    Ok(note) if *note.conversation_id == *self.session.conversation_id => match note.change {
-                        FeedChange::Messages if !self.locked => self.catch_up().await?,
-                        FeedChange::Messages => {}
-                        FeedChange::Session => self.refresh().await?,
-                    },
+                    // New messages, or the session changed: either way the
+                    // session is reread before anything is sent (another
+                    // node's lock or sign-out may be heard after its messages).
+                    Ok(id) if *id == *self.session.conversation_id => self.refresh().await?,
                     Ok(_) => {}
                     Err(RecvError::Lagged(_)) => self.refresh().await?,
                     Err(RecvError::Closed) => return Ok(()),
@@ -408,7 +405,7 @@ impl Connection {
     /// Makes the session's other pages (other tabs, other nodes) reread it now.
     async fn tell_other_tabs(&mut self) {
         let (app, conversation) = (self.app.clone(), self.session.conversation_id.clone());
-        app.chat.feed().announce_session(&app.db, &conversation, CHANNEL).await;
+        app.chat.feed().announce(&app.db, &conversation, CHANNEL).await;
     }
 
     /// Sends every message after the cursor.
