@@ -160,7 +160,7 @@ pub async fn reconcile(
         // customer's number): the send it names is listed by its own id.
         for id in &mut bucket.message_ids {
             if let Some(send) = outbox::send_of_message_key(billing.db(), business_id, id.as_str()).await? {
-                *id = send;
+                *id = send.send_id;
             }
         }
     }

@@ -194,30 +194,13 @@ async fn merge(db: &Db, business_id: &str, alias: &str, customer_id: &str) -> St
 /// that one was merged into.
 async fn customer_of(db: &Db, business_id: &str, index: &str) -> StoreResult<Option<String>> {
     let mut conn = db.pool().acquire().await?;
-    customer_of_on(&mut conn, business_id, index).await
+    Ok(customer_of_on(&mut conn, business_id, index).await?.map(|(customer, _)| customer))
 }
 
-/// Like `customer_of`, on `conn` (inside the caller's transaction).
+/// Like `customer_of`, on `conn` (inside the caller's transaction), with
+/// whether the customer's row already names this handle (their handle of
+/// record: a turn then has nothing to rewrite).
 pub(super) async fn customer_of_on(
-    conn: &mut sqlx::AnyConnection,
-    business_id: &str,
-    index: &str,
-) -> StoreResult<Option<String>> {
-    let found: Option<(String, Option<String>)> = sqlx::query_as(
-        "SELECT h.customer_id, a.customer_id AS merged_into FROM customer_handles h \
-         LEFT JOIN customer_aliases a ON a.business_id = h.business_id AND a.alias_id = h.customer_id \
-         WHERE h.business_id = $1 AND h.handle_index = $2",
-    )
-    .bind(business_id)
-    .bind(index)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(found.map(|(own, merged_into)| merged_into.unwrap_or(own)))
-}
-
-/// Like `customer_of`, for a turn's transaction on `conn`: also whether the
-/// customer's row already names this handle (their handle of record).
-pub(super) async fn customer_for_turn_on(
     conn: &mut sqlx::AnyConnection,
     business_id: &str,
     index: &str,

@@ -121,12 +121,11 @@ pub(super) enum Hold {
 /// is pending.
 pub(super) async fn hold_on(conn: &mut sqlx::AnyConnection, event: &ClaimedEvent) -> StoreResult<Hold> {
     let earlier: Option<i64> = sqlx::query_scalar(
-        "UPDATE inbound_events SET next_attempt_at = $3 WHERE id = $1 AND state = $4 AND next_attempt_at = $2 \
-         RETURNING (SELECT COUNT(*) FROM inbound_events e WHERE e.business_id = $5 AND e.sender_key = $6 \
-         AND e.state = $4 AND e.id <> $1 AND (e.created_at < $7 OR (e.created_at = $7 AND e.id < $1)))",
+        "UPDATE inbound_events SET next_attempt_at = $2 WHERE id = $1 AND state = $3 AND next_attempt_at = $2 \
+         RETURNING (SELECT COUNT(*) FROM inbound_events e WHERE e.business_id = $4 AND e.sender_key = $5 \
+         AND e.state = $3 AND e.id <> $1 AND (e.created_at < $6 OR (e.created_at = $6 AND e.id < $1)))",
     )
     .bind(&event.id)
-    .bind(event.held_until)
     .bind(event.held_until)
     .bind(EventState::Pending.as_str())
     .bind(&event.business_id)

@@ -362,11 +362,12 @@ where
     Ok(done.rows_affected())
 }
 
-/// The message whose send WhatsApp knows by `external_key` (a keyed hash,
-/// [`Db::message_key`]), if this host sent it.
-pub async fn message_of_external_key(db: &Db, business_id: &str, external_key: &str) -> StoreResult<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT message_id FROM outbox WHERE business_id = $1 AND external_id = $2 ORDER BY id LIMIT 1",
+/// The send WhatsApp knows by `external_key` (its message id's keyed hash,
+/// [`Db::message_key`]), if this host sent it and still keeps it: the send's
+/// own id (a channel charge names its send so) and its message's.
+pub async fn send_of_message_key(db: &Db, business_id: &str, external_key: &str) -> StoreResult<Option<SentAs>> {
+    Ok(sqlx::query_as(
+        "SELECT id AS send_id, message_id FROM outbox WHERE business_id = $1 AND external_id = $2 ORDER BY id LIMIT 1",
     )
     .bind(business_id)
     .bind(external_key)
@@ -374,14 +375,11 @@ pub async fn message_of_external_key(db: &Db, business_id: &str, external_key: &
     .await?)
 }
 
-/// The host's own id of the send whose message id hashes to `external_key`
-/// (a channel charge names its send so), if it is still kept.
-pub async fn send_of_message_key(db: &Db, business_id: &str, external_key: &str) -> StoreResult<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT id FROM outbox WHERE business_id = $1 AND external_id = $2 ORDER BY id LIMIT 1")
-        .bind(business_id)
-        .bind(external_key)
-        .fetch_optional(db.pool())
-        .await?)
+/// A send as [`send_of_message_key`] finds it.
+#[derive(Debug, Clone, FromRow)]
+pub struct SentAs {
+    pub send_id: String,
+    pub message_id: String,
 }
 
 /// A business's queued sends in `state` (all when `None`), newest first.

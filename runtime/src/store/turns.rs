@@ -91,7 +91,7 @@ pub async fn open(db: &Db, start: TurnStart<'_>) -> StoreResult<Opened> {
         return Ok(Opened::NoBusiness);
     };
     let Some((customer_id, current)) =
-        customer_handles::customer_for_turn_on(&mut tx, business_id, start.handle_index).await?
+        customer_handles::customer_of_on(&mut tx, business_id, start.handle_index).await?
     else {
         return Ok(Opened::Cold);
     };

@@ -360,7 +360,7 @@ impl Inbox {
             let reacted_to = match wamid.as_str() {
                 Some(wamid) => {
                     let key = self.db.message_key(business_id, wamid).await?;
-                    outbox::message_of_external_key(&self.db, business_id, &key).await?
+                    outbox::send_of_message_key(&self.db, business_id, &key).await?.map(|sent| sent.message_id)
                 }
                 None => None,
             };
