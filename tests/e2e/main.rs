@@ -15,6 +15,7 @@ mod browser;
 mod catalog;
 mod console;
 mod console_access;
+mod console_billing;
 mod console_browser;
 mod console_catalog;
 mod console_inbox;

@@ -161,15 +161,21 @@ async fn usage_to_date(
     Caller(business): Caller,
     Query(params): Query<PeriodParams>,
 ) -> Result<Json<UsageReport>, ApiError> {
+    Ok(Json(usage_report(&app, &business.id, params.period.as_deref()).await?))
+}
+
+/// The usage of `business_id` in the period `label` names (the current one
+/// when `None`), by metric and by day: the API's report and the console's.
+pub(crate) async fn usage_report(app: &App, business_id: &str, label: Option<&str>) -> Result<UsageReport, ApiError> {
     let calendar = app.billing.calendar();
-    let period = match &params.period {
+    let period = match label {
         Some(label) => calendar.named(label),
         None => calendar.containing(ids::now_ms()),
     }
     .map_err(ApiError::invalid)?;
     let totals = {
         let mut conn = app.db.pool().acquire().await.map_err(StoreError::from)?;
-        usage::totals(&mut conn, &business.id, Covering::Occurred { from: period.start, to: period.end }).await?
+        usage::totals(&mut conn, business_id, Covering::Occurred { from: period.start, to: period.end }).await?
     };
     let mut metrics: Vec<MetricTotal> = Vec::new();
     for total in totals {
@@ -182,12 +188,12 @@ async fn usage_to_date(
         }
     }
     let days = calendar.days(&period).map_err(ApiError::internal)?;
-    let daily = usage::daily(&app.db, &business.id, &days, period.end)
+    let daily = usage::daily(&app.db, business_id, &days, period.end)
         .await?
         .into_iter()
         .map(|(day_start, t)| DailyTotal { day_start, metric: t.metric, events: t.events, quantity: t.quantity })
         .collect();
-    Ok(Json(UsageReport { period: period.label, period_start: period.start, period_end: period.end, metrics, daily }))
+    Ok(UsageReport { period: period.label, period_start: period.start, period_end: period.end, metrics, daily })
 }
 
 /// The upcoming invoice: the current period priced now, with the late usage
@@ -244,11 +250,22 @@ async fn get_invoice(
     Path(id): Path<String>,
     Query(params): Query<InvoiceParams>,
 ) -> Result<Response, ApiError> {
-    let invoice = invoices::get(&app.db, &business.id, &id).await?.ok_or_else(|| ApiError::not_found("the invoice"))?;
+    let document = invoice_document(&app, &business.id, &id).await?;
+    invoice_file(document, params.format.unwrap_or(Format::Json))
+}
+
+/// The finalised invoice `id` of `business_id` with its lines, or 404.
+pub(crate) async fn invoice_document(app: &App, business_id: &str, id: &str) -> Result<InvoiceDocument, ApiError> {
+    let invoice = invoices::get(&app.db, business_id, id).await?.ok_or_else(|| ApiError::not_found("the invoice"))?;
     let lines = invoices::lines(&app.db, &invoice.id).await?;
-    let document = InvoiceDocument { invoice, lines };
+    Ok(InvoiceDocument { invoice, lines })
+}
+
+/// An invoice as the answer that serves it: JSON, or a CSV or PDF file to
+/// download (the API's and the console's, the same bytes).
+pub(crate) fn invoice_file(document: InvoiceDocument, format: Format) -> Result<Response, ApiError> {
     let name = format!("invoice-{}", document.invoice.number);
-    let (content_type, extension, bytes) = match params.format.unwrap_or(Format::Json) {
+    let (content_type, extension, bytes) = match format {
         Format::Json => return Ok(Json(document).into_response()),
         Format::Csv => ("text/csv; charset=utf-8", "csv", export::csv(&document).map_err(ApiError::internal)?),
         Format::Pdf => ("application/pdf", "pdf", export::pdf(&document)),

@@ -80,7 +80,7 @@ fn check_reference(reference: &str) -> Result<(), ApiError> {
 }
 
 /// The customer `reference` names in the caller's business, or 404.
-async fn customer(app: &App, business_id: &str, reference: &str) -> Result<String, ApiError> {
+pub(crate) async fn customer(app: &App, business_id: &str, reference: &str) -> Result<String, ApiError> {
     check_reference(reference)?;
     customer_data::find(&app.db, business_id, reference).await?.ok_or_else(|| ApiError::not_found("the customer"))
 }
@@ -98,10 +98,21 @@ async fn export_customer(
     Path(reference): Path<String>,
     Query(params): Query<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let customer_id = customer(&app, &business.id, &reference).await?;
-    let export = customer_data::export(&app.db, &business.id, &customer_id).await?;
-    record(&app, &business.id, "business", "customer.exported", &customer_id).await?;
-    let (content_type, extension, bytes) = match params.format.unwrap_or(ExportFormat::Json) {
+    export_file(&app, &business.id, &reference, params.format.unwrap_or(ExportFormat::Json)).await
+}
+
+/// The export of the customer `reference` names in `business_id`, recorded
+/// in its audit trail, as the file to download: the API's and the console's.
+pub(crate) async fn export_file(
+    app: &App,
+    business_id: &str,
+    reference: &str,
+    format: ExportFormat,
+) -> Result<Response, ApiError> {
+    let customer_id = customer(app, business_id, reference).await?;
+    let export = customer_data::export(&app.db, business_id, &customer_id).await?;
+    record(app, business_id, "business", "customer.exported", &customer_id).await?;
+    let (content_type, extension, bytes) = match format {
         ExportFormat::Json => {
             let bytes = serde_json::to_vec_pretty(&export).map_err(ApiError::internal)?;
             ("application/json", "json", bytes)
@@ -132,10 +143,16 @@ async fn erase_customer(
     Caller(business): Caller,
     Path(reference): Path<String>,
 ) -> Result<Json<Erasure>, ApiError> {
-    let customer_id = customer(&app, &business.id, &reference).await?;
-    let erasure = customer_data::erase(&app.db, &business.id, &customer_id).await?;
-    record(&app, &business.id, "business", "customer.erased", &customer_id).await?;
-    Ok(Json(erasure))
+    Ok(Json(erase(&app, &business.id, &reference).await?))
+}
+
+/// Erases the customer `reference` names in `business_id` and records it in
+/// its audit trail: the API's erasure and the console's.
+pub(crate) async fn erase(app: &App, business_id: &str, reference: &str) -> Result<Erasure, ApiError> {
+    let customer_id = customer(app, business_id, reference).await?;
+    let erasure = customer_data::erase(&app.db, business_id, &customer_id).await?;
+    record(app, business_id, "business", "customer.erased", &customer_id).await?;
+    Ok(erasure)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -62,21 +62,26 @@ async fn set_retention(
     Caller(business): Caller,
     Json(input): Json<RetentionInput>,
 ) -> Result<Json<Retention>, ApiError> {
-    if input.message_days.is_some_and(|days| !(1..=3650).contains(&days)) {
+    Ok(Json(change_retention(&app, &business.id, input.message_days).await?))
+}
+
+/// Sets `business_id`'s retention (checked, recorded in its audit trail) and
+/// reads it back: the API's and the console's.
+pub(crate) async fn change_retention(
+    app: &App,
+    business_id: &str,
+    message_days: Option<i64>,
+) -> Result<Retention, ApiError> {
+    if message_days.is_some_and(|days| !(1..=3650).contains(&days)) {
         return Err(ApiError::invalid("message_days must be 1 to 3650, or null"));
     }
-    retention::set(&app.db, &business.id, input.message_days).await?;
-    let subject = match input.message_days {
+    retention::set(&app.db, business_id, message_days).await?;
+    let subject = match message_days {
         Some(days) => format!("message retention {days} days"),
         None => "message retention off".to_string(),
     };
-    let entry = audit::Entry {
-        business_id: &business.id,
-        actor: "business",
-        action: "retention.set",
-        subject: &subject,
-        outcome: "ok",
-    };
+    let entry =
+        audit::Entry { business_id, actor: "business", action: "retention.set", subject: &subject, outcome: "ok" };
     audit::append(&app.db, entry).await?;
-    Ok(Json(retention::get(&app.db, &business.id, crate::ids::now_ms()).await?))
+    Ok(retention::get(&app.db, business_id, crate::ids::now_ms()).await?)
 }

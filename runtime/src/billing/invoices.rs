@@ -207,7 +207,7 @@ pub async fn draft(billing: &Billing, business_id: &str, at: i64) -> Result<Opti
 }
 
 /// [`draft`], with the terms of the plan version that priced it.
-pub(super) async fn draft_with_terms(
+pub async fn draft_with_terms(
     billing: &Billing,
     business_id: &str,
     at: i64,

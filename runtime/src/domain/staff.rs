@@ -51,7 +51,10 @@ pub enum Action {
     ManageBot,
     /// Invite, change roles, remove people; machine API keys.
     ManageTeam,
+    /// The business's usage, its upcoming invoice, its invoices and its plan.
     ManageBilling,
+    /// Customers' data rights (export, erasure), retention, the audit trail.
+    ManagePrivacy,
 }
 
 impl Role {
@@ -118,12 +121,14 @@ mod tests {
             ManageBot,
             ManageTeam,
             ManageBilling,
+            ManagePrivacy,
         ];
         assert!(all.iter().all(|&a| Role::Owner.may(a)));
         assert!(!Role::Admin.may(ManageTeam) && !Role::Admin.may(ManageBilling) && Role::Admin.may(ManageBot));
         assert!(Role::Agent.may(Answer) && Role::Agent.may(ShipOrders));
         assert!(!Role::Agent.may(ViewBot) && !Role::Agent.may(ManageOrders) && !Role::Agent.may(ViewCatalog));
         assert!(Role::Viewer.may(ViewBot) && !Role::Viewer.may(Answer) && !Role::Viewer.may(EditCatalog));
+        assert!(Role::Admin.may(ManagePrivacy) && !Role::Agent.may(ManagePrivacy) && !Role::Viewer.may(ManagePrivacy));
         assert!(Role::Owner.may_invite(Role::Owner) && !Role::Admin.may_invite(Role::Agent));
     }
 

@@ -10,12 +10,14 @@
 //! (`/console/operator`, signed in with the admin token) is `operator.rs`.
 //!
 //! Pages call the same functions the JSON API's handlers call (the handoff's
-//! take, reply and release of `api/chat.rs`, `staff`'s team and sessions);
-//! none holds business logic of its own. Every text is HTML-escaped by the one
-//! helper, [`escape`].
+//! take, reply and release of `api/chat.rs`, `staff`'s team and sessions,
+//! `api/billing.rs`'s usage and invoice files, `api/customers.rs`'s export
+//! and erasure); none holds business logic of its own. Every text is
+//! HTML-escaped by the one helper, [`escape`].
 
 mod account;
 mod auth;
+mod billing;
 mod bot;
 mod catalog;
 mod clock;
@@ -23,6 +25,7 @@ mod home;
 mod inbox;
 mod operator;
 mod orders;
+mod privacy;
 mod team;
 mod words;
 
@@ -104,6 +107,15 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
         (Method::POST, "/console/team/invite", post(team::invite)),
         (Method::POST, "/console/team/{id}/role", post(team::change_role)),
         (Method::POST, "/console/team/{id}/remove", post(team::remove)),
+        (Method::GET, "/console/billing", get(billing::page)),
+        (Method::GET, "/console/billing/invoices/{id}", get(billing::invoice)),
+        (Method::GET, "/console/billing/invoices/{id}/pdf", get(billing::pdf)),
+        (Method::GET, "/console/billing/invoices/{id}/csv", get(billing::csv)),
+        (Method::GET, "/console/privacy", get(privacy::page)),
+        (Method::POST, "/console/privacy/retention", post(privacy::set_retention)),
+        (Method::POST, "/console/privacy/export", post(privacy::export)),
+        (Method::GET, "/console/privacy/erase", get(privacy::confirm_erase)),
+        (Method::POST, "/console/privacy/erase", post(privacy::erase)),
         (Method::GET, "/console/account", get(account::page)),
         (Method::POST, "/console/account/totp", post(account::enable_totp)),
         (Method::POST, "/console/account/totp/disable", post(account::disable_totp)),
@@ -119,9 +131,8 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
     ]
 }
 
-/// The console's pages, in the navigation's order. A new page (billing,
-/// privacy) is one more variant here: its path, its title and the action a
-/// role needs to see it.
+/// The console's pages, in the navigation's order. A new page is one more
+/// variant here: its path, its title and the action a role needs to see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Page {
     Home,
@@ -130,12 +141,23 @@ pub enum Page {
     Catalog,
     Bot,
     Team,
+    Billing,
+    Privacy,
     Account,
 }
 
 impl Page {
-    pub const ALL: &[Page] =
-        &[Page::Home, Page::Inbox, Page::Orders, Page::Catalog, Page::Bot, Page::Team, Page::Account];
+    pub const ALL: &[Page] = &[
+        Page::Home,
+        Page::Inbox,
+        Page::Orders,
+        Page::Catalog,
+        Page::Bot,
+        Page::Team,
+        Page::Billing,
+        Page::Privacy,
+        Page::Account,
+    ];
 
     pub fn path(self) -> &'static str {
         match self {
@@ -145,6 +167,8 @@ impl Page {
             Page::Catalog => "/console/catalog",
             Page::Bot => "/console/bot",
             Page::Team => "/console/team",
+            Page::Billing => "/console/billing",
+            Page::Privacy => "/console/privacy",
             Page::Account => "/console/account",
         }
     }
@@ -158,6 +182,8 @@ impl Page {
             Page::Catalog => Word::Catalog,
             Page::Bot => Word::Bot,
             Page::Team => Word::Team,
+            Page::Billing => Word::Billing,
+            Page::Privacy => Word::Privacy,
             Page::Account => Word::Account,
         };
         word.in_(lang)
@@ -172,6 +198,8 @@ impl Page {
             Page::Catalog => Action::ViewCatalog,
             Page::Bot => Action::ViewBot,
             Page::Team => Action::ManageTeam,
+            Page::Billing => Action::ManageBilling,
+            Page::Privacy => Action::ManagePrivacy,
             Page::Account => Action::ViewHome,
         }
     }
