@@ -1,7 +1,8 @@
 //! The console in the shop's language, on every page, with times in the
 //! shop's time zone (the one its opening hours are kept in): an Italian shop
-//! in Rome reads its inbox, a thread, its orders, catalog, bot, team and
-//! account pages in Italian, and the times of its messages in Rome's time.
+//! in Rome reads its inbox, a thread, its orders, catalog, bot, team,
+//! billing, privacy and account pages in Italian, and the times of its
+//! messages in Rome's time.
 
 use axum::http::{Method, StatusCode};
 use bottega_tests::*;
@@ -19,7 +20,7 @@ async fn every_page_of_an_italian_shop_speaks_italian_in_rome_s_time(app: TestAp
     let owner = app.staff(&shop, "Rosa", "owner").await;
     let console = app.signed_in(&owner).await;
 
-    let pages: [(&str, &[&str]); 8] = [
+    let pages: [(&str, &[&str]); 10] = [
         ("/console/inbox", &["<h1>Conversazioni</h1>", "Cliente", "Chi risponde", "Ultimo messaggio"]),
         (
             &format!("/console/inbox/{conversation}"),
@@ -31,6 +32,8 @@ async fn every_page_of_an_italian_shop_speaks_italian_in_rome_s_time(app: TestAp
         ("/console/bot", &["Carica una versione", "Errori recenti"]),
         ("/console/team", &["Invita qualcuno", "Inviti aperti"]),
         ("/console/account", &["Il tuo account", "Secondo fattore"]),
+        ("/console/billing", &["<h1>Fatturazione</h1>", "Prossima fattura", "Ancora nessuna fattura."]),
+        ("/console/privacy", &["Conservazione", "I testi dei messaggi sono conservati", "Registro di controllo"]),
     ];
     for (path, words) in pages {
         let page = app.console_get(Some(&console), path).await;
