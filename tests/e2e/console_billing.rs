@@ -96,7 +96,7 @@ async fn an_owner_reads_her_usage_and_invoices_and_downloads_the_pdf_and_others_
     let period = billing.calendar().containing(now).expect("period");
     invoices::finalize(billing, &shop.id, &period, now).await.expect("finalise").expect("an invoice");
     let (_, listed) = app.get("/v1/billing/invoices", &shop.key).await;
-    let invoice = listed[0].clone();
+    let invoice = &listed[0];
     let id = invoice["id"].as_str().expect("an invoice id").to_string();
     let number = invoice["number"].as_i64().expect("a number");
     let page = app.console_get(Some(&console), "/console/billing").await;
