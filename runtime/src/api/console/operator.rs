@@ -7,7 +7,9 @@
 //! businesses (create one, suspend and resume them, through `api/admin.rs`'s
 //! [`create`] and [`set_suspended`], the API's own) and the node's health:
 //! the database (what `/healthz` checks) and the depths of the durable queues.
-//! The operator's pages are in English.
+//! The operator's sign-in form speaks the visitor's language (their
+//! browser's `Accept-Language`), as do its error pages; the signed-in pages
+//! are in English.
 
 use axum::extract::{Form, FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -18,7 +20,8 @@ use serde::Deserialize;
 use super::super::admin::{CreateBusiness, create, set_suspended};
 use super::super::error::ApiError;
 use super::auth::{from_another_site, refused_cross_site};
-use super::{ConsoleError, bare, cookie_value, csrf_refused, escape};
+use super::words::{Lang, Word};
+use super::{ConsoleError, bare, bare_in, cookie_value, csrf_refused, escape, language};
 use crate::App;
 use crate::api::rate_limits::ClientAddress;
 use crate::signing;
@@ -109,17 +112,23 @@ fn session_cookie(app: &App, token: &str) -> HeaderValue {
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("bottega_operator=; Max-Age=0"))
 }
 
-fn sign_in_form(message: &str) -> String {
-    format!(
-        "<main><h1>Operator console</h1>{message}\
+/// The operator's sign-in page in `lang`, with `message` (HTML) above the form.
+fn sign_in_form(lang: Lang, message: &str) -> String {
+    let title = Word::OperatorConsole.in_(lang);
+    let body = format!(
+        "<main><h1>{}</h1>{message}\
          <form class=stack method=post action=\"/console/operator/sign-in\">\
-         <label>Admin token <input type=password name=token autocomplete=off required></label>\
-         <button>Sign in</button></form></main>"
-    )
+         <label>{} <input type=password name=token autocomplete=off required></label>\
+         <button>{}</button></form></main>",
+        escape(title),
+        escape(Word::AdminToken.in_(lang)),
+        escape(Word::SignIn.in_(lang)),
+    );
+    bare_in(lang, title, &body)
 }
 
-pub async fn sign_in_page() -> Html<String> {
-    Html(bare("Operator console", &sign_in_form("")))
+pub async fn sign_in_page(headers: HeaderMap) -> Html<String> {
+    Html(sign_in_form(language::of_visitor(&headers), ""))
 }
 
 pub async fn sign_in(
@@ -128,15 +137,14 @@ pub async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
+    let lang = language::of_visitor(&headers);
     if from_another_site(&headers) {
-        return refused_cross_site();
+        return refused_cross_site(lang);
     }
     if let Err(limited) = app.limits.sign_in(RATE_LIMIT_ACCOUNT, address) {
-        let message = format!(
-            "<p class=error id=locked>Too many sign-in attempts. Wait {} seconds, then try again.</p>",
-            limited.retry_after_secs()
-        );
-        let page = (StatusCode::TOO_MANY_REQUESTS, Html(bare("Operator console", &sign_in_form(&message))));
+        let wait = limited.retry_after_secs().to_string();
+        let message = format!("<p class=error id=locked>{}</p>", Word::TooManySignIns.fill(lang, &[wait]));
+        let page = (StatusCode::TOO_MANY_REQUESTS, Html(sign_in_form(lang, &message)));
         return limited.with_retry_after(page.into_response());
     }
     let given = form.token.trim();
@@ -145,8 +153,8 @@ pub async fn sign_in(
         || admin_token.is_empty()
         || !signing::constant_time_eq(given.as_bytes(), admin_token.as_bytes())
     {
-        let message = "<p class=error id=wrong>That is not this node's admin token.</p>";
-        return (StatusCode::UNAUTHORIZED, Html(bare("Operator console", &sign_in_form(message)))).into_response();
+        let message = format!("<p class=error id=wrong>{}</p>", escape(Word::NotTheAdminToken.in_(lang)));
+        return (StatusCode::UNAUTHORIZED, Html(sign_in_form(lang, &message))).into_response();
     }
     match operator_sessions::open(&app.db, crate::ids::now_ms() + SESSION_TTL_MS).await {
         Ok(token) => {
