@@ -4,8 +4,9 @@
 //! account pages in Italian, and the times of its messages in Rome's time.
 //! Before anyone signs in, the console speaks the visitor's language (their
 //! browser's `Accept-Language`): the sign-in form, its refusals and lockout,
-//! and error pages; an invitation speaks its shop's language; an error page
-//! of a signed-in session speaks the shop's, whatever the browser asks.
+//! and error pages, and the operator's console; an invitation speaks its
+//! shop's language; an error page of a signed-in session speaks the shop's,
+//! whatever the browser asks.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -17,6 +18,7 @@ bottega_tests::on_both_databases!(
     every_page_of_an_italian_shop_speaks_italian_in_rome_s_time,
     the_sign_in_page_speaks_the_visitor_s_language,
     an_invitation_speaks_its_shop_s_language,
+    the_operator_s_console_speaks_the_visitor_s_language,
 );
 
 /// GETs a console page from a browser asking for `languages`, signed in as
@@ -118,6 +120,22 @@ async fn the_sign_in_page_speaks_the_visitor_s_language(app: TestApp) {
         "it",
         &["<h1>Rifiutato</h1>", "data-code=\"not_allowed\">Il tuo ruolo non lo consente.</p>", "Torna alla console"],
     );
+}
+
+async fn the_operator_s_console_speaks_the_visitor_s_language(app: TestApp) {
+    let page = get_in(&app, "it-IT,it;q=0.9", None, "/console/operator/sign-in").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    says(&page, "it", &["Console dell&#39;operatore", "Token di amministrazione", "<button>Accedi</button>"]);
+    let wrong = post_in(&app, "hi", "/console/operator/sign-in", &[("token", "not the token")]).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+    says(&wrong, "hi", &["id=wrong>यह इस नोड का एडमिन टोकन नहीं है।</p>"]);
+
+    let operator = app.operator_signed_in().await;
+    let page = get_in(&app, "id-ID,id;q=0.9,en;q=0.5", Some(&operator), "/console/operator").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    says(&page, "id", &["<h1>Node ini</h1>", "<h1>Bisnis</h1>", "Buat bisnis", "<button>Keluar</button>"]);
+    let page = get_in(&app, "fr", Some(&operator), "/console/operator").await;
+    says(&page, "en", &["<h1>This node</h1>", "Create a business"]);
 }
 
 async fn an_invitation_speaks_its_shop_s_language(app: TestApp) {

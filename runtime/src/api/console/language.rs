@@ -1,6 +1,7 @@
 //! Which language a console page speaks when no page chose it itself: the
-//! visitor's (their browser's `Accept-Language`, [`of_visitor`]) before
-//! anyone signed in, the shop's once a session is known. This module owns
+//! visitor's (their browser's `Accept-Language`, [`of_visitor`]) where no
+//! shop is known (before signing in, and the operator's pages), the shop's
+//! once a session is known. This module owns
 //! error pages ([`super::ConsoleError`]) in that language: an error's answer
 //! carries the error ([`Failure`]) and [`speak`], the layer around every
 //! console route, writes its page in the language of the request: the shop's

@@ -354,12 +354,6 @@ pub fn layout(signed: &Signed, current: Page, body: &str) -> Html<String> {
     Html(bare_in(lang, &title, &format!("{header}<main>{body}</main>")))
 }
 
-/// A page in English (the operator's signed-in pages) with the console's
-/// head and `body` as it is.
-fn bare(title: &str, body: &str) -> String {
-    bare_in(Lang::En, title, body)
-}
-
 /// A page in `lang` with the console's head and `body` as it is.
 fn bare_in(lang: Lang, title: &str, body: &str) -> String {
     format!(

@@ -351,6 +351,25 @@ words! {
     OperatorConsole => ["Operator console", "Console dell'operatore", "Consola del operador", "Konsol operator", "ऑपरेटर कंसोल"],
     AdminToken => ["Admin token", "Token di amministrazione", "Token de administración", "Token admin", "एडमिन टोकन"],
     NotTheAdminToken => ["That is not this node's admin token.", "Questo non è il token di amministrazione di questo nodo.", "Ese no es el token de administración de este nodo.", "Itu bukan token admin node ini.", "यह इस नोड का एडमिन टोकन नहीं है।"],
+    // The operator's pages (in the visitor's language).
+    Reachable => ["reachable", "raggiungibile", "accesible", "dapat dijangkau", "पहुँच योग्य"],
+    Unreachable => ["unreachable", "non raggiungibile", "inaccesible", "tidak dapat dijangkau", "पहुँच से बाहर"],
+    SuspendedSince => ["suspended since {}", "sospesa dal {}", "suspendido desde {}", "ditangguhkan sejak {}", "{} से निलंबित"],
+    Active => ["active", "attiva", "activo", "aktif", "सक्रिय"],
+    Resume => ["Resume", "Riattiva", "Reanudar", "Lanjutkan", "फिर से शुरू करें"],
+    Suspend => ["Suspend", "Sospendi", "Suspender", "Tangguhkan", "निलंबित करें"],
+    ThisNode => ["This node", "Questo nodo", "Este nodo", "Node ini", "यह नोड"],
+    Database => ["Database", "Database", "Base de datos", "Basis data", "डेटाबेस"],
+    InboundEventsPending => ["Inbound events pending", "Eventi in arrivo in attesa", "Eventos entrantes pendientes", "Peristiwa masuk tertunda", "लंबित आने वाली घटनाएँ"],
+    SendsPending => ["Sends pending", "Invii in attesa", "Envíos pendientes", "Pengiriman tertunda", "लंबित भेजे जाने वाले संदेश"],
+    WebhookDeliveriesPending => ["Webhook deliveries pending", "Consegne webhook in attesa", "Entregas de webhook pendientes", "Pengiriman webhook tertunda", "लंबित वेबहुक डिलीवरी"],
+    Businesses => ["Businesses", "Attività", "Negocios", "Bisnis", "व्यवसाय"],
+    Locale => ["Locale", "Lingua e paese", "Configuración regional", "Lokal", "लोकेल"],
+    CreateABusiness => ["Create a business", "Crea un'attività", "Crear un negocio", "Buat bisnis", "व्यवसाय बनाएँ"],
+    OwnersEmail => ["Owner's email (they get an invitation)", "Email del titolare (riceve un invito)", "Correo del propietario (recibe una invitación)", "Email pemilik (mereka menerima undangan)", "मालिक का ईमेल (उन्हें निमंत्रण मिलेगा)"],
+    Create => ["Create", "Crea", "Crear", "Buat", "बनाएँ"],
+    OwnersInvitation => ["The owner's invitation (single use, 7 days): {}", "L'invito del titolare (monouso, 7 giorni): {}", "La invitación del propietario (un solo uso, 7 días): {}", "Undangan pemilik (sekali pakai, 7 hari): {}", "मालिक का निमंत्रण (एक बार इस्तेमाल, 7 दिन): {}"],
+    BusinessCreated => ["{} was created. Its API key, shown once: {}", "{} è stata creata. La sua chiave API, mostrata una sola volta: {}", "Se creó {}. Su clave de API, mostrada una sola vez: {}", "{} telah dibuat. Kunci API-nya, ditampilkan sekali: {}", "{} बनाया गया। इसकी API कुंजी, केवल एक बार दिखाई गई: {}"],
 }
 
 impl Word {
