@@ -109,7 +109,7 @@ impl Lang {
 /// A range's weight in thousandths, from its parameters (`q=0.8`): 1000 when
 /// it gives none, `None` when its `q` is not a weight (RFC 9110's `qvalue`:
 /// 0 to 1 with at most three decimals) or a parameter is not `name=value`.
-fn weight<'a>(parameters: impl Iterator<Item = &'a str>) -> Option<u16> {
+fn weight(parameters: std::str::Split<'_, char>) -> Option<u16> {
     let mut weight = 1000;
     for parameter in parameters {
         let (name, value) = parameter.split_once('=')?;
