@@ -157,7 +157,8 @@ mod tests {
         let unknown = Failure::from(ApiError::not_found("the order"));
         let page = unknown.page(Lang::Id);
         assert!(page.contains("<h1>Tidak ditemukan</h1>"), "{page}");
-        assert!(page.contains(" lang=en>the order was not found</p>"), "{page}");
-        assert!(!unknown.page(Lang::En).contains(" lang=en>"));
+        assert!(page.contains("data-code=\"not_found\" lang=en>the order was not found</p>"), "{page}");
+        let english = unknown.page(Lang::En);
+        assert!(english.contains("data-code=\"not_found\">the order was not found</p>"), "{english}");
     }
 }
