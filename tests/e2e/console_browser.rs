@@ -116,9 +116,9 @@ async fn stories(app: &TestApp, browser: &Browser, label: &str) {
     let no_bot = browser.run("return document.querySelector(\"a[href='/console/bot']\") === null;", json!([])).await;
     assert_eq!(no_bot, true, "an agent's navigation has no bot page");
     browser.goto(&format!("{base}/console/bot")).await;
-    browser.wait_for(&page_says("your role does not allow this")).await;
+    browser.wait_for(&page_says("Your role does not allow this.")).await;
     browser.goto(&format!("{base}/console/team")).await;
-    browser.wait_for(&page_says("your role does not allow this")).await;
+    browser.wait_for(&page_says("Your role does not allow this.")).await;
     browser.save_screenshot(&format!("console-agent-no-team-{label}")).await;
     // The refusal page has no navigation: back home to sign out.
     browser.goto(&format!("{base}/console")).await;

@@ -6,9 +6,13 @@
 //! another row does not open. After an erasure nothing of the customer
 //! remains readable, another customer's data reads unchanged, and the erased
 //! customer's order keeps its total. The audit trail shows who did what, and
-//! an altered or removed row fails its verification.
+//! an altered or removed row fails its verification. The retention sweeper
+//! erases message bodies past the shop's retention and deletes the team's
+//! private notes of that age; an erasure deletes the notes on the customer's
+//! conversations.
 
 use axum::http::{Method, StatusCode};
+use bottega_tests::console::Console;
 use bottega_tests::whatsapp::*;
 use bottega_tests::*;
 use serde_json::json;
@@ -21,6 +25,7 @@ bottega_tests::on_both_databases!(
     an_erased_customer_leaves_no_trace_and_their_order_keeps_its_total,
     the_audit_trail_refuses_changes_and_verify_names_one_made_past_its_guard,
     message_bodies_past_the_retention_are_erased_by_the_sweeper,
+    private_notes_past_the_retention_or_on_an_erased_customer_s_conversation_are_gone,
     a_rotation_rewraps_every_data_key_and_the_new_key_alone_reads_them,
     a_customer_asks_for_their_data_in_the_chat_and_gets_a_link,
 );
@@ -356,6 +361,66 @@ async fn message_bodies_past_the_retention_are_erased_by_the_sweeper(app: TestAp
     assert!(history.to_string().contains("a new message"), "newer ones are kept: {history}");
     let (_, retention) = app.get("/v1/privacy/retention", &shop.key).await;
     assert_eq!(retention["oldest_message_days"], 0, "{retention}");
+}
+
+/// An agent's private note on `conversation`, through the console's form.
+async fn add_note(app: &TestApp, console: &Console, conversation: &str, text: &str) {
+    let added = app.console_submit(console, &format!("/console/inbox/{conversation}/notes"), &[("text", text)]).await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+}
+
+/// How many private notes conversation `conversation` keeps.
+async fn notes_kept(app: &TestApp, conversation: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM conversation_notes WHERE conversation_id = $1")
+        .bind(conversation)
+        .fetch_one(app.db())
+        .await
+        .expect("notes counted")
+}
+
+async fn private_notes_past_the_retention_or_on_an_erased_customer_s_conversation_are_gone(app: TestApp) {
+    let shop = app.create_shop("Forgetful notes", json!({})).await;
+    app.upload(&shop, plugins::TEST_SPY).await;
+    let conversation_of =
+        |outcome: serde_json::Value| outcome["conversation_id"].as_str().expect("a conversation").to_string();
+    let kept = conversation_of(app.say(&shop, API_PHONE, "I will come back").await);
+    let erased = conversation_of(app.say(&shop, "+44 7700 900456", "forget me later").await);
+    let agent = app.staff(&shop, "Nina", "agent").await;
+    let console = app.signed_in(&agent).await;
+
+    // The shop keeps message bodies, and its private notes, 30 days.
+    let (status, retention) =
+        app.request(Method::PUT, "/v1/privacy/retention", Some(&shop.key), Some(json!({"message_days": 30}))).await;
+    assert_eq!((status, &retention["message_days"]), (StatusCode::OK, &json!(30)), "{retention}");
+
+    // One note is 31 days old, one was written today.
+    add_note(&app, &console, &kept, "asked about the old order").await;
+    sqlx::query("UPDATE conversation_notes SET created_at = created_at - 2678400000 WHERE conversation_id = $1")
+        .bind(&kept)
+        .execute(app.db())
+        .await
+        .expect("aged");
+    add_note(&app, &console, &kept, "prefers mornings").await;
+    add_note(&app, &console, &erased, "asked to be forgotten soon").await;
+    assert_eq!(notes_kept(&app, &kept).await, 2);
+
+    // The sweep deletes the old note and keeps the new one.
+    bottega::store::retention::sweep(&app.app.db, bottega::ids::now_ms()).await.expect("swept");
+    assert_eq!(notes_kept(&app, &kept).await, 1, "the note past the retention is gone, the newer one stays");
+    let thread = app.console_get(Some(&console), &format!("/console/inbox/{kept}")).await;
+    assert!(!thread.body.contains("asked about the old order"), "{}", thread.body);
+    assert!(thread.body.contains("prefers mornings"), "{}", thread.body);
+    assert_eq!(notes_kept(&app, &erased).await, 1, "a note within the retention stays until its customer goes");
+
+    // Erasing the other customer deletes the notes on their conversation, and only those.
+    let (_, now) = app.get(&format!("/v1/conversations/{erased}"), &shop.key).await;
+    let customer = now["customer_id"].as_str().expect("a pseudonym").to_string();
+    let (status, erasure) = app.post(&format!("/v1/customers/{customer}/erase"), &shop.key, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{erasure}");
+    assert_eq!(notes_kept(&app, &erased).await, 0, "the erased customer's notes are gone");
+    let thread = app.console_get(Some(&console), &format!("/console/inbox/{erased}")).await;
+    assert!(!thread.body.contains("asked to be forgotten soon"), "{}", thread.body);
+    assert_eq!(notes_kept(&app, &kept).await, 1, "another customer's note is kept");
 }
 
 async fn a_rotation_rewraps_every_data_key_and_the_new_key_alone_reads_them(app: TestApp) {

@@ -48,13 +48,14 @@ async fn get_retention(State(app): State<App>, Caller(business): Caller) -> Resu
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionInput {
-    /// Erase message bodies older than this many days (1 to 3650); `null`
-    /// keeps them until the customer is erased.
+    /// Erase message bodies (and delete the team's private notes) older than
+    /// this many days (1 to 3650); `null` keeps them until the customer is erased.
     pub message_days: Option<i64>,
 }
 
-/// Sets how long message bodies are kept; older ones are erased by the
-/// retention sweeper (their metadata kept).
+/// Sets how long message bodies and private notes are kept; older bodies
+/// are erased by the retention sweeper (their metadata kept), older notes
+/// deleted.
 #[utoipa::path(put, path = "/v1/privacy/retention", tag = "privacy", security(("business_key" = [])),
     request_body = RetentionInput, responses((status = 200, body = Retention), (status = 422, body = ErrorBody)))]
 async fn set_retention(

@@ -4,7 +4,9 @@
 //! its text is sealed under the customer's data key like a message body
 //! (`Db::seal` with `KeyOwner::Customer`); a customer's export includes the
 //! notes on their conversations, and `store::customer_data::erase` deletes
-//! them with the rest of their data.
+//! them with the rest of their data; the retention sweep
+//! (`store::retention::sweep`) deletes notes older than the business's
+//! retention, as it erases message bodies of that age.
 
 use serde::Serialize;
 use sqlx::FromRow;

@@ -1,7 +1,8 @@
 //! Retention per business (`retention_settings`): how many days message
 //! bodies are kept, the sweep that erases older ones (texts emptied, the
-//! messages' metadata kept; sent queue bodies and plugin log lines with
-//! them), and the age of the oldest body still kept.
+//! messages' metadata kept; sent queue bodies, plugin log lines and the
+//! team's private notes on conversations with them), and the age of the
+//! oldest body still kept.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -63,8 +64,10 @@ pub async fn get(db: &Db, business_id: &str, now: i64) -> StoreResult<Retention>
 
 /// One pass of the retention sweeper: for every business with a retention,
 /// the message bodies older than it are emptied (metadata kept), with the
-/// bodies of settled sends and the plugin log lines of that age. Returns how
-/// many message bodies were erased.
+/// bodies of settled sends, and the plugin log lines and private notes
+/// (`store/notes.rs`: they may quote the customer) of that age are deleted
+/// (a note is its text: nothing of it is worth keeping). Returns how many
+/// message bodies were erased.
 pub async fn sweep(db: &Db, now: i64) -> StoreResult<u64> {
     let settings: Vec<(String, i64)> =
         sqlx::query_as("SELECT business_id, message_days FROM retention_settings ORDER BY business_id")
@@ -87,11 +90,13 @@ pub async fn sweep(db: &Db, now: i64) -> StoreResult<u64> {
         .bind(before)
         .execute(db.pool())
         .await?;
-        sqlx::query("DELETE FROM plugin_logs WHERE business_id = $1 AND created_at < $2")
-            .bind(&business_id)
-            .bind(before)
-            .execute(db.pool())
-            .await?;
+        for table in ["plugin_logs", "conversation_notes"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE business_id = $1 AND created_at < $2"))
+                .bind(&business_id)
+                .bind(before)
+                .execute(db.pool())
+                .await?;
+        }
     }
     Ok(erased)
 }

@@ -23,6 +23,7 @@ mod catalog;
 mod clock;
 mod home;
 mod inbox;
+mod language;
 mod operator;
 mod orders;
 mod privacy;
@@ -55,6 +56,7 @@ pub fn routes(max_upload_bytes: usize) -> axum::Router<App> {
     table(max_upload_bytes)
         .into_iter()
         .fold(axum::Router::new(), |router, (_, path, handler)| router.route(path, handler))
+        .layer(axum::middleware::from_fn(language::speak))
 }
 
 /// Every console route (method and path as routed), for the role × route
@@ -233,15 +235,9 @@ impl From<StoreError> for ConsoleError {
 }
 
 impl IntoResponse for ConsoleError {
+    /// The page of the error, in the request's language (`language.rs`).
     fn into_response(self) -> Response {
-        let ApiError { status, code, message } = self.0;
-        let body = format!(
-            "<h1>{}</h1><p class=error data-code=\"{}\">{}</p><p><a href=\"/console\">Back to the console</a></p>",
-            escape(status.canonical_reason().unwrap_or("Error")),
-            escape(code),
-            escape(&message)
-        );
-        (status, Html(bare("Bottega console", &body))).into_response()
+        language::Failure::from(self.0).into_response()
     }
 }
 
@@ -312,7 +308,12 @@ impl FromRequestParts<App> for Signed {
             Ok(None) => return Err(to_sign_in()),
             Err(e) => return Err(ConsoleError::from(e).into_response()),
         };
-        match businesses::get(&app.db, &session.member.business_id).await {
+        let business = businesses::get(&app.db, &session.member.business_id).await;
+        if let Ok(Some(business)) = &business {
+            // Its error pages speak the shop's language, as its pages do.
+            language::Speaking::shop(parts, Lang::of(&business.locale));
+        }
+        match business {
             // A suspended business's console is closed, as its API is.
             Ok(Some(business)) if business.suspended_at.is_some() => {
                 Err(ConsoleError(ApiError::business_suspended()).into_response())
@@ -379,12 +380,6 @@ pub fn layout(signed: &Signed, current: Page, body: &str) -> Html<String> {
     );
     let title = format!("{} · {}", current.title(lang), signed.business.name);
     Html(bare_in(lang, &title, &format!("{header}<main>{body}</main>")))
-}
-
-/// A page in English (before anyone signed in, no shop's language is known)
-/// with the console's head and `body` as it is.
-fn bare(title: &str, body: &str) -> String {
-    bare_in(Lang::En, title, body)
 }
 
 /// A page in `lang` with the console's head and `body` as it is.

@@ -7,7 +7,8 @@
 //! businesses (create one, suspend and resume them, through `api/admin.rs`'s
 //! [`create`] and [`set_suspended`], the API's own) and the node's health:
 //! the database (what `/healthz` checks) and the depths of the durable queues.
-//! The operator's pages are in English.
+//! The operator's pages speak the visitor's language (their browser's
+//! `Accept-Language`), as do their error pages: an operator has no shop.
 
 use axum::extract::{Form, FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -18,7 +19,8 @@ use serde::Deserialize;
 use super::super::admin::{CreateBusiness, create, set_suspended};
 use super::super::error::ApiError;
 use super::auth::{from_another_site, refused_cross_site};
-use super::{ConsoleError, bare, cookie_value, csrf_refused, escape};
+use super::words::{Lang, Word};
+use super::{ConsoleError, bare_in, cookie_value, csrf_refused, escape, language};
 use crate::App;
 use crate::api::rate_limits::ClientAddress;
 use crate::signing;
@@ -63,6 +65,8 @@ pub struct NewBusinessForm {
 pub struct Operating {
     token: String,
     csrf: String,
+    /// The language the operator's browser asks for.
+    lang: Lang,
 }
 
 impl Operating {
@@ -92,7 +96,7 @@ impl FromRequestParts<App> for Operating {
         let to_sign_in = || Redirect::to("/console/operator/sign-in").into_response();
         let Some(token) = cookie_value(parts, COOKIE) else { return Err(to_sign_in()) };
         match operator_sessions::is_live(&app.db, &token, crate::ids::now_ms()).await {
-            Ok(true) => Ok(Operating { csrf: csrf_token(&token), token }),
+            Ok(true) => Ok(Operating { csrf: csrf_token(&token), token, lang: language::of_visitor(&parts.headers) }),
             Ok(false) => Err(to_sign_in()),
             Err(e) => Err(ConsoleError::from(e).into_response()),
         }
@@ -109,17 +113,23 @@ fn session_cookie(app: &App, token: &str) -> HeaderValue {
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("bottega_operator=; Max-Age=0"))
 }
 
-fn sign_in_form(message: &str) -> String {
-    format!(
-        "<main><h1>Operator console</h1>{message}\
+/// The operator's sign-in page in `lang`, with `message` (HTML) above the form.
+fn sign_in_form(lang: Lang, message: &str) -> String {
+    let title = Word::OperatorConsole.in_(lang);
+    let body = format!(
+        "<main><h1>{}</h1>{message}\
          <form class=stack method=post action=\"/console/operator/sign-in\">\
-         <label>Admin token <input type=password name=token autocomplete=off required></label>\
-         <button>Sign in</button></form></main>"
-    )
+         <label>{} <input type=password name=token autocomplete=off required></label>\
+         <button>{}</button></form></main>",
+        escape(title),
+        escape(Word::AdminToken.in_(lang)),
+        escape(Word::SignIn.in_(lang)),
+    );
+    bare_in(lang, title, &body)
 }
 
-pub async fn sign_in_page() -> Html<String> {
-    Html(bare("Operator console", &sign_in_form("")))
+pub async fn sign_in_page(headers: HeaderMap) -> Html<String> {
+    Html(sign_in_form(language::of_visitor(&headers), ""))
 }
 
 pub async fn sign_in(
@@ -128,15 +138,14 @@ pub async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
+    let lang = language::of_visitor(&headers);
     if from_another_site(&headers) {
-        return refused_cross_site();
+        return refused_cross_site(lang);
     }
     if let Err(limited) = app.limits.sign_in(RATE_LIMIT_ACCOUNT, address) {
-        let message = format!(
-            "<p class=error id=locked>Too many sign-in attempts. Wait {} seconds, then try again.</p>",
-            limited.retry_after_secs()
-        );
-        let page = (StatusCode::TOO_MANY_REQUESTS, Html(bare("Operator console", &sign_in_form(&message))));
+        let wait = limited.retry_after_secs().to_string();
+        let message = format!("<p class=error id=locked>{}</p>", Word::TooManySignIns.fill(lang, &[wait]));
+        let page = (StatusCode::TOO_MANY_REQUESTS, Html(sign_in_form(lang, &message)));
         return limited.with_retry_after(page.into_response());
     }
     let given = form.token.trim();
@@ -145,8 +154,8 @@ pub async fn sign_in(
         || admin_token.is_empty()
         || !signing::constant_time_eq(given.as_bytes(), admin_token.as_bytes())
     {
-        let message = "<p class=error id=wrong>That is not this node's admin token.</p>";
-        return (StatusCode::UNAUTHORIZED, Html(bare("Operator console", &sign_in_form(message)))).into_response();
+        let message = format!("<p class=error id=wrong>{}</p>", escape(Word::NotTheAdminToken.in_(lang)));
+        return (StatusCode::UNAUTHORIZED, Html(sign_in_form(lang, &message))).into_response();
     }
     match operator_sessions::open(&app.db, crate::ids::now_ms() + SESSION_TTL_MS).await {
         Ok(token) => {
@@ -172,16 +181,19 @@ pub async fn sign_out(State(app): State<App>, operating: Operating, Form(form): 
 
 /// The operator's page: the node's health, then the businesses.
 pub async fn page(State(app): State<App>, operating: Operating) -> Result<Html<String>, ConsoleError> {
-    Ok(Html(bare("Operator console", &operator_body(&app, &operating, "").await?)))
+    Ok(Html(operator_page(&app, &operating, "").await?))
 }
 
-async fn operator_body(app: &App, operating: &Operating, notice: &str) -> Result<String, ConsoleError> {
+/// The operator's page in the operator's language, with `notice` (HTML) first.
+async fn operator_page(app: &App, operating: &Operating, notice: &str) -> Result<String, ConsoleError> {
+    let lang = operating.lang;
+    let w = |word: Word| escape(word.in_(lang));
     let csrf = operating.csrf_field();
     let database = match sqlx::query("SELECT 1").execute(app.db.pool()).await {
-        Ok(_) => "<b class=ok>reachable</b>".to_string(),
+        Ok(_) => format!("<b class=ok>{}</b>", w(Word::Reachable)),
         Err(e) => {
             tracing::error!("operator console: database unreachable: {e}");
-            "<b class=error>unreachable</b>".to_string()
+            format!("<b class=error>{}</b>", w(Word::Unreachable))
         }
     };
     let depths = queue::depths(&app.db).await?;
@@ -192,52 +204,71 @@ async fn operator_body(app: &App, operating: &Operating, notice: &str) -> Result
             let id = escape(&business.id);
             let (state, control) = match business.suspended_at {
                 Some(at) => (
-                    format!("suspended since {}", crate::ids::rfc3339(at)),
+                    Word::SuspendedSince.fill(lang, &[escape(&crate::ids::rfc3339(at))]),
                     format!(
                         "<form method=post action=\"/console/operator/businesses/{id}/resume\">{csrf}\
-                         <button>Resume</button></form>"
+                         <button>{}</button></form>",
+                        w(Word::Resume)
                     ),
                 ),
                 None => (
-                    "active".to_string(),
+                    w(Word::Active),
                     format!(
                         "<form method=post action=\"/console/operator/businesses/{id}/suspend\">{csrf}\
-                         <button>Suspend</button></form>"
+                         <button>{}</button></form>",
+                        w(Word::Suspend)
                     ),
                 ),
             };
             format!(
                 "<tr data-business=\"{id}\"><td>{}</td><td><code>{id}</code></td><td>{}</td><td>{}</td>\
-                 <td class=state>{}</td><td>{control}</td></tr>",
+                 <td class=state>{state}</td><td>{control}</td></tr>",
                 escape(&business.name),
                 escape(&business.currency),
                 escape(&business.locale),
-                escape(&state),
             )
         })
         .collect();
-    Ok(format!(
-        "<header><strong>Operator console</strong><div class=who>\
-         <form method=post action=\"/console/operator/sign-out\">{csrf}<button>Sign out</button></form></div></header>\
-         <main>{notice}<h1>This node</h1><div class=cards>\
-         <div class=card id=database>Database<b>{database}</b></div>\
-         <div class=card id=inbound-events>Inbound events pending<b>{}</b></div>\
-         <div class=card id=outbox>Sends pending<b>{}</b></div>\
-         <div class=card id=webhook-deliveries>Webhook deliveries pending<b>{}</b></div>\
-         <div class=card id=businesses-count>Businesses<b>{}</b></div></div>\
-         <h1>Businesses</h1><table id=businesses><thead><tr><th>Name</th><th>Id</th><th>Currency</th>\
-         <th>Locale</th><th>State</th><th></th></tr></thead><tbody>{rows}</tbody></table>\
-         <h2>Create a business</h2><form class=stack method=post action=\"/console/operator/businesses\">{csrf}\
-         <label>Name <input name=name required maxlength=100></label>\
-         <label>Currency <input name=currency required maxlength=3 value=EUR></label>\
-         <label>Locale <input name=locale maxlength=35 placeholder=en></label>\
-         <label>Owner's email (they get an invitation) <input type=email name=owner_email></label>\
-         <button>Create</button></form></main>",
+    let title = Word::OperatorConsole.in_(lang);
+    let body = format!(
+        "<header><strong>{}</strong><div class=who>\
+         <form method=post action=\"/console/operator/sign-out\">{csrf}<button>{}</button></form></div></header>\
+         <main>{notice}<h1>{}</h1><div class=cards>\
+         <div class=card id=database>{}<b>{database}</b></div>\
+         <div class=card id=inbound-events>{}<b>{}</b></div>\
+         <div class=card id=outbox>{}<b>{}</b></div>\
+         <div class=card id=webhook-deliveries>{}<b>{}</b></div>\
+         <div class=card id=businesses-count>{businesses}<b>{}</b></div></div>\
+         <h1>{businesses}</h1><table id=businesses><thead><tr><th>{name}</th><th>{}</th><th>{currency}</th>\
+         <th>{locale}</th><th>{}</th><th></th></tr></thead><tbody>{rows}</tbody></table>\
+         <h2>{}</h2><form class=stack method=post action=\"/console/operator/businesses\">{csrf}\
+         <label>{name} <input name=name required maxlength=100></label>\
+         <label>{currency} <input name=currency required maxlength=3 value=EUR></label>\
+         <label>{locale} <input name=locale maxlength=35 placeholder=en></label>\
+         <label>{} <input type=email name=owner_email></label>\
+         <button>{}</button></form></main>",
+        escape(title),
+        w(Word::SignOut),
+        w(Word::ThisNode),
+        w(Word::Database),
+        w(Word::InboundEventsPending),
         depths.inbound_events,
+        w(Word::SendsPending),
         depths.outbox,
+        w(Word::WebhookDeliveriesPending),
         depths.webhook_deliveries,
         listed.len(),
-    ))
+        w(Word::IdLabel),
+        w(Word::State),
+        w(Word::CreateABusiness),
+        w(Word::OwnersEmail),
+        w(Word::Create),
+        businesses = w(Word::Businesses),
+        name = w(Word::Name),
+        currency = w(Word::Currency),
+        locale = w(Word::Locale),
+    );
+    Ok(bare_in(lang, title, &body))
 }
 
 /// Creates a business as `POST /v1/admin/businesses` does; the page shows its
@@ -263,19 +294,18 @@ pub async fn create_business(
         owner_email: optional(&form.owner_email),
     };
     let created = create(&app, body).await?;
+    let lang = operating.lang;
     let invitation = match &created.owner_invitation {
-        Some(link) => format!(
-            "<p>The owner's invitation (single use, 7 days): <span class=link id=owner-invitation>{}</span></p>",
-            escape(link)
-        ),
+        Some(link) => {
+            let link = format!("<span class=link id=owner-invitation>{}</span>", escape(link));
+            format!("<p>{}</p>", Word::OwnersInvitation.fill(lang, &[link]))
+        }
         None => String::new(),
     };
-    let notice = format!(
-        "<div class=ok id=created><p>{} was created. Its API key, shown once: <code id=api-key>{}</code></p>{invitation}</div>",
-        escape(&created.business.name),
-        escape(&created.api_key),
-    );
-    Ok(Html(bare("Operator console", &operator_body(&app, &operating, &notice).await?)))
+    let key = format!("<code id=api-key>{}</code>", escape(&created.api_key));
+    let created_text = Word::BusinessCreated.fill(lang, &[escape(&created.business.name), key]);
+    let notice = format!("<div class=ok id=created><p>{created_text}</p>{invitation}</div>");
+    Ok(Html(operator_page(&app, &operating, &notice).await?))
 }
 
 pub async fn suspend(

@@ -3,8 +3,13 @@
 //! chosen by the shop's locale ([`Lang::of`]). Every page a signed-in person
 //! sees takes its words from here; money is formatted for the same locale
 //! (`money::format_localized`) and times by the shop's clock (`clock.rs`).
-//! The pages before signing in (sign-in, accepting an invitation) know no
-//! shop yet and speak English.
+//! The pages before signing in know no shop yet and speak the visitor's
+//! language, the first one the console speaks of those their browser asks for
+//! in `Accept-Language` ([`Lang::from_accept_language`]): the sign-in form
+//! (its refusals, lockout and second factor too), the operator's console, and
+//! error pages shown to no session. The invitation-accept page knows its
+//! invitation, hence its shop, and speaks the shop's language; an error page
+//! of a signed-in session speaks its shop's (see `language.rs`).
 //!
 //! A word is one line of `words!`: its id and its five texts, in the
 //! order English, Italian, Spanish, Indonesian, Hindi, so a word cannot be
@@ -28,14 +33,54 @@ impl Lang {
 
     /// The language of a BCP 47 locale (`it-IT` is Italian); English for any other.
     pub fn of(locale: &str) -> Lang {
-        let primary = locale.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+        Lang::spoken(locale).unwrap_or(Lang::En)
+    }
+
+    /// The language of a BCP 47 locale or language range when the console
+    /// speaks it (`it-IT` and `it` are Italian, `en-GB` English), else `None`.
+    fn spoken(locale: &str) -> Option<Lang> {
+        let primary = locale.trim().split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
         match primary.as_str() {
-            "it" => Lang::It,
-            "es" => Lang::Es,
-            "id" => Lang::Id,
-            "hi" => Lang::Hi,
-            _ => Lang::En,
+            "en" => Some(Lang::En),
+            "it" => Some(Lang::It),
+            "es" => Some(Lang::Es),
+            "id" => Some(Lang::Id),
+            "hi" => Some(Lang::Hi),
+            _ => None,
         }
+    }
+
+    /// The language a browser asks for in its `Accept-Language` header
+    /// (RFC 9110 §12.5.4): of the ranges the console speaks, the one with the
+    /// highest weight (`q`, 1 when not given), the earliest among equals.
+    /// A range weighted `q=0` is refused, a malformed one (a bad `q`, a tag
+    /// that is not letters, digits and dashes) ignored; `*` (any language) is
+    /// answered in English, as is a header naming nothing the console speaks.
+    pub fn from_accept_language(header: &str) -> Lang {
+        let mut best: Option<(u16, Lang)> = None;
+        for range in header.split(',') {
+            let mut pieces = range.split(';');
+            let tag = pieces.next().unwrap_or_default().trim();
+            let Some(q) = weight(pieces) else { continue };
+            let lang = if tag == "*" {
+                Lang::En
+            } else if is_language_range(tag) {
+                match Lang::spoken(tag) {
+                    Some(lang) => lang,
+                    None => continue,
+                }
+            } else {
+                continue;
+            };
+            let better = match best {
+                Some((best_q, _)) => q > best_q,
+                None => true,
+            };
+            if q > 0 && better {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Lang::En, |(_, lang)| lang)
     }
 
     /// The page's `lang` attribute.
@@ -59,6 +104,46 @@ impl Lang {
             Lang::Hi => 4,
         }
     }
+}
+
+/// A range's weight in thousandths, from its parameters (`q=0.8`): 1000 when
+/// it gives none, `None` when its `q` is not a weight (RFC 9110's `qvalue`:
+/// 0 to 1 with at most three decimals) or a parameter is not `name=value`.
+fn weight(parameters: std::str::Split<'_, char>) -> Option<u16> {
+    let mut weight = 1000;
+    for parameter in parameters {
+        let (name, value) = parameter.split_once('=')?;
+        if name.trim().eq_ignore_ascii_case("q") {
+            weight = qvalue(value.trim())?;
+        }
+    }
+    Some(weight)
+}
+
+/// A `qvalue` (`0`, `0.5`, `1.000`) in thousandths.
+fn qvalue(text: &str) -> Option<u16> {
+    let (whole, decimals) = text.split_once('.').unwrap_or((text, ""));
+    if decimals.len() > 3 || !decimals.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths =
+        decimals.bytes().chain(std::iter::repeat(b'0')).take(3).fold(0u16, |n, b| n * 10 + u16::from(b - b'0'));
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// Whether `tag` is a language range's shape: subtags of 1 to 8 letters or
+/// digits joined by dashes, the first letters only.
+fn is_language_range(tag: &str) -> bool {
+    let mut subtags = tag.split('-');
+    let first_is_letters = subtags
+        .next()
+        .is_some_and(|first| (1..=8).contains(&first.len()) && first.bytes().all(|b| b.is_ascii_alphabetic()));
+    first_is_letters
+        && subtags.all(|subtag| (1..=8).contains(&subtag.len()) && subtag.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// Declares [`Word`]: each id with its texts in English, Italian, Spanish,
@@ -288,6 +373,63 @@ words! {
     Who => ["Who", "Chi", "Quién", "Siapa", "कौन"],
     What => ["What", "Cosa", "Qué", "Apa", "क्या"],
     Subject => ["Subject", "Oggetto", "Objeto", "Subjek", "विषय"],
+    // Signing in (in the visitor's language).
+    SignIn => ["Sign in", "Accedi", "Iniciar sesión", "Masuk", "साइन इन करें"],
+    SignInToTheConsole => ["Sign in to the console", "Accedi alla console", "Inicia sesión en la consola", "Masuk ke konsol", "कंसोल में साइन इन करें"],
+    Password => ["Password", "Password", "Contraseña", "Kata sandi", "पासवर्ड"],
+    CodeIfSetUp => ["Code from your authenticator app, if you set one up", "Codice della tua app di autenticazione, se ne hai configurata una", "Código de tu app de autenticación, si configuraste una", "Kode dari aplikasi autentikator Anda, jika sudah diatur", "आपके ऑथेंटिकेटर ऐप का कोड, अगर आपने उसे सेट किया है"],
+    AccountReady => ["Your account is ready: sign in with your email and password.", "Il tuo account è pronto: accedi con la tua email e la tua password.", "Tu cuenta está lista: inicia sesión con tu correo y tu contraseña.", "Akun Anda sudah siap: masuk dengan email dan kata sandi Anda.", "आपका खाता तैयार है: अपने ईमेल और पासवर्ड से साइन इन करें।"],
+    TooManySignIns => ["Too many sign-in attempts. Wait {} seconds, then try again.", "Troppi tentativi di accesso. Attendi {} secondi, poi riprova.", "Demasiados intentos de inicio de sesión. Espera {} segundos y vuelve a intentarlo.", "Terlalu banyak percobaan masuk. Tunggu {} detik, lalu coba lagi.", "साइन इन के बहुत अधिक प्रयास। {} सेकंड रुकें, फिर दोबारा कोशिश करें।"],
+    WrongCredentials => ["The email or the password is not right.", "Email o password non corretti.", "El correo o la contraseña no son correctos.", "Email atau kata sandi salah.", "ईमेल या पासवर्ड सही नहीं है।"],
+    CodeRequired => ["This account has a second factor: give the code from your authenticator app.", "Questo account ha un secondo fattore: inserisci il codice della tua app di autenticazione.", "Esta cuenta tiene un segundo factor: escribe el código de tu app de autenticación.", "Akun ini memiliki faktor kedua: masukkan kode dari aplikasi autentikator Anda.", "इस खाते में दूसरा कारक है: अपने ऑथेंटिकेटर ऐप का कोड दें।"],
+    WrongCode => ["The code is not right (or was used already); give the current one from your authenticator app.", "Il codice non è corretto (o è già stato usato); inserisci quello attuale della tua app di autenticazione.", "El código no es correcto (o ya se usó); escribe el actual de tu app de autenticación.", "Kode salah (atau sudah dipakai); masukkan kode terbaru dari aplikasi autentikator Anda.", "कोड सही नहीं है (या पहले ही इस्तेमाल हो चुका है); अपने ऑथेंटिकेटर ऐप का मौजूदा कोड दें।"],
+    Refused => ["Refused", "Rifiutato", "Rechazado", "Ditolak", "अस्वीकृत"],
+    SentFromAnotherSite => ["This form was sent from another site.", "Questo modulo è stato inviato da un altro sito.", "Este formulario se envió desde otro sitio.", "Formulir ini dikirim dari situs lain.", "यह फ़ॉर्म किसी दूसरी साइट से भेजा गया था।"],
+    // Accepting an invitation (in its shop's language).
+    JoinTheTeam => ["Join the team", "Unisciti alla squadra", "Únete al equipo", "Bergabung dengan tim", "टीम से जुड़ें"],
+    InvitedAs => ["You were invited as {}. Choose your name and a password (8 to 128 characters).", "Hai ricevuto un invito come {}. Scegli il tuo nome e una password (da 8 a 128 caratteri).", "Te invitaron como {}. Elige tu nombre y una contraseña (de 8 a 128 caracteres).", "Anda diundang sebagai {}. Pilih nama Anda dan kata sandi (8 sampai 128 karakter).", "आपको {} के रूप में आमंत्रित किया गया है। अपना नाम और पासवर्ड (8 से 128 अक्षर) चुनें।"],
+    YourName => ["Your name", "Il tuo nome", "Tu nombre", "Nama Anda", "आपका नाम"],
+    CreateMyAccount => ["Create my account", "Crea il mio account", "Crear mi cuenta", "Buat akun saya", "मेरा खाता बनाएँ"],
+    InvalidName => ["A name has 1 to {} characters, without control characters.", "Un nome ha da 1 a {} caratteri, senza caratteri di controllo.", "Un nombre tiene de 1 a {} caracteres, sin caracteres de control.", "Nama terdiri dari 1 sampai {} karakter, tanpa karakter kontrol.", "नाम में 1 से {} अक्षर होते हैं, बिना नियंत्रण वर्णों के।"],
+    WeakPassword => ["A password has 8 to 128 characters.", "Una password ha da 8 a 128 caratteri.", "Una contraseña tiene de 8 a 128 caracteres.", "Kata sandi terdiri dari 8 sampai 128 karakter.", "पासवर्ड में 8 से 128 अक्षर होते हैं।"],
+    // Error pages.
+    ConsoleTitle => ["Bottega console", "Console di Bottega", "Consola de Bottega", "Konsol Bottega", "Bottega कंसोल"],
+    BackToTheConsole => ["Back to the console", "Torna alla console", "Volver a la consola", "Kembali ke konsol", "कंसोल पर वापस जाएँ"],
+    NotFound => ["Not found", "Non trovato", "No encontrado", "Tidak ditemukan", "नहीं मिला"],
+    NotPossibleNow => ["Not possible now", "Non possibile ora", "No es posible ahora", "Tidak bisa sekarang", "अभी संभव नहीं"],
+    NotAccepted => ["Not accepted", "Non accettato", "No aceptado", "Tidak diterima", "स्वीकार नहीं किया गया"],
+    TooManyRequests => ["Too many requests", "Troppe richieste", "Demasiadas solicitudes", "Terlalu banyak permintaan", "बहुत अधिक अनुरोध"],
+    SomethingWentWrong => ["Something went wrong", "Qualcosa è andato storto", "Algo salió mal", "Terjadi kesalahan", "कुछ गड़बड़ हो गई"],
+    FormExpired => ["This form has expired or did not come from the console; reload the page and send it again.", "Questo modulo è scaduto o non viene dalla console; ricarica la pagina e invialo di nuovo.", "Este formulario caducó o no vino de la consola; recarga la página y envíalo de nuevo.", "Formulir ini kedaluwarsa atau bukan dari konsol; muat ulang halaman lalu kirim lagi.", "यह फ़ॉर्म समाप्त हो गया है या कंसोल से नहीं आया; पेज फिर से लोड करें और दोबारा भेजें।"],
+    RoleDoesNotAllow => ["Your role does not allow this.", "Il tuo ruolo non lo consente.", "Tu rol no lo permite.", "Peran Anda tidak mengizinkan ini.", "आपकी भूमिका इसकी अनुमति नहीं देती।"],
+    InvitationNotOpen => ["This invitation link is not valid any more (used, expired or never made).", "Questo link di invito non è più valido (usato, scaduto o mai creato).", "Este enlace de invitación ya no es válido (usado, caducado o nunca creado).", "Tautan undangan ini sudah tidak berlaku (sudah dipakai, kedaluwarsa, atau tidak pernah dibuat).", "यह निमंत्रण लिंक अब मान्य नहीं है (इस्तेमाल हो चुका, समाप्त हो गया या कभी बना ही नहीं)।"],
+    BusinessSuspended => ["This business is suspended by the operator of this node.", "Questa attività è sospesa dall'operatore di questo nodo.", "Este negocio está suspendido por el operador de este nodo.", "Bisnis ini ditangguhkan oleh operator node ini.", "इस व्यवसाय को इस नोड के ऑपरेटर ने निलंबित कर दिया है।"],
+    OurSideFailed => ["Something went wrong on our side; it has been logged.", "Qualcosa è andato storto da parte nostra; è stato registrato.", "Algo salió mal de nuestro lado; quedó registrado.", "Terjadi kesalahan di pihak kami; sudah dicatat.", "हमारी ओर से कुछ गड़बड़ हुई; इसे दर्ज कर लिया गया है।"],
+    TakeBeforeReplying => ["Take the conversation before replying.", "Prendi in carico la conversazione prima di rispondere.", "Toma la conversación antes de responder.", "Ambil alih percakapan sebelum membalas.", "जवाब देने से पहले बातचीत अपने हाथ में लें।"],
+    NoNulCharacters => ["Text may not contain NUL characters.", "Il testo non può contenere caratteri NUL.", "El texto no puede contener caracteres NUL.", "Teks tidak boleh berisi karakter NUL.", "टेक्स्ट में NUL वर्ण नहीं हो सकते।"],
+    // The operator's sign-in (in the visitor's language).
+    OperatorConsole => ["Operator console", "Console dell'operatore", "Consola del operador", "Konsol operator", "ऑपरेटर कंसोल"],
+    AdminToken => ["Admin token", "Token di amministrazione", "Token de administración", "Token admin", "एडमिन टोकन"],
+    NotTheAdminToken => ["That is not this node's admin token.", "Questo non è il token di amministrazione di questo nodo.", "Ese no es el token de administración de este nodo.", "Itu bukan token admin node ini.", "यह इस नोड का एडमिन टोकन नहीं है।"],
+    // The operator's pages (in the visitor's language).
+    Reachable => ["reachable", "raggiungibile", "accesible", "dapat dijangkau", "पहुँच योग्य"],
+    Unreachable => ["unreachable", "non raggiungibile", "inaccesible", "tidak dapat dijangkau", "पहुँच से बाहर"],
+    SuspendedSince => ["suspended since {}", "sospesa dal {}", "suspendido desde {}", "ditangguhkan sejak {}", "{} से निलंबित"],
+    Active => ["active", "attiva", "activo", "aktif", "सक्रिय"],
+    Resume => ["Resume", "Riattiva", "Reanudar", "Lanjutkan", "फिर से शुरू करें"],
+    Suspend => ["Suspend", "Sospendi", "Suspender", "Tangguhkan", "निलंबित करें"],
+    ThisNode => ["This node", "Questo nodo", "Este nodo", "Node ini", "यह नोड"],
+    Database => ["Database", "Database", "Base de datos", "Basis data", "डेटाबेस"],
+    InboundEventsPending => ["Inbound events pending", "Eventi in arrivo in attesa", "Eventos entrantes pendientes", "Peristiwa masuk tertunda", "लंबित आने वाली घटनाएँ"],
+    SendsPending => ["Sends pending", "Invii in attesa", "Envíos pendientes", "Pengiriman tertunda", "लंबित भेजे जाने वाले संदेश"],
+    WebhookDeliveriesPending => ["Webhook deliveries pending", "Consegne webhook in attesa", "Entregas de webhook pendientes", "Pengiriman webhook tertunda", "लंबित वेबहुक डिलीवरी"],
+    Businesses => ["Businesses", "Attività", "Negocios", "Bisnis", "व्यवसाय"],
+    Locale => ["Locale", "Lingua e paese", "Configuración regional", "Lokal", "लोकेल"],
+    CreateABusiness => ["Create a business", "Crea un'attività", "Crear un negocio", "Buat bisnis", "व्यवसाय बनाएँ"],
+    OwnersEmail => ["Owner's email (they get an invitation)", "Email del titolare (riceve un invito)", "Correo del propietario (recibe una invitación)", "Email pemilik (mereka menerima undangan)", "मालिक का ईमेल (उन्हें निमंत्रण मिलेगा)"],
+    Create => ["Create", "Crea", "Crear", "Buat", "बनाएँ"],
+    OwnersInvitation => ["The owner's invitation (single use, 7 days): {}", "L'invito del titolare (monouso, 7 giorni): {}", "La invitación del propietario (un solo uso, 7 días): {}", "Undangan pemilik (sekali pakai, 7 hari): {}", "मालिक का निमंत्रण (एक बार इस्तेमाल, 7 दिन): {}"],
+    BusinessCreated => ["{} was created. Its API key, shown once: {}", "{} è stata creata. La sua chiave API, mostrata una sola volta: {}", "Se creó {}. Su clave de API, mostrada una sola vez: {}", "{} telah dibuat. Kunci API-nya, ditampilkan sekali: {}", "{} बनाया गया। इसकी API कुंजी, केवल एक बार दिखाई गई: {}"],
 }
 
 impl Word {
@@ -334,6 +476,76 @@ mod tests {
         assert_eq!(Lang::of("hi_IN"), Lang::Hi);
         assert_eq!(Lang::of("pt-BR"), Lang::En);
         assert_eq!(Word::OrdersToday.in_(Lang::Es), "Pedidos de hoy");
+    }
+
+    #[test]
+    fn a_browser_is_answered_in_the_first_language_it_weighs_highest() {
+        // A region tag names its language; the weights order the ranges.
+        assert_eq!(Lang::from_accept_language("it-IT,it;q=0.9,en;q=0.5"), Lang::It);
+        assert_eq!(Lang::from_accept_language("en;q=0.5, es-MX;q=0.8"), Lang::Es);
+        assert_eq!(Lang::from_accept_language("hi-IN"), Lang::Hi);
+        assert_eq!(Lang::from_accept_language("ID"), Lang::Id);
+        // Among equal weights the earliest wins; `q` is case-insensitive, spaces are allowed.
+        assert_eq!(Lang::from_accept_language("es;q=0.7, it;q=0.7"), Lang::Es);
+        assert_eq!(Lang::from_accept_language("hi ; Q=1.000 , it"), Lang::Hi);
+        // Languages the console does not speak are passed over, not answered in English.
+        assert_eq!(Lang::from_accept_language("fr-FR, fr;q=0.9, it;q=0.2"), Lang::It);
+        assert_eq!(Lang::from_accept_language("fr"), Lang::En);
+        // `q=0` refuses a language.
+        assert_eq!(Lang::from_accept_language("it;q=0, es;q=0.1"), Lang::Es);
+        assert_eq!(Lang::from_accept_language("it;q=0.000"), Lang::En);
+        // `*` is any language: English, unless something spoken weighs more.
+        assert_eq!(Lang::from_accept_language("*"), Lang::En);
+        assert_eq!(Lang::from_accept_language("*;q=0.5, id"), Lang::Id);
+        assert_eq!(Lang::from_accept_language("*, id;q=0.5"), Lang::En);
+        // Three decimals at most, and a weight is 0 to 1.
+        assert_eq!(Lang::from_accept_language("it;q=0.9999, es;q=0.5"), Lang::Es);
+        assert_eq!(Lang::from_accept_language("it;q=2, es;q=0.5"), Lang::Es);
+        assert_eq!(Lang::from_accept_language("it;q=1.5, es;q=0.5"), Lang::Es);
+        assert_eq!(Lang::from_accept_language("it;q=-1, es;q=0.5"), Lang::Es);
+        assert_eq!(Lang::from_accept_language("it;q=, es;q=0.5"), Lang::Es);
+        assert_eq!(Lang::from_accept_language("it;q=0.5, es;q=0.25"), Lang::It);
+    }
+
+    #[test]
+    fn a_garbage_accept_language_is_english_and_never_a_panic() {
+        let garbage = [
+            "",
+            " ",
+            ",,,",
+            ";;;",
+            ";q=1",
+            "q=0.5",
+            "it;;",
+            "it;q",
+            "it;q=abc",
+            "it;q=0.5.5",
+            "it;q=1e0",
+            "it-;q=1",
+            "-it",
+            "it--IT",
+            "it_IT_x",
+            "123",
+            "itàlia",
+            "ä,ö;q=ü",
+            "verylongtagname",
+            "*-IT",
+            "\u{0}",
+        ];
+        for header in garbage {
+            let lang = Lang::from_accept_language(header);
+            assert!(Lang::ALL.contains(&lang), "{header:?}");
+        }
+        assert_eq!(Lang::from_accept_language("it;q=abc"), Lang::En);
+        assert_eq!(Lang::from_accept_language("it;foo, es;q=0.1"), Lang::Es);
+        assert_eq!(Lang::from_accept_language("it-;q=1"), Lang::En);
+        assert_eq!(Lang::from_accept_language("verylongtagname"), Lang::En);
+        let long = "xx-YY;q=0.1,".repeat(10_000);
+        assert_eq!(Lang::from_accept_language(&format!("{long}hi;q=0.2")), Lang::Hi);
+        for byte in 0..=255u8 {
+            let text = String::from_utf8_lossy(&[b'i', b't', byte, b'q', b'=', byte]).into_owned();
+            let _ = Lang::from_accept_language(&text);
+        }
     }
 
     #[test]
