@@ -234,6 +234,7 @@ const CONSOLE: &[(&str, &str, Who)] = &[
     ("GET", "/console/bot", Who::Roles(READING)),
     ("POST", "/console/bot/upload", Who::Roles(MANAGING)),
     ("POST", "/console/bot/{id}/activate", Who::Roles(MANAGING)),
+    ("POST", "/console/bot/{id}/replay", Who::Roles(MANAGING)),
     ("GET", "/console/team", Who::Roles(OWNER)),
     ("POST", "/console/team/invite", Who::Roles(OWNER)),
     ("POST", "/console/team/{id}/role", Who::Roles(OWNER)),

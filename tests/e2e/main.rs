@@ -20,6 +20,7 @@ mod console_browser;
 mod console_catalog;
 mod console_inbox;
 mod console_operator;
+mod console_replay;
 mod console_words;
 mod contract_versions;
 mod demo_shop;

@@ -250,12 +250,26 @@ async fn export_conversation(
     Caller(business): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<crate::devloop::recording::Recording>, ApiError> {
-    conversation(&app, &business.id, &id).await?;
+    Ok(Json(export(&app, &business, &id, "business").await?))
+}
+
+/// A conversation of `business` as a recording (the catalog and currency now,
+/// every turn the bot answered), its export noted in the audit trail as
+/// `actor`'s (the business's key, or a staff member by id): what
+/// `GET /v1/conversations/{id}/export` answers and the console's bot page
+/// replays against a version.
+pub(super) async fn export(
+    app: &App,
+    business: &Business,
+    id: &str,
+    actor: &str,
+) -> Result<crate::devloop::recording::Recording, ApiError> {
+    conversation(app, &business.id, id).await?;
     const PAGE: u32 = 500;
     let mut messages = Vec::new();
     loop {
         let after = messages.last().map_or(0, |m: &crate::store::conversations::Message| m.seq);
-        let page = conversations::messages(&app.db, &business.id, &id, after, PAGE).await?;
+        let page = conversations::messages(&app.db, &business.id, id, after, PAGE).await?;
         let full = page.len() == PAGE as usize;
         messages.extend(page);
         if !full {
@@ -272,8 +286,8 @@ async fn export_conversation(
             break;
         }
     }
-    audit_read(&app, &business.id, "business", "conversation.exported", &id).await?;
-    Ok(Json(crate::devloop::recording::record(&business.currency, &catalog, &messages)))
+    audit_read(app, &business.id, actor, "conversation.exported", id).await?;
+    Ok(crate::devloop::recording::record(&business.currency, &catalog, &messages))
 }
 
 /// Records that `actor` (the business's key, or a staff member by id in the

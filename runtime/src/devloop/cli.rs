@@ -174,7 +174,7 @@ async fn test(file: &Path, cases: &[PathBuf]) -> anyhow::Result<ExitCode> {
         let reports = super::recording::replay(&wasm, &recording, user_compiled_cache())
             .await
             .map_err(|e| anyhow::anyhow!("{}: {e}", case.display()))?;
-        let differing: Vec<_> = reports.iter().filter(|r| !r.differences.is_empty()).collect();
+        let differing: Vec<_> = reports.iter().filter(|r| r.differs()).collect();
         if differing.is_empty() {
             println!("{}: {} turns, all replies as recorded", case.display(), reports.len());
             continue;
@@ -183,6 +183,9 @@ async fn test(file: &Path, cases: &[PathBuf]) -> anyhow::Result<ExitCode> {
         println!("{}: {} of {} turns differ", case.display(), differing.len(), reports.len());
         for report in differing {
             println!("  turn {} (customer sent {}):", report.number, report.customer);
+            if let Some(failure) = &report.failure {
+                println!("    the plugin failed: {failure}");
+            }
             for difference in &report.differences {
                 println!("    {difference}");
             }

@@ -1,15 +1,81 @@
-//! A shop on the developer's machine: the whole runtime in a temporary
-//! directory, one business with the developer's catalog and plugin, and a
-//! conversation driven one line at a time.
+//! A shop in a sandbox: the whole runtime in a temporary directory (its own
+//! embedded database, no workers sending anything anywhere), one business
+//! with a catalog and a plugin, and a conversation driven one message at a
+//! time. The developer's loop runs one on their machine ([`Sandbox::developer`]);
+//! the console's replay runs one on the node, as the real shop's grants,
+//! limits and plugin settings say ([`Sandbox::of_node`]), so nothing a turn
+//! does reaches the real shop's carts, orders, messages or usage.
+
+use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::App;
 use crate::chat::{ChatError, ChatOutcome, Inbound, InboundRequest};
-use crate::config::{Config, TransportConfig};
+use crate::config::{Config, PluginHostConfig, TransportConfig};
 use crate::plugin::publish::UploadRefused;
-use crate::plugin::{PluginLimits, PublishError};
+use crate::plugin::{Capability, PluginLimits, PublishError};
 use crate::store::StoreError;
 use crate::store::businesses::{self, Business, NewBusiness};
 use crate::store::products::{self, ProductInput};
+
+/// How long a closing local shop gives its workers to stop.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Plugin calls a sandbox on a node runs at once (one conversation: one
+/// call at a time, and one more measuring the plugin's start-up).
+const NODE_SANDBOX_CALLS: u32 = 2;
+
+/// What a local shop is: its business's grants, limits, language and
+/// currencies besides the one it sells in, and the settings of the plugin
+/// host it runs on.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    pub extra_currencies: Vec<String>,
+    pub capabilities: Vec<Capability>,
+    pub limits: PluginLimits,
+    pub locale: String,
+    pub plugins: PluginHostConfig,
+}
+
+impl Sandbox {
+    /// The developer's machine: every capability, production's default
+    /// limits, English, instructions counted; compiled plugins kept in
+    /// `compiled_cache_dir` when given.
+    pub fn developer(compiled_cache_dir: Option<PathBuf>) -> Sandbox {
+        Sandbox {
+            extra_currencies: Vec::new(),
+            capabilities: Capability::ALL.to_vec(),
+            limits: PluginLimits::default(),
+            locale: "en".into(),
+            // A developer sees how many instructions each turn ran.
+            plugins: PluginHostConfig { compiled_cache_dir, count_instructions: true, ..PluginHostConfig::default() },
+        }
+    }
+
+    /// A copy of `business` on the node `config` runs: its grants, limits,
+    /// locale and currencies, the node's plugin settings (a few call slots of its own) and
+    /// the node's compiled cache, so a version the node compiled loads as it
+    /// does for a message rather than compiling again.
+    pub fn of_node(config: &Config, business: &Business) -> Sandbox {
+        let cache = config.plugins.compiled_cache_dir.clone().unwrap_or_else(|| config.data_dir.join("compiled"));
+        let plugins = PluginHostConfig {
+            compiled_cache_dir: Some(cache),
+            max_concurrent_calls: config.plugins.max_concurrent_calls.clamp(1, NODE_SANDBOX_CALLS),
+            max_concurrent_calls_per_business: config
+                .plugins
+                .max_concurrent_calls_per_business
+                .clamp(1, NODE_SANDBOX_CALLS),
+            ..config.plugins.clone()
+        };
+        Sandbox {
+            extra_currencies: business.extra_currencies.clone(),
+            capabilities: business.capabilities.clone(),
+            limits: business.limits,
+            locale: business.locale.clone(),
+            plugins,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalShopError {
@@ -57,34 +123,48 @@ impl LocalShop {
         wasm: &[u8],
         catalog: Option<&[u8]>,
         currency: &str,
-        compiled_cache_dir: Option<std::path::PathBuf>,
+        compiled_cache_dir: Option<PathBuf>,
+    ) -> Result<LocalShop, LocalShopError> {
+        Self::start_in(wasm, catalog, currency, Sandbox::developer(compiled_cache_dir)).await
+    }
+
+    /// Like [`LocalShop::start`], the shop and its host as `sandbox` says.
+    pub async fn start_in(
+        wasm: &[u8],
+        catalog: Option<&[u8]>,
+        currency: &str,
+        sandbox: Sandbox,
     ) -> Result<LocalShop, LocalShopError> {
         let data_dir = tempfile::tempdir().map_err(|e| LocalShopError::Start(e.to_string()))?;
         let mut config = Config::new(data_dir.path().to_path_buf(), crate::ids::new_secret("adm"));
-        config.plugins.compiled_cache_dir = compiled_cache_dir;
-        // A developer sees how many instructions each turn ran.
-        config.plugins.count_instructions = true;
+        config.plugins = sandbox.plugins;
         config.commerce.webhooks_every = None;
         config.transport = TransportConfig { run_workers: false, ..TransportConfig::default() };
         let app = App::start(config).await.map_err(|e| LocalShopError::Start(format!("{e:#}")))?;
-        let new = NewBusiness::with_every_capability("Local shop", currency);
-        let (business, _key) = businesses::create(&app.db, new).await?;
-        if let Some(catalog) = catalog {
-            let inputs: Vec<ProductInput> =
-                serde_json::from_slice(catalog).map_err(|e| LocalShopError::Catalog(e.to_string()))?;
-            for input in &inputs {
-                input.check(&business).map_err(|e| LocalShopError::Catalog(format!("product `{}`: {e}", input.id)))?;
+        let new = NewBusiness {
+            name: "Local shop".into(),
+            currency: currency.to_string(),
+            extra_currencies: sandbox.extra_currencies,
+            locale: sandbox.locale,
+            capabilities: sandbox.capabilities,
+            limits: sandbox.limits,
+        };
+        match open(&app, new, wasm, catalog).await {
+            Ok(business) => Ok(LocalShop { app, business, customer: "+00 local customer".into(), _data_dir: data_dir }),
+            Err(e) => {
+                // Its workers stop with it: nothing of it outlives the error.
+                app.shutdown(CLOSE_GRACE).await;
+                Err(e)
             }
-            products::upsert_all(&app.db, &business.id, &inputs).await?;
         }
-        app.plugins.publish(&app.db, &business, wasm, true).await?.finished(&app.db).await?;
-        let business = businesses::get(&app.db, &business.id)
-            .await?
-            .ok_or_else(|| LocalShopError::Start("the shop vanished".into()))?;
-        Ok(LocalShop { app, business, customer: "+00 local customer".into(), _data_dir: data_dir })
     }
 
-    /// The limits the plugin runs under (production's defaults).
+    /// Stops the shop's runtime (its workers, its database); its directory goes with it.
+    pub async fn close(self) {
+        self.app.shutdown(CLOSE_GRACE).await;
+    }
+
+    /// The limits the plugin runs under (production's defaults, on a developer's machine).
     pub fn limits(&self) -> &PluginLimits {
         &self.business.limits
     }
@@ -99,6 +179,21 @@ impl LocalShop {
         };
         Ok(self.app.chat.handle_inbound(&self.business, request).await?)
     }
+}
+
+/// The business `new` in `app`, selling `catalog`, answering through `wasm`.
+async fn open(app: &App, new: NewBusiness, wasm: &[u8], catalog: Option<&[u8]>) -> Result<Business, LocalShopError> {
+    let (business, _key) = businesses::create(&app.db, new).await?;
+    if let Some(catalog) = catalog {
+        let inputs: Vec<ProductInput> =
+            serde_json::from_slice(catalog).map_err(|e| LocalShopError::Catalog(e.to_string()))?;
+        for input in &inputs {
+            input.check(&business).map_err(|e| LocalShopError::Catalog(format!("product `{}`: {e}", input.id)))?;
+        }
+        products::upsert_all(&app.db, &business.id, &inputs).await?;
+    }
+    app.plugins.publish(&app.db, &business, wasm, true).await?.finished(&app.db).await?;
+    businesses::get(&app.db, &business.id).await?.ok_or_else(|| LocalShopError::Start("the shop vanished".into()))
 }
 
 /// A line the developer typed, as the customer's message: plain text, or

@@ -8,10 +8,13 @@
 //!   no server), one business with a catalog and the plugin, for a local
 //!   conversation. Every turn goes through the same code as production, under
 //!   the same default limits, and reports what the plugin used against them.
+//!   Its [`Sandbox`] says what shop and host it is: the developer's, or a copy
+//!   of a real shop on its node (the console's replay).
 //! - [`new`]: a starter shop in Rust, Python, JavaScript or C that builds with
 //!   one command.
 //! - [`recording`]: conversations recorded (exported by the host from a real
-//!   conversation) and replayed against a plugin by `plugin test`.
+//!   conversation) and replayed against a plugin by `plugin test`, and by the
+//!   console's bot page against a version before it is activated.
 //! - [`show`]: replies as text, the way a terminal can show what a customer sees.
 //!
 //! - [`cli`]: the `bottega plugin …` subcommands and what they print.
@@ -27,4 +30,4 @@ pub mod recording;
 pub mod show;
 
 pub use check::{CheckReport, check};
-pub use local::{LocalShop, LocalShopError, parse_input};
+pub use local::{LocalShop, LocalShopError, Sandbox, parse_input};

@@ -4,11 +4,16 @@
 //! test. A recording holds the shop's catalog and currency at export time and,
 //! per turn, what the customer sent and what the shop answered (the bot's
 //! replies and the host's, rendered as the API returns them).
+//!
+//! [`replay`] and [`replay_in`] are the one replay: the command line's
+//! `plugin test` runs it on the developer's machine, the console's bot page on
+//! the node against a version not yet active (a [`Sandbox`] of the real shop).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::LocalShop;
+use super::local::Sandbox;
 use crate::chat::inbound_from_stored;
 use crate::store::conversations::{Author, Direction, Message};
 use crate::store::products::{Product, ProductInput};
@@ -84,8 +89,23 @@ pub struct TurnReport {
     /// From 1.
     pub number: usize,
     pub customer: Value,
+    /// What the shop answered when the conversation was recorded.
+    pub recorded: Vec<Value>,
+    /// What the shop answers now (a fallback when the plugin failed).
+    pub replies: Vec<Value>,
+    /// Why the plugin's answer was replaced by a fallback (it trapped, ran
+    /// out of time or memory…), or why the shop could not answer at all.
+    pub failure: Option<String>,
     /// Where the replies differ (`replies[0].body: expected "…", got "…"`); empty when they match.
     pub differences: Vec<String>,
+}
+
+impl TurnReport {
+    /// Whether the shop answers differently now (leaving out what differs
+    /// between any two runs: order ids, numbers and times, payment links).
+    pub fn differs(&self) -> bool {
+        !self.differences.is_empty()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,26 +127,54 @@ pub fn parse(bytes: &[u8]) -> Result<Recording, ReplayError> {
     Ok(recording)
 }
 
-/// Replays a recording against `wasm` in a [`LocalShop`] with the recorded
-/// catalog: every turn's replies are compared with the recorded ones, leaving
-/// out what differs between any two runs (order ids, numbers and times, payment links).
+/// Replays a recording against `wasm` in a [`LocalShop`] on the developer's
+/// machine ([`Sandbox::developer`]); see [`replay_in`].
 pub async fn replay(
     wasm: &[u8],
     recording: &Recording,
     compiled_cache_dir: Option<std::path::PathBuf>,
 ) -> Result<Vec<TurnReport>, ReplayError> {
+    replay_in(wasm, recording, Sandbox::developer(compiled_cache_dir)).await
+}
+
+/// Replays a recording against `wasm` in a [`LocalShop`] set up as `sandbox`
+/// says, with the recorded catalog and currency: every turn's replies are
+/// compared with the recorded ones, leaving out what differs between any two
+/// runs (order ids, numbers and times, payment links). A turn the plugin
+/// fails (a trap, a deadline) is reported with its failure and the fallback
+/// the customer would get; the replay goes on. The shop is closed after.
+pub async fn replay_in(wasm: &[u8], recording: &Recording, sandbox: Sandbox) -> Result<Vec<TurnReport>, ReplayError> {
     let catalog = serde_json::to_vec(&recording.catalog).map_err(|e| ReplayError::Format(e.to_string()))?;
-    let shop = LocalShop::start_cached(wasm, Some(&catalog), &recording.currency, compiled_cache_dir).await?;
+    let shop = LocalShop::start_in(wasm, Some(&catalog), &recording.currency, sandbox).await?;
+    let reports = replay_turns(&shop, recording).await;
+    shop.close().await;
+    reports
+}
+
+async fn replay_turns(shop: &LocalShop, recording: &Recording) -> Result<Vec<TurnReport>, ReplayError> {
     let mut reports = Vec::new();
     for (index, turn) in recording.turns.iter().enumerate() {
         let message = inbound_from_stored(&turn.customer)
             .ok_or_else(|| ReplayError::Unsendable(index + 1, turn.customer.clone()))?;
-        let outcome = shop.send(message).await?;
-        let got: Vec<Value> = outcome.replies.iter().map(|m| normalized(&m.body)).collect();
+        let (replies, failure) = match shop.send(message).await {
+            Ok(outcome) => {
+                let replies: Vec<Value> = outcome.replies.iter().map(|m| m.body.clone()).collect();
+                (replies, outcome.plugin_run.and_then(|run| run.fault))
+            }
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
+        let got: Vec<Value> = replies.iter().map(normalized).collect();
         let expected: Vec<Value> = turn.replies.iter().map(normalized).collect();
         let mut differences = Vec::new();
         diff("replies", &Value::from(expected), &Value::from(got), &mut differences);
-        reports.push(TurnReport { number: index + 1, customer: turn.customer.clone(), differences });
+        reports.push(TurnReport {
+            number: index + 1,
+            customer: turn.customer.clone(),
+            recorded: turn.replies.clone(),
+            replies,
+            failure,
+            differences,
+        });
     }
     Ok(reports)
 }

@@ -10,7 +10,8 @@
 //! (`/console/operator`, signed in with the admin token) is `operator.rs`.
 //!
 //! Pages call the same functions the JSON API's handlers call (the handoff's
-//! take, reply and release of `api/chat.rs`, `staff`'s team and sessions,
+//! take, reply, release and conversation export of `api/chat.rs`, the
+//! developer loop's replay, `staff`'s team and sessions,
 //! `api/billing.rs`'s usage and invoice files, `api/customers.rs`'s export
 //! and erasure); none holds business logic of its own. Every text is
 //! HTML-escaped by the one helper, [`escape`].
@@ -70,6 +71,8 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
     let upload_limit = DefaultBodyLimit::max(max_upload_bytes.saturating_add(64 * 1024));
     let import_limit = DefaultBodyLimit::max(super::import::MAX_BYTES + 64 * 1024);
     let photo_limit = DefaultBodyLimit::max(super::images::MAX_IMAGE_BYTES + 64 * 1024);
+    // A recording to replay (pasted or as a file) is at most an import's size.
+    let replay_limit = DefaultBodyLimit::max(super::import::MAX_BYTES + 64 * 1024);
     vec![
         (Method::GET, "/console/assets/console.css", get(style)),
         (Method::GET, "/console/assets/inbox.js", get(inbox::script)),
@@ -105,6 +108,7 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
         (Method::GET, "/console/bot", get(bot::page)),
         (Method::POST, "/console/bot/upload", post(bot::upload).layer(upload_limit)),
         (Method::POST, "/console/bot/{id}/activate", post(bot::activate)),
+        (Method::POST, "/console/bot/{id}/replay", post(bot::replay).layer(replay_limit)),
         (Method::GET, "/console/team", get(team::page)),
         (Method::POST, "/console/team/invite", post(team::invite)),
         (Method::POST, "/console/team/{id}/role", post(team::change_role)),

@@ -430,6 +430,28 @@ words! {
     Create => ["Create", "Crea", "Crear", "Buat", "बनाएँ"],
     OwnersInvitation => ["The owner's invitation (single use, 7 days): {}", "L'invito del titolare (monouso, 7 giorni): {}", "La invitación del propietario (un solo uso, 7 días): {}", "Undangan pemilik (sekali pakai, 7 hari): {}", "मालिक का निमंत्रण (एक बार इस्तेमाल, 7 दिन): {}"],
     BusinessCreated => ["{} was created. Its API key, shown once: {}", "{} è stata creata. La sua chiave API, mostrata una sola volta: {}", "Se creó {}. Su clave de API, mostrada una sola vez: {}", "{} telah dibuat. Kunci API-nya, ditampilkan sekali: {}", "{} बनाया गया। इसकी API कुंजी, केवल एक बार दिखाई गई: {}"],
+    // Replaying a conversation against a version (the bot page).
+    ReplayAConversation => ["Replay a conversation", "Riproduci una conversazione", "Reproducir una conversación", "Putar ulang percakapan", "बातचीत दोबारा चलाएँ"],
+    ReplayExplained => ["The customer's messages are sent again to the version in a sandbox copy of the shop, with the catalog as it was: nothing reaches your customers, carts, orders or usage. A recording pasted or chosen as a file is replayed instead of the conversation chosen.", "I messaggi del cliente vengono inviati di nuovo alla versione in una copia isolata del negozio, con il catalogo com'era: nulla arriva ai tuoi clienti, ai carrelli, agli ordini o ai consumi. Una registrazione incollata o scelta come file viene riprodotta al posto della conversazione scelta.", "Los mensajes del cliente se envían de nuevo a la versión en una copia aislada de la tienda, con el catálogo como estaba: nada llega a tus clientes, carritos, pedidos ni consumo. Una grabación pegada o elegida como archivo se reproduce en lugar de la conversación elegida.", "Pesan pelanggan dikirim ulang ke versi ini dalam salinan toko yang terisolasi, dengan katalog seperti saat itu: tidak ada yang sampai ke pelanggan, keranjang, pesanan, atau pemakaian Anda. Rekaman yang ditempel atau dipilih sebagai file diputar sebagai ganti percakapan yang dipilih.", "ग्राहक के संदेश दुकान की एक अलग सुरक्षित प्रति में, कैटलॉग जैसा था वैसा ही रखकर, इस संस्करण को दोबारा भेजे जाते हैं: आपके ग्राहकों, कार्ट, ऑर्डर या उपयोग तक कुछ नहीं पहुँचता। चिपकाई गई या फ़ाइल के रूप में चुनी गई रिकॉर्डिंग, चुनी गई बातचीत की जगह चलाई जाती है।"],
+    VersionNumber => ["Version {}", "Versione {}", "Versión {}", "Versi {}", "संस्करण {}"],
+    ActiveVersion => ["active", "attiva", "activa", "aktif", "सक्रिय"],
+    Staged => ["not active yet", "non ancora attiva", "aún no activa", "belum aktif", "अभी सक्रिय नहीं"],
+    Conversation => ["Conversation", "Conversazione", "Conversación", "Percakapan", "बातचीत"],
+    OrPasteRecording => ["or paste an exported recording (JSON)", "oppure incolla una registrazione esportata (JSON)", "o pega una grabación exportada (JSON)", "atau tempel rekaman yang diekspor (JSON)", "या निर्यात की गई रिकॉर्डिंग (JSON) चिपकाएँ"],
+    OrRecordingFile => ["or choose its file", "oppure scegli il suo file", "o elige su archivo", "atau pilih filenya", "या उसकी फ़ाइल चुनें"],
+    Replay => ["Replay", "Riproduci", "Reproducir", "Putar ulang", "दोबारा चलाएँ"],
+    ReplayedAgainst => ["Replay against version {}", "Riproduzione con la versione {}", "Reproducción con la versión {}", "Putar ulang dengan versi {}", "संस्करण {} के साथ दोबारा चलाना"],
+    TurnsDiffer => ["{} of {} turns differ", "{} turni su {} sono diversi", "{} de {} turnos son distintos", "{} dari {} giliran berbeda", "{} बारी अलग हैं, कुल {} में से"],
+    Turn => ["Turn", "Turno", "Turno", "Giliran", "बारी"],
+    CustomerSent => ["The customer sent", "Il cliente ha inviato", "El cliente envió", "Pelanggan mengirim", "ग्राहक ने भेजा"],
+    AnsweredThen => ["The shop answered then", "Il negozio rispose allora", "La tienda respondió entonces", "Toko menjawab saat itu", "दुकान ने तब जवाब दिया"],
+    AnswersNow => ["This version answers now", "Questa versione risponde ora", "Esta versión responde ahora", "Versi ini menjawab sekarang", "यह संस्करण अब जवाब देता है"],
+    Same => ["same", "uguale", "igual", "sama", "समान"],
+    Different => ["different", "diverso", "distinto", "berbeda", "अलग"],
+    NoAnswer => ["no answer", "nessuna risposta", "sin respuesta", "tidak ada jawaban", "कोई जवाब नहीं"],
+    PluginFailed => ["The plugin failed: {}", "Il plugin non ha funzionato: {}", "El plugin falló: {}", "Plugin gagal: {}", "प्लगइन विफल रहा: {}"],
+    ThisVersionIsActive => ["This version is the one answering your customers.", "Questa è la versione che risponde ai tuoi clienti.", "Esta es la versión que responde a tus clientes.", "Versi inilah yang menjawab pelanggan Anda.", "यही संस्करण आपके ग्राहकों को जवाब दे रहा है।"],
+    ActivateThisVersion => ["Activate this version", "Attiva questa versione", "Activar esta versión", "Aktifkan versi ini", "यह संस्करण सक्रिय करें"],
 }
 
 impl Word {
