@@ -79,6 +79,7 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
         (Method::POST, "/console/accept", post(auth::accept)),
         (Method::GET, "/console", get(home::page)),
         (Method::GET, "/console/inbox", get(inbox::list)),
+        (Method::GET, "/console/inbox/rows", get(inbox::rows)),
         (Method::GET, "/console/inbox/{id}", get(inbox::thread)),
         (Method::POST, "/console/inbox/{id}/take", post(inbox::take)),
         (Method::POST, "/console/inbox/{id}/reply", post(inbox::reply)),
