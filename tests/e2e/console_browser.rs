@@ -199,7 +199,7 @@ async fn stories(app: &TestApp, browser: &Browser, label: &str) {
     let photo_url = focaccia["photo_url"].as_str().expect("the product has its photo");
     let image = photo_url.rsplit_once("/images/").expect("a photo the runtime serves").1;
     let served = reqwest::get(format!("{base}/images/{image}")).await.expect("the photo is served");
-    assert_eq!(served.bytes().await.expect("the photo reads").as_ref(), PHOTO_PNG, "the very photo");
+    assert_eq!(served.bytes().await.expect("the photo reads").to_vec(), PHOTO_PNG.to_vec(), "the very photo");
 
     // Importing the catalog by CSV, a file with three new rows, and exporting
     // it: byte for byte the file imported.
