@@ -45,9 +45,11 @@ const NOTES_SHOWN: u32 = 50;
 /// Messages one poll of [`since`] returns at most.
 const POLLED: u32 = 100;
 
-/// The thread page's script: polls [`since`] and appends what is new (built
-/// with `textContent`, never as HTML). Served from the host; the console's
-/// policy allows script from the host only, none inline.
+/// The inbox's script: on a thread, polls [`since`], appends what is new and
+/// follows who answers (the status line, which forms show); on the list,
+/// polls [`rows`] and rebuilds them (built with `textContent`, never as
+/// HTML). Served from the host; the console's policy allows script from the
+/// host only, none inline.
 pub const SCRIPT: &str = include_str!("inbox.js");
 
 #[derive(Debug, Deserialize)]
@@ -708,7 +710,7 @@ pub async fn since(
     Ok(Json(answer).into_response())
 }
 
-/// The thread page's script ([`SCRIPT`]).
+/// The inbox's script ([`SCRIPT`]).
 pub async fn script() -> Response {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SCRIPT).into_response()
 }
