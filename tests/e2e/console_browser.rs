@@ -117,7 +117,7 @@ async fn stories(app: &TestApp, browser: &Browser, label: &str) {
     // The inbox is live: a customer who starts waiting shows, among those waiting, without a reload.
     browser.goto(&format!("{base}/console/inbox")).await;
     browser.find(&format!("a[href='/console/inbox/{conversation}']")).await;
-    let newcomer = app.say(&shop, "+39 333 765 4321", "Talk to a person, please").await;
+    let newcomer = app.say(&shop, "+39 333 765 4321", "talk to a person.").await;
     let newcomer = newcomer["conversation_id"].as_str().expect("conversation").to_string();
     browser.find(&format!("#conversations tr.pending_agent a[href='/console/inbox/{newcomer}']")).await;
     browser.save_screenshot(&format!("console-inbox-live-{label}")).await;
