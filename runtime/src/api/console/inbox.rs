@@ -714,3 +714,33 @@ pub async fn since(
 pub async fn script() -> Response {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SCRIPT).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_word_as_text_takes_its_arguments_as_they_are() {
+        assert_eq!(text(Word::PersonAnswers, Lang::En, &["Bea & <Co>"]), "Bea & <Co> answers.");
+        // Escaped, it is what the page's `fill` makes.
+        let it = Word::PersonAnswers.fill(Lang::It, &[escape("Bea & Co")]);
+        assert_eq!(escape(&text(Word::PersonAnswers, Lang::It, &["Bea & Co"])), it);
+        assert_eq!(text(Word::BotAnswers, Lang::En, &[]), "The bot answers.");
+    }
+
+    #[test]
+    fn a_fingerprint_changes_with_what_it_covers() {
+        let held = fingerprint(&["another", "Bea answers."]);
+        assert_eq!(held, fingerprint(&["another", "Bea answers."]));
+        assert_ne!(held, fingerprint(&["bot", "The bot answers."]));
+        assert_ne!(fingerprint(&["ab", "c"]), fingerprint(&["a", "bc"]));
+        assert_eq!(held.len(), 16);
+    }
+
+    #[test]
+    fn a_form_shows_only_while_one_of_its_states_answers() {
+        use Answering::{Another, Bot, Waiting, You};
+        assert_eq!(shown_when(&[Waiting, Bot], Bot), "data-when=\"waiting bot\"");
+        assert_eq!(shown_when(&[You], Another), "data-when=\"you\" hidden");
+    }
+}
