@@ -208,6 +208,7 @@ const CONSOLE: &[(&str, &str, Who)] = &[
     ("POST", "/console/accept", Who::Public),
     ("GET", "/console", Who::Roles(EVERY_ROLE)),
     ("GET", "/console/inbox", Who::Roles(EVERY_ROLE)),
+    ("GET", "/console/inbox/rows", Who::Roles(EVERY_ROLE)),
     ("GET", "/console/inbox/{id}", Who::Roles(EVERY_ROLE)),
     ("POST", "/console/inbox/{id}/take", Who::Roles(ANSWERING)),
     ("POST", "/console/inbox/{id}/reply", Who::Roles(ANSWERING)),

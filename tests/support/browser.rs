@@ -206,6 +206,46 @@ impl Browser {
         path
     }
 
+    /// Chooses the file at `path` (absolute) in the first file input matching
+    /// `css`, as a person picking it on their computer would (WebDriver types
+    /// the path into the input).
+    pub async fn upload(&self, css: &str, path: &std::path::Path) {
+        assert!(path.is_absolute(), "a file to upload is named by its absolute path: {}", path.display());
+        let path = path.to_str().unwrap_or_else(|| panic!("{} is not UTF-8", path.display()));
+        let element = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{element}/value"), Some(json!({"text": path}))).await;
+    }
+
+    /// The value of the cookie `name` the page's address is sent with, when
+    /// it has one; HttpOnly cookies too (WebDriver sees them), so a story can
+    /// fetch what the signed-in browser would download.
+    pub async fn cookie(&self, name: &str) -> Option<String> {
+        let cookies = self.call(reqwest::Method::GET, "/cookie", None).await;
+        cookies.as_array()?.iter().find(|cookie| cookie["name"] == name)?["value"].as_str().map(str::to_string)
+    }
+
+    /// Reloads the page until the JavaScript expression `condition` is true
+    /// in it, for what the page does not follow by itself (a compile
+    /// finishing), for at most `within`.
+    pub async fn reload_until(&self, condition: &str, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        let script = format!("return Boolean({condition});");
+        loop {
+            if self.run(&script, json!([])).await == true {
+                return;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let text = self.run("return document.body.innerText;", json!([])).await;
+                panic!(
+                    "reloaded for {within:?} until `{condition}`; the page reads:\n{}",
+                    text.as_str().unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            self.refresh().await;
+        }
+    }
+
     /// Accepts the open `confirm()` dialog.
     pub async fn accept_dialog(&self) {
         self.call(reqwest::Method::POST, "/alert/accept", Some(json!({}))).await;

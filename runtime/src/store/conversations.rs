@@ -238,6 +238,19 @@ pub async fn latest_of_customer(db: &Db, business_id: &str, customer_id: &str) -
     .await?)
 }
 
+/// When the customer last wrote in the conversation (ms): what opens
+/// WhatsApp's 24-hour window (the outbox's rule). `None` when they never did,
+/// or there is no such conversation.
+pub async fn last_inbound_at(db: &Db, business_id: &str, id: &str) -> StoreResult<Option<i64>> {
+    let at: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT last_inbound_at FROM conversations WHERE business_id = $1 AND id = $2")
+            .bind(business_id)
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(at.flatten())
+}
+
 /// A business's conversations (those in `handling`, when given), most recent first.
 pub async fn list(
     db: &Db,

@@ -1,6 +1,6 @@
 //! `/console/…`: the business console, server-rendered HTML a shop's people
 //! run the shop from, embedded in the binary (its style served from
-//! [`STYLE`], one small script of its own, the thread's polling, served from
+//! [`STYLE`], one small script of its own, the inbox's polling, served from
 //! the host; nothing inline, nothing from elsewhere). This module owns what every
 //! page shares: the signed-in session ([`Signed`], from an HttpOnly,
 //! SameSite=Strict cookie, Secure when the node's public URL is https), the
@@ -82,6 +82,7 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
         (Method::POST, "/console/accept", post(auth::accept)),
         (Method::GET, "/console", get(home::page)),
         (Method::GET, "/console/inbox", get(inbox::list)),
+        (Method::GET, "/console/inbox/rows", get(inbox::rows)),
         (Method::GET, "/console/inbox/{id}", get(inbox::thread)),
         (Method::POST, "/console/inbox/{id}/take", post(inbox::take)),
         (Method::POST, "/console/inbox/{id}/reply", post(inbox::reply)),
