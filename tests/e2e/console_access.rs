@@ -247,7 +247,7 @@ const CONSOLE: &[(&str, &str, Who)] = &[
     ("GET", "/console/privacy", Who::Roles(MANAGING)),
     ("POST", "/console/privacy/retention", Who::Roles(MANAGING)),
     ("POST", "/console/privacy/export", Who::Roles(MANAGING)),
-    ("GET", "/console/privacy/erase", Who::Roles(MANAGING)),
+    ("POST", "/console/privacy/erase/confirm", Who::Roles(MANAGING)),
     ("POST", "/console/privacy/erase", Who::Roles(MANAGING)),
     ("GET", "/console/account", Who::Roles(EVERY_ROLE)),
     ("POST", "/console/account/totp", Who::Roles(EVERY_ROLE)),

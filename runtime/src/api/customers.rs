@@ -73,7 +73,7 @@ pub struct ExportParams {
 
 /// A handle or pseudonym as a path names it: 1 to 128 characters.
 fn check_reference(reference: &str) -> Result<(), ApiError> {
-    if reference.trim().is_empty() || reference.chars().count() > 128 {
+    if reference.trim().is_empty() || reference.chars().count() > 128 || reference.contains('\0') {
         return Err(ApiError::invalid("a customer is named by a pseudonym or a handle of 1 to 128 characters"));
     }
     Ok(())
@@ -98,7 +98,7 @@ async fn export_customer(
     Path(reference): Path<String>,
     Query(params): Query<ExportParams>,
 ) -> Result<Response, ApiError> {
-    export_file(&app, &business.id, &reference, params.format.unwrap_or(ExportFormat::Json)).await
+    export_file(&app, &business.id, &reference, params.format.unwrap_or(ExportFormat::Json), "business").await
 }
 
 /// The export of the customer `reference` names in `business_id`, recorded
@@ -108,10 +108,11 @@ pub(crate) async fn export_file(
     business_id: &str,
     reference: &str,
     format: ExportFormat,
+    actor: &str,
 ) -> Result<Response, ApiError> {
     let customer_id = customer(app, business_id, reference).await?;
     let export = customer_data::export(&app.db, business_id, &customer_id).await?;
-    record(app, business_id, "business", "customer.exported", &customer_id).await?;
+    record(app, business_id, actor, "customer.exported", &customer_id).await?;
     let (content_type, extension, bytes) = match format {
         ExportFormat::Json => {
             let bytes = serde_json::to_vec_pretty(&export).map_err(ApiError::internal)?;
@@ -143,15 +144,16 @@ async fn erase_customer(
     Caller(business): Caller,
     Path(reference): Path<String>,
 ) -> Result<Json<Erasure>, ApiError> {
-    Ok(Json(erase(&app, &business.id, &reference).await?))
+    Ok(Json(erase(&app, &business.id, &reference, "business").await?))
 }
 
 /// Erases the customer `reference` names in `business_id` and records it in
-/// its audit trail: the API's erasure and the console's.
-pub(crate) async fn erase(app: &App, business_id: &str, reference: &str) -> Result<Erasure, ApiError> {
+/// its audit trail as `actor`'s (`business` for an API key, a staff member's
+/// id in the console): the API's erasure and the console's.
+pub(crate) async fn erase(app: &App, business_id: &str, reference: &str, actor: &str) -> Result<Erasure, ApiError> {
     let customer_id = customer(app, business_id, reference).await?;
     let erasure = customer_data::erase(&app.db, business_id, &customer_id).await?;
-    record(app, business_id, "business", "customer.erased", &customer_id).await?;
+    record(app, business_id, actor, "customer.erased", &customer_id).await?;
     Ok(erasure)
 }
 

@@ -63,7 +63,7 @@ async fn set_retention(
     Caller(business): Caller,
     Json(input): Json<RetentionInput>,
 ) -> Result<Json<Retention>, ApiError> {
-    Ok(Json(change_retention(&app, &business.id, input.message_days).await?))
+    Ok(Json(change_retention(&app, &business.id, input.message_days, "business").await?))
 }
 
 /// Sets `business_id`'s retention (checked, recorded in its audit trail) and
@@ -72,6 +72,7 @@ pub(crate) async fn change_retention(
     app: &App,
     business_id: &str,
     message_days: Option<i64>,
+    actor: &str,
 ) -> Result<Retention, ApiError> {
     if message_days.is_some_and(|days| !(1..=3650).contains(&days)) {
         return Err(ApiError::invalid("message_days must be 1 to 3650, or null"));
@@ -82,7 +83,7 @@ pub(crate) async fn change_retention(
         None => "message retention off".to_string(),
     };
     let entry =
-        audit::Entry { business_id, actor: "business", action: "retention.set", subject: &subject, outcome: "ok" };
+        audit::Entry { business_id, actor, action: "retention.set", subject: &subject, outcome: "ok" };
     audit::append(&app.db, entry).await?;
     Ok(retention::get(&app.db, business_id, crate::ids::now_ms()).await?)
 }

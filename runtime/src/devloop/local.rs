@@ -25,11 +25,15 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// call at a time, and one more measuring the plugin's start-up).
 const NODE_SANDBOX_CALLS: u32 = 2;
 
-/// What a local shop is: its business's grants, limits, language and
-/// currencies besides the one it sells in, and the settings of the plugin
-/// host it runs on.
+/// What a local shop is: its business's name, grants, limits, language,
+/// automations and currencies besides the one it sells in, and the settings
+/// of the plugin host it runs on.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
+    pub name: String,
+    /// The greeting, opening hours and handoff words the shop answers with
+    /// itself (none on a developer's machine).
+    pub automations: Option<crate::automations::Automations>,
     pub extra_currencies: Vec<String>,
     pub capabilities: Vec<Capability>,
     pub limits: PluginLimits,
@@ -43,6 +47,8 @@ impl Sandbox {
     /// `compiled_cache_dir` when given.
     pub fn developer(compiled_cache_dir: Option<PathBuf>) -> Sandbox {
         Sandbox {
+            name: "Local shop".into(),
+            automations: None,
             extra_currencies: Vec::new(),
             capabilities: Capability::ALL.to_vec(),
             limits: PluginLimits::default(),
@@ -68,6 +74,8 @@ impl Sandbox {
             ..config.plugins.clone()
         };
         Sandbox {
+            name: business.name.clone(),
+            automations: business.automations.clone(),
             extra_currencies: business.extra_currencies.clone(),
             capabilities: business.capabilities.clone(),
             limits: business.limits,
@@ -141,15 +149,16 @@ impl LocalShop {
         config.commerce.webhooks_every = None;
         config.transport = TransportConfig { run_workers: false, ..TransportConfig::default() };
         let app = App::start(config).await.map_err(|e| LocalShopError::Start(format!("{e:#}")))?;
+        let automations = sandbox.automations;
         let new = NewBusiness {
-            name: "Local shop".into(),
+            name: sandbox.name,
             currency: currency.to_string(),
             extra_currencies: sandbox.extra_currencies,
             locale: sandbox.locale,
             capabilities: sandbox.capabilities,
             limits: sandbox.limits,
         };
-        match open(&app, new, wasm, catalog).await {
+        match open(&app, new, automations.as_ref(), wasm, catalog).await {
             Ok(business) => Ok(LocalShop { app, business, customer: "+00 local customer".into(), _data_dir: data_dir }),
             Err(e) => {
                 // Its workers stop with it: nothing of it outlives the error.
@@ -182,8 +191,17 @@ impl LocalShop {
 }
 
 /// The business `new` in `app`, selling `catalog`, answering through `wasm`.
-async fn open(app: &App, new: NewBusiness, wasm: &[u8], catalog: Option<&[u8]>) -> Result<Business, LocalShopError> {
+async fn open(
+    app: &App,
+    new: NewBusiness,
+    automations: Option<&crate::automations::Automations>,
+    wasm: &[u8],
+    catalog: Option<&[u8]>,
+) -> Result<Business, LocalShopError> {
     let (business, _key) = businesses::create(&app.db, new).await?;
+    if automations.is_some() {
+        businesses::set_automations(&app.db, &business.id, automations).await?;
+    }
     if let Some(catalog) = catalog {
         let inputs: Vec<ProductInput> =
             serde_json::from_slice(catalog).map_err(|e| LocalShopError::Catalog(e.to_string()))?;

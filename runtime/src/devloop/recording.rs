@@ -114,9 +114,16 @@ pub enum ReplayError {
     Format(String),
     #[error("turn {0}: the customer's message cannot be sent again: {1}")]
     Unsendable(usize, Value),
+    #[error("the recording has {0} turns; a replay takes at most {MAX_REPLAY_TURNS}")]
+    TooLong(usize),
+    #[error("the replay took longer than {} s", .0.as_secs())]
+    TookTooLong(std::time::Duration),
     #[error(transparent)]
     Shop(#[from] super::LocalShopError),
 }
+
+/// The most turns a bounded replay ([`replay_within`]) plays.
+pub const MAX_REPLAY_TURNS: usize = 200;
 
 /// Reads a recording, checking its format.
 pub fn parse(bytes: &[u8]) -> Result<Recording, ReplayError> {
@@ -149,6 +156,26 @@ pub async fn replay_in(wasm: &[u8], recording: &Recording, sandbox: Sandbox) -> 
     let reports = replay_turns(&shop, recording).await;
     shop.close().await;
     reports
+}
+
+/// [`replay_in`] on a node, bounded: a recording of more than
+/// [`MAX_REPLAY_TURNS`] turns is refused before a shop starts, and turns
+/// still playing after `budget` are cut off ([`ReplayError::TookTooLong`]);
+/// the shop is closed either way.
+pub async fn replay_within(
+    wasm: &[u8],
+    recording: &Recording,
+    sandbox: Sandbox,
+    budget: std::time::Duration,
+) -> Result<Vec<TurnReport>, ReplayError> {
+    if recording.turns.len() > MAX_REPLAY_TURNS {
+        return Err(ReplayError::TooLong(recording.turns.len()));
+    }
+    let catalog = serde_json::to_vec(&recording.catalog).map_err(|e| ReplayError::Format(e.to_string()))?;
+    let shop = LocalShop::start_in(wasm, Some(&catalog), &recording.currency, sandbox).await?;
+    let reports = tokio::time::timeout(budget, replay_turns(&shop, recording)).await;
+    shop.close().await;
+    reports.map_err(|_| ReplayError::TookTooLong(budget))?
 }
 
 async fn replay_turns(shop: &LocalShop, recording: &Recording) -> Result<Vec<TurnReport>, ReplayError> {
@@ -250,6 +277,22 @@ mod tests {
         let mut out = Vec::new();
         diff("replies", &json!([1]), &json!([1, 2]), &mut out);
         assert_eq!(out, ["replies: expected [1], got [1,2]"]);
+    }
+
+    #[tokio::test]
+    async fn a_bounded_replay_refuses_a_recording_too_long_before_any_shop_starts() {
+        let turn = RecordedTurn { customer: json!({"type": "text", "text": "hi"}), replies: Vec::new() };
+        let recording = Recording {
+            format: FORMAT.into(),
+            currency: "EUR".into(),
+            catalog: Vec::new(),
+            turns: vec![turn; MAX_REPLAY_TURNS + 1],
+        };
+        // Not even a component: the length is refused first.
+        let refused = replay_within(b"not wasm", &recording, Sandbox::developer(None), std::time::Duration::from_secs(1))
+            .await
+            .err();
+        assert!(matches!(refused, Some(ReplayError::TooLong(n)) if n == MAX_REPLAY_TURNS + 1), "{refused:?}");
     }
 }
 

@@ -44,7 +44,7 @@ use std::str::FromStr;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyTypeInfo, AnyValueRef};
 use sqlx::error::BoxDynError;
-use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor};
 
 use crate::grants::Capability;
 use crate::privacy::{KeySource, Keyring};
@@ -81,6 +81,9 @@ pub enum Backend {
     Sqlite,
     Postgres,
 }
+
+/// A PostgreSQL connection idle for less than this is used without a ping.
+const RECENTLY_USED: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The database: a connection pool plus which backend it is.
 #[derive(Debug, Clone)]
@@ -235,7 +238,26 @@ impl Db {
                     .connect_with(options)
                     .await?
             }
-            Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
+            // A connection used within the last second is not pinged before
+            // its next use (sqlx's default pings on every acquire: one more
+            // round trip per transaction); one idle longer is, so a server
+            // restarted meanwhile is found before a statement fails on it.
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for < RECENTLY_USED {
+                                return Ok(true);
+                            }
+                            conn.ping().await?;
+                            Ok(true)
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
         };
         if let Some(file) = &sqlite {
             // Files an earlier version left readable by others.

@@ -238,21 +238,19 @@ pub async fn close(db: &Db, end: TurnEnd<'_>, replies: Vec<Reply>) -> StoreResul
     let mut tx = db.pool().begin().await?;
     let direct = match (at_once, has_sends) {
         (Some(at_once), true) => {
-            // The conversation's row first (PostgreSQL: its lock), so a send
-            // another transaction queues for it is either counted here or
-            // numbered after these.
-            if db.backend() == Backend::Postgres {
-                sqlx::query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
-                    .bind(&conversation.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let earlier: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE conversation_id = $1 AND state = 'pending'")
-                    .bind(&conversation.id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            (earlier == 0).then_some(at_once)
+            // The conversation's row first (PostgreSQL: its lock, taken by
+            // the same statement that counts), so a send another transaction
+            // queues for it is either counted here or numbered after these.
+            let count = match db.backend() {
+                Backend::Postgres => {
+                    "SELECT (SELECT COUNT(*) FROM outbox o WHERE o.conversation_id = c.id AND o.state = 'pending') \
+                     FROM conversations c WHERE c.id = $1 FOR UPDATE OF c"
+                }
+                Backend::Sqlite => "SELECT COUNT(*) FROM outbox WHERE conversation_id = $1 AND state = 'pending'",
+            };
+            let earlier: Option<i64> =
+                sqlx::query_scalar(count).bind(&conversation.id).fetch_optional(&mut *tx).await?;
+            (earlier.unwrap_or(0) == 0).then_some(at_once)
         }
         _ => None,
     };

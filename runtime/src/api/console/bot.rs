@@ -268,7 +268,9 @@ pub async fn replay(
         (Some(bytes), _) => recording::parse(bytes).map_err(replay_failed)?,
         (None, Some(conversation)) => {
             let conversation = std::str::from_utf8(conversation)
-                .map_err(|_| ApiError::invalid("the conversation is not one of the shop's"))?;
+                .ok()
+                .filter(|id| !id.contains('\0'))
+                .ok_or_else(|| ApiError::invalid("the conversation is not one of the shop's"))?;
             chat::export(&app, business, conversation.trim(), &signed.session.member.id).await?
         }
         (None, None) => {
@@ -282,20 +284,47 @@ pub async fn replay(
         .await?
         .ok_or_else(|| ApiError::not_found("the plugin version"))?;
     let sandbox = Sandbox::of_node(&app.config, business);
-    let reports = recording::replay_in(&wasm, &recording, sandbox).await.map_err(replay_failed)?;
+    // A few replays at once on a node (each runs a shop of its own); the
+    // replay runs apart from this request, so a browser that goes away
+    // mid-way still leaves its shop closed.
+    let Ok(permit) = REPLAYS_AT_ONCE.try_acquire() else {
+        return Err(ConsoleError(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "replays_busy",
+            "other replays are running on this node; try again in a minute",
+        )));
+    };
+    let replay = tokio::spawn(async move {
+        let _permit = permit;
+        recording::replay_within(&wasm, &recording, sandbox, REPLAY_BUDGET).await
+    });
+    let reports = replay.await.map_err(|e| ApiError::internal(format!("replay: {e}")))?.map_err(replay_failed)?;
     let current = businesses::get(&app.db, &business.id).await?.unwrap_or_else(|| business.clone());
     let is_active = current.active_plugin_version_id.as_deref() == Some(version.id.as_str());
     Ok(layout(&signed, Page::Bot, &replay_page(&signed, &version, is_active, &reports)))
 }
 
+/// Replays running at once on this node.
+static REPLAYS_AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// How long a replay's turns may play before it is cut off.
+const REPLAY_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A replay that could not run (a recording that is not one, a version the
 /// sandbox refused), as the page's error.
 fn replay_failed(error: ReplayError) -> ConsoleError {
-    let code = match &error {
-        ReplayError::Format(_) | ReplayError::Unsendable(..) => "not_a_recording",
-        ReplayError::Shop(_) => "replay_failed",
+    let (code, message) = match &error {
+        ReplayError::Format(_) | ReplayError::Unsendable(..) => ("not_a_recording", error.to_string()),
+        ReplayError::TooLong(_) => ("recording_too_long", error.to_string()),
+        ReplayError::TookTooLong(_) => ("replay_too_long", error.to_string()),
+        // The sandbox's own failure (its directory, its runtime) is logged, not shown.
+        ReplayError::Shop(detail @ crate::devloop::LocalShopError::Start(_)) => {
+            tracing::warn!("console replay: the sandbox failed: {detail}");
+            ("replay_failed", "the version could not be replayed in a sandbox; see the node's log".to_string())
+        }
+        ReplayError::Shop(_) => ("replay_failed", error.to_string()),
     };
-    ConsoleError(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, error.to_string()))
+    ConsoleError(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message))
 }
 
 /// The replay's page: "N of M turns differ", each turn marked same or

@@ -121,7 +121,7 @@ fn table(max_upload_bytes: usize) -> Vec<(Method, &'static str, MethodRouter<App
         (Method::GET, "/console/privacy", get(privacy::page)),
         (Method::POST, "/console/privacy/retention", post(privacy::set_retention)),
         (Method::POST, "/console/privacy/export", post(privacy::export)),
-        (Method::GET, "/console/privacy/erase", get(privacy::confirm_erase)),
+        (Method::POST, "/console/privacy/erase/confirm", post(privacy::confirm_erase)),
         (Method::POST, "/console/privacy/erase", post(privacy::erase)),
         (Method::GET, "/console/account", get(account::page)),
         (Method::POST, "/console/account/totp", post(account::enable_totp)),

@@ -5,7 +5,7 @@
 //! (`api/privacy.rs`'s retention, `api/customers.rs`'s export and erasure,
 //! both recorded in the audit trail); this page decides nothing.
 
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -39,12 +39,6 @@ pub struct ExportForm {
     /// `json` or `csv`.
     #[serde(default)]
     format: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CustomerQuery {
-    #[serde(default)]
-    customer: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,7 +94,7 @@ async fn privacy_body(app: &App, signed: &Signed, notice: &str) -> Result<String
          <label>{} <input name=customer required></label>\
          <div class=actions><button name=format value=json>{}</button>\
          <button name=format value=csv>{}</button></div></form>\
-         <form class=stack method=get action=\"/console/privacy/erase\">\
+         <form class=stack method=post action=\"/console/privacy/erase/confirm\">{csrf}\
          <label>{} <input name=customer required></label><button>{}</button></form>\
          <h2>{}</h2><table id=audit><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>\
          <tbody>{trail}</tbody></table>",
@@ -136,7 +130,7 @@ pub async fn set_retention(
         let parsed = days.parse::<i64>().map_err(|_| ApiError::invalid("the days must be a whole number, or empty"))?;
         Some(parsed)
     };
-    change_retention(&app, &signed.business.id, message_days).await?;
+    change_retention(&app, &signed.business.id, message_days, &signed.session.member.id).await?;
     Ok(Redirect::to("/console/privacy").into_response())
 }
 
@@ -148,18 +142,21 @@ pub async fn export(
 ) -> Result<Response, ConsoleError> {
     signed.may_post(&form.csrf, Action::ManagePrivacy)?;
     let format = if form.format == "csv" { ExportFormat::Csv } else { ExportFormat::Json };
-    Ok(customers::export_file(&app, &signed.business.id, form.customer.trim(), format).await?)
+    let actor = &signed.session.member.id;
+    Ok(customers::export_file(&app, &signed.business.id, form.customer.trim(), format, actor).await?)
 }
 
 /// The confirmation step of an erasure: whom it erases, what goes and what
-/// stays, and the form that does it (naming the customer by pseudonym).
+/// stays, and the form that does it (naming the customer by pseudonym). A
+/// form posted, not a link: a phone number typed to find the customer stays
+/// out of the address bar, the browser's history and proxies' logs.
 pub async fn confirm_erase(
     State(app): State<App>,
     signed: Signed,
-    Query(query): Query<CustomerQuery>,
+    Form(form): Form<EraseForm>,
 ) -> Result<Html<String>, ConsoleError> {
-    signed.require(Action::ManagePrivacy)?;
-    let customer_id = customers::customer(&app, &signed.business.id, query.customer.trim()).await?;
+    signed.may_post(&form.csrf, Action::ManagePrivacy)?;
+    let customer_id = customers::customer(&app, &signed.business.id, form.customer.trim()).await?;
     let lang = signed.lang();
     let w = |word: Word| escape(word.in_(lang));
     let body = format!(
@@ -184,7 +181,7 @@ pub async fn erase(
     Form(form): Form<EraseForm>,
 ) -> Result<Html<String>, ConsoleError> {
     signed.may_post(&form.csrf, Action::ManagePrivacy)?;
-    let erasure = customers::erase(&app, &signed.business.id, form.customer.trim()).await?;
+    let erasure = customers::erase(&app, &signed.business.id, form.customer.trim(), &signed.session.member.id).await?;
     let notice = format!(
         "<p class=ok id=erased>{}</p>",
         Word::Erased.fill(
