@@ -27,6 +27,7 @@ mod demo_shop;
 mod devloop;
 mod handoff;
 mod hostile_input;
+mod inbox_slots;
 mod instances;
 mod isolation;
 mod languages;

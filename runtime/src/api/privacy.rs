@@ -82,8 +82,7 @@ pub(crate) async fn change_retention(
         Some(days) => format!("message retention {days} days"),
         None => "message retention off".to_string(),
     };
-    let entry =
-        audit::Entry { business_id, actor, action: "retention.set", subject: &subject, outcome: "ok" };
+    let entry = audit::Entry { business_id, actor, action: "retention.set", subject: &subject, outcome: "ok" };
     audit::append(&app.db, entry).await?;
     Ok(retention::get(&app.db, business_id, crate::ids::now_ms()).await?)
 }

@@ -289,9 +289,10 @@ mod tests {
             turns: vec![turn; MAX_REPLAY_TURNS + 1],
         };
         // Not even a component: the length is refused first.
-        let refused = replay_within(b"not wasm", &recording, Sandbox::developer(None), std::time::Duration::from_secs(1))
-            .await
-            .err();
+        let refused =
+            replay_within(b"not wasm", &recording, Sandbox::developer(None), std::time::Duration::from_secs(1))
+                .await
+                .err();
         assert!(matches!(refused, Some(ReplayError::TooLong(n)) if n == MAX_REPLAY_TURNS + 1), "{refused:?}");
     }
 }
