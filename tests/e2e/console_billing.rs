@@ -136,6 +136,17 @@ async fn an_owner_reads_her_usage_and_invoices_and_downloads_the_pdf_and_others_
             assert!(refused.body.contains("not_allowed"), "{}", refused.body);
         }
     }
+
+    // Another shop's owner cannot open this shop's invoice by its id.
+    let other = app.create_shop("Pescheria", json!({})).await;
+    let stranger = app.staff(&other, "Nina", "owner").await;
+    let strangers = app.signed_in(&stranger).await;
+    for path in
+        [format!("/console/billing/invoices/{id}"), pdf_path.clone(), format!("/console/billing/invoices/{id}/csv")]
+    {
+        let hidden = app.console_get(Some(&strangers), &path).await;
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{path}: {}", hidden.body);
+    }
 }
 
 const PHONE: &str = "+34655443399";

@@ -146,6 +146,13 @@ async fn an_owner_replays_a_conversation_against_a_staged_version_before_activat
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     assert!(refused.body.contains("not_allowed"), "{}", refused.body);
 
+    // Another shop's owner can replay neither this shop's version nor its conversation.
+    let other = app.create_shop("Pescheria", json!({})).await;
+    let stranger = app.staff(&other, "Nina", "owner").await;
+    let strangers = app.signed_in(&stranger).await;
+    let hidden = replay(&app, &strangers, &spy, &conversation).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.body);
+
     // Activating the staged version from the replay's form.
     let activated = app.console_submit(&owners, &format!("/console/bot/{spy}/activate"), &[]).await;
     assert_eq!(activated.status, StatusCode::SEE_OTHER, "{}", activated.body);
