@@ -105,15 +105,6 @@ fn amounts(document: &Value) -> Vec<(String, i64)> {
         .collect()
 }
 
-async fn raw(app: &TestApp, path: &str, key: &str) -> (StatusCode, String) {
-    let request = Request::builder()
-        .uri(path)
-        .header("authorization", format!("Bearer {key}"))
-        .body(Body::empty())
-        .expect("request");
-    app.send_raw(request).await
-}
-
 async fn the_invoice(app: &TestApp, shop: &Shop, period: &Period) -> Value {
     let (_, list) = app.get("/v1/billing/invoices", &shop.key).await;
     let id = list
@@ -371,9 +362,9 @@ async fn a_month_of_two_shops_closes_into_invoices_equal_to_the_hand_totals(app:
     let id = grocer_invoice["id"].as_str().expect("id");
     for format in ["csv", "pdf"] {
         let path = format!("/v1/billing/invoices/{id}?format={format}");
-        let (status, once) = raw(&app, &path, &grocer.key).await;
+        let (status, once) = app.get_raw(&path, &grocer.key).await;
         assert_eq!(status, StatusCode::OK, "{once}");
-        assert_eq!(raw(&app, &path, &grocer.key).await.1, once);
+        assert_eq!(app.get_raw(&path, &grocer.key).await.1, once);
         if format == "pdf" {
             assert!(once.starts_with("%PDF-"));
         } else {

@@ -7,8 +7,7 @@
 //! customer after a confirmation step: the API finds nothing of her after;
 //! the erasure's form without its CSRF token is refused and erases nothing.
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use bottega::Config;
 use bottega::billing::invoices;
 use bottega_tests::*;
@@ -28,16 +27,6 @@ async fn admin(app: &TestApp, path: &str, body: Value) -> Value {
     let (status, answer) = app.post(path, ADMIN_TOKEN, body).await;
     assert!(status.is_success(), "{path}: {status} {answer}");
     answer
-}
-
-/// A business API read as text (a file the API serves).
-async fn raw(app: &TestApp, path: &str, key: &str) -> (StatusCode, String) {
-    let request = Request::builder()
-        .uri(path)
-        .header("authorization", format!("Bearer {key}"))
-        .body(Body::empty())
-        .expect("request");
-    app.send_raw(request).await
 }
 
 async fn an_owner_reads_her_usage_and_invoices_and_downloads_the_pdf_and_others_cannot(app: TestApp) {
@@ -115,7 +104,7 @@ async fn an_owner_reads_her_usage_and_invoices_and_downloads_the_pdf_and_others_
     let pdf = app.console_get(Some(&console), &pdf_path).await;
     assert_eq!(pdf.status, StatusCode::OK);
     assert!(pdf.body.starts_with("%PDF"), "a PDF: {:?}", pdf.body.get(..16));
-    let (status, api_pdf) = raw(&app, &format!("/v1/billing/invoices/{id}?format=pdf"), &shop.key).await;
+    let (status, api_pdf) = app.get_raw(&format!("/v1/billing/invoices/{id}?format=pdf"), &shop.key).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(pdf.body, api_pdf, "the console serves the API's PDF");
     let csv = app.console_get(Some(&console), &format!("/console/billing/invoices/{id}/csv")).await;

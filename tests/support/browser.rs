@@ -128,7 +128,13 @@ impl Browser {
 
     /// Waits until the JavaScript expression `condition` is true in the page.
     pub async fn wait_for(&self, condition: &str) {
-        let deadline = tokio::time::Instant::now() + WAIT;
+        self.poll(condition, WAIT, Duration::from_millis(100), false).await;
+    }
+
+    /// Checks `condition` until it holds (for at most `within`, every
+    /// `every`), reloading the page between checks when `reload`.
+    async fn poll(&self, condition: &str, within: Duration, every: Duration, reload: bool) {
+        let deadline = tokio::time::Instant::now() + within;
         let script = format!("return Boolean({condition});");
         loop {
             if self.run(&script, json!([])).await == true {
@@ -136,9 +142,16 @@ impl Browser {
             }
             if tokio::time::Instant::now() > deadline {
                 let text = self.run("return document.body.innerText;", json!([])).await;
-                panic!("waited 20 s for `{condition}`; the page reads:\n{}", text.as_str().unwrap_or_default());
+                let how = if reload { "reloaded" } else { "waited" };
+                panic!(
+                    "{how} for {within:?} until `{condition}`; the page reads:\n{}",
+                    text.as_str().unwrap_or_default()
+                );
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(every).await;
+            if reload {
+                self.refresh().await;
+            }
         }
     }
 
@@ -228,22 +241,7 @@ impl Browser {
     /// in it, for what the page does not follow by itself (a compile
     /// finishing), for at most `within`.
     pub async fn reload_until(&self, condition: &str, within: Duration) {
-        let deadline = tokio::time::Instant::now() + within;
-        let script = format!("return Boolean({condition});");
-        loop {
-            if self.run(&script, json!([])).await == true {
-                return;
-            }
-            if tokio::time::Instant::now() > deadline {
-                let text = self.run("return document.body.innerText;", json!([])).await;
-                panic!(
-                    "reloaded for {within:?} until `{condition}`; the page reads:\n{}",
-                    text.as_str().unwrap_or_default()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-            self.refresh().await;
-        }
+        self.poll(condition, within, Duration::from_millis(250), true).await;
     }
 
     /// Accepts the open `confirm()` dialog.

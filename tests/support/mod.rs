@@ -252,6 +252,16 @@ impl TestApp {
         (status, value)
     }
 
+    /// A business API read as text with `key` (a file the API serves: a PDF, a CSV).
+    pub async fn get_raw(&self, path: &str, key: &str) -> (StatusCode, String) {
+        let request = Request::builder()
+            .uri(path)
+            .header("authorization", format!("Bearer {key}"))
+            .body(Body::empty())
+            .expect("request");
+        self.send_raw(request).await
+    }
+
     /// Sends a request and returns the body as text (for HTML pages).
     pub async fn send_raw(&self, request: Request<Body>) -> (StatusCode, String) {
         let response = self.router.clone().oneshot(request).await.expect("router answers");
